@@ -1,0 +1,68 @@
+# Tavoli: `make run` starts a local server on SQLite, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test lint typecheck pytest migrate links browser-deps messages vendor bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tavoli needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+migrate: $(VENV)/.installed
+	$(BIN)/alembic upgrade head
+
+links: $(VENV)/.installed
+	@$(BIN)/python -m app.cli links --base-url http://$(HOST):$(PORT)
+
+run: migrate links
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --proxy-headers
+
+# Browser tests drive Debian's chromium; install it when missing and we may (root).
+browser-deps:
+	@if [ -x $(CHROMIUM) ] && command -v pdftotext >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing chromium and fonts with apt-get..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu poppler-utils >/dev/null; \
+	else \
+		echo "NOTE: $(CHROMIUM) is missing and this user cannot apt-get install it;"; \
+		echo "      run 'sudo apt-get install chromium fonts-dejavu poppler-utils' to enable the browser tests."; \
+	fi
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed-test browser-deps
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+messages: $(VENV)/.installed-test
+	$(BIN)/pybabel extract -F babel.cfg -k Invalid -k Conflict -k NotFound -k Forbidden -k Unauthorized -k N_ -o app/locales/messages.pot --no-location --sort-output --omit-header app
+	$(BIN)/pybabel update -i app/locales/messages.pot -d app/locales --no-fuzzy-matching --no-location
+
+vendor:
+	./scripts/vendor_htmx.sh
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/ws_votes.py --clients 200
+	$(BIN)/python benchmarks/ws_votes.py --clients 1000
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache screenshots

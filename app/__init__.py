@@ -1,0 +1,1 @@
+"""Tavoli: live tavoli di confronto for co-programming events."""

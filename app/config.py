@@ -1,0 +1,63 @@
+"""Settings from the environment; secrets that are not given are generated once and kept."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path("data")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DATA_DIR}/tavoli.db",
+        description="SQLAlchemy URL; SQLite runs in WAL mode.",
+    )
+    hub_url: str = Field(default="memory://", description="Realtime hub backend.")
+    tavoli_admin_token: str = Field(
+        default="", description="Organiser secret; generated into data/ when empty."
+    )
+    tavoli_secret_key: str = Field(
+        default="", description="Signs cookies and CSRF tokens; generated into data/ when empty."
+    )
+    tavoli_public_url: str = Field(
+        default="", description="Base URL printed in QR codes; the request's URL when empty."
+    )
+    tavoli_secure_cookies: bool = Field(
+        default=False, description="Mark cookies Secure (set behind HTTPS)."
+    )
+    tavoli_push_interval: float = Field(
+        default=0.1, description="Seconds between two pushes of one table (vote coalescing)."
+    )
+    tavoli_send_queue: int = Field(
+        default=64, description="Pushes a slow client may have pending before it is dropped."
+    )
+
+    @property
+    def admin_token(self) -> str:
+        return self.tavoli_admin_token or _stored_secret("admin-token")
+
+    @property
+    def secret_key(self) -> str:
+        return self.tavoli_secret_key or _stored_secret("secret-key")
+
+
+def _stored_secret(name: str) -> str:
+    """Read a generated secret from data/, creating it (mode 0600) on first use."""
+    path = DATA_DIR / f".{name}"
+    if path.exists():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(value + "\n")
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

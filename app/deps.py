@@ -1,0 +1,99 @@
+"""FastAPI dependencies: short aliases for what routes need, resolved from app.state."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+from starlette.requests import HTTPConnection
+
+from app.config import Settings
+from app.db import open_session
+from app.live.broadcaster import Broadcaster
+from app.live.fragments import Fragments
+from app.live.hub import Hub
+from app.models import Event, Participant
+from app.security import Signer
+from app.services.errors import Forbidden
+from app.services.events import check_admin, event_for_moderator
+from app.services.participants import participant_by_token
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with open_session(request.app.state.engine) as session:
+        yield session
+
+
+def get_settings(conn: HTTPConnection) -> Settings:
+    settings: Settings = conn.app.state.settings
+    return settings
+
+
+def get_live(conn: HTTPConnection) -> Broadcaster:
+    live: Broadcaster = conn.app.state.live
+    return live
+
+
+def get_hub(conn: HTTPConnection) -> Hub:
+    hub: Hub = conn.app.state.hub
+    return hub
+
+
+def get_signer(conn: HTTPConnection) -> Signer:
+    signer: Signer = conn.app.state.signer
+    return signer
+
+
+def get_fragments(conn: HTTPConnection) -> Fragments:
+    fragments: Fragments = conn.app.state.fragments
+    return fragments
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+LiveDep = Annotated[Broadcaster, Depends(get_live)]
+HubDep = Annotated[Hub, Depends(get_hub)]
+SignerDep = Annotated[Signer, Depends(get_signer)]
+FragmentsDep = Annotated[Fragments, Depends(get_fragments)]
+
+_bearer = HTTPBearer(auto_error=False, description="A capability token")
+
+
+def bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str | None:
+    return credentials.credentials if credentials else None
+
+
+TokenDep = Annotated[str | None, Depends(bearer_token)]
+
+
+def api_participant(session: SessionDep, token: TokenDep) -> Participant:
+    return participant_by_token(session, token)
+
+
+def api_moderated_event(session: SessionDep, token: TokenDep) -> Event:
+    return event_for_moderator(session, token)
+
+
+def api_organiser(settings: SettingsDep, token: TokenDep) -> None:
+    check_admin(admin_token=settings.admin_token, given=token)
+
+
+ApiOrganiserDep = Annotated[None, Depends(api_organiser)]
+ApiParticipantDep = Annotated[Participant, Depends(api_participant)]
+ApiModeratorDep = Annotated[Event, Depends(api_moderated_event)]
+
+
+async def csrf_protect(request: Request, signer: SignerDep) -> None:
+    """Every state-changing browser request carries the session's CSRF token."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    token = request.headers.get("x-csrf-token")
+    if token is None:
+        form = await request.form()
+        value = form.get("csrf_token")
+        token = value if isinstance(value, str) else None
+    if not signer.csrf_valid(request.state.sid, token):
+        raise Forbidden("The form has expired: reload the page and try again")

@@ -1,0 +1,67 @@
+"""One message catalogue, Italian first: msgids are English, app/locales/it translates them."""
+
+import datetime as dt
+import gettext as gettext_module
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.dates import format_date, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALES = ("it", "en")
+DEFAULT_LOCALE = "it"
+LOCALE_DIR = Path(__file__).parent / "locales"
+
+_locale: ContextVar[str] = ContextVar("locale", default=DEFAULT_LOCALE)
+
+
+@lru_cache
+def translations(locale: str) -> gettext_module.NullTranslations:
+    """Compile the .po file in memory, so there is no build step and no binary in git."""
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return gettext_module.NullTranslations()
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    buffer = BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext_module.GNUTranslations(buffer)
+
+
+def pick_locale(requested: str | None) -> str:
+    return requested if requested in LOCALES else DEFAULT_LOCALE
+
+
+def current_locale() -> str:
+    return _locale.get()
+
+
+@contextmanager
+def using_locale(locale: str) -> Iterator[None]:
+    token = _locale.set(pick_locale(locale))
+    try:
+        yield
+    finally:
+        _locale.reset(token)
+
+
+def gettext(message: str) -> str:
+    return translations(_locale.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_locale.get()).ngettext(singular, plural, n)
+
+
+def long_date(value: dt.date) -> str:
+    return format_date(value, format="full", locale=_locale.get())
+
+
+def short_time(value: dt.datetime) -> str:
+    return format_time(value, format="short", locale=_locale.get())

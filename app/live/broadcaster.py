@@ -1,0 +1,146 @@
+"""Per-table push loop: coalesce changes, render once per audience, publish through the hub.
+
+Services commit, then routes call `notify(table_id, seq)` from any thread. Each table has
+one flusher task that pushes at most once per `interval`: the first change after a quiet
+moment goes out at once, a burst of votes shares one push. A push is the table's delta
+since the previous push (see `table_delta`), so coalescing never loses a change.
+"""
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from app.db import open_session
+from app.live.hub import Hub, Push, table_channel
+from app.models import Table
+from app.services.state import TableDelta, TableStats, current_seq, table_delta, table_stats
+
+log = logging.getLogger(__name__)
+
+Render = Callable[[Table, TableDelta, TableStats], Mapping[str, str]]
+IDLE_SECONDS = 30.0
+
+
+@dataclass
+class _Feed:
+    table_id: int
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    data_dirty: bool = False
+    presence_dirty: bool = False
+    min_pending: int | None = None
+    last_seq: int | None = None
+    people: Counter[int] = field(default_factory=Counter)
+    task: asyncio.Task[None] | None = None
+
+
+class Broadcaster:
+    def __init__(self, *, hub: Hub, engine: Engine, render: Render, interval: float) -> None:
+        self._hub = hub
+        self._engine = engine
+        self._render = render
+        self._interval = interval
+        self._feeds: dict[int, _Feed] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+
+    async def stop(self) -> None:
+        tasks = [feed.task for feed in self._feeds.values() if feed.task]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._feeds.clear()
+        self._loop = None
+
+    def notify(self, table_id: int, seq: int) -> None:
+        """A change with this seq was committed; safe to call from any thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._mark, table_id, seq)
+
+    def arrive(self, table_id: int, participant_id: int) -> None:
+        """A participant's connection opened (event loop only)."""
+        feed = self._feed(table_id)
+        feed.people[participant_id] += 1
+        if feed.people[participant_id] == 1:
+            self._mark(table_id, None)
+
+    def leave(self, table_id: int, participant_id: int) -> None:
+        feed = self._feed(table_id)
+        feed.people[participant_id] -= 1
+        if feed.people[participant_id] <= 0:
+            del feed.people[participant_id]
+            self._mark(table_id, None)
+
+    def people(self, table_id: int) -> int:
+        """Participants with at least one open connection to this worker."""
+        feed = self._feeds.get(table_id)
+        return len(feed.people) if feed else 0
+
+    def _feed(self, table_id: int) -> _Feed:
+        feed = self._feeds.get(table_id)
+        if feed is None:
+            feed = self._feeds[table_id] = _Feed(table_id)
+        return feed
+
+    def _mark(self, table_id: int, seq: int | None) -> None:
+        feed = self._feed(table_id)
+        if seq is None:
+            feed.presence_dirty = True
+        else:
+            feed.data_dirty = True
+            feed.min_pending = seq if feed.min_pending is None else min(feed.min_pending, seq)
+        feed.wake.set()
+        if feed.task is None or feed.task.done():
+            feed.task = asyncio.get_running_loop().create_task(self._run(feed))
+
+    async def _run(self, feed: _Feed) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(feed.wake.wait(), IDLE_SECONDS)
+            except TimeoutError:
+                return
+            feed.wake.clear()
+            try:
+                await self._flush(feed)
+            except Exception:  # a failed push must not stop the table's next ones
+                log.exception("push for table %s failed", feed.table_id)
+            await asyncio.sleep(self._interval)
+
+    async def _flush(self, feed: _Feed) -> None:
+        data, feed.data_dirty = feed.data_dirty, False
+        feed.presence_dirty = False
+        min_pending, feed.min_pending = feed.min_pending, None
+        people = len(feed.people)
+        push = await asyncio.to_thread(
+            self._build, feed.table_id, feed.last_seq, min_pending, data, people
+        )
+        if push is None:
+            return
+        feed.last_seq = push.seq
+        await self._hub.publish(push)
+
+    def _build(
+        self, table_id: int, last_seq: int | None, min_pending: int | None, data: bool, people: int
+    ) -> Push | None:
+        with open_session(self._engine) as session:
+            if last_seq is None:  # first push of this table in this process
+                last_seq = min_pending - 1 if min_pending else current_seq(session, table_id)
+            if data:
+                delta = table_delta(session, table_id, last_seq)
+            else:
+                delta = TableDelta(table_id=table_id, prev_seq=last_seq, seq=last_seq)
+            table = session.get(Table, table_id)
+            if table is None:
+                return None
+            payloads = self._render(table, delta, table_stats(session, table_id, people=people))
+        return Push(
+            channel=table_channel(table_id),
+            seq=delta.seq,
+            prev_seq=delta.prev_seq,
+            payloads=payloads,
+        )

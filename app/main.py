@@ -1,0 +1,118 @@
+"""The application factory: `uvicorn --factory app.main:create_app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from app import i18n
+from app.config import Settings, get_settings
+from app.db import make_engine
+from app.live.broadcaster import Broadcaster
+from app.live.fragments import Fragments
+from app.live.hub import hub_from_url
+from app.routers import admin, api, pages, sockets
+from app.security import Signer, author_tag
+from app.services.errors import DomainError, Invalid
+from app.templating import templates
+from app.web import WebMiddleware, csrf_token
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    secret_key = settings.secret_key
+    engine = make_engine(settings.database_url)
+    hub = hub_from_url(settings.hub_url)
+    signer = Signer(secret_key)
+    fragments = Fragments(templates, lambda pid: author_tag(secret_key, pid))
+    live = Broadcaster(
+        hub=hub, engine=engine, render=fragments.push, interval=settings.tavoli_push_interval
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await hub.connect()
+        await live.start()
+        try:
+            yield
+        finally:
+            await live.stop()
+            await hub.disconnect()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Tavoli",
+        summary="Live tavoli di confronto for co-programming events.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.hub = hub
+    app.state.live = live
+    app.state.signer = signer
+    app.state.fragments = fragments
+
+    app.include_router(api.router)
+    app.include_router(sockets.router)
+    app.include_router(pages.router)
+    app.include_router(admin.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_middleware(WebMiddleware, signer=signer, secure_cookies=settings.tavoli_secure_cookies)
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def _domain_error(request: Request, exc: DomainError) -> Response:
+    if _is_api(request):
+        content: dict[str, object] = {"detail": exc.detail}
+        if exc.field:
+            content["field"] = exc.field
+        return JSONResponse(content, status_code=exc.status)
+    message = i18n.gettext(exc.message) % exc.params if exc.params else i18n.gettext(exc.message)
+    if request.headers.get("hx-request"):
+        response = templates.TemplateResponse(
+            request,
+            "partials/_flash.html",
+            {"message": message, "level": "error"},
+            status_code=exc.status,
+        )
+        response.headers["HX-Retarget"] = "#flash"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    return templates.TemplateResponse(
+        request,
+        "pages/error.html",
+        {
+            "message": message,
+            "status": exc.status,
+            "csrf_token": csrf_token(request, request.app.state.signer),
+        },
+        status_code=exc.status,
+    )
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": jsonable_errors(exc)}, status_code=422)
+    return await _domain_error(request, Invalid("Some fields are missing or not valid"))
+
+
+def jsonable_errors(exc: RequestValidationError) -> list[dict[str, object]]:
+    return [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]

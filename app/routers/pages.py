@@ -1,0 +1,213 @@
+"""Participant and projector pages, with htmx fragments as answers to a phone's own actions."""
+
+import io
+from typing import Annotated, Any
+
+import segno
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from app.deps import LiveDep, SessionDep, SettingsDep, SignerDep, csrf_protect
+from app.i18n import LOCALES
+from app.models import Participant, Table
+from app.security import Signer
+from app.services import participants, proposals, state, tables, voting
+from app.services.errors import NotFound
+from app.templating import templates
+from app.web import LANG_COOKIE, csrf_token
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+
+PARTICIPANT_COOKIE = "tavoli_p"
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def join_url(request: Request, base: str, code: str) -> str:
+    root = base.rstrip("/") or str(request.base_url).rstrip("/")
+    return f"{root}/t/{code}"
+
+
+def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    context["csrf_token"] = csrf_token(request, request.app.state.signer)
+    context.setdefault("author_tag", request.app.state.fragments.author_tag)
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _me(request: Request, session: Session, signer: Signer, table: Table) -> Participant | None:
+    token = signer.unsign(request.cookies.get(PARTICIPANT_COOKIE))
+    return participants.participant_at(session, token, table)
+
+
+def _require_me(request: Request, session: Session, signer: Signer, table: Table) -> Participant:
+    me = _me(request, session, signer, table)
+    if me is None:
+        raise NotFound("Join the table first")
+    return me
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    return _page(request, "pages/home.html")
+
+
+@router.get("/join")
+def find_table(request: Request, session: SessionDep, code: str = "") -> Response:
+    try:
+        table = tables.table_by_code(session, code)
+    except NotFound:
+        return _page(request, "pages/home.html", status_code=404, code=code, not_found=True)
+    return _see_other(f"/t/{table.code}")
+
+
+@router.get("/lang/{locale}")
+def set_language(locale: str, next: str = "/") -> Response:
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = _see_other(target)
+    if locale in LOCALES:
+        response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.get("/t/{code}")
+def table_page(request: Request, code: str, session: SessionDep, signer: SignerDep) -> Response:
+    table = tables.table_by_code(session, code)
+    if table.code != code:
+        return _see_other(f"/t/{table.code}")
+    me = _me(request, session, signer, table)
+    if me is None:
+        return _page(request, "pages/join.html", table=table, event=tables.event_of(session, table))
+    return _page(request, "pages/participant.html", **_participant_context(session, table, me))
+
+
+def _participant_context(session: Session, table: Table, me: Participant) -> dict[str, Any]:
+    current = state.table_state(session, table)
+    return {
+        "state": current,
+        "table": table,
+        "event": current.event,
+        "me": me,
+        "my_votes": voting.my_votes(session, me),
+        "dots_left": voting.dots_left(session, me, table),
+    }
+
+
+@router.post("/t/{code}/join")
+def join(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    signer: SignerDep,
+    settings: SettingsDep,
+    name: Annotated[str, Form()] = "",
+    organisation: Annotated[str, Form()] = "",
+    category: Annotated[str, Form()] = "",
+) -> Response:
+    table = tables.table_by_code(session, code)
+    _participant, token = participants.join(
+        session,
+        table=table,
+        event=tables.event_of(session, table),
+        name=name,
+        organisation=organisation,
+        category=category,
+    )
+    response = _see_other(f"/t/{table.code}")
+    response.set_cookie(
+        PARTICIPANT_COOKIE,
+        signer.sign(token),
+        path=f"/t/{table.code}",
+        max_age=30 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.tavoli_secure_cookies,
+    )
+    return response
+
+
+@router.post("/t/{code}/proposals")
+def post_proposal(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    signer: SignerDep,
+    live: LiveDep,
+    title: Annotated[str, Form()] = "",
+    body: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "proposal",
+) -> Response:
+    table = tables.table_by_code(session, code)
+    me = _require_me(request, session, signer, table)
+    proposal = proposals.post_proposal(session, participant=me, kind=kind, title=title, body=body)
+    live.notify(table.id or 0, proposal.created_seq)
+    if not _is_htmx(request):
+        return _see_other(f"/t/{table.code}#p-{proposal.id}")
+    return _page(request, "partials/_post_form.html", table=table, posted=proposal, kind=kind)
+
+
+@router.post("/t/{code}/proposals/{proposal_id}/vote")
+def vote(
+    request: Request,
+    code: str,
+    proposal_id: int,
+    session: SessionDep,
+    signer: SignerDep,
+    live: LiveDep,
+    dots: Annotated[int, Form()],
+) -> Response:
+    table = tables.table_by_code(session, code)
+    me = _require_me(request, session, signer, table)
+    result = voting.set_vote(session, participant=me, proposal_id=proposal_id, dots=dots)
+    live.notify(table.id or 0, result.seq)
+    if not _is_htmx(request):
+        return _see_other(f"/t/{table.code}#p-{proposal_id}")
+    return _page(
+        request,
+        "partials/_vote_result.html",
+        table=table,
+        p=state.proposal_view(session, proposal_id),
+        my=result.my_dots,
+        dots_left=result.dots_left,
+    )
+
+
+@router.get("/t/{code}/screen")
+def screen(request: Request, code: str, session: SessionDep, settings: SettingsDep) -> Response:
+    table = tables.table_by_code(session, code)
+    current = state.table_state(session, table)
+    live = request.app.state.live
+    url = join_url(request, settings.tavoli_public_url, table.code)
+    return _page(
+        request,
+        "pages/screen.html",
+        table=table,
+        event=current.event,
+        state=current,
+        stats=state.TableStats(
+            proposals=len(current.proposals),
+            votes=current.total_votes,
+            people=live.people(table.id),
+        ),
+        join_url=url,
+        join_host=url.split("://", 1)[-1].rsplit("/t/", 1)[0],
+    )
+
+
+@router.get("/t/{code}/qr.svg")
+def qr_code(request: Request, code: str, session: SessionDep, settings: SettingsDep) -> Response:
+    table = tables.table_by_code(session, code)
+    qr = segno.make(join_url(request, settings.tavoli_public_url, table.code), error="m")
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="svg", scale=10, border=2, dark="#000", light="#fff", title=table.code)
+    return Response(
+        buffer.getvalue(),
+        media_type="image/svg+xml",
+        headers={"cache-control": "public, max-age=3600"},
+    )

@@ -1,0 +1,214 @@
+"""WebSocket streams: a snapshot on every (re)connect, then the table's pushes in order."""
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlmodel import Session
+
+from app.db import open_session
+from app.i18n import current_locale
+from app.live.broadcaster import Broadcaster
+from app.live.fragments import API, PARTICIPANT, SCREEN, Fragments, payload_key, snapshot_json
+from app.live.hub import Hub, table_channel
+from app.models import Participant, Table
+from app.security import Signer
+from app.services import participants, state, tables, voting
+from app.services.errors import DomainError
+
+router = APIRouter()
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013  # htmx-ext-ws reconnects on this code, and so should machine clients
+
+Snapshot = Callable[[Session], tuple[int, str]]
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    """Browsers send Origin: refuse cross-site pages (cookies ride along); tools send none."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    host = websocket.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host
+
+
+def _lookup(
+    engine: object, code: str, signer: Signer | None, cookie: str | None
+) -> tuple[Table, Participant | None]:
+    with open_session(engine) as session:  # type: ignore[arg-type]
+        table = tables.table_by_code(session, code)
+        me = participants.participant_at(session, signer.unsign(cookie), table) if signer else None
+        return table, me
+
+
+async def _serve(
+    websocket: WebSocket,
+    *,
+    table: Table,
+    audience: str,
+    snapshot: Snapshot,
+    participant_id: int | None = None,
+) -> None:
+    app_state = websocket.app.state
+    hub: Hub = app_state.hub
+    live: Broadcaster = app_state.live
+    key = payload_key(audience, current_locale())
+    table_id = table.id or 0
+    async with hub.subscribe(
+        table_channel(table_id), maxsize=app_state.settings.tavoli_send_queue
+    ) as sub:
+        if participant_id is not None:
+            live.arrive(table_id, participant_id)
+        try:
+            last = await _send_snapshot(websocket, app_state.engine, snapshot)
+            receiver = asyncio.create_task(_drain(websocket))
+            try:
+                while True:
+                    getter = asyncio.create_task(sub.next())
+                    done, _pending = await asyncio.wait(
+                        {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if receiver in done:
+                        getter.cancel()
+                        return
+                    push = getter.result()
+                    if push is None:  # fell behind: drop it, it resynchronises on reconnect
+                        await websocket.close(CLOSE_TRY_AGAIN)
+                        return
+                    if push.prev_seq == last:
+                        last = push.seq
+                        if key in push.payloads:
+                            await websocket.send_text(push.payloads[key])
+                    elif push.seq > last:  # overlaps our snapshot or skips past it
+                        last = await _send_snapshot(websocket, app_state.engine, snapshot)
+            finally:
+                receiver.cancel()
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                    await receiver
+        except WebSocketDisconnect:
+            return
+        finally:
+            if participant_id is not None:
+                live.leave(table_id, participant_id)
+
+
+async def _send_snapshot(websocket: WebSocket, engine: object, snapshot: Snapshot) -> int:
+    def build() -> tuple[int, str]:
+        with open_session(engine) as session:  # type: ignore[arg-type]
+            return snapshot(session)
+
+    seq, text = await asyncio.to_thread(build)
+    await websocket.send_text(text)
+    return seq
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so a disconnect is noticed at once."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _open(
+    websocket: WebSocket, code: str, *, with_participant: bool
+) -> tuple[Table, Participant | None] | None:
+    if not _same_origin(websocket):
+        await websocket.close(CLOSE_POLICY)
+        return None
+    signer: Signer = websocket.app.state.signer
+    cookie = websocket.cookies.get("tavoli_p") if with_participant else None
+    try:
+        found = await asyncio.to_thread(
+            _lookup, websocket.app.state.engine, code, signer if with_participant else None, cookie
+        )
+    except DomainError:
+        await websocket.close(CLOSE_POLICY)
+        return None
+    await websocket.accept()
+    return found
+
+
+@router.websocket("/t/{code}/ws")
+async def participant_stream(websocket: WebSocket, code: str) -> None:
+    opened = await _open(websocket, code, with_participant=True)
+    if opened is None:
+        return
+    table, me = opened
+    if me is None:
+        await websocket.close(CLOSE_POLICY)
+        return
+    fragments: Fragments = websocket.app.state.fragments
+    live: Broadcaster = websocket.app.state.live
+    locale = current_locale()
+
+    def snapshot(session: Session) -> tuple[int, str]:
+        from app.i18n import using_locale
+
+        current = state.table_state(session, table)
+        with using_locale(locale):
+            html = fragments.render(
+                "partials/_snapshot.html",
+                audience=PARTICIPANT,
+                state=current,
+                table=current.table,
+                me=me,
+                my_votes=voting.my_votes(session, me),
+                dots_left=voting.dots_left(session, me, current.table),
+                stats=state.TableStats(
+                    len(current.proposals), current.total_votes, live.people(table.id or 0)
+                ),
+            )
+        return current.seq, html
+
+    await _serve(
+        websocket, table=table, audience=PARTICIPANT, snapshot=snapshot, participant_id=me.id
+    )
+
+
+@router.websocket("/t/{code}/screen/ws")
+async def screen_stream(websocket: WebSocket, code: str) -> None:
+    opened = await _open(websocket, code, with_participant=False)
+    if opened is None:
+        return
+    table, _ = opened
+    fragments: Fragments = websocket.app.state.fragments
+    live: Broadcaster = websocket.app.state.live
+    locale = current_locale()
+
+    def snapshot(session: Session) -> tuple[int, str]:
+        from app.i18n import using_locale
+
+        current = state.table_state(session, table)
+        with using_locale(locale):
+            html = fragments.render(
+                "partials/_snapshot.html",
+                audience=SCREEN,
+                state=current,
+                table=current.table,
+                stats=state.TableStats(
+                    len(current.proposals), current.total_votes, live.people(table.id or 0)
+                ),
+            )
+        return current.seq, html
+
+    await _serve(websocket, table=table, audience=SCREEN, snapshot=snapshot)
+
+
+@router.websocket("/api/tables/{code}/stream")
+async def api_stream(websocket: WebSocket, code: str) -> None:
+    """JSON events for machine clients: a `snapshot`, then a `delta` per push (each with `seq`)."""
+    opened = await _open(websocket, code, with_participant=False)
+    if opened is None:
+        return
+    table, _ = opened
+    live: Broadcaster = websocket.app.state.live
+
+    def snapshot(session: Session) -> tuple[int, str]:
+        current = state.table_state(session, table)
+        return current.seq, snapshot_json(current, people=live.people(table.id or 0))
+
+    await _serve(websocket, table=table, audience=API, snapshot=snapshot)

@@ -1,0 +1,56 @@
+"""Participants: a phone at one table, anonymous unless they say more."""
+
+from sqlmodel import Session, select
+
+from app.models import Event, Participant, Table
+from app.security import hash_token, new_token
+from app.services.errors import Forbidden, Invalid, Unauthorized
+from app.services.text import clean_line
+
+
+def join(
+    session: Session,
+    *,
+    table: Table,
+    event: Event,
+    name: str = "",
+    organisation: str = "",
+    category: str = "",
+) -> tuple[Participant, str]:
+    """Add a participant; returns it with its token (kept by the phone, stored hashed here)."""
+    category = clean_line(category, field="category", limit=100)
+    if category and category not in event.categories:
+        raise Invalid("Unknown stakeholder category", field="category")
+    token = new_token()
+    participant = Participant(
+        table_id=table.id or 0,
+        token_hash=hash_token(token),
+        name=clean_line(name, field="name", limit=100),
+        organisation=clean_line(organisation, field="organisation", limit=150),
+        category=category,
+    )
+    session.add(participant)
+    session.commit()
+    session.refresh(participant)
+    return participant, token
+
+
+def participant_by_token(session: Session, token: str | None) -> Participant:
+    if not token:
+        raise Unauthorized("The participant token is missing")
+    participant = session.exec(
+        select(Participant).where(Participant.token_hash == hash_token(token))
+    ).first()
+    if participant is None:
+        raise Forbidden("The participant token is not valid")
+    return participant
+
+
+def participant_at(session: Session, token: str | None, table: Table) -> Participant | None:
+    """The participant behind a cookie, if it belongs to this table."""
+    if not token:
+        return None
+    participant = session.exec(
+        select(Participant).where(Participant.token_hash == hash_token(token))
+    ).first()
+    return participant if participant and participant.table_id == table.id else None

@@ -1,0 +1,85 @@
+"""HTTP plumbing shared by every route: security headers, session id, locale, CSRF."""
+
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+
+from app.i18n import DEFAULT_LOCALE, pick_locale, using_locale
+from app.security import Signer
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SID_COOKIE = "tavoli_sid"
+LANG_COOKIE = "tavoli_lang"
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",  # capability links must not leak through Referer
+    "x-frame-options": "DENY",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+class WebMiddleware:
+    """Pure ASGI: sets the locale for the request, gives every browser a signed session id
+    (the key of its CSRF token) and adds the security headers."""
+
+    def __init__(self, app: ASGIApp, *, signer: Signer, secure_cookies: bool) -> None:
+        self.app = app
+        self.signer = signer
+        self.secure = secure_cookies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        locale = pick_locale(conn.cookies.get(LANG_COOKIE) or DEFAULT_LOCALE)
+        sid = self.signer.unsign(conn.cookies.get(SID_COOKIE))
+        new_sid = sid is None
+        if sid is None:
+            sid = secrets.token_urlsafe(18)
+        state = scope.setdefault("state", {})
+        state["sid"], state["locale"] = sid, locale
+        is_static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if new_sid and not is_static:
+                    headers.append("set-cookie", self._cookie(SID_COOKIE, self.signer.sign(sid)))
+            await send(message)
+
+        with using_locale(locale):
+            await self.app(scope, receive, send_with_headers)
+
+    def _cookie(self, name: str, value: str) -> str:
+        secure = "; Secure" if self.secure else ""
+        return f"{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
+
+
+def csrf_token(conn: HTTPConnection, signer: Signer) -> str:
+    return signer.csrf_token(conn.state.sid)

@@ -1,0 +1,212 @@
+"""Live pushes over WebSockets: every screen and phone sees each change, in order, once."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
+
+from app.live.hub import Hub, Push
+from tests.test_api import bearer, create_table, join, post
+
+
+def participant_cookie(app: FastAPI, token: str) -> dict[str, str]:
+    return {"cookie": f"tavoli_p={app.state.signer.sign(token)}"}
+
+
+def receive_until(ws: WebSocketTestSession, done: Callable[[str], bool], limit: int = 50) -> str:
+    for _ in range(limit):
+        text = ws.receive_text()
+        if done(text):
+            return text
+    raise AssertionError("the expected push never came")
+
+
+def events_of(ws: WebSocketTestSession, count: int) -> list[dict[str, Any]]:
+    return [json.loads(ws.receive_text()) for _ in range(count)]
+
+
+def test_a_post_and_a_vote_reach_the_screen_and_another_phone(
+    client: TestClient, app: FastAPI
+) -> None:
+    _, code = create_table(client)
+    alice, bob = join(client, code), join(client, code)
+    with (
+        client.websocket_connect(f"/t/{code}/screen/ws") as screen,
+        client.websocket_connect(f"/t/{code}/ws", headers=participant_cookie(app, bob)) as phone,
+    ):
+        assert 'id="wall"' in screen.receive_text()  # snapshot
+        assert 'id="wall"' in phone.receive_text()
+        pid = post(client, code, alice, "Centro antiviolenza aperto anche il sabato")
+        for ws in (screen, phone):
+            text = receive_until(ws, lambda t: "Centro antiviolenza" in t)
+            assert 'hx-swap-oob="afterbegin:#wall"' in text
+        client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(bob))
+        for ws in (screen, phone):
+            text = receive_until(ws, lambda t: f'id="tally-{pid}"' in t)
+            assert '<strong class="tally-count">1</strong>' in text
+
+
+def test_pushes_are_rendered_once_per_audience_not_per_connection(
+    client: TestClient, app: FastAPI
+) -> None:
+    _, code = create_table(client)
+    me = join(client, code)
+    pid = post(client, code, me)
+    calls: list[int] = []
+    render = app.state.live._render
+
+    def counting(*args: Any) -> Any:
+        calls.append(1)
+        return render(*args)
+
+    app.state.live._render = counting
+    sockets = [client.websocket_connect(f"/t/{code}/screen/ws") for _ in range(5)]
+    try:
+        for ws in sockets:
+            ws.__enter__()
+            ws.receive_text()
+        calls.clear()
+        client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(me))
+        for ws in sockets:
+            receive_until(ws, lambda t: f'id="tally-{pid}"' in t)
+        assert len(calls) == 1
+    finally:
+        for ws in sockets:
+            ws.__exit__(None, None, None)
+
+
+def test_api_stream_snapshot_then_contiguous_deltas(client: TestClient) -> None:
+    _, code = create_table(client)
+    me = join(client, code)
+    first = post(client, code, me, "Banco alimentare di comunità")
+    with client.websocket_connect(f"/api/tables/{code}/stream") as ws:
+        snapshot = json.loads(ws.receive_text())
+        assert snapshot["type"] == "snapshot" and snapshot["seq"] == 1
+        assert [p["title"] for p in snapshot["proposals"]] == ["Banco alimentare di comunità"]
+        second = post(client, code, me, "Orti sociali")
+        client.put(f"/api/proposals/{first}/vote", json={"dots": 1}, headers=bearer(me))
+        last, seen_new, tallies = 1, [], {}
+        while last < 3:
+            event = json.loads(ws.receive_text())
+            assert event["type"] == "delta"
+            assert event["prev_seq"] == last, "a push was skipped"
+            last = event["seq"]
+            seen_new += [p["id"] for p in event["proposals"]]
+            tallies.update(event["tallies"])
+        assert seen_new == [second]
+        assert tallies[str(first)] == 1
+
+
+def test_a_burst_of_votes_is_coalesced_without_losing_any(
+    tmp_path: Any, settings: Any, engine: Any
+) -> None:
+    from app.main import create_app
+
+    app = create_app(settings.model_copy(update={"tavoli_push_interval": 0.5}))
+    with TestClient(app) as client:
+        _, code = create_table(client)
+        voters = [join(client, code) for _ in range(12)]
+        pid = post(client, code, voters[0])
+        with client.websocket_connect(f"/api/tables/{code}/stream") as ws:
+            start = json.loads(ws.receive_text())["seq"]
+            for token in voters:
+                client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(token))
+            pushes, last, tally = 0, start, 0
+            while last < start + len(voters):
+                event = json.loads(ws.receive_text())
+                assert event["prev_seq"] == last
+                last, pushes = event["seq"], pushes + 1
+                tally = event["tallies"].get(str(pid), tally)
+            assert tally == 12
+            assert pushes < len(voters) / 2  # 12 votes in well under a second: a few pushes
+
+
+def test_a_reconnecting_client_receives_the_full_current_state(
+    client: TestClient, app: FastAPI
+) -> None:
+    _, code = create_table(client)
+    me = join(client, code)
+    with client.websocket_connect(f"/t/{code}/ws", headers=participant_cookie(app, me)) as phone:
+        assert "Ancora nessun contributo" in phone.receive_text()  # Italian by default
+    # The phone sleeps; meanwhile the table moves on.
+    pid = post(client, code, me, "Sportello di ascolto nelle scuole")
+    client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(me))
+    with client.websocket_connect(f"/t/{code}/ws", headers=participant_cookie(app, me)) as phone:
+        snapshot = phone.receive_text()
+    assert 'id="wall" class="wall wall-participant" hx-swap-oob="true"' in snapshot
+    assert "Sportello di ascolto nelle scuole" in snapshot
+    assert '<strong class="tally-count">1</strong>' in snapshot
+    assert 'aria-pressed="true"' in snapshot  # this phone's own vote is shown as its own
+    assert 'data-seq="2"' in snapshot
+
+
+def test_participant_socket_needs_the_participant_cookie(client: TestClient) -> None:
+    _, code = create_table(client)
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect(f"/t/{code}/ws") as ws,
+    ):
+        ws.receive_text()
+    assert closed.value.code == 1008
+
+
+def test_cross_site_pages_cannot_open_a_socket(client: TestClient) -> None:
+    _, code = create_table(client)
+    headers = {"origin": "https://evil.example"}
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect(f"/t/{code}/screen/ws", headers=headers) as ws,
+    ):
+        ws.receive_text()
+
+
+def test_unknown_code_closes_the_socket(client: TestClient) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect("/api/tables/ZZZZZZ/stream") as ws,
+    ):
+        ws.receive_text()
+
+
+def test_a_client_that_falls_behind_is_dropped_and_can_resync(
+    client: TestClient, app: FastAPI
+) -> None:
+    _, code = create_table(client)
+    hub: Hub = app.state.hub
+    with client.websocket_connect(f"/api/tables/{code}/stream") as ws:
+        ws.receive_text()
+        channel = next(iter(hub._subscribers))
+
+        def flood() -> None:  # more pushes than the queue holds, before the sender can run
+            for seq in range(1, 500):
+                hub._fan_out(Push(channel=channel, seq=seq, prev_seq=seq - 1, payloads={}))
+
+        client.portal.call(_run_sync, flood)  # type: ignore[union-attr]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text()
+        assert closed.value.code == 1013
+    with client.websocket_connect(f"/api/tables/{code}/stream") as ws:
+        assert json.loads(ws.receive_text())["type"] == "snapshot"
+
+
+async def _run_sync(fn: Callable[[], None]) -> None:
+    fn()
+
+
+@pytest.mark.anyio
+async def test_hub_subscription_drops_a_slow_subscriber_only() -> None:
+    hub = Hub()
+    async with (
+        hub.subscribe("table:1", maxsize=2) as slow,
+        hub.subscribe("table:1", maxsize=100) as fast,
+    ):
+        for seq in range(1, 6):
+            await hub.publish(Push(channel="table:1", seq=seq, prev_seq=seq - 1, payloads={}))
+        assert await slow.next() is None
+        assert [(await fast.next()).seq for _ in range(5)] == [1, 2, 3, 4, 5]  # type: ignore[union-attr]
+    assert hub.subscriber_count("table:1") == 0
