@@ -13,6 +13,7 @@ import math
 import os
 import resource
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +52,7 @@ class Screen:
 class Votes:
     sent_at: dict[int, float] = field(default_factory=dict)  # seq -> perf_counter at send
     outcomes: Counter[str] = field(default_factory=Counter)
+    round_trips: list[float] = field(default_factory=list)  # ms, acknowledged votes only
     sent: int = 0
     elapsed: float = 0.0
 
@@ -118,6 +120,7 @@ async def vote_once(
         votes.outcomes["no-op"] += 1
         return
     votes.sent_at[seq] = sent
+    votes.round_trips.append((time.perf_counter() - sent) * 1000)
     votes.outcomes["ok"] += 1
 
 
@@ -247,9 +250,10 @@ def report(
         ("lost pushes (sequence gaps)", sum(s.gaps for s in screens)),
         ("vote deliveries measured", f"{len(latencies)} of {expected} (screens × acked votes)"),
     ]  # fmt: skip
-    for q in (50, 95, 99, 100):
-        label = "max" if q == 100 else f"p{q}"
-        rows.append((f"vote-to-screen latency {label}", f"{percentile(latencies, q):.1f} ms"))
+    round_trips = sorted(votes.round_trips)
+    for name, values in (("vote request round trip", round_trips), ("vote-to-screen", latencies)):
+        figures = [f"{percentile(values, q):.0f}" for q in (50, 95, 99, 100)]
+        rows.append((f"{name} p50/p95/p99/max", " / ".join(figures) + " ms"))
     width = max(len(label) for label, _ in rows + extra)
     for label, value in rows + extra:
         print(f"  {label:<{width}}  {value}")
@@ -307,7 +311,12 @@ def stop(server: subprocess.Popen[bytes]) -> None:
             server.wait()
 
 
+def interrupted(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # so that `kill` also runs the finally blocks that stop the server
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, interrupted)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200, help="WebSocket screens")
     parser.add_argument("--rate", type=float, default=50.0, help="votes per second, in total")
