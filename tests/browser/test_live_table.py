@@ -9,6 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import ADMIN_TOKEN, FlakyLink
+from tests.browser.content import WALL
 
 pytestmark = pytest.mark.browser
 
@@ -177,3 +178,44 @@ def test_organiser_and_moderator_pages(
         expect(page.get_by_role("heading", name=theme)).to_be_visible()
     page.screenshot(path=str(screenshots / "moderator-laptop.png"), full_page=True)
     assert_accessible(page, "moderator page")
+
+
+def test_a_full_wall_is_readable_on_projectors_and_phones(
+    browser: Browser, live_server: str, screenshots: Path
+) -> None:
+    code = create_table(live_server, {"mode": "dots", "dots": 5, "max_per_proposal": 3})
+    with httpx.Client(base_url=live_server) as api:
+        people = [
+            api.post(f"/api/tables/{code}/participants", json={}).json()["token"] for _ in range(12)
+        ]
+        ids = []
+        for index, (kind, title, body) in enumerate(WALL):
+            response = api.post(
+                f"/api/tables/{code}/proposals",
+                json={"kind": kind, "title": title, "body": body},
+                headers={"Authorization": f"Bearer {people[index % len(people)]}"},
+            )
+            ids.append(response.json()["id"])
+        for index, token in enumerate(people):  # deterministic, uneven support
+            picks = (ids[index % 9], ids[(index + 3) % len(ids)], ids[(2 * index + 7) % len(ids)])
+            for pid, dots in zip(picks, (2, 2, 1), strict=True):
+                api.put(
+                    f"/api/proposals/{pid}/vote",
+                    json={"dots": dots},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+    screen = browser.new_context(viewport=PROJECTOR).new_page()
+    screen.goto(f"{live_server}/t/{code}/screen")
+    expect(screen.locator(".wall .card")).to_have_count(len(WALL))
+    for width, height in ((1920, 1080), (1366, 768), (1280, 720)):
+        screen.set_viewport_size({"width": width, "height": height})
+        screen.screenshot(path=str(screenshots / f"screen-full-{width}.png"))
+        assert (
+            screen.evaluate("document.documentElement.scrollWidth") <= width
+        )  # no sideways scroll
+    assert_accessible(screen, "screen with a full wall")
+    mobile = phone(browser, live_server, code)
+    mobile.screenshot(path=str(screenshots / "participant-full-phone.png"))
+    mobile.locator("#wall-title").scroll_into_view_if_needed()
+    mobile.screenshot(path=str(screenshots / "participant-full-phone-wall.png"))
+    assert_accessible(mobile, "participant page with a full wall")

@@ -1,0 +1,112 @@
+"""Realistic content for a table mid-session: forty posts of a welfare co-programming event."""
+
+WALL: list[tuple[str, str, str]] = [
+    (
+        "need",
+        "Trasporto accessibile verso i centri diurni dalle frazioni di montagna",
+        "Oggi le famiglie accompagnano in auto: chi non guida resta a casa.",
+    ),
+    (
+        "proposal",
+        "Budget di progetto unico per ogni persona con disabilità, gestito insieme da Comune e ASL",
+        "",
+    ),
+    (
+        "resource",
+        "La cooperativa Il Girasole mette a disposizione due educatori il sabato mattina",
+        "",
+    ),
+    (
+        "need",
+        "Più posti nei gruppi appartamento per il «dopo di noi»",
+        "Le liste d'attesa superano i due anni.",
+    ),
+    (
+        "proposal",
+        "Sportello unico per le famiglie nei municipi più piccoli dell'Ambito, aperto almeno un giorno a settimana",
+        "",
+    ),
+    (
+        "proposal",
+        "Formazione congiunta tra assistenti sociali, insegnanti di sostegno ed enti del Terzo Settore",
+        "",
+    ),
+    (
+        "resource",
+        "La parrocchia di San Michele offre i locali dell'oratorio per laboratori pomeridiani",
+        "",
+    ),
+    ("need", "Informazioni chiare sui servizi, anche in linguaggio facile da leggere", ""),
+    (
+        "proposal",
+        "Tavolo permanente di co-progettazione sull'abitare, con incontri trimestrali",
+        "",
+    ),
+    ("need", "Sostegno psicologico per i caregiver familiari che assistono da soli", ""),
+    (
+        "resource",
+        "L'associazione Auser offre volontari per l'accompagnamento alle visite mediche",
+        "",
+    ),
+    (
+        "proposal",
+        "Mappa online e cartacea dei servizi per la disabilità, aggiornata ogni sei mesi",
+        "",
+    ),
+    ("need", "Inserimento lavorativo dopo i 25 anni: oggi quasi nessuna opportunità", ""),
+    ("proposal", "Tirocini inclusivi con le imprese del territorio, con tutor formati", ""),
+    ("resource", "Confcooperative può coordinare una rete di aziende disponibili ai tirocini", ""),
+    ("need", "Spazi di sollievo per le famiglie nei fine settimana e in estate", ""),
+    ("proposal", "Centro estivo inclusivo in ogni Comune, con personale specializzato", ""),
+    ("need", "Accessibilità degli uffici comunali: scale, bagni e sportelli non a norma", ""),
+    (
+        "proposal",
+        "Valutazione multidimensionale in tempi certi: massimo 60 giorni dalla domanda",
+        "",
+    ),
+    (
+        "resource",
+        "L'Università di Salerno offre tirocinanti di psicologia e scienze dell'educazione",
+        "",
+    ),
+    ("need", "Continuità educativa nel passaggio dalla scuola superiore all'età adulta", ""),
+    ("proposal", "Progetti di vita indipendente con assistente personale scelto dalla persona", ""),
+    ("need", "Servizi per l'autismo in età adulta quasi assenti nei Comuni dell'entroterra", ""),
+    ("proposal", "Sport integrato: convenzioni con le palestre e le società sportive locali", ""),
+    ("resource", "La Fondazione della comunità salernitana può cofinanziare progetti pilota", ""),
+    ("need", "Trasporto scolastico con assistenza a bordo anche per le scuole superiori", ""),
+    ("proposal", "Amministratore di sostegno: sportello di orientamento per le famiglie", ""),
+    ("need", "Domotica e ausili: costi troppo alti e contributi che arrivano dopo un anno", ""),
+    ("proposal", "Fondo rotativo per anticipare l'acquisto di ausili in attesa del rimborso", ""),
+    ("resource", "Il CSV mette a disposizione formazione gratuita per i volontari", ""),
+    (
+        "need",
+        "Coordinamento tra servizi sociali e sanitari: le famiglie ripetono tutto più volte",
+        "",
+    ),
+    (
+        "proposal",
+        "Cartella sociale condivisa tra Comuni, ASL e scuole, nel rispetto della privacy",
+        "",
+    ),
+    ("need", "Luoghi di socialità per giovani adulti con disabilità la sera", ""),
+    ("proposal", "Rete di «case aperte» gestite da associazioni di famiglie", ""),
+    ("resource", "Il Comune di Baronissi offre un immobile confiscato da ristrutturare", ""),
+    ("need", "Formazione dei medici di base sui percorsi per le disabilità complesse", ""),
+    (
+        "proposal",
+        "Giornata annuale di verifica del Piano di Zona aperta a tutta la cittadinanza",
+        "",
+    ),
+    ("need", "Assistenza domiciliare con orari più flessibili, anche il pomeriggio", ""),
+    (
+        "proposal",
+        "Peer support: famiglie esperte che affiancano chi riceve da poco una diagnosi",
+        "",
+    ),
+    (
+        "resource",
+        "La Caritas diocesana offre il servizio mensa e l'ascolto per le famiglie fragili",
+        "",
+    ),
+]
