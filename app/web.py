@@ -62,14 +62,14 @@ class WebMiddleware:
             sid = secrets.token_urlsafe(18)
         state = scope.setdefault("state", {})
         state["sid"], state["locale"] = sid, locale
-        is_static = scope["path"].startswith("/static/")
+        needs_sid = new_sid and not scope["path"].startswith(("/static/", "/api/"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                if new_sid and not is_static:
+                if needs_sid:
                     headers.append("set-cookie", self._cookie(SID_COOKIE, self.signer.sign(sid)))
             await send(message)
 
@@ -83,3 +83,8 @@ class WebMiddleware:
 
 def csrf_token(conn: HTTPConnection, signer: Signer) -> str:
     return signer.csrf_token(conn.state.sid)
+
+
+def public_base(conn: HTTPConnection, configured: str) -> str:
+    """The address people reach Tavoli at: TAVOLI_PUBLIC_URL, else the request's own."""
+    return (configured or str(conn.base_url)).rstrip("/")

@@ -331,7 +331,7 @@ def main() -> None:
         parser.error("dots mode allows at most 100 proposals (the dot budget limit)")
     raise_fd_limit(args.clients)
     admin = secrets.token_urlsafe(24)
-    began = time.perf_counter()
+    began, load_before = time.perf_counter(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="tavoli-bench-") as tmp:
         env = os.environ | {
             "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
@@ -365,6 +365,7 @@ def main() -> None:
     extra = [
         ("server peak RSS (VmHWM)", f"{peak_kb / 1024:.1f} MiB"),
         ("CPU seconds: server / benchmark", f"{server_cpu:.1f} / {own_cpu:.1f}"),
+        ("machine load average before / after", f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"),
         ("total duration", f"{time.perf_counter() - began:.1f} s"),
     ]
     report(args, screens, votes, extra)

@@ -87,3 +87,8 @@ def make_table(
 
 def make_participant(session: Session, table: Table, **fields: str) -> tuple[Participant, str]:
     return participants.join(session, table=table, event=tables.event_of(session, table), **fields)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running on the main thread."""
+    items.sort(key=lambda item: "browser" in item.keywords)

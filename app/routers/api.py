@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from app.deps import (
@@ -17,6 +17,7 @@ from app.deps import (
 from app.live.fragments import table_json
 from app.services import events, participants, proposals, state, tables, voting
 from app.services.errors import Forbidden
+from app.web import public_base
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -97,13 +98,13 @@ class VoteOut(BaseModel):
     seq: int
 
 
-def _base(settings: SettingsDep) -> str:
-    return settings.tavoli_public_url.rstrip("/")
-
-
 @router.post("/events", status_code=201, response_model=EventOut)
 def create_event(
-    body: EventIn, session: SessionDep, settings: SettingsDep, _organiser: ApiOrganiserDep
+    request: Request,
+    body: EventIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    _organiser: ApiOrganiserDep,
 ) -> EventOut:
     event, moderator_token = events.create_event(
         session,
@@ -116,14 +117,19 @@ def create_event(
     return EventOut(
         id=event.id or 0,
         moderator_token=moderator_token,
-        moderator_url=f"{_base(settings)}/m/{moderator_token}",
+        moderator_url=f"{public_base(request, settings.tavoli_public_url)}/m/{moderator_token}",
         categories=event.categories,
     )
 
 
 @router.post("/events/{event_id}/tables", status_code=201, response_model=TableOut)
 def create_table(
-    event_id: int, body: TableIn, session: SessionDep, event: ApiModeratorDep, settings: SettingsDep
+    request: Request,
+    event_id: int,
+    body: TableIn,
+    session: SessionDep,
+    event: ApiModeratorDep,
+    settings: SettingsDep,
 ) -> TableOut:
     if event.id != event_id:
         raise Forbidden("This moderator token is for another event")
@@ -139,7 +145,7 @@ def create_table(
     return TableOut(
         id=table.id or 0,
         code=table.code,
-        join_url=f"{_base(settings)}/t/{table.code}",
+        join_url=f"{public_base(request, settings.tavoli_public_url)}/t/{table.code}",
         voting={"mode": rules.mode, "dots": rules.dots, "max_per_proposal": rules.max_per_proposal},
     )
 

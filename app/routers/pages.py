@@ -15,7 +15,7 @@ from app.security import Signer
 from app.services import participants, proposals, state, tables, voting
 from app.services.errors import NotFound
 from app.templating import templates
-from app.web import LANG_COOKIE, csrf_token
+from app.web import LANG_COOKIE, csrf_token, public_base
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -28,11 +28,6 @@ def _is_htmx(request: Request) -> bool:
 
 def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def join_url(request: Request, base: str, code: str) -> str:
-    root = base.rstrip("/") or str(request.base_url).rstrip("/")
-    return f"{root}/t/{code}"
 
 
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
@@ -183,7 +178,7 @@ def screen(request: Request, code: str, session: SessionDep, settings: SettingsD
     table = tables.table_by_code(session, code)
     current = state.table_state(session, table)
     live = request.app.state.live
-    url = join_url(request, settings.tavoli_public_url, table.code)
+    url = f"{public_base(request, settings.tavoli_public_url)}/t/{table.code}"
     return _page(
         request,
         "pages/screen.html",
@@ -203,7 +198,7 @@ def screen(request: Request, code: str, session: SessionDep, settings: SettingsD
 @router.get("/t/{code}/qr.svg")
 def qr_code(request: Request, code: str, session: SessionDep, settings: SettingsDep) -> Response:
     table = tables.table_by_code(session, code)
-    qr = segno.make(join_url(request, settings.tavoli_public_url, table.code), error="m")
+    qr = segno.make(f"{public_base(request, settings.tavoli_public_url)}/t/{table.code}", error="m")
     buffer = io.BytesIO()
     qr.save(buffer, kind="svg", scale=10, border=2, dark="#000", light="#fff", title=table.code)
     return Response(
