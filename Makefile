@@ -28,7 +28,7 @@ links: $(VENV)/.installed
 	@$(BIN)/python -m app.cli links --base-url http://$(HOST):$(PORT)
 
 run: migrate links
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --proxy-headers
+	$(BIN)/uvicorn --factory app.main:create_app --host $(HOST) --port $(PORT) --proxy-headers
 
 # Browser tests drive Debian's chromium; install it when missing and we may (root).
 browser-deps:

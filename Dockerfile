@@ -1,0 +1,11 @@
+# Tavoli in a container: SQLite under /app/data by default; set DATABASE_URL for PostgreSQL.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY app ./app
+COPY migrations ./migrations
+RUN pip install --no-cache-dir . && useradd --create-home tavoli && mkdir data && chown tavoli data
+USER tavoli
+EXPOSE 8000
+CMD ["sh", "-c", "alembic upgrade head && python -m app.cli links && exec uvicorn --factory app.main:create_app --host 0.0.0.0 --port 8000 --proxy-headers"]
