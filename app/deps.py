@@ -13,8 +13,9 @@ from app.db import open_session
 from app.live.broadcaster import Broadcaster
 from app.live.fragments import Fragments
 from app.live.hub import Hub
-from app.models import Event, Participant
+from app.models import Event, Participant, Table
 from app.security import Signer
+from app.services.access import table_for_runner
 from app.services.errors import Forbidden
 from app.services.events import check_admin, event_for_moderator
 from app.services.participants import participant_by_token
@@ -82,6 +83,14 @@ def api_organiser(settings: SettingsDep, token: TokenDep) -> None:
 
 
 ApiOrganiserDep = Annotated[None, Depends(api_organiser)]
+
+
+def api_runner_table(code: str, session: SessionDep, token: TokenDep) -> Table:
+    """The table named in the path, for its event's moderator or its facilitator."""
+    return table_for_runner(session, token, code)
+
+
+ApiRunnerTableDep = Annotated[Table, Depends(api_runner_table)]
 ApiParticipantDep = Annotated[Participant, Depends(api_participant)]
 ApiModeratorDep = Annotated[Event, Depends(api_moderated_event)]
 

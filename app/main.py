@@ -15,7 +15,7 @@ from app.db import make_engine
 from app.live.broadcaster import Broadcaster
 from app.live.fragments import Fragments
 from app.live.hub import hub_from_url
-from app.routers import admin, api, pages, sockets
+from app.routers import admin, api, api_facilitation, console, pages, sockets
 from app.security import Signer, author_tag
 from app.services.errors import DomainError, Invalid
 from app.templating import templates
@@ -30,7 +30,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     hub = hub_from_url(settings.hub_url)
     signer = Signer(secret_key)
-    fragments = Fragments(templates, lambda pid: author_tag(secret_key, pid))
+    fragments = Fragments(
+        templates, lambda pid: author_tag(secret_key, pid), settings.tavoli_public_url
+    )
     live = Broadcaster(
         hub=hub, engine=engine, render=fragments.push, interval=settings.tavoli_push_interval
     )
@@ -62,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.fragments = fragments
 
     app.include_router(api.router)
+    app.include_router(api_facilitation.router)
+    app.include_router(console.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)
     app.include_router(admin.router)

@@ -1,13 +1,18 @@
 """Database tables. Constraints make impossible states (double votes, bad modes) unstorable."""
 
 import datetime as dt
-from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 KINDS = ("need", "proposal", "resource")
 VOTING_MODES = ("approval", "dots")
+PHASES = ("preparation", "collect", "discussion", "voting", "closed")
+SCREEN_MODES = ("join", "wall", "spotlight", "results", "timer")
+# visible: on the wall; pending: in the pre-moderation queue; rephrase: sent back to the
+# author with a note; rejected/hidden: off the wall; withdrawn: by its author; merged: into
+# another proposal (merged_into_id).
+STATUSES = ("visible", "pending", "rephrase", "rejected", "hidden", "withdrawn", "merged")
 
 
 def utcnow() -> dt.datetime:
@@ -35,6 +40,14 @@ class Table(SQLModel, table=True):
         CheckConstraint("voting_mode IN ('approval', 'dots')", name="voting_mode_known"),
         CheckConstraint("dots >= 1 AND max_per_proposal >= 1", name="dots_positive"),
         CheckConstraint("max_per_proposal <= dots", name="cap_within_budget"),
+        CheckConstraint(
+            "phase IN ('preparation', 'collect', 'discussion', 'voting', 'closed')",
+            name="phase_known",
+        ),
+        CheckConstraint(
+            "screen_mode IN ('join', 'wall', 'spotlight', 'results', 'timer')",
+            name="screen_mode_known",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -47,7 +60,32 @@ class Table(SQLModel, table=True):
     max_per_proposal: int = Field(default=1)
     # Bumped by every committed change of the table; every push carries it.
     seq: int = Field(default=0)
+    # The seq of the last change that alters more than cards and tallies (phase, screen,
+    # moderation): such a push re-renders whole regions instead of patching them.
+    layout_seq: int = Field(default=0)
+    phase: str = Field(default="preparation", max_length=16)
+    post_in_discussion: bool = Field(default=False)
+    premoderation: bool = Field(default=False)
+    results_hidden: bool = Field(default=False)
+    screen_mode: str = Field(default="join", max_length=16)
+    group_by_tag: bool = Field(default=False)
+    spotlight_id: int | None = Field(default=None)
+    timer_ends_at: dt.datetime | None = Field(default=None)
+    timer_seconds: int = Field(default=0)
+    timer_advances: bool = Field(default=False)
+    facilitator_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PhaseChange(SQLModel, table=True):
+    """The timeline of a table's phases, for the minutes."""
+
+    __tablename__ = "phase_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    table_id: int = Field(foreign_key="tables.id", index=True)
+    phase: str = Field(max_length=16)
+    at: dt.datetime = Field(default_factory=utcnow)
 
 
 class Participant(SQLModel, table=True):
@@ -59,6 +97,10 @@ class Participant(SQLModel, table=True):
     name: str = Field(default="", max_length=100)
     organisation: str = Field(default="", max_length=150)
     category: str = Field(default="", max_length=100)
+    # A paper participant whose posts and votes the moderator types in.
+    proxy: bool = Field(default=False)
+    # Removed by a moderator for abuse: their posts are hidden, their token refused.
+    removed: bool = Field(default=False)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -66,6 +108,11 @@ class Proposal(SQLModel, table=True):
     __tablename__ = "proposals"
     __table_args__ = (
         CheckConstraint("kind IN ('need', 'proposal', 'resource')", name="kind_known"),
+        CheckConstraint(
+            "status IN ('visible', 'pending', 'rephrase', 'rejected', 'hidden', 'withdrawn',"
+            " 'merged')",
+            name="status_known",
+        ),
         Index("ix_proposals_table_updated_seq", "table_id", "updated_seq"),
     )
 
@@ -75,6 +122,13 @@ class Proposal(SQLModel, table=True):
     kind: str = Field(max_length=16)
     title: str = Field(max_length=140)
     body: str = Field(default="", max_length=1000)
+    status: str = Field(default="visible", max_length=16)
+    # Why a moderator sent it back or rejected it; shown to its author.
+    moderator_note: str = Field(default="", max_length=300)
+    # The author's wording, kept when a moderator edits the text.
+    original_title: str | None = Field(default=None, max_length=140)
+    original_body: str | None = Field(default=None, max_length=1000)
+    merged_into_id: int | None = Field(default=None, foreign_key="proposals.id", index=True)
     # The table's seq when the proposal was posted, and when it (or its tally) last changed:
     # a push is exactly the proposals whose updated_seq is past the last push.
     created_seq: int
@@ -94,5 +148,33 @@ class Vote(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
 
-def public_dict(model: SQLModel, *exclude: str) -> dict[str, Any]:
-    return model.model_dump(exclude={"token_hash", "moderator_token_hash", *exclude})
+class Tag(SQLModel, table=True):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("table_id", "name", name="tag_name_unique"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    table_id: int = Field(foreign_key="tables.id", index=True)
+    name: str = Field(max_length=40)
+
+
+class ProposalTag(SQLModel, table=True):
+    __tablename__ = "proposal_tags"
+
+    proposal_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    tag_id: int = Field(foreign_key="tags.id", primary_key=True, index=True)
+
+
+class Merge(SQLModel, table=True):
+    """A merge of duplicates, with what it changed, so that it can be undone exactly."""
+
+    __tablename__ = "merges"
+
+    id: int | None = Field(default=None, primary_key=True)
+    table_id: int = Field(foreign_key="tables.id", index=True)
+    survivor_id: int = Field(foreign_key="proposals.id")
+    merged_ids: list[int] = Field(sa_column=Column(JSON, nullable=False))
+    # [[participant_id, proposal_id, dots], ...] on every proposal of the merge, before it.
+    votes_before: list[list[int]] = Field(sa_column=Column(JSON, nullable=False))
+    statuses_before: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    undone_at: dt.datetime | None = Field(default=None)

@@ -1,5 +1,6 @@
 """The Jinja environment: autoescaped, translated through the request's locale."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,39 @@ def N_(message: str) -> str:
 
 
 KIND_LABELS = {"need": N_("Need"), "proposal": N_("Proposal"), "resource": N_("Resource")}
+KIND_GROUPS = {"need": N_("Needs"), "proposal": N_("Proposals"), "resource": N_("Resources")}
+PHASE_LABELS = {
+    "preparation": N_("Preparation"),
+    "collect": N_("Collecting ideas"),
+    "discussion": N_("Discussion"),
+    "voting": N_("Voting"),
+    "closed": N_("Closed"),
+}
+PHASE_HINTS = {
+    "preparation": N_("The table is about to start."),
+    "collect": N_("Write needs, proposals and resources."),
+    "discussion": N_("Discussion under way: listen and speak up."),
+    "voting": N_("Vote for the proposals you see as priorities."),
+    "closed": N_("The table is closed. Thank you for taking part!"),
+}
+SCREEN_LABELS = {
+    "join": N_("Join"),
+    "wall": N_("Wall"),
+    "spotlight": N_("Spotlight"),
+    "results": N_("Results"),
+    "timer": N_("Timer"),
+}
 
 
-def _kind_label(kind: str) -> str:
-    return i18n.gettext(KIND_LABELS.get(kind, kind))
+def _label(table: dict[str, str]) -> Callable[[str], str]:
+    return lambda key: i18n.gettext(table.get(key, key))
+
+
+def _mmss(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(max(0, seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
 
 
 def _paragraphs(text: str) -> Markup:
@@ -41,7 +71,14 @@ def build_templates() -> Jinja2Templates:
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
     )
     globals_: dict[str, Any] = {
-        "kind_label": _kind_label,
+        "kind_label": _label(KIND_LABELS),
+        "group_label": _label(KIND_GROUPS),
+        "phase_label": _label(PHASE_LABELS),
+        "phase_hint": _label(PHASE_HINTS),
+        "screen_label": _label(SCREEN_LABELS),
+        "mmss": _mmss,
+        "PHASES": tuple(PHASE_LABELS),
+        "SCREEN_MODES": tuple(SCREEN_LABELS),
         "long_date": i18n.long_date,
         "current_locale": i18n.current_locale,
         "KINDS": tuple(KIND_LABELS),

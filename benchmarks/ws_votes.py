@@ -170,21 +170,12 @@ async def set_up(
         {"title": "Tavolo di prova", "question": "Che cosa serve?", "voting": voting},
     )
     code: str = table["code"]
-    tokens = [
-        (await post(http, f"/api/tables/{code}/participants", None, {}))["token"]
-        for _ in range(args.voters)
-    ]
-    proposals = [
-        (
-            await post(
-                http,
-                f"/api/tables/{code}/proposals",
-                tokens[i % len(tokens)],
-                {"kind": "proposal", "title": f"Proposta {i + 1}"},
-            )
-        )["id"]
-        for i in range(args.proposals)
-    ]
+    join, wall = f"/api/tables/{code}/participants", f"/api/tables/{code}/proposals"
+    tokens = [(await post(http, join, None, {}))["token"] for _ in range(args.voters)]
+    proposals: list[int] = []
+    for i in range(args.proposals):
+        body = {"kind": "proposal", "title": f"Proposta {i + 1}"}
+        proposals.append((await post(http, wall, tokens[i % len(tokens)], body))["id"])
     return code, tokens, proposals
 
 
@@ -245,11 +236,11 @@ def report(
         ("vote outcomes", dict(votes.outcomes)),
         ("voting took", f"{votes.elapsed:.1f} s ({votes.sent / votes.elapsed:.1f} votes/s)"),
         ("pushes received (all screens)", sum(len(s.pushes) for s in screens)),
-        ("  of which presence-only / resync", f"{sum(s.empty for s in screens)} / "
-         f"{sum(s.resyncs for s in screens)}"),
+        ("  of which empty (seq == prev_seq)", sum(s.empty for s in screens)),
+        ("  of which resync snapshots", sum(s.resyncs for s in screens)),
         ("lost pushes (sequence gaps)", sum(s.gaps for s in screens)),
         ("vote deliveries measured", f"{len(latencies)} of {expected} (screens × acked votes)"),
-    ]  # fmt: skip
+    ]
     round_trips = sorted(votes.round_trips)
     for name, values in (("vote request round trip", round_trips), ("vote-to-screen", latencies)):
         figures = [f"{percentile(values, q):.0f}" for q in (50, 95, 99, 100)]
@@ -300,9 +291,8 @@ def wait_until_up(server: subprocess.Popen[bytes], port: int, timeout: float = 3
 def stop(server: subprocess.Popen[bytes]) -> None:
     """SIGTERM, then SIGKILL if it lingers (or if we are interrupted while waiting)."""
     try:
-        if server.poll() is None:
-            server.terminate()
-            server.wait(timeout=10)
+        server.terminate()
+        server.wait(timeout=10)
     except subprocess.TimeoutExpired:
         pass
     finally:

@@ -73,16 +73,29 @@ def make_table(
     mode: str = "approval",
     dots: int = 5,
     cap: int = 3,
+    phase: str = "collect",
 ) -> Table:
     if event is None:
         event, _ = make_event(session)
-    return tables.create_table(
+    table = tables.create_table(
         session,
         event=event,
         title="Disabilità e progetti di vita",
         question="Quali servizi mancano per l'autonomia delle persone con disabilità?",
         voting=tables.VotingRules.checked(mode, dots, cap),
     )
+    return in_phase(session, table, phase)
+
+
+def in_phase(session: Session, table: Table, phase: str) -> Table:
+    """Test set-up shortcut: put a table in a phase without a sequence step or timeline entry
+    (the phase service itself is tested in test_facilitation)."""
+    fresh = session.get(Table, table.id, populate_existing=True)
+    assert fresh is not None
+    fresh.phase = phase
+    session.add(fresh)
+    session.commit()
+    return fresh
 
 
 def make_participant(session: Session, table: Table, **fields: str) -> tuple[Participant, str]:

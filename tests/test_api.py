@@ -18,8 +18,19 @@ def create_event(client: TestClient, **fields: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
+RUNNERS: dict[str, str] = {}  # table code -> its event's moderator token
+
+
+def set_phase(client: TestClient, code: str, phase: str) -> int:
+    response = client.put(
+        f"/api/tables/{code}/phase", json={"phase": phase}, headers=bearer(RUNNERS[code])
+    )
+    assert response.status_code == 200, response.text
+    return int(response.json()["seq"])
+
+
 def create_table(
-    client: TestClient, voting: dict[str, Any] | None = None
+    client: TestClient, voting: dict[str, Any] | None = None, phase: str = "collect"
 ) -> tuple[dict[str, Any], str]:
     event = create_event(client)
     response = client.post(
@@ -32,7 +43,10 @@ def create_table(
         headers=bearer(event["moderator_token"]),
     )
     assert response.status_code == 201, response.text
-    return event, response.json()["code"]
+    code = str(response.json()["code"])
+    RUNNERS[code] = event["moderator_token"]
+    set_phase(client, code, phase)
+    return event, code
 
 
 def join(client: TestClient, code: str, **fields: str) -> str:
@@ -100,11 +114,19 @@ def test_whole_flow_and_table_snapshot(client: TestClient) -> None:
     alice = join(client, code, name="Anna", category="Ente del Terzo Settore")
     bob = join(client, code)
     pid = post(client, code, alice)
+    voting_seq = set_phase(client, code, "voting")
     response = client.put(f"/api/proposals/{pid}/vote", json={"dots": 3}, headers=bearer(bob))
     assert response.status_code == 200
-    assert response.json() == {"proposal_id": pid, "dots": 3, "dots_left": 1, "tally": 3, "seq": 2}
+    assert response.json() == {
+        "proposal_id": pid,
+        "dots": 3,
+        "dots_left": 1,
+        "tally": 3,
+        "seq": voting_seq + 1,
+    }
     table = client.get(f"/api/tables/{code}").json()
-    assert table["seq"] == 2
+    assert table["seq"] == voting_seq + 1
+    assert table["phase"] == "voting"
     assert table["participants"] == 2
     assert [(p["title"], p["tally"]) for p in table["proposals"]] == [("Educativa di strada", 3)]
     assert "Anna" not in str(table)  # names are never published
@@ -114,6 +136,7 @@ def test_vote_errors_are_json_and_change_nothing(client: TestClient) -> None:
     _, code = create_table(client, {"mode": "dots", "dots": 2, "max_per_proposal": 2})
     me = join(client, code)
     a, b = post(client, code, me, "Casa"), post(client, code, me, "Lavoro")
+    set_phase(client, code, "voting")
     assert (
         client.put(f"/api/proposals/{a}/vote", json={"dots": 2}, headers=bearer(me)).status_code
         == 200

@@ -11,7 +11,14 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from app.live.hub import Hub, Push
-from tests.test_api import bearer, create_table, join, post
+from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
+
+
+def show_wall(client: TestClient, code: str) -> None:
+    response = client.put(
+        f"/api/tables/{code}/screen", json={"mode": "wall"}, headers=bearer(RUNNERS[code])
+    )
+    assert response.status_code == 200
 
 
 def participant_cookie(app: FastAPI, token: str) -> dict[str, str]:
@@ -34,6 +41,7 @@ def test_a_post_and_a_vote_reach_the_screen_and_another_phone(
     client: TestClient, app: FastAPI
 ) -> None:
     _, code = create_table(client)
+    show_wall(client, code)
     alice, bob = join(client, code), join(client, code)
     with (
         client.websocket_connect(f"/t/{code}/screen/ws") as screen,
@@ -44,11 +52,11 @@ def test_a_post_and_a_vote_reach_the_screen_and_another_phone(
         pid = post(client, code, alice, "Centro antiviolenza aperto anche il sabato")
         for ws in (screen, phone):
             text = receive_until(ws, lambda t: "Centro antiviolenza" in t)
-            assert 'hx-swap-oob="afterbegin:#wall"' in text
+            assert 'hx-swap-oob="afterbegin:#cards-proposal"' in text
+        set_phase(client, code, "voting")
         client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(bob))
-        for ws in (screen, phone):
-            text = receive_until(ws, lambda t: f'id="tally-{pid}"' in t)
-            assert '<strong class="tally-count">1</strong>' in text
+        for ws in (screen, phone):  # the phase change, then the vote (maybe in one push)
+            receive_until(ws, lambda t: f'id="tally-{pid}"' in t and 'tally-count">1<' in t)
 
 
 def test_pushes_are_rendered_once_per_audience_not_per_connection(
@@ -57,6 +65,8 @@ def test_pushes_are_rendered_once_per_audience_not_per_connection(
     _, code = create_table(client)
     me = join(client, code)
     pid = post(client, code, me)
+    set_phase(client, code, "voting")
+    show_wall(client, code)
     calls: list[int] = []
     render = app.state.live._render
 
@@ -86,20 +96,31 @@ def test_api_stream_snapshot_then_contiguous_deltas(client: TestClient) -> None:
     first = post(client, code, me, "Banco alimentare di comunità")
     with client.websocket_connect(f"/api/tables/{code}/stream") as ws:
         snapshot = json.loads(ws.receive_text())
-        assert snapshot["type"] == "snapshot" and snapshot["seq"] == 1
+        assert snapshot["type"] == "snapshot"
         assert [p["title"] for p in snapshot["proposals"]] == ["Banco alimentare di comunità"]
         second = post(client, code, me, "Orti sociali")
+        voting_seq = set_phase(client, code, "voting")
         client.put(f"/api/proposals/{first}/vote", json={"dots": 1}, headers=bearer(me))
-        last, seen_new, tallies = 1, [], {}
-        while last < 3:
+        last, kinds, seen_new, tallies = snapshot["seq"], set(), [], {}
+        while last < voting_seq + 1:
             event = json.loads(ws.receive_text())
-            assert event["type"] == "delta"
             assert event["prev_seq"] == last, "a push was skipped"
             last = event["seq"]
-            seen_new += [p["id"] for p in event["proposals"]]
-            tallies.update(event["tallies"])
+            kinds.add(event["type"])
+            if event["type"] == "delta":
+                seen_new += [p["id"] for p in event["proposals"]]
+                tallies.update(event["tallies"])
+            else:  # a phase change sends the whole table
+                assert event["type"] == "state" and event["phase"] == "voting"
+                seen_new += [
+                    p["id"]
+                    for p in event["proposals"]
+                    if p["id"] not in seen_new and p["id"] != first
+                ]
+                tallies.update({str(p["id"]): p["tally"] for p in event["proposals"]})
         assert seen_new == [second]
         assert tallies[str(first)] == 1
+        assert "state" in kinds
 
 
 def test_a_burst_of_votes_is_coalesced_without_losing_any(
@@ -112,6 +133,7 @@ def test_a_burst_of_votes_is_coalesced_without_losing_any(
         _, code = create_table(client)
         voters = [join(client, code) for _ in range(12)]
         pid = post(client, code, voters[0])
+        set_phase(client, code, "voting")
         with client.websocket_connect(f"/api/tables/{code}/stream") as ws:
             start = json.loads(ws.receive_text())["seq"]
             for token in voters:
@@ -119,6 +141,10 @@ def test_a_burst_of_votes_is_coalesced_without_losing_any(
             pushes, last, tally = 0, start, 0
             while last < start + len(voters):
                 event = json.loads(ws.receive_text())
+                if event["type"] == "snapshot":  # a push overlapped the first snapshot: reset
+                    last = event["seq"]
+                    tally = next(p["tally"] for p in event["proposals"] if p["id"] == pid)
+                    continue
                 assert event["prev_seq"] == last
                 last, pushes = event["seq"], pushes + 1
                 tally = event["tallies"].get(str(pid), tally)
@@ -135,14 +161,18 @@ def test_a_reconnecting_client_receives_the_full_current_state(
         assert "Ancora nessun contributo" in phone.receive_text()  # Italian by default
     # The phone sleeps; meanwhile the table moves on.
     pid = post(client, code, me, "Sportello di ascolto nelle scuole")
+    set_phase(client, code, "voting")
     client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(me))
+    seq = client.get(f"/api/tables/{code}").json()["seq"]
     with client.websocket_connect(f"/t/{code}/ws", headers=participant_cookie(app, me)) as phone:
         snapshot = phone.receive_text()
     assert 'id="wall" class="wall wall-participant" hx-swap-oob="true"' in snapshot
     assert "Sportello di ascolto nelle scuole" in snapshot
     assert '<strong class="tally-count">1</strong>' in snapshot
     assert 'aria-pressed="true"' in snapshot  # this phone's own vote is shown as its own
-    assert 'data-seq="2"' in snapshot
+    assert f'data-votes="{{&#34;{pid}&#34;: 1}}"' in snapshot
+    assert "Votazione" in snapshot  # the phase banner
+    assert f'data-seq="{seq}"' in snapshot
 
 
 def test_participant_socket_needs_the_participant_cookie(client: TestClient) -> None:

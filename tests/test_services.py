@@ -5,17 +5,25 @@ import datetime as dt
 import pytest
 from sqlmodel import Session, select
 
-from app.models import Proposal, Table, Vote
+from app.models import Participant, Proposal, Table, Vote
 from app.security import hash_token
 from app.services import events, participants, proposals, state, tables, voting
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from tests.conftest import make_event, make_participant, make_table
+from tests.conftest import in_phase, make_event, make_participant, make_table
 
 
 def post(
-    session: Session, participant: object, title: str = "Trasporto sociale per i centri diurni"
+    session: Session, participant: Participant, title: str = "Trasporto sociale per i centri diurni"
 ) -> Proposal:
-    return proposals.post_proposal(session, participant=participant, kind="proposal", title=title)  # type: ignore[arg-type]
+    in_phase(session, session.get(Table, participant.table_id), "collect")  # type: ignore[arg-type]
+    return proposals.post_proposal(session, participant=participant, kind="proposal", title=title)
+
+
+def vote(
+    session: Session, participant: Participant, proposal_id: int, dots: int
+) -> voting.VoteResult:
+    in_phase(session, session.get(Table, participant.table_id), "voting")  # type: ignore[arg-type]
+    return voting.set_vote(session, participant=participant, proposal_id=proposal_id, dots=dots)
 
 
 def test_event_defaults_to_the_italian_stakeholder_categories(session: Session) -> None:
@@ -125,13 +133,13 @@ def test_approval_vote_is_a_toggle_and_idempotent(session: Session) -> None:
     bob, _ = make_participant(session, table)
     proposal = post(session, alice)
     pid = proposal.id or 0
-    assert voting.set_vote(session, participant=alice, proposal_id=pid, dots=1).tally == 1
-    again = voting.set_vote(session, participant=alice, proposal_id=pid, dots=1)
+    assert vote(session, alice, pid, 1).tally == 1
+    again = vote(session, alice, pid, 1)
     assert again.tally == 1 and again.dots_left is None
-    assert voting.set_vote(session, participant=bob, proposal_id=pid, dots=1).tally == 2
-    assert voting.set_vote(session, participant=alice, proposal_id=pid, dots=0).tally == 1
+    assert vote(session, bob, pid, 1).tally == 2
+    assert vote(session, alice, pid, 0).tally == 1
     with pytest.raises(Invalid):
-        voting.set_vote(session, participant=alice, proposal_id=pid, dots=2)
+        vote(session, alice, pid, 2)
     assert len(session.exec(select(Vote)).all()) == 1
 
 
@@ -139,14 +147,14 @@ def test_dots_budget_is_enforced_and_dots_can_be_moved(session: Session) -> None
     table = make_table(session, mode="dots", dots=5, cap=3)
     me, _ = make_participant(session, table)
     a, b, c = (post(session, me, t) for t in ("Casa", "Lavoro", "Trasporti"))
-    result = voting.set_vote(session, participant=me, proposal_id=a.id or 0, dots=3)
+    result = vote(session, me, a.id or 0, 3)
     assert (result.my_dots, result.dots_left, result.tally) == (3, 2, 3)
-    voting.set_vote(session, participant=me, proposal_id=b.id or 0, dots=2)
+    vote(session, me, b.id or 0, 2)
     with pytest.raises(Conflict):  # budget exhausted
-        voting.set_vote(session, participant=me, proposal_id=c.id or 0, dots=1)
+        vote(session, me, c.id or 0, 1)
     # Move a dot from A to C.
-    assert voting.set_vote(session, participant=me, proposal_id=a.id or 0, dots=2).dots_left == 1
-    assert voting.set_vote(session, participant=me, proposal_id=c.id or 0, dots=1).dots_left == 0
+    assert vote(session, me, a.id or 0, 2).dots_left == 1
+    assert vote(session, me, c.id or 0, 1).dots_left == 0
     assert voting.my_votes(session, me) == {a.id: 2, b.id: 2, c.id: 1}
 
 
@@ -155,9 +163,9 @@ def test_dots_cap_per_proposal_and_negative_dots(session: Session) -> None:
     me, _ = make_participant(session, table)
     proposal = post(session, me)
     with pytest.raises(Conflict):
-        voting.set_vote(session, participant=me, proposal_id=proposal.id or 0, dots=3)
+        vote(session, me, proposal.id or 0, 3)
     with pytest.raises(Invalid):
-        voting.set_vote(session, participant=me, proposal_id=proposal.id or 0, dots=-1)
+        vote(session, me, proposal.id or 0, -1)
     assert voting.tally(session, proposal.id or 0) == 0
 
 
@@ -165,10 +173,10 @@ def test_refused_vote_changes_nothing(session: Session) -> None:
     table = make_table(session, mode="dots", dots=2, cap=2)
     me, _ = make_participant(session, table)
     a, b = post(session, me, "Casa"), post(session, me, "Lavoro")
-    voting.set_vote(session, participant=me, proposal_id=a.id or 0, dots=2)
+    vote(session, me, a.id or 0, 2)
     seq = state.current_seq(session, table.id or 0)
     with pytest.raises(Conflict):
-        voting.set_vote(session, participant=me, proposal_id=b.id or 0, dots=1)
+        vote(session, me, b.id or 0, 1)
     assert state.current_seq(session, table.id or 0) == seq
     assert voting.my_votes(session, me) == {a.id: 2}
 
@@ -180,9 +188,9 @@ def test_vote_on_another_tables_proposal_is_not_found(session: Session) -> None:
     stranger, _ = make_participant(session, other)
     foreign = post(session, stranger)
     with pytest.raises(NotFound):
-        voting.set_vote(session, participant=me, proposal_id=foreign.id or 0, dots=1)
+        vote(session, me, foreign.id or 0, 1)
     with pytest.raises(NotFound):
-        voting.set_vote(session, participant=me, proposal_id=9999, dots=1)
+        vote(session, me, 9999, 1)
     assert session.exec(select(Vote)).all() == []
 
 
@@ -192,7 +200,7 @@ def test_delta_holds_new_cards_and_changed_tallies_since_a_seq(session: Session)
     a = post(session, me, "Casa")
     seq_after_a = state.current_seq(session, table.id or 0)
     b = post(session, me, "Lavoro")
-    voting.set_vote(session, participant=me, proposal_id=a.id or 0, dots=1)
+    vote(session, me, a.id or 0, 1)
     delta = state.table_delta(session, table.id or 0, seq_after_a)
     assert (delta.prev_seq, delta.seq) == (1, 3)
     assert [p.id for p in delta.new] == [b.id]
@@ -205,8 +213,8 @@ def test_table_state_counts_everything(session: Session) -> None:
     me, _ = make_participant(session, table)
     other, _ = make_participant(session, table)
     a = post(session, me, "Casa")
-    voting.set_vote(session, participant=me, proposal_id=a.id or 0, dots=1)
-    voting.set_vote(session, participant=other, proposal_id=a.id or 0, dots=1)
+    vote(session, me, a.id or 0, 1)
+    vote(session, other, a.id or 0, 1)
     current = state.table_state(session, session.get(Table, table.id) or table)
     assert current.participants == 2
     assert current.total_votes == 2

@@ -7,6 +7,7 @@ since the previous push (see `table_delta`), so coalescing never loses a change.
 """
 
 import asyncio
+import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -17,11 +18,20 @@ from sqlalchemy import Engine
 from app.db import open_session
 from app.live.hub import Hub, Push, table_channel
 from app.models import Table
-from app.services.state import TableDelta, TableStats, current_seq, table_delta, table_stats
+from app.services.phases import finish_timer
+from app.services.state import (
+    TableDelta,
+    TableState,
+    TableStats,
+    current_seq,
+    table_delta,
+    table_state,
+    table_stats,
+)
 
 log = logging.getLogger(__name__)
 
-Render = Callable[[Table, TableDelta, TableStats], Mapping[str, str]]
+Render = Callable[[TableDelta, TableStats, TableState], Mapping[str, str]]
 IDLE_SECONDS = 30.0
 
 
@@ -61,6 +71,31 @@ class Broadcaster:
         """A change with this seq was committed; safe to call from any thread."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._mark, table_id, seq)
+
+    def watch_timer(self, table_id: int, ends_at: dt.datetime | None) -> None:
+        """When a timer reaches zero, let the service decide (advance the phase or just stop)."""
+        loop = self._loop
+        if loop is None or ends_at is None:
+            return
+        aware = ends_at if ends_at.tzinfo else ends_at.replace(tzinfo=dt.UTC)
+        delay = max(0.0, (aware - dt.datetime.now(dt.UTC)).total_seconds())
+        loop.call_soon_threadsafe(
+            lambda: loop.call_later(delay, lambda: loop.create_task(self._timer_done(table_id)))
+        )
+
+    async def _timer_done(self, table_id: int) -> None:
+        def finish() -> int | None:
+            with open_session(self._engine) as session:
+                table = session.get(Table, table_id)
+                return finish_timer(session, table) if table else None
+
+        try:
+            seq = await asyncio.to_thread(finish)
+        except Exception:
+            log.exception("timer of table %s failed", table_id)
+            return
+        if seq is not None:
+            self._mark(table_id, seq)
 
     def arrive(self, table_id: int, participant_id: int) -> None:
         """A participant's connection opened (event loop only)."""
@@ -137,7 +172,8 @@ class Broadcaster:
             table = session.get(Table, table_id)
             if table is None:
                 return None
-            payloads = self._render(table, delta, table_stats(session, table_id, people=people))
+            stats = table_stats(session, table_id, people=people)
+            payloads = self._render(delta, stats, table_state(session, table))
         return Push(
             channel=table_channel(table_id),
             seq=delta.seq,

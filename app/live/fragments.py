@@ -8,9 +8,16 @@ from fastapi.templating import Jinja2Templates
 
 from app.i18n import LOCALES, using_locale
 from app.models import Table
-from app.services.state import ProposalView, TableDelta, TableState, TableStats
+from app.services.state import TableDelta, TableState, TableStats
 
-SCREEN, PARTICIPANT, API = "screen", "participant", "api"
+SCREEN, PARTICIPANT, MODERATOR, DASHBOARD, API = (
+    "screen",
+    "participant",
+    "moderator",
+    "dashboard",
+    "api",
+)
+HTML_AUDIENCES = (SCREEN, PARTICIPANT, MODERATOR)
 
 
 def payload_key(audience: str, locale: str) -> str:
@@ -21,27 +28,35 @@ def api_event(kind: str, seq: int, **data: Any) -> str:
     return json.dumps({"seq": seq, "type": kind, **data}, ensure_ascii=False, separators=(",", ":"))
 
 
-def proposal_json(p: ProposalView) -> dict[str, Any]:
-    return p.as_json()
-
-
 def snapshot_json(state: TableState, people: int) -> str:
     return api_event("snapshot", state.seq, **table_json(state, people=people))
 
 
 def table_json(state: TableState, *, people: int | None = None) -> dict[str, Any]:
+    """The public view of a table: what a participant may see (no queue, no hidden posts)."""
     table = state.table
+    hidden = table.results_hidden
     data: dict[str, Any] = {
         "code": table.code,
         "title": table.title,
         "question": table.question,
+        "phase": table.phase,
         "voting": voting_json(table),
+        "results_hidden": hidden,
+        "screen": {"mode": table.screen_mode, "spotlight_id": table.spotlight_id},
+        "timer": {"seconds_left": state.timer_left, "advances": table.timer_advances},
         "participants": state.participants,
-        "proposals": [p.as_json() for p in state.proposals],
+        "proposals": [_public(p.as_json(), hidden) for p in state.visible],
     }
     if people is not None:
         data["people"] = people
     return data
+
+
+def _public(proposal: dict[str, Any], hidden: bool) -> dict[str, Any]:
+    if hidden:
+        proposal.update(tally=None, voters=None)
+    return proposal
 
 
 def voting_json(table: Table) -> dict[str, Any]:
@@ -53,45 +68,72 @@ def voting_json(table: Table) -> dict[str, Any]:
 class Fragments:
     """Renders every payload of a push once; connections only pick theirs."""
 
-    def __init__(self, templates: Jinja2Templates, author_tag: Callable[[int], str]) -> None:
+    def __init__(
+        self, templates: Jinja2Templates, author_tag: Callable[[int], str], public_url: str = ""
+    ) -> None:
         self._templates = templates
         self.author_tag = author_tag
+        # Shown on the projector; when not configured, the page fills in its own host.
+        self.join_host = public_url.split("://", 1)[-1].rstrip("/")
 
     def render(self, name: str, **context: Any) -> str:
         context.setdefault("author_tag", self.author_tag)
+        context.setdefault("join_host", self.join_host)
         return self._templates.get_template(name).render(context)
 
-    def push(self, table: Table, delta: TableDelta, stats: TableStats) -> Mapping[str, str]:
-        payloads: dict[str, str] = {
-            API: api_event(
-                "delta",
-                delta.seq,
-                prev_seq=delta.prev_seq,
-                proposals=[p.as_json() for p in delta.new],
-                tallies={str(p.id): p.tally for p in (*delta.new, *delta.changed)},
-                proposal_count=stats.proposals,
-                vote_total=stats.votes,
-                people=stats.people,
-            )
+    def push(self, delta: TableDelta, stats: TableStats, current: TableState) -> Mapping[str, str]:
+        table = current.table
+        payloads: dict[str, str] = {API: self._api(delta, stats, current)}
+        new = [p for p in delta.new if p.visible]
+        changed = [p for p in delta.changed if p.visible]
+        # A new post waiting in the queue changes only the moderators' view, but all of it.
+        full_for_moderators = delta.layout or len(new) < len(delta.new)
+        screen_full = delta.layout or table.screen_mode in ("spotlight", "results")
+        context = {
+            "table": table,
+            "event": current.event,
+            "state": current,
+            "delta": delta,
+            "stats": stats,
+            "new_first": list(reversed(new)),
+            "changed": changed,
+            "seq": delta.seq,
         }
-        new_first = list(reversed(delta.new))
         for locale in LOCALES:
             with using_locale(locale):
                 payloads[payload_key(SCREEN, locale)] = self.render(
-                    "partials/_push.html",
-                    audience=SCREEN,
-                    table=table,
-                    delta=delta,
-                    new_first=new_first,
-                    stats=stats,
+                    "partials/_push.html", audience=SCREEN, full=screen_full, **context
                 )
-                if not delta.empty:
+                if delta.layout or new or changed:
                     payloads[payload_key(PARTICIPANT, locale)] = self.render(
-                        "partials/_push.html",
-                        audience=PARTICIPANT,
-                        table=table,
-                        delta=delta,
-                        new_first=new_first,
-                        stats=stats,
+                        "partials/_push.html", audience=PARTICIPANT, full=delta.layout, **context
                     )
+                payloads[payload_key(MODERATOR, locale)] = self.render(
+                    "partials/_push.html", audience=MODERATOR, full=full_for_moderators, **context
+                )
+                payloads[payload_key(DASHBOARD, locale)] = self.render(
+                    "partials/_dashboard_row.html", oob=True, **context
+                )
         return payloads
+
+    def _api(self, delta: TableDelta, stats: TableStats, current: TableState) -> str:
+        if delta.layout:
+            return api_event(
+                "state",
+                delta.seq,
+                prev_seq=delta.prev_seq,
+                **table_json(current, people=stats.people),
+            )
+        hidden = current.table.results_hidden
+        return api_event(
+            "delta",
+            delta.seq,
+            prev_seq=delta.prev_seq,
+            proposals=[_public(p.as_json(), hidden) for p in delta.new if p.visible],
+            tallies={}
+            if hidden
+            else {str(p.id): p.tally for p in (*delta.new, *delta.changed) if p.visible},
+            proposal_count=stats.proposals,
+            vote_total=None if hidden else stats.votes,
+            people=stats.people,
+        )

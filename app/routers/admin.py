@@ -1,16 +1,19 @@
 """Organiser and moderator pages, behind capability links."""
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from app.deps import SessionDep, SettingsDep, csrf_protect
-from app.services import events, tables
+from app.services import access, events, tables
 from app.services.errors import Invalid
 from app.templating import templates
-from app.web import csrf_token
+from app.views import shared_context
+from app.web import csrf_token, public_base
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -61,15 +64,44 @@ def create_event(
 
 @router.get("/m/{token}")
 def moderator(request: Request, token: str, session: SessionDep, created: bool = False) -> Response:
+    return _dashboard(request, token, session, created=created)
+
+
+def _dashboard(
+    request: Request,
+    token: str,
+    session: Session,
+    *,
+    created: bool = False,
+    new_link: tuple[str, str] | None = None,
+) -> Response:
     event = events.event_for_moderator(session, token)
+    live = request.app.state.live
+    rows = [
+        SimpleNamespace(**shared_context(session, table, "dashboard", live.people(table.id)))
+        for table in tables.tables_of(session, event)
+    ]
     return _page(
         request,
         "pages/moderator.html",
         token=token,
         event=event,
-        tables=tables.tables_of(session, event),
+        rows=rows,
         created=created,
+        new_link=new_link,
     )
+
+
+@router.post("/m/{token}/tables/{code}/facilitator")
+def facilitator_link(
+    request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """A link that runs one table only, for the volunteer who facilitates it."""
+    events.event_for_moderator(session, token)
+    table = access.table_for_runner(session, token, code)
+    new = access.new_facilitator_link(session, table)
+    url = f"{public_base(request, settings.tavoli_public_url)}/run/{new}/{table.code}/"
+    return _dashboard(request, token, session, new_link=(table.code, url))
 
 
 @router.post("/m/{token}/tables")

@@ -204,6 +204,41 @@ def vote(
     )
 
 
+class EditIn(BaseModel):
+    title: str
+    body: str = ""
+
+
+class ChangedOut(BaseModel):
+    seq: int
+
+
+@router.patch("/proposals/{proposal_id}", response_model=ChangedOut)
+def edit_own(
+    proposal_id: int,
+    body: EditIn,
+    session: SessionDep,
+    participant: ApiParticipantDep,
+    live: LiveDep,
+) -> ChangedOut:
+    """The author rewrites their own post, while the table is collecting."""
+    seq = proposals.edit_own(
+        session, participant=participant, proposal_id=proposal_id, title=body.title, body=body.body
+    )
+    live.notify(participant.table_id, seq)
+    return ChangedOut(seq=seq)
+
+
+@router.delete("/proposals/{proposal_id}", response_model=ChangedOut)
+def withdraw_own(
+    proposal_id: int, session: SessionDep, participant: ApiParticipantDep, live: LiveDep
+) -> ChangedOut:
+    """The author withdraws their own post, while the table is collecting."""
+    seq = proposals.withdraw_own(session, participant=participant, proposal_id=proposal_id)
+    live.notify(participant.table_id, seq)
+    return ChangedOut(seq=seq)
+
+
 @router.get("/tables/{code}")
 def get_table(code: str, session: SessionDep) -> dict[str, Any]:
     """The table, its proposals with tallies, and the sequence number they are current at."""

@@ -15,6 +15,7 @@ from app.security import Signer
 from app.services import participants, proposals, state, tables, voting
 from app.services.errors import NotFound
 from app.templating import templates
+from app.views import participant_context, shared_context
 from app.web import LANG_COOKIE, csrf_token, public_base
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -33,6 +34,7 @@ def _see_other(url: str) -> RedirectResponse:
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     context["csrf_token"] = csrf_token(request, request.app.state.signer)
     context.setdefault("author_tag", request.app.state.fragments.author_tag)
+    context.setdefault("join_host", request.app.state.fragments.join_host)
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
@@ -79,19 +81,17 @@ def table_page(request: Request, code: str, session: SessionDep, signer: SignerD
     me = _me(request, session, signer, table)
     if me is None:
         return _page(request, "pages/join.html", table=table, event=tables.event_of(session, table))
-    return _page(request, "pages/participant.html", **_participant_context(session, table, me))
+    if me.removed:
+        return _page(request, "pages/removed.html", status_code=403, table=table)
+    return _page(request, "pages/participant.html", **participant_context(session, table, me))
 
 
-def _participant_context(session: Session, table: Table, me: Participant) -> dict[str, Any]:
-    current = state.table_state(session, table)
-    return {
-        "state": current,
-        "table": table,
-        "event": current.event,
-        "me": me,
-        "my_votes": voting.my_votes(session, me),
-        "dots_left": voting.dots_left(session, me, table),
-    }
+@router.get("/t/{code}/me")
+def my_state(request: Request, code: str, session: SessionDep, signer: SignerDep) -> Response:
+    """This phone's own votes, dots and posts, fetched after a push that may have moved them."""
+    table = tables.table_by_code(session, code)
+    me = _require_me(request, session, signer, table)
+    return _page(request, "partials/_me_sync.html", **participant_context(session, table, me))
 
 
 @router.post("/t/{code}/join")
@@ -106,6 +106,7 @@ def join(
     category: Annotated[str, Form()] = "",
 ) -> Response:
     table = tables.table_by_code(session, code)
+    participants.refuse_removed(_me(request, session, signer, table))
     _participant, token = participants.join(
         session,
         table=table,
@@ -144,7 +145,55 @@ def post_proposal(
     live.notify(table.id or 0, proposal.created_seq)
     if not _is_htmx(request):
         return _see_other(f"/t/{table.code}#p-{proposal.id}")
-    return _page(request, "partials/_post_form.html", table=table, posted=proposal, kind=kind)
+    return _page(
+        request,
+        "partials/_posted.html",
+        posted=proposal,
+        kind=kind,
+        **participant_context(session, table, me),
+    )
+
+
+@router.post("/t/{code}/proposals/{proposal_id}/edit")
+def edit_own(
+    request: Request,
+    code: str,
+    proposal_id: int,
+    session: SessionDep,
+    signer: SignerDep,
+    live: LiveDep,
+    title: Annotated[str, Form()] = "",
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    table = tables.table_by_code(session, code)
+    me = _require_me(request, session, signer, table)
+    seq = proposals.edit_own(
+        session, participant=me, proposal_id=proposal_id, title=title, body=body
+    )
+    live.notify(table.id or 0, seq)
+    return _mine(request, session, table, me)
+
+
+@router.post("/t/{code}/proposals/{proposal_id}/withdraw")
+def withdraw_own(
+    request: Request,
+    code: str,
+    proposal_id: int,
+    session: SessionDep,
+    signer: SignerDep,
+    live: LiveDep,
+) -> Response:
+    table = tables.table_by_code(session, code)
+    me = _require_me(request, session, signer, table)
+    seq = proposals.withdraw_own(session, participant=me, proposal_id=proposal_id)
+    live.notify(table.id or 0, seq)
+    return _mine(request, session, table, me)
+
+
+def _mine(request: Request, session: Session, table: Table, me: Participant) -> Response:
+    if not _is_htmx(request):
+        return _see_other(f"/t/{table.code}")
+    return _page(request, "partials/_me_sync.html", **participant_context(session, table, me))
 
 
 @router.post("/t/{code}/proposals/{proposal_id}/vote")
@@ -168,31 +217,16 @@ def vote(
         "partials/_vote_result.html",
         table=table,
         p=state.proposal_view(session, proposal_id),
-        my=result.my_dots,
+        my_votes=voting.my_votes(session, me),
         dots_left=result.dots_left,
     )
 
 
 @router.get("/t/{code}/screen")
-def screen(request: Request, code: str, session: SessionDep, settings: SettingsDep) -> Response:
+def screen(request: Request, code: str, session: SessionDep) -> Response:
     table = tables.table_by_code(session, code)
-    current = state.table_state(session, table)
-    live = request.app.state.live
-    url = f"{public_base(request, settings.tavoli_public_url)}/t/{table.code}"
-    return _page(
-        request,
-        "pages/screen.html",
-        table=table,
-        event=current.event,
-        state=current,
-        stats=state.TableStats(
-            proposals=len(current.proposals),
-            votes=current.total_votes,
-            people=live.people(table.id),
-        ),
-        join_url=url,
-        join_host=url.split("://", 1)[-1].rsplit("/t/", 1)[0],
-    )
+    people = request.app.state.live.people(table.id)
+    return _page(request, "pages/screen.html", **shared_context(session, table, "screen", people))
 
 
 @router.get("/t/{code}/qr.svg")

@@ -8,14 +8,24 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlmodel import Session
 
 from app.db import open_session
-from app.i18n import current_locale
+from app.i18n import current_locale, using_locale
 from app.live.broadcaster import Broadcaster
-from app.live.fragments import API, PARTICIPANT, SCREEN, Fragments, payload_key, snapshot_json
+from app.live.fragments import (
+    API,
+    DASHBOARD,
+    MODERATOR,
+    PARTICIPANT,
+    SCREEN,
+    Fragments,
+    payload_key,
+    snapshot_json,
+)
 from app.live.hub import Hub, table_channel
 from app.models import Participant, Table
 from app.security import Signer
-from app.services import participants, state, tables, voting
+from app.services import access, events, participants, state, tables
 from app.services.errors import DomainError
+from app.views import participant_context, shared_context
 
 router = APIRouter()
 
@@ -138,35 +148,33 @@ async def participant_stream(websocket: WebSocket, code: str) -> None:
     if opened is None:
         return
     table, me = opened
-    if me is None:
+    if me is None or me.removed:
         await websocket.close(CLOSE_POLICY)
         return
+    fragments: Fragments = websocket.app.state.fragments
+    locale = current_locale()
+
+    def snapshot(session: Session) -> tuple[int, str]:
+        context = participant_context(session, table, me)
+        with using_locale(locale):
+            return context["state"].seq, fragments.render("partials/_snapshot.html", **context)
+
+    await _serve(
+        websocket, table=table, audience=PARTICIPANT, snapshot=snapshot, participant_id=me.id
+    )
+
+
+def _shared_snapshot(websocket: WebSocket, table: Table, audience: str) -> Snapshot:
     fragments: Fragments = websocket.app.state.fragments
     live: Broadcaster = websocket.app.state.live
     locale = current_locale()
 
     def snapshot(session: Session) -> tuple[int, str]:
-        from app.i18n import using_locale
-
-        current = state.table_state(session, table)
+        context = shared_context(session, table, audience, live.people(table.id or 0))
         with using_locale(locale):
-            html = fragments.render(
-                "partials/_snapshot.html",
-                audience=PARTICIPANT,
-                state=current,
-                table=current.table,
-                me=me,
-                my_votes=voting.my_votes(session, me),
-                dots_left=voting.dots_left(session, me, current.table),
-                stats=state.TableStats(
-                    len(current.proposals), current.total_votes, live.people(table.id or 0)
-                ),
-            )
-        return current.seq, html
+            return context["state"].seq, fragments.render("partials/_snapshot.html", **context)
 
-    await _serve(
-        websocket, table=table, audience=PARTICIPANT, snapshot=snapshot, participant_id=me.id
-    )
+    return snapshot
 
 
 @router.websocket("/t/{code}/screen/ws")
@@ -175,32 +183,39 @@ async def screen_stream(websocket: WebSocket, code: str) -> None:
     if opened is None:
         return
     table, _ = opened
-    fragments: Fragments = websocket.app.state.fragments
-    live: Broadcaster = websocket.app.state.live
-    locale = current_locale()
+    await _serve(
+        websocket, table=table, audience=SCREEN, snapshot=_shared_snapshot(websocket, table, SCREEN)
+    )
 
-    def snapshot(session: Session) -> tuple[int, str]:
-        from app.i18n import using_locale
 
-        current = state.table_state(session, table)
-        with using_locale(locale):
-            html = fragments.render(
-                "partials/_snapshot.html",
-                audience=SCREEN,
-                state=current,
-                table=current.table,
-                stats=state.TableStats(
-                    len(current.proposals), current.total_votes, live.people(table.id or 0)
-                ),
-            )
-        return current.seq, html
+@router.websocket("/run/{token}/{code}/ws")
+async def moderator_stream(websocket: WebSocket, token: str, code: str) -> None:
+    """The console's live region, for the event's moderator or the table's facilitator."""
+    if not _same_origin(websocket):
+        await websocket.close(CLOSE_POLICY)
+        return
 
-    await _serve(websocket, table=table, audience=SCREEN, snapshot=snapshot)
+    def lookup() -> Table:
+        with open_session(websocket.app.state.engine) as session:
+            return access.table_for_runner(session, token, code)
+
+    try:
+        table = await asyncio.to_thread(lookup)
+    except DomainError:
+        await websocket.close(CLOSE_POLICY)
+        return
+    await websocket.accept()
+    await _serve(
+        websocket,
+        table=table,
+        audience=MODERATOR,
+        snapshot=_shared_snapshot(websocket, table, MODERATOR),
+    )
 
 
 @router.websocket("/api/tables/{code}/stream")
 async def api_stream(websocket: WebSocket, code: str) -> None:
-    """JSON events for machine clients: a `snapshot`, then a `delta` per push (each with `seq`)."""
+    """JSON events for machine clients: a `snapshot`, then a `delta` or a whole `state` per push."""
     opened = await _open(websocket, code, with_participant=False)
     if opened is None:
         return
@@ -212,3 +227,70 @@ async def api_stream(websocket: WebSocket, code: str) -> None:
         return current.seq, snapshot_json(current, people=live.people(table.id or 0))
 
     await _serve(websocket, table=table, audience=API, snapshot=snapshot)
+
+
+@router.websocket("/m/{token}/ws")
+async def dashboard_stream(websocket: WebSocket, token: str) -> None:
+    """The event dashboard: every table's row, live. Rows are whole, so no sequence to keep."""
+    if not _same_origin(websocket):
+        await websocket.close(CLOSE_POLICY)
+        return
+    app_state = websocket.app.state
+    live: Broadcaster = app_state.live
+    fragments: Fragments = app_state.fragments
+    locale = current_locale()
+
+    def rows() -> tuple[list[int], str]:
+        with open_session(app_state.engine) as session:
+            event = events.event_for_moderator(session, token)
+            found = tables.tables_of(session, event)
+            with using_locale(locale):
+                html = "".join(
+                    fragments.render(
+                        "partials/_dashboard_row.html",
+                        oob=True,
+                        **shared_context(session, t, DASHBOARD, live.people(t.id or 0)),
+                    )
+                    for t in found
+                )
+            return [t.id or 0 for t in found], html
+
+    try:
+        table_ids, snapshot = await asyncio.to_thread(rows)
+    except DomainError:
+        await websocket.close(CLOSE_POLICY)
+        return
+    await websocket.accept()
+    hub: Hub = app_state.hub
+    key = payload_key(DASHBOARD, locale)
+    async with contextlib.AsyncExitStack() as stack:
+        subs = [
+            await stack.enter_async_context(
+                hub.subscribe(table_channel(tid), maxsize=app_state.settings.tavoli_send_queue)
+            )
+            for tid in table_ids
+        ]
+        await websocket.send_text(snapshot)
+        receiver = asyncio.create_task(_drain(websocket))
+        getters = {asyncio.create_task(sub.next()): sub for sub in subs}
+        try:
+            while True:
+                done, _pending = await asyncio.wait(
+                    {*getters, receiver}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if receiver in done:
+                    return
+                for task in done:
+                    sub = getters.pop(task)
+                    push = task.result()
+                    if push is None:
+                        await websocket.close(CLOSE_TRY_AGAIN)
+                        return
+                    if key in push.payloads:
+                        await websocket.send_text(push.payloads[key])
+                    getters[asyncio.create_task(sub.next())] = sub
+        except WebSocketDisconnect:
+            return
+        finally:
+            for task in (*getters, receiver):
+                task.cancel()

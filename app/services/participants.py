@@ -43,6 +43,8 @@ def participant_by_token(session: Session, token: str | None) -> Participant:
     ).first()
     if participant is None:
         raise Forbidden("The participant token is not valid")
+    if participant.removed:
+        raise Forbidden("You were removed from this table")
     return participant
 
 
@@ -54,3 +56,8 @@ def participant_at(session: Session, token: str | None, table: Table) -> Partici
         select(Participant).where(Participant.token_hash == hash_token(token))
     ).first()
     return participant if participant and participant.table_id == table.id else None
+
+
+def refuse_removed(participant: Participant | None) -> None:
+    if participant is not None and participant.removed:
+        raise Forbidden("You were removed from this table")

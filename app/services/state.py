@@ -1,13 +1,16 @@
 """Read models of a table: the full state (first render, reconnect) and the delta since a seq."""
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from app.models import Event, Participant, Proposal, Table, Vote
+from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote
 from app.services.errors import NotFound
+from app.services.moderation import merges_of, paper_participants, tags_of
+from app.services.phases import can_post, can_vote, seconds_left
 from app.services.tables import event_of
 from app.services.voting import tallies
 
@@ -18,11 +21,24 @@ class ProposalView:
     kind: str
     title: str
     body: str
+    status: str
     tally: int
     voters: int
     author_id: int
     created_seq: int
     created_at: dt.datetime
+    tags: tuple[str, ...] = ()
+    tag_ids: tuple[int, ...] = ()
+    edited: bool = False
+    original_title: str | None = None
+    moderator_note: str = ""
+    proxy_name: str = ""
+    merged_from: tuple[tuple[int, str], ...] = ()  # (id, title) of the duplicates folded in
+    merged_into_id: int | None = None
+
+    @property
+    def visible(self) -> bool:
+        return self.status == "visible"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -30,8 +46,13 @@ class ProposalView:
             "kind": self.kind,
             "title": self.title,
             "body": self.body,
+            "status": self.status,
             "tally": self.tally,
             "voters": self.voters,
+            "tags": list(self.tags),
+            "edited": self.edited,
+            "proxy": bool(self.proxy_name),
+            "merged_from": [pid for pid, _title in self.merged_from],
             "created_at": self.created_at.isoformat(),
         }
 
@@ -44,45 +65,144 @@ class TableState:
     event: Event
     seq: int
     participants: int
-    proposals: list[ProposalView]  # oldest first
+    proposals: list[ProposalView]  # every status, oldest first
+    tags: list[Tag] = field(default_factory=list)
+    merges: list[Merge] = field(default_factory=list)
+    paper: list[Participant] = field(default_factory=list)  # names: moderators' eyes only
+
+    @property
+    def visible(self) -> list[ProposalView]:
+        return [p for p in self.proposals if p.visible]
+
+    @property
+    def queue(self) -> list[ProposalView]:
+        return [p for p in self.proposals if p.status == "pending"]
+
+    @property
+    def off_wall(self) -> list[ProposalView]:
+        return [p for p in self.proposals if p.status in ("hidden", "rejected", "rephrase")]
 
     @property
     def ranked(self) -> list[ProposalView]:
-        return sorted(self.proposals, key=lambda p: (-p.tally, p.created_seq))
+        return sorted(self.visible, key=lambda p: (-p.tally, p.created_seq))
 
     @property
     def total_votes(self) -> int:
-        return sum(p.tally for p in self.proposals)
+        return sum(p.tally for p in self.visible)
+
+    @property
+    def max_tally(self) -> int:
+        return max((p.tally for p in self.visible), default=0)
+
+    @property
+    def spotlight(self) -> ProposalView | None:
+        return next((p for p in self.visible if p.id == self.table.spotlight_id), None)
+
+    @property
+    def can_post(self) -> bool:
+        return can_post(self.table)
+
+    @property
+    def can_vote(self) -> bool:
+        return can_vote(self.table)
+
+    @property
+    def timer_left(self) -> int | None:
+        return seconds_left(self.table)
+
+    def groups(self) -> list[tuple[str, str, list[ProposalView]]]:
+        """The wall in groups: (key, label, proposals) by kind, or by tag with the untagged
+        last. Empty groups are kept: a live push may add the first card to one."""
+        visible = self.visible
+        if self.table.group_by_tag:
+            groups = [
+                (f"tag-{tag.id}", tag.name, [p for p in visible if tag.id in p.tag_ids])
+                for tag in self.tags
+            ]
+            groups.append(("untagged", "", [p for p in visible if not p.tag_ids]))
+            return groups
+        return [(kind, kind, [p for p in visible if p.kind == kind]) for kind in KINDS]
+
+    def group_key(self, proposal: ProposalView) -> str:
+        """Where a new (so untagged) card goes."""
+        return "untagged" if self.table.group_by_tag else proposal.kind
+
+    def by_author(self, participant_id: int) -> list[ProposalView]:
+        return [
+            p
+            for p in self.proposals
+            if p.author_id == participant_id
+            and p.status in ("visible", "pending", "rephrase", "rejected")
+        ]
 
 
 @dataclass(frozen=True)
 class TableDelta:
-    """What changed in a table after `prev_seq`, up to and including `seq`."""
+    """What changed in a table after `prev_seq`, up to and including `seq`.
+
+    `layout` is set when something beyond new cards and tallies changed (phase, screen,
+    moderation): the push then carries whole regions instead of patches.
+    """
 
     table_id: int
     prev_seq: int
     seq: int
     new: list[ProposalView] = field(default_factory=list)
     changed: list[ProposalView] = field(default_factory=list)
+    layout: bool = False
 
     @property
     def empty(self) -> bool:
-        return not self.new and not self.changed
+        return not self.new and not self.changed and not self.layout
 
 
 def _views(session: Session, proposals: list[Proposal]) -> list[ProposalView]:
-    counts = tallies(session, [p.id for p in proposals if p.id is not None])
+    ids = [p.id for p in proposals if p.id is not None]
+    counts = tallies(session, ids)
+    tags: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    merged: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    proxies: dict[int, str] = {}
+    if ids:
+        for proposal_id, tag_id, name in session.exec(
+            select(ProposalTag.proposal_id, Tag.id, Tag.name)
+            .join(Tag, col(Tag.id) == ProposalTag.tag_id)
+            .where(col(ProposalTag.proposal_id).in_(ids))
+            .order_by(col(Tag.name))
+        ):
+            tags[proposal_id].append((tag_id or 0, name))
+        for child_id, title, parent in session.exec(
+            select(Proposal.id, Proposal.title, Proposal.merged_into_id).where(
+                col(Proposal.merged_into_id).in_(ids), Proposal.status == "merged"
+            )
+        ):
+            merged[parent or 0].append((child_id or 0, title))
+        authors = {p.participant_id for p in proposals}
+        for pid, name in session.exec(
+            select(Participant.id, Participant.name).where(
+                col(Participant.id).in_(authors), col(Participant.proxy).is_(True)
+            )
+        ):
+            proxies[pid or 0] = name
     return [
         ProposalView(
             id=p.id or 0,
             kind=p.kind,
             title=p.title,
             body=p.body,
+            status=p.status,
             tally=counts.get(p.id or 0, (0, 0))[0],
             voters=counts.get(p.id or 0, (0, 0))[1],
             author_id=p.participant_id,
             created_seq=p.created_seq,
             created_at=p.created_at,
+            tags=tuple(name for _id, name in tags[p.id or 0]),
+            tag_ids=tuple(tag_id for tag_id, _name in tags[p.id or 0]),
+            edited=p.original_title is not None,
+            original_title=p.original_title,
+            moderator_note=p.moderator_note,
+            proxy_name=proxies.get(p.participant_id, ""),
+            merged_from=tuple(merged[p.id or 0]),
+            merged_into_id=p.merged_into_id,
         )
         for p in proposals
     ]
@@ -105,7 +225,9 @@ def table_state(session: Session, table: Table) -> TableState:
         .order_by(col(Proposal.created_seq))
     ).all()
     participants = session.exec(
-        select(func.count()).select_from(Participant).where(Participant.table_id == table.id)
+        select(func.count())
+        .select_from(Participant)
+        .where(Participant.table_id == table.id, col(Participant.proxy).is_(False))
     ).one()
     return TableState(
         table=table,
@@ -113,6 +235,9 @@ def table_state(session: Session, table: Table) -> TableState:
         seq=seq,
         participants=int(participants),
         proposals=_views(session, list(proposals)),
+        tags=tags_of(session, table),
+        merges=merges_of(session, table),
+        paper=paper_participants(session, table),
     )
 
 
@@ -123,13 +248,15 @@ def table_delta(session: Session, table_id: int, prev_seq: int) -> TableDelta:
     updated_seq M proves every change up to M is visible: the delta's seq is the largest
     seq seen, and the next delta starts exactly there.
     """
-    seq = current_seq(session, table_id)
+    table = session.get(Table, table_id, populate_existing=True)
+    if table is None:
+        raise NotFound("No table has this code")
     changed = session.exec(
         select(Proposal)
         .where(Proposal.table_id == table_id, col(Proposal.updated_seq) > prev_seq)
         .order_by(col(Proposal.created_seq))
     ).all()
-    seq = max([seq, prev_seq, *(p.updated_seq for p in changed)])
+    seq = max([table.seq, prev_seq, *(p.updated_seq for p in changed)])
     views = _views(session, list(changed))
     return TableDelta(
         table_id=table_id,
@@ -137,6 +264,7 @@ def table_delta(session: Session, table_id: int, prev_seq: int) -> TableDelta:
         seq=seq,
         new=[v for v in views if v.created_seq > prev_seq],
         changed=[v for v in views if v.created_seq <= prev_seq],
+        layout=table.layout_seq > prev_seq,
     )
 
 
@@ -153,7 +281,9 @@ class TableStats:
 
 def table_stats(session: Session, table_id: int, *, people: int) -> TableStats:
     proposals = session.exec(
-        select(func.count()).select_from(Proposal).where(Proposal.table_id == table_id)
+        select(func.count())
+        .select_from(Proposal)
+        .where(Proposal.table_id == table_id, Proposal.status == "visible")
     ).one()
     votes = session.exec(
         select(func.coalesce(func.sum(Vote.dots), 0))

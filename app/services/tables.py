@@ -108,3 +108,11 @@ def bump_seq(session: Session, table_id: int) -> int:
         .returning(col(Table.seq))
     ).scalar_one()
     return int(seq)
+
+
+def bump_layout(session: Session, table: Table) -> int:
+    """Start a write that changes more than cards and tallies: pushes re-render regions."""
+    seq = bump_seq(session, table.id or 0)
+    session.refresh(table)
+    table.layout_seq = seq
+    return seq

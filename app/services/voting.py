@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from app.models import Participant, Proposal, Table, Vote, utcnow
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.phases import require_voting
 from app.services.tables import bump_seq
 
 
@@ -51,10 +52,13 @@ def set_vote(
     session: Session, *, participant: Participant, proposal_id: int, dots: int
 ) -> VoteResult:
     """Set this participant's dots on a proposal (0 removes them). Idempotent."""
-    table = session.get(Table, participant.table_id)
+    table = session.get(Table, participant.table_id, populate_existing=True)
     proposal = session.get(Proposal, proposal_id)
     if table is None or proposal is None or proposal.table_id != participant.table_id:
         raise NotFound("No proposal with this id on your table")
+    require_voting(table)
+    if proposal.status != "visible":
+        raise Conflict("This proposal is not on the wall")
     cap = 1 if table.voting_mode == "approval" else table.max_per_proposal
     if dots < 0:
         raise Invalid("Dots cannot be negative", field="dots")

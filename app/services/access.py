@@ -1,0 +1,38 @@
+"""Who may run a table: the event's moderator, or the table's own facilitator."""
+
+from sqlmodel import Session, select
+
+from app.models import Event, Table
+from app.security import hash_token, new_token
+from app.services.errors import Forbidden, Unauthorized
+from app.services.tables import table_by_code
+
+
+def table_for_runner(session: Session, token: str | None, code: str) -> Table:
+    """The table, if the token is its event's moderator token or its facilitator token."""
+    if not token:
+        raise Unauthorized("The moderator token is missing")
+    table = table_by_code(session, code)
+    hashed = hash_token(token)
+    if table.facilitator_token_hash == hashed:
+        return table
+    event = session.exec(select(Event).where(Event.moderator_token_hash == hashed)).first()
+    if event is None or event.id != table.event_id:
+        raise Forbidden("This link does not run this table")
+    return table
+
+
+def is_event_moderator(session: Session, token: str | None, table: Table) -> bool:
+    if not token:
+        return False
+    event = session.get(Event, table.event_id)
+    return event is not None and event.moderator_token_hash == hash_token(token)
+
+
+def new_facilitator_link(session: Session, table: Table) -> str:
+    """A fresh facilitator token for this table; the previous one stops working."""
+    token = new_token()
+    table.facilitator_token_hash = hash_token(token)
+    session.add(table)
+    session.commit()
+    return token

@@ -1,0 +1,321 @@
+"""Keeping the wall clean: the queue, hide and restore, edits, merges, tags, removals."""
+
+from collections import defaultdict
+
+from sqlmodel import Session, col, delete, select
+
+from app.models import Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote, utcnow
+from app.security import hash_token, new_token
+from app.services.errors import Conflict, Invalid, NotFound
+from app.services.phases import require_open
+from app.services.tables import bump_layout, event_of
+from app.services.text import clean_line, clean_paragraphs
+
+MAX_TAGS = 12
+NOTE_LIMIT = 300
+
+
+def proposal_on(session: Session, table: Table, proposal_id: int) -> Proposal:
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None or proposal.table_id != table.id:
+        raise NotFound("No proposal with this id on your table")
+    return proposal
+
+
+def _begin(session: Session, table: Table) -> int:
+    require_open(table)
+    return bump_layout(session, table)
+
+
+def _touch(session: Session, proposal: Proposal, seq: int) -> None:
+    proposal.updated_seq = seq
+    session.add(proposal)
+
+
+def accept(session: Session, table: Table, proposal_id: int) -> int:
+    proposal = proposal_on(session, table, proposal_id)
+    if proposal.status not in ("pending", "rephrase", "rejected", "hidden"):
+        raise Conflict("This post is not waiting for a decision")
+    seq = _begin(session, table)
+    proposal.status, proposal.moderator_note = "visible", ""
+    _touch(session, proposal, seq)
+    session.commit()
+    return seq
+
+
+def reject(session: Session, table: Table, proposal_id: int, *, note: str = "") -> int:
+    return _send_back(session, table, proposal_id, status="rejected", note=note)
+
+
+def ask_rephrase(session: Session, table: Table, proposal_id: int, *, note: str) -> int:
+    if not note.strip():
+        raise Invalid("Tell the author what to change", field="note")
+    return _send_back(session, table, proposal_id, status="rephrase", note=note)
+
+
+def _send_back(session: Session, table: Table, proposal_id: int, *, status: str, note: str) -> int:
+    proposal = proposal_on(session, table, proposal_id)
+    if proposal.status not in ("pending", "visible", "rephrase"):
+        raise Conflict("This post is not waiting for a decision")
+    clean_note = clean_line(note, field="note", limit=NOTE_LIMIT)
+    seq = _begin(session, table)
+    proposal.status, proposal.moderator_note = status, clean_note
+    _touch(session, proposal, seq)
+    session.commit()
+    return seq
+
+
+def hide(session: Session, table: Table, proposal_id: int) -> int:
+    proposal = proposal_on(session, table, proposal_id)
+    if proposal.status != "visible":
+        raise Conflict("Only a post on the wall can be hidden")
+    seq = _begin(session, table)
+    proposal.status = "hidden"
+    _touch(session, proposal, seq)
+    session.commit()
+    return seq
+
+
+def restore(session: Session, table: Table, proposal_id: int) -> int:
+    proposal = proposal_on(session, table, proposal_id)
+    if proposal.status != "hidden":
+        raise Conflict("Only a hidden post can be restored")
+    return accept(session, table, proposal_id)
+
+
+def edit(session: Session, table: Table, proposal_id: int, *, title: str, body: str) -> int:
+    """Fix a typo or clarify; the author's wording is kept and the card marked as edited."""
+    proposal = proposal_on(session, table, proposal_id)
+    clean_title = clean_line(title, field="title", limit=140, required=True)
+    clean_body = clean_paragraphs(body, field="body", limit=1000)
+    if (clean_title, clean_body) == (proposal.title, proposal.body):
+        return table.seq
+    seq = _begin(session, table)
+    if proposal.original_title is None:
+        proposal.original_title, proposal.original_body = proposal.title, proposal.body
+    proposal.title, proposal.body = clean_title, clean_body
+    _touch(session, proposal, seq)
+    session.commit()
+    return seq
+
+
+def merge(
+    session: Session,
+    table: Table,
+    *,
+    survivor_id: int,
+    merged_ids: list[int],
+) -> Merge:
+    """Fold duplicates into one proposal, moving votes over without double counting.
+
+    A participant keeps one approval, or with dots the sum of their dots capped at the
+    per-proposal maximum; the excess goes back to their budget.
+    """
+    others = [pid for pid in dict.fromkeys(merged_ids) if pid != survivor_id]
+    if not others:
+        raise Invalid("Pick at least two proposals to merge", field="proposal_ids")
+    survivor = proposal_on(session, table, survivor_id)
+    merged = [proposal_on(session, table, pid) for pid in others]
+    if any(p.status != "visible" for p in (survivor, *merged)):
+        raise Conflict("Only proposals on the wall can be merged")
+    seq = _begin(session, table)
+    involved = [survivor_id, *others]
+    votes = list(session.exec(select(Vote).where(col(Vote.proposal_id).in_(involved))))
+    record = Merge(
+        table_id=table.id or 0,
+        survivor_id=survivor_id,
+        merged_ids=others,
+        votes_before=[[v.participant_id, v.proposal_id, v.dots] for v in votes],
+        statuses_before={str(p.id): p.status for p in merged},
+    )
+    cap = 1 if table.voting_mode == "approval" else table.max_per_proposal
+    totals: dict[int, int] = defaultdict(int)
+    for vote in votes:
+        totals[vote.participant_id] += vote.dots
+        session.delete(vote)
+    session.flush()
+    for participant_id, total in totals.items():
+        session.add(
+            Vote(participant_id=participant_id, proposal_id=survivor_id, dots=min(total, cap))
+        )
+    for proposal in merged:
+        proposal.status, proposal.merged_into_id = "merged", survivor_id
+        _touch(session, proposal, seq)
+    _touch(session, survivor, seq)
+    session.add(record)
+    session.commit()
+    session.refresh(record)
+    return record
+
+
+def undo_merge(session: Session, table: Table, merge_id: int) -> int:
+    """Split a merge again. Whoever had votes on it before gets those votes back (trimmed to
+    their budget if they have spent the returned dots since); later voters keep theirs."""
+    record = session.get(Merge, merge_id)
+    if record is None or record.table_id != table.id:
+        raise NotFound("No merge with this id on your table")
+    if record.undone_at is not None:
+        raise Conflict("This merge was already undone")
+    survivor = proposal_on(session, table, record.survivor_id)
+    if survivor.status != "visible":
+        raise Conflict("Undo the later merge first")
+    seq = _begin(session, table)
+    involved = [record.survivor_id, *record.merged_ids]
+    before: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for participant_id, proposal_id, dots in record.votes_before:
+        before[participant_id].append((proposal_id, dots))
+    session.exec(
+        delete(Vote).where(
+            col(Vote.proposal_id).in_(involved), col(Vote.participant_id).in_(list(before))
+        )
+    )
+    session.flush()
+    for participant_id, restored in before.items():
+        room = _room(session, table, participant_id)
+        # The survivor's votes first: they are what the participant sees now.
+        for proposal_id, dots in sorted(restored, key=lambda pair: pair[0] != record.survivor_id):
+            give = dots if room is None else min(dots, room)
+            if give > 0:
+                session.add(Vote(participant_id=participant_id, proposal_id=proposal_id, dots=give))
+                room = None if room is None else room - give
+    for proposal_id in record.merged_ids:
+        proposal = proposal_on(session, table, proposal_id)
+        proposal.status = record.statuses_before.get(str(proposal_id), "visible")
+        proposal.merged_into_id = None
+        _touch(session, proposal, seq)
+    _touch(session, survivor, seq)
+    record.undone_at = utcnow()
+    session.add(record)
+    session.commit()
+    return seq
+
+
+def _room(session: Session, table: Table, participant_id: int) -> int | None:
+    if table.voting_mode != "dots":
+        return None
+    used = sum(session.exec(select(Vote.dots).where(Vote.participant_id == participant_id)))
+    return table.dots - used
+
+
+def merges_of(session: Session, table: Table) -> list[Merge]:
+    return list(
+        session.exec(
+            select(Merge)
+            .where(Merge.table_id == table.id, col(Merge.undone_at).is_(None))
+            .order_by(col(Merge.id).desc())
+        )
+    )
+
+
+def create_tag(session: Session, table: Table, name: str) -> Tag:
+    clean = clean_line(name, field="name", limit=40, required=True)
+    existing = list(session.exec(select(Tag).where(Tag.table_id == table.id)))
+    if any(tag.name.casefold() == clean.casefold() for tag in existing):
+        raise Conflict("This tag already exists")
+    if len(existing) >= MAX_TAGS:
+        raise Conflict("At most %(limit)s tags per table", limit=MAX_TAGS)
+    bump_layout(session, table)
+    tag = Tag(table_id=table.id or 0, name=clean)
+    session.add(tag)
+    session.commit()
+    session.refresh(tag)
+    return tag
+
+
+def delete_tag(session: Session, table: Table, tag_id: int) -> int:
+    tag = _tag_on(session, table, tag_id)
+    seq = bump_layout(session, table)
+    session.exec(delete(ProposalTag).where(col(ProposalTag.tag_id) == tag.id))
+    session.delete(tag)
+    session.commit()
+    return seq
+
+
+def set_tag(
+    session: Session, table: Table, *, tag_id: int, proposal_ids: list[int], on: bool = True
+) -> int:
+    """Tag (or untag) several proposals at once."""
+    tag = _tag_on(session, table, tag_id)
+    proposals = [proposal_on(session, table, pid) for pid in dict.fromkeys(proposal_ids)]
+    if not proposals:
+        raise Invalid("Pick at least one proposal", field="proposal_ids")
+    seq = _begin(session, table)
+    for proposal in proposals:
+        link = session.get(ProposalTag, (proposal.id, tag.id))
+        if on and link is None:
+            session.add(ProposalTag(proposal_id=proposal.id or 0, tag_id=tag.id or 0))
+        elif not on and link is not None:
+            session.delete(link)
+        _touch(session, proposal, seq)
+    session.commit()
+    return seq
+
+
+def _tag_on(session: Session, table: Table, tag_id: int) -> Tag:
+    tag = session.get(Tag, tag_id)
+    if tag is None or tag.table_id != table.id:
+        raise NotFound("No tag with this id on your table")
+    return tag
+
+
+def tags_of(session: Session, table: Table) -> list[Tag]:
+    return list(session.exec(select(Tag).where(Tag.table_id == table.id).order_by(col(Tag.name))))
+
+
+def remove_participant(session: Session, table: Table, participant_id: int) -> int:
+    """Remove someone who abuses the table: their posts leave the wall, their token stops."""
+    participant = session.get(Participant, participant_id)
+    if participant is None or participant.table_id != table.id:
+        raise NotFound("No participant with this id on your table")
+    seq = bump_layout(session, table)
+    participant.removed = True
+    session.add(participant)
+    posts = session.exec(
+        select(Proposal).where(
+            Proposal.participant_id == participant_id,
+            col(Proposal.status).in_(("visible", "pending", "rephrase")),
+        )
+    )
+    for proposal in posts:
+        proposal.status = "hidden"
+        _touch(session, proposal, seq)
+    session.commit()
+    return seq
+
+
+def add_paper_participant(
+    session: Session, table: Table, *, name: str, category: str = ""
+) -> Participant:
+    """Someone without a smartphone: the moderator posts and votes for them, marked as proxy."""
+    clean_name = clean_line(name, field="name", limit=100, required=True)
+    clean_category = clean_line(category, field="category", limit=100)
+    if clean_category and clean_category not in event_of(session, table).categories:
+        raise Invalid("Unknown stakeholder category", field="category")
+    participant = Participant(
+        table_id=table.id or 0,
+        token_hash=hash_token(new_token()),  # never handed out: only moderators act for them
+        name=clean_name,
+        category=clean_category,
+        proxy=True,
+    )
+    session.add(participant)
+    session.commit()
+    session.refresh(participant)
+    return participant
+
+
+def paper_participants(session: Session, table: Table) -> list[Participant]:
+    return list(
+        session.exec(
+            select(Participant)
+            .where(Participant.table_id == table.id, col(Participant.proxy).is_(True))
+            .order_by(col(Participant.name))
+        )
+    )
+
+
+def paper_participant(session: Session, table: Table, participant_id: int) -> Participant:
+    participant = session.get(Participant, participant_id)
+    if participant is None or participant.table_id != table.id or not participant.proxy:
+        raise NotFound("No paper participant with this id on your table")
+    return participant

@@ -1,0 +1,35 @@
+"""What each audience's templates need, built once here for pages, snapshots and pushes."""
+
+from typing import Any
+
+from sqlmodel import Session
+
+from app.models import Participant, Table
+from app.services import state, voting
+
+
+def participant_context(session: Session, table: Table, me: Participant) -> dict[str, Any]:
+    """A phone's view: the shared wall plus its own votes, dots and posts."""
+    current = state.table_state(session, table)
+    return {
+        "audience": "participant",
+        "state": current,
+        "table": current.table,
+        "event": current.event,
+        "me": me,
+        "my_votes": voting.my_votes(session, me),
+        "dots_left": voting.dots_left(session, me, current.table),
+        "my_posts": [p for p in current.by_author(me.id or 0) if p.status != "visible"],
+    }
+
+
+def shared_context(session: Session, table: Table, audience: str, people: int) -> dict[str, Any]:
+    """The screen's or the moderators' view: the same for every connection."""
+    current = state.table_state(session, table)
+    return {
+        "audience": audience,
+        "state": current,
+        "table": current.table,
+        "event": current.event,
+        "stats": state.TableStats(len(current.visible), current.total_votes, people),
+    }
