@@ -20,6 +20,8 @@ def participant_context(session: Session, table: Table, me: Participant) -> dict
         "my_votes": voting.my_votes(session, me),
         "dots_left": voting.dots_left(session, me, current.table),
         "my_posts": [p for p in current.by_author(me.id or 0) if p.status != "visible"],
+        # Orders this phone's own fragments: an answer read before a newer one is dropped.
+        "me_seq": current.seq,
     }
 
 

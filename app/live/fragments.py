@@ -88,7 +88,9 @@ class Fragments:
         changed = [p for p in delta.changed if p.visible]
         # A new post waiting in the queue changes only the moderators' view, but all of it.
         full_for_moderators = delta.layout or len(new) < len(delta.new)
-        screen_full = delta.layout or table.screen_mode in ("spotlight", "results")
+        # The projector is redrawn whole: it has one connection or two, and its layout
+        # (density, ranking) depends on every card.
+        screen_full = bool(delta.layout or new or table.screen_mode in ("spotlight", "results"))
         context = {
             "table": table,
             "event": current.event,

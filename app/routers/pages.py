@@ -219,6 +219,7 @@ def vote(
         p=state.proposal_view(session, proposal_id),
         my_votes=voting.my_votes(session, me),
         dots_left=result.dots_left,
+        me_seq=max(result.seq, state.current_seq(session, table.id or 0)),
     )
 
 

@@ -110,10 +110,12 @@ class TableState:
     def timer_left(self) -> int | None:
         return seconds_left(self.table)
 
-    def groups(self) -> list[tuple[str, str, list[ProposalView]]]:
+    def groups(self, *, flat: bool = False) -> list[tuple[str, str, list[ProposalView]]]:
         """The wall in groups: (key, label, proposals) by kind, or by tag with the untagged
-        last. Empty groups are kept: a live push may add the first card to one."""
+        last, or one flat group. Empty groups are kept: a push may add the first card."""
         visible = self.visible
+        if flat and not self.table.group_by_tag:
+            return [("all", "", visible)]
         if self.table.group_by_tag:
             groups = [
                 (f"tag-{tag.id}", tag.name, [p for p in visible if tag.id in p.tag_ids])

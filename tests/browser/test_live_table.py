@@ -32,7 +32,9 @@ PROPOSALS = [
 ]
 
 
-def create_table(base: str, voting: dict[str, Any]) -> str:
+def create_table(
+    base: str, voting: dict[str, Any], *, phase: str = "collect", screen: str = "wall"
+) -> str:
     with httpx.Client(base_url=base) as api:
         event = api.post(
             "/api/events",
@@ -56,7 +58,24 @@ def create_table(base: str, voting: dict[str, Any]) -> str:
             },
             headers={"Authorization": f"Bearer {event['moderator_token']}"},
         ).json()
-        return str(table["code"])
+        code = str(table["code"])
+        RUNNERS[code] = event["moderator_token"]
+        run(base, code, "phase", {"phase": phase})
+        run(base, code, "screen", {"mode": screen})
+        return code
+
+
+RUNNERS: dict[str, str] = {}
+
+
+def run(base: str, code: str, what: str, body: dict[str, Any]) -> None:
+    """A moderator's action over the API (the console itself is driven in test_console)."""
+    response = httpx.put(
+        f"{base}/api/tables/{code}/{what}",
+        json=body,
+        headers={"Authorization": f"Bearer {RUNNERS[code]}"},
+    )
+    assert response.status_code == 200, response.text
 
 
 def phone(browser: Browser, base: str, code: str) -> Page:
@@ -70,7 +89,7 @@ def phone(browser: Browser, base: str, code: str) -> Page:
     page.get_by_label("Nome").fill("Giulia")
     page.get_by_label("Tipologia di soggetto").select_option("Ente del Terzo Settore")
     page.get_by_role("button", name="Entra al tavolo").click()
-    expect(page.get_by_role("heading", name="Porta al tavolo")).to_be_visible()
+    expect(page.locator("#status .status-phase")).to_be_visible()
     return page
 
 
@@ -106,6 +125,9 @@ def test_a_post_and_a_vote_reach_the_screen_and_the_other_phone(
         expect(page.locator(card)).to_contain_text(title)  # no reload anywhere
     expect(anna.locator(card)).to_have_class("card kind-need mine")  # marked as her own
 
+    run(live_server, code, "phase", {"phase": "voting"})
+    expect(bruno.locator(".status")).to_contain_text("Votazione")
+
     bruno.locator(card).get_by_role("button", name="Sostengo").click()
     expect(bruno.locator(card).get_by_role("button", name="Sostengo")).to_have_attribute(
         "aria-pressed", "true"
@@ -114,10 +136,12 @@ def test_a_post_and_a_vote_reach_the_screen_and_the_other_phone(
         expect(page.locator(f"{card} .tally-count")).to_have_text("1")
 
     # A fuller table, as it looks mid-session.
+    run(live_server, code, "phase", {"phase": "collect"})
     for kind_value, text in PROPOSALS[1:]:
         label = {"need": "Bisogno", "proposal": "Proposta", "resource": "Risorsa"}[kind_value]
         post_from(bruno if len(text) % 2 else anna, label, text)
     expect(screen.locator(".wall .card")).to_have_count(len(PROPOSALS))
+    run(live_server, code, "phase", {"phase": "voting"})
     anna.locator("#p-2").get_by_role("button", name="Sostengo").click()
     expect(screen.locator("#p-2 .tally-count")).to_have_text("1")
 
@@ -140,6 +164,7 @@ def test_a_phone_that_loses_the_connection_catches_up(
     expect(carla.get_by_text("Connessione persa")).to_be_visible()
     other = phone(browser, live_server, code)
     post_from(other, "Proposta", "Centro diurno aperto anche d'estate")
+    run(live_server, code, "phase", {"phase": "voting"})
     other.get_by_role("button", name="Dai un bollino").click()
     expect(other.locator(".tally-count")).to_have_text("1")
     flaky_link.restore()
@@ -175,7 +200,7 @@ def test_organiser_and_moderator_pages(
             "Che cosa possiamo fare insieme nei prossimi tre anni?"
         )
         page.get_by_role("button", name="Aggiungi il tavolo").click()
-        expect(page.get_by_role("heading", name=theme)).to_be_visible()
+        expect(page.get_by_role("link", name=theme)).to_be_visible()
     page.screenshot(path=str(screenshots / "moderator-laptop.png"), full_page=True)
     assert_accessible(page, "moderator page")
 
@@ -196,6 +221,7 @@ def test_a_full_wall_is_readable_on_projectors_and_phones(
                 headers={"Authorization": f"Bearer {people[index % len(people)]}"},
             )
             ids.append(response.json()["id"])
+        run(live_server, code, "phase", {"phase": "voting"})
         for index, token in enumerate(people):  # deterministic, uneven support
             picks = (ids[index % 9], ids[(index + 3) % len(ids)], ids[(2 * index + 7) % len(ids)])
             for pid, dots in zip(picks, (2, 2, 1), strict=True):

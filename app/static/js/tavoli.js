@@ -71,6 +71,16 @@
   document.addEventListener("htmx:afterSettle", refresh);
   document.addEventListener("htmx:oobAfterSwap", refresh);
 
+  // This phone's own fragments carry the table's seq when they were read: an answer that
+  // was read before the one already shown (a refresh racing a vote) must not undo it.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
+    if (!target || !incoming || !target.dataset.seq || !incoming.dataset || !incoming.dataset.seq) return;
+    if (parseInt(incoming.dataset.seq, 10) < parseInt(target.dataset.seq, 10)) event.detail.shouldSwap = false;
+    else target.dataset.seq = incoming.dataset.seq;  // innerHTML swaps keep the old element
+  });
+
   // --- Connection state --------------------------------------------------------------------
   function setOnline(online) { document.body.classList.toggle("offline", !online); }
   document.addEventListener("htmx:wsOpen", function () { setOnline(true); });
