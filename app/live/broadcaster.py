@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlmodel import col, select
 
 from app.db import open_session
 from app.live.hub import Hub, Push, table_channel
@@ -58,6 +59,16 @@ class Broadcaster:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        # Timers outlive a restart: watch the ones still running.
+        for table_id, ends_at in await asyncio.to_thread(self._running_timers):
+            self.watch_timer(table_id, ends_at)
+
+    def _running_timers(self) -> list[tuple[int, dt.datetime]]:
+        with open_session(self._engine) as session:
+            rows = session.exec(
+                select(Table.id, Table.timer_ends_at).where(col(Table.timer_ends_at).is_not(None))
+            ).all()
+        return [(tid or 0, ends) for tid, ends in rows if ends is not None]
 
     async def stop(self) -> None:
         tasks = [feed.task for feed in self._feeds.values() if feed.task]

@@ -35,6 +35,7 @@ class ProposalView:
     proxy_name: str = ""
     merged_from: tuple[tuple[int, str], ...] = ()  # (id, title) of the duplicates folded in
     merged_into_id: int | None = None
+    coauthor_ids: tuple[int, ...] = ()  # authors of the duplicates folded in
 
     @property
     def visible(self) -> bool:
@@ -163,6 +164,7 @@ def _views(session: Session, proposals: list[Proposal]) -> list[ProposalView]:
     counts = tallies(session, ids)
     tags: dict[int, list[tuple[int, str]]] = defaultdict(list)
     merged: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    coauthors: dict[int, list[int]] = defaultdict(list)
     proxies: dict[int, str] = {}
     if ids:
         for proposal_id, tag_id, name in session.exec(
@@ -172,12 +174,13 @@ def _views(session: Session, proposals: list[Proposal]) -> list[ProposalView]:
             .order_by(col(Tag.name))
         ):
             tags[proposal_id].append((tag_id or 0, name))
-        for child_id, title, parent in session.exec(
-            select(Proposal.id, Proposal.title, Proposal.merged_into_id).where(
-                col(Proposal.merged_into_id).in_(ids), Proposal.status == "merged"
-            )
+        for child_id, title, parent, author in session.exec(
+            select(
+                Proposal.id, Proposal.title, Proposal.merged_into_id, Proposal.participant_id
+            ).where(col(Proposal.merged_into_id).in_(ids), Proposal.status == "merged")
         ):
             merged[parent or 0].append((child_id or 0, title))
+            coauthors[parent or 0].append(author)
         authors = {p.participant_id for p in proposals}
         for pid, name in session.exec(
             select(Participant.id, Participant.name).where(
@@ -205,6 +208,7 @@ def _views(session: Session, proposals: list[Proposal]) -> list[ProposalView]:
             proxy_name=proxies.get(p.participant_id, ""),
             merged_from=tuple(merged[p.id or 0]),
             merged_into_id=p.merged_into_id,
+            coauthor_ids=tuple(coauthors[p.id or 0]),
         )
         for p in proposals
     ]

@@ -7,7 +7,8 @@
   function markMine() {
     var me = document.body.dataset.me;
     if (!me) return;
-    var cards = document.querySelectorAll('.card[data-author="' + me + '"]');
+    // Co-authors of merged duplicates count as authors too.
+    var cards = document.querySelectorAll('.card[data-authors~="' + me + '"]');
     for (var i = 0; i < cards.length; i++) cards[i].classList.add("mine");
   }
 
@@ -60,6 +61,18 @@
     var hosts = document.querySelectorAll(".join-host");
     for (var i = 0; i < hosts.length; i++) if (!hosts[i].textContent.trim()) hosts[i].textContent = location.host;
   }
+
+  // Forms that create something (a tag, a paper participant) start empty again once it
+  // exists; their inputs are preserved across pushes, so the swap alone would not clear them.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!event.detail.successful || !form || !form.dataset || !form.dataset.reset) return;
+    var ids = form.dataset.reset.split(" ");
+    for (var i = 0; i < ids.length; i++) {
+      var input = document.getElementById(ids[i]);
+      if (input) input.value = "";
+    }
+  });
 
   function refresh() { markMine(); applyMyVotes(); fillJoinHost(); tick(); }
 

@@ -1,0 +1,170 @@
+"""A whole table run from the console: phases, moderation, projector modes, keyboard."""
+
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.content import WALL
+from tests.browser.test_live_table import (
+    PROJECTOR,
+    RUNNERS,
+    assert_accessible,
+    create_table,
+    phone,
+    post_from,
+)
+
+pytestmark = pytest.mark.browser
+
+LAPTOP = {"width": 1366, "height": 768}
+
+
+def console(browser: Browser, base: str, code: str) -> Page:
+    page = browser.new_context(viewport=LAPTOP).new_page()
+    page.goto(f"{base}/run/{RUNNERS[code]}/{code}/")
+    expect(page.get_by_role("heading", name="Fase")).to_be_visible()
+    return page
+
+
+def click_phase(page: Page, name: str) -> None:
+    page.locator(".phase-steps").get_by_role("button", name=name).click()
+    expect(page.locator(".phase-steps").get_by_role("button", name=name)).to_have_attribute(
+        "aria-current", "step"
+    )
+
+
+def screen_mode(page: Page, name: str) -> None:
+    page.locator(".screen-modes").get_by_role("button", name=name, exact=True).click()
+    expect(
+        page.locator(".screen-modes").get_by_role("button", name=name, exact=True)
+    ).to_have_attribute("aria-pressed", "true")
+
+
+def test_a_facilitator_runs_a_whole_table(
+    browser: Browser, live_server: str, screenshots: Path
+) -> None:
+    code = create_table(
+        live_server,
+        {"mode": "dots", "dots": 3, "max_per_proposal": 2},
+        phase="preparation",
+        screen="join",
+    )
+    desk = console(browser, live_server, code)
+    projector = browser.new_context(viewport=PROJECTOR).new_page()
+    projector.goto(f"{live_server}/t/{code}/screen")
+    expect(projector.locator(".join-code")).to_contain_text(code[:3])
+    anna, bruno = phone(browser, live_server, code), phone(browser, live_server, code)
+    expect(anna.locator("#status")).to_contain_text("Il tavolo sta per iniziare")
+    expect(anna.locator("#compose")).to_be_hidden()
+    anna.screenshot(path=str(screenshots / "phase-1-preparation-phone.png"))
+    projector.screenshot(path=str(screenshots / "projector-join.png"))
+    assert_accessible(projector, "projector, join mode")
+    assert_accessible(desk, "console")
+    desk.screenshot(path=str(screenshots / "console-preparation.png"), full_page=True)
+
+    # Collect: the phones can post; the projector shows the wall when the console says so.
+    click_phase(desk, "Raccolta")
+    expect(anna.locator("#compose")).to_be_visible()
+    screen_mode(desk, "Bacheca")
+    expect(projector.locator(".stage")).to_have_class("stage mode-wall")
+    for index, (kind, title, _body) in enumerate(WALL[:8]):
+        label = {"need": "Bisogno", "proposal": "Proposta", "resource": "Risorsa"}[kind]
+        post_from(anna if index % 2 else bruno, label, title)
+    expect(projector.locator(".card")).to_have_count(8)
+    expect(desk.locator(".wall-moderator .card")).to_have_count(8)
+    anna.screenshot(path=str(screenshots / "phase-2-collect-phone.png"))
+
+    # Keep the wall clean: a duplicate is merged, a typo fixed, a tag given.
+    post_from(bruno, "Bisogno", "Trasporto per i centri diurni dalle frazioni")
+    duplicate = desk.locator(
+        ".wall-moderator .card", has_text="Trasporto per i centri diurni dalle"
+    )
+    original = desk.locator(".wall-moderator .card", has_text=WALL[0][1])
+    duplicate.get_by_text("Seleziona").click()
+    original.get_by_text("Seleziona").click()
+    desk.get_by_role("button", name="Unisci…").click()
+    desk.locator("#merge-panel").get_by_label(WALL[0][1]).check()
+    desk.locator("#merge-panel").get_by_role("button", name="Unisci", exact=True).click()
+    expect(desk.locator(".wall-moderator .card")).to_have_count(8)
+    expect(projector.locator(".card")).to_have_count(8)
+    expect(desk.locator(".wall-moderator .card", has_text=WALL[0][1])).to_contain_text(
+        "unisce 1 contributo simile"
+    )
+    desk.get_by_label("Nuova etichetta").fill("Mobilità")
+    desk.get_by_role("button", name="Aggiungi", exact=True).click()
+    expect(desk.locator(".tag-list")).to_contain_text("Mobilità")
+
+    # Discussion with the projector on one proposal at a time, driven by the keyboard.
+    desk.keyboard.press("n")
+    expect(anna.locator("#status")).to_contain_text("Discussione")
+    expect(anna.locator("#compose")).to_be_hidden()
+    desk.keyboard.press("ArrowRight")
+    expect(projector.locator(".stage")).to_have_class("stage mode-spotlight")
+    expect(projector.locator(".spotlight-title")).to_be_visible()
+    first = projector.locator(".spotlight-title").inner_text()
+    desk.keyboard.press("ArrowRight")
+    expect(projector.locator(".spotlight-title")).not_to_have_text(first)
+    projector.screenshot(path=str(screenshots / "projector-spotlight.png"))
+    assert_accessible(projector, "projector, spotlight mode")
+
+    # Voting, results hidden until the reveal.
+    desk.keyboard.press("n")
+    expect(bruno.locator("#status")).to_contain_text("Votazione")
+    desk.get_by_role("switch", name="Nascondi i risultati fino alla rivelazione").click()
+    screen_mode(desk, "Risultati")
+    expect(projector.locator(".results-hidden")).to_be_visible()
+    projector.screenshot(path=str(screenshots / "projector-results-hidden.png"))
+    plus = bruno.locator(".card", has_text=WALL[0][1]).get_by_role("button", name="Dai un bollino")
+    plus.click()
+    expect(bruno.locator("#dots-left strong")).to_have_text("2")
+    plus.click()
+    expect(bruno.locator("#dots-left strong")).to_have_text("1")
+    expect(plus).to_be_disabled()  # at most 2 on one proposal
+    # Anna votes with the keyboard alone.
+    anna.locator(".card", has_text=WALL[1][1]).get_by_role("button", name="Dai un bollino").focus()
+    anna.keyboard.press("Enter")
+    expect(anna.locator("#dots-left strong")).to_have_text("2")
+    expect(anna.locator(".tally-count")).to_have_count(0)  # results are hidden from phones
+    bruno.screenshot(path=str(screenshots / "phase-4-voting-phone.png"))
+    assert_accessible(bruno, "participant page, voting")
+    desk.keyboard.press("r")  # reveal
+    expect(projector.locator(".result").first).to_contain_text(WALL[0][1])
+    expect(projector.locator(".result-count").first).to_contain_text("2")
+    projector.screenshot(path=str(screenshots / "projector-results.png"))
+    assert_accessible(projector, "projector, results mode")
+
+    # A timer on the projector and on the phones.
+    desk.get_by_label("Minuti").fill("5")
+    desk.get_by_label("Minuti").blur()
+    desk.keyboard.press("t")
+    expect(anna.locator("#status .timer")).to_be_visible()
+    screen_mode(desk, "Timer")
+    expect(projector.locator(".timer-huge")).to_contain_text("0")
+    projector.screenshot(path=str(screenshots / "projector-timer.png"))
+    assert_accessible(projector, "projector, timer mode")
+    desk.screenshot(path=str(screenshots / "console-voting.png"), full_page=True)
+    assert_accessible(desk, "console while voting")
+
+    click_phase(desk, "Chiuso")
+    expect(anna.locator("#status")).to_contain_text("Il tavolo è chiuso")
+    expect(anna.get_by_role("button", name="Dai un bollino")).to_have_count(0)
+    anna.screenshot(path=str(screenshots / "phase-5-closed-phone.png"))
+    assert_accessible(anna, "participant page, closed")
+    with httpx.Client(base_url=live_server) as api:
+        table = api.get(f"/api/tables/{code}").json()
+    assert table["phase"] == "closed"
+    assert sum(p["tally"] for p in table["proposals"]) == 3
+
+
+def test_the_console_help_opens_with_the_keyboard(browser: Browser, live_server: str) -> None:
+    code = create_table(live_server, {"mode": "approval"})
+    desk = console(browser, live_server, code)
+    desk.keyboard.press("?")
+    expect(desk.get_by_role("dialog", name="Scorciatoie da tastiera")).to_be_visible()
+    desk.keyboard.press("Escape")
+    expect(desk.get_by_role("dialog")).to_be_hidden()
+    desk.get_by_role("button", name="Scorciatoie").focus()
+    desk.keyboard.press("Enter")
+    expect(desk.get_by_role("dialog", name="Scorciatoie da tastiera")).to_be_visible()
