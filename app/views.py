@@ -19,7 +19,11 @@ def participant_context(session: Session, table: Table, me: Participant) -> dict
         "me": me,
         "my_votes": voting.my_votes(session, me),
         "dots_left": voting.dots_left(session, me, current.table),
-        "my_posts": [p for p in current.by_author(me.id or 0) if p.status != "visible"],
+        # While collecting, every own post can be fixed or withdrawn; later only the ones
+        # that still need the author's attention are listed.
+        "my_posts": [
+            p for p in current.by_author(me.id or 0) if current.can_post or p.status != "visible"
+        ],
         # Orders this phone's own fragments: an answer read before a newer one is dropped.
         "me_seq": current.seq,
     }

@@ -1,6 +1,7 @@
 """Running a table, through the services: phases, timer, moderation, merges, tags, proxies."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pytest
 from sqlmodel import Session, select
@@ -429,7 +430,7 @@ def test_moderator_edit_keeps_the_authors_first_wording(session: Session) -> Non
     assert view(session, proposal).title == "Trasporto sociale serale"
 
 
-# --- authors' own edits ----------------------------------------------------------------------
+# --- authors' own edits --------------------------------------------------------------------
 
 
 def test_only_the_author_edits_or_withdraws_and_only_while_collecting(session: Session) -> None:
@@ -476,7 +477,7 @@ def test_authors_may_edit_in_discussion_when_posting_is_open_there(session: Sess
     assert view(session, proposal).title == "Bella"
 
 
-# --- merges ------------------------------------------------------------------------------------
+# --- merges ---------------------------------------------------------------------------------
 
 
 def test_merge_with_approval_keeps_one_vote_per_person(session: Session) -> None:
@@ -540,8 +541,19 @@ def test_merge_refuses_single_or_off_wall_proposals(session: Session) -> None:
         moderation.merge(session, table, survivor_id=a.id or 0, merged_ids=[b.id or 0])
 
 
+@dataclass(frozen=True)
+class DotsTable:
+    table: Table
+    alice: Participant
+    bob: Participant
+    carol: Participant
+    a: Proposal
+    b: Proposal
+    c: Proposal
+
+
 @pytest.fixture
-def dots_table(session: Session) -> dict[str, object]:
+def dots_table(session: Session) -> DotsTable:
     """5 dots, at most 3 per proposal. Alice 2+2 on the duplicates A and B."""
     table = make_table(session, mode="dots", dots=5, cap=3)
     alice, _ = make_participant(session, table)
@@ -555,19 +567,14 @@ def dots_table(session: Session) -> dict[str, object]:
     vote(session, bob, c, 2)
     vote(session, carol, b, 1)
     vote(session, carol, c, 3)
-    return {"table": table, "alice": alice, "bob": bob, "carol": carol, "a": a, "b": b, "c": c}
+    return DotsTable(table, alice, bob, carol, a, b, c)
 
 
 def test_merge_with_dots_caps_and_gives_the_excess_back(
-    session: Session, dots_table: dict[str, object]
+    session: Session, dots_table: DotsTable
 ) -> None:
-    t = dots_table
-    table, alice, bob, carol = t["table"], t["alice"], t["bob"], t["carol"]
-    a, b, c = t["a"], t["b"], t["c"]
-    assert isinstance(table, Table)
-    assert isinstance(alice, Participant) and isinstance(bob, Participant)
-    assert isinstance(carol, Participant)
-    assert isinstance(a, Proposal) and isinstance(b, Proposal) and isinstance(c, Proposal)
+    table, alice, bob, carol = dots_table.table, dots_table.alice, dots_table.bob, dots_table.carol
+    a, b, c = dots_table.a, dots_table.b, dots_table.c
     assert tallies(session, table) == {"Casa": 5, "Abitare": 3, "Bus": 5}
     assert [budget_of(session, table, p) for p in (alice, bob, carol)] == [1, 0, 1]
 
@@ -585,15 +592,10 @@ def test_merge_with_dots_caps_and_gives_the_excess_back(
 
 
 def test_undo_merge_restores_the_exact_votes_and_statuses(
-    session: Session, dots_table: dict[str, object]
+    session: Session, dots_table: DotsTable
 ) -> None:
-    t = dots_table
-    table, alice, bob, carol = t["table"], t["alice"], t["bob"], t["carol"]
-    a, b, c = t["a"], t["b"], t["c"]
-    assert isinstance(table, Table)
-    assert isinstance(alice, Participant) and isinstance(bob, Participant)
-    assert isinstance(carol, Participant)
-    assert isinstance(a, Proposal) and isinstance(b, Proposal) and isinstance(c, Proposal)
+    table, alice, bob, carol = dots_table.table, dots_table.alice, dots_table.bob, dots_table.carol
+    a, b = dots_table.a, dots_table.b
     voters = (alice, bob, carol)
     before = {p.id: voting.my_votes(session, p) for p in voters}
     record = moderation.merge(session, table, survivor_id=a.id or 0, merged_ids=[b.id or 0])
@@ -616,15 +618,10 @@ def test_undo_merge_restores_the_exact_votes_and_statuses(
 
 
 def test_undo_merge_never_exceeds_a_budget_spent_in_between(
-    session: Session, dots_table: dict[str, object]
+    session: Session, dots_table: DotsTable
 ) -> None:
-    t = dots_table
-    table, alice, bob, carol = t["table"], t["alice"], t["bob"], t["carol"]
-    a, b, c = t["a"], t["b"], t["c"]
-    assert isinstance(table, Table)
-    assert isinstance(alice, Participant) and isinstance(bob, Participant)
-    assert isinstance(carol, Participant)
-    assert isinstance(a, Proposal) and isinstance(b, Proposal) and isinstance(c, Proposal)
+    table, alice, bob, carol = dots_table.table, dots_table.alice, dots_table.bob, dots_table.carol
+    a, b, c = dots_table.a, dots_table.b, dots_table.c
     dave, _ = make_participant(session, table)
     record = moderation.merge(session, table, survivor_id=a.id or 0, merged_ids=[b.id or 0])
     vote(session, alice, c, 2)  # spends the dot the merge gave back, and the spare one
@@ -680,16 +677,14 @@ def test_two_merges_into_one_survivor_undone_last_first_are_exact(session: Sessi
     assert ballot(session, alice, a, b, c) == {"Abitare": 1, "X": 1}
 
 
-@pytest.mark.xfail(
-    reason="moderation.undo_merge lets an older merge into the same survivor be undone while "
-    "a later merge into that survivor is still active; the votes it moved are then lost and "
-    "undoing the later merge adds a vote on the survivor nobody gave",
-    strict=True,
-)
 def test_undoing_merges_into_one_survivor_in_any_allowed_order_is_exact(session: Session) -> None:
     table = make_table(session)
     alice, _ = make_participant(session, table)
-    a, b, c = post(session, alice, "Casa"), post(session, alice, "Abitare"), post(session, alice, "X")
+    a, b, c = (
+        post(session, alice, "Casa"),
+        post(session, alice, "Abitare"),
+        post(session, alice, "X"),
+    )
     in_phase(session, table, "voting")
     vote(session, alice, b, 1)
     vote(session, alice, c, 1)
@@ -757,7 +752,9 @@ def test_tags_belong_to_their_table(session: Session) -> None:
     foreign_tag = moderation.create_tag(session, other, "Abitare")
     moderation.create_tag(session, mine, "Abitare")  # same name, other table: fine
     with pytest.raises(NotFound):
-        moderation.set_tag(session, mine, tag_id=foreign_tag.id or 0, proposal_ids=[proposal.id or 0])
+        moderation.set_tag(
+            session, mine, tag_id=foreign_tag.id or 0, proposal_ids=[proposal.id or 0]
+        )
     with pytest.raises(NotFound):
         moderation.delete_tag(session, mine, foreign_tag.id or 0)
 
@@ -835,7 +832,7 @@ def test_remove_participant_of_another_table_is_not_found(session: Session) -> N
     assert participants.participant_by_token(session, token).id == stranger.id
 
 
-# --- paper participants (proxy input) -----------------------------------------------------------
+# --- paper participants (proxy input) ------------------------------------------------------
 
 
 def test_paper_participant_needs_a_name_and_a_known_category(session: Session) -> None:
@@ -866,7 +863,11 @@ def test_proxy_posts_and_votes_follow_the_same_rules(session: Session) -> None:
         post(session, maria, "Troppo tardi")
 
     in_phase(session, table, "collect")
-    a, b, c = post(session, maria, "Casa"), post(session, maria, "Lavoro"), post(session, maria, "Bus")
+    a, b, c = (
+        post(session, maria, "Casa"),
+        post(session, maria, "Lavoro"),
+        post(session, maria, "Bus"),
+    )
     with pytest.raises(Conflict):
         vote(session, maria, a, 1)
     assert view(session, a).proxy_name == "Maria"
@@ -887,7 +888,7 @@ def test_proxy_posts_and_votes_follow_the_same_rules(session: Session) -> None:
     assert view(session, post(session, phone, "Dal telefono")).proxy_name == ""
 
 
-# --- results hiding --------------------------------------------------------------------------------
+# --- results hiding ------------------------------------------------------------------------
 
 
 def test_hidden_results_leave_no_tally_in_the_public_json(session: Session) -> None:

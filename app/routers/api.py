@@ -94,7 +94,7 @@ class VoteOut(BaseModel):
     proposal_id: int
     dots: int
     dots_left: int | None = Field(description="None in approval mode.")
-    tally: int
+    tally: int | None = Field(description="None while the moderator hides the results.")
     seq: int
 
 

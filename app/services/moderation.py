@@ -10,6 +10,7 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.phases import require_open
 from app.services.tables import bump_layout, event_of
 from app.services.text import clean_line, clean_paragraphs
+from app.services.voting import dots_used
 
 MAX_TAGS = 12
 NOTE_LIMIT = 300
@@ -157,7 +158,13 @@ def undo_merge(session: Session, table: Table, merge_id: int) -> int:
     if record.undone_at is not None:
         raise Conflict("This merge was already undone")
     survivor = proposal_on(session, table, record.survivor_id)
-    if survivor.status != "visible":
+    involved_ids = {record.survivor_id, *record.merged_ids}
+    later = [
+        m
+        for m in merges_of(session, table)
+        if (m.id or 0) > (record.id or 0) and involved_ids & {m.survivor_id, *m.merged_ids}
+    ]
+    if survivor.status != "visible" or later:
         raise Conflict("Undo the later merge first")
     seq = _begin(session, table)
     involved = [record.survivor_id, *record.merged_ids]
@@ -191,10 +198,11 @@ def undo_merge(session: Session, table: Table, merge_id: int) -> int:
 
 
 def _room(session: Session, table: Table, participant_id: int) -> int | None:
+    """Dots this participant may still give (None: approval has no budget)."""
     if table.voting_mode != "dots":
         return None
-    used = sum(session.exec(select(Vote.dots).where(Vote.participant_id == participant_id)))
-    return table.dots - used
+    participant = session.get(Participant, participant_id)
+    return table.dots - (dots_used(session, participant) if participant else 0)
 
 
 def merges_of(session: Session, table: Table) -> list[Merge]:
@@ -214,7 +222,7 @@ def create_tag(session: Session, table: Table, name: str) -> Tag:
         raise Conflict("This tag already exists")
     if len(existing) >= MAX_TAGS:
         raise Conflict("At most %(limit)s tags per table", limit=MAX_TAGS)
-    bump_layout(session, table)
+    _begin(session, table)
     tag = Tag(table_id=table.id or 0, name=clean)
     session.add(tag)
     session.commit()
@@ -224,7 +232,7 @@ def create_tag(session: Session, table: Table, name: str) -> Tag:
 
 def delete_tag(session: Session, table: Table, tag_id: int) -> int:
     tag = _tag_on(session, table, tag_id)
-    seq = bump_layout(session, table)
+    seq = _begin(session, table)
     session.exec(delete(ProposalTag).where(col(ProposalTag.tag_id) == tag.id))
     session.delete(tag)
     session.commit()
@@ -267,7 +275,7 @@ def remove_participant(session: Session, table: Table, participant_id: int) -> i
     participant = session.get(Participant, participant_id)
     if participant is None or participant.table_id != table.id:
         raise NotFound("No participant with this id on your table")
-    seq = bump_layout(session, table)
+    seq = _begin(session, table)
     participant.removed = True
     session.add(participant)
     posts = session.exec(
@@ -287,6 +295,7 @@ def add_paper_participant(
     session: Session, table: Table, *, name: str, category: str = ""
 ) -> Participant:
     """Someone without a smartphone: the moderator posts and votes for them, marked as proxy."""
+    require_open(table)
     clean_name = clean_line(name, field="name", limit=100, required=True)
     clean_category = clean_line(category, field="category", limit=100)
     if clean_category and clean_category not in event_of(session, table).categories:

@@ -86,7 +86,8 @@ def extend_timer(session: Session, table: Table, *, seconds: int) -> int:
     if not -MAX_TIMER_SECONDS <= seconds <= MAX_TIMER_SECONDS:
         raise Invalid("The timer runs from 1 second to 4 hours", field="seconds")
     seq = bump_layout(session, table)
-    ends = _aware(table.timer_ends_at) + dt.timedelta(seconds=seconds)
+    # A timer that already ran out (but was not finished yet) is extended from now.
+    ends = max(_aware(table.timer_ends_at), utcnow()) + dt.timedelta(seconds=seconds)
     table.timer_ends_at = max(ends, utcnow())
     table.timer_seconds = max(1, table.timer_seconds + seconds)
     session.add(table)

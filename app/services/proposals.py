@@ -53,7 +53,8 @@ def edit_own(
     require_posting(table)
     seq = bump_layout(session, table)
     proposal.title, proposal.body = clean_title, clean_body
-    if proposal.status == "rephrase":
+    if proposal.status == "rephrase" or (table.premoderation and not participant.proxy):
+        # A rewritten post is checked again before it is (back) on the wall.
         proposal.status = "pending" if table.premoderation else "visible"
         proposal.moderator_note = ""
     proposal.updated_seq = seq

@@ -16,13 +16,16 @@ class VoteResult:
     proposal_id: int
     my_dots: int
     dots_left: int | None  # None in approval mode: there is no budget
-    tally: int
+    tally: int | None  # None while the moderator hides the results
     seq: int
 
 
 def dots_used(session: Session, participant: Participant) -> int:
+    """Dots on proposals on the wall: a post the moderator hides gives its dots back."""
     used = session.exec(
-        select(func.coalesce(func.sum(Vote.dots), 0)).where(Vote.participant_id == participant.id)
+        select(func.coalesce(func.sum(Vote.dots), 0))
+        .join(Proposal, col(Proposal.id) == Vote.proposal_id)
+        .where(Vote.participant_id == participant.id, Proposal.status == "visible")
     ).one()
     return int(used)
 
@@ -103,7 +106,7 @@ def _result(
         proposal_id=proposal_id,
         my_dots=dots,
         dots_left=dots_left(session, participant, table),
-        tally=tally(session, proposal_id),
+        tally=None if table.results_hidden else tally(session, proposal_id),
         seq=seq,
     )
 

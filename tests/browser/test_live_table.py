@@ -95,7 +95,7 @@ def phone(browser: Browser, base: str, code: str) -> Page:
 
 def post_from(page: Page, kind_label: str, title: str) -> None:
     page.locator("label", has_text=kind_label).click()
-    page.get_by_label("Titolo").fill(title)
+    page.get_by_label("Titolo", exact=True).fill(title)
     page.get_by_role("button", name="Pubblica").click()
     expect(page.get_by_text("Pubblicato:")).to_be_visible()
 
@@ -120,7 +120,8 @@ def test_a_post_and_a_vote_reach_the_screen_and_the_other_phone(
 
     _, title = PROPOSALS[0]
     post_from(anna, "Bisogno", title)
-    card = "#p-1"
+    with httpx.Client(base_url=live_server) as api:
+        card = f"#p-{api.get(f'/api/tables/{code}').json()['proposals'][0]['id']}"
     for page in (screen, bruno, anna):
         expect(page.locator(card)).to_contain_text(title)  # no reload anywhere
     expect(anna.locator(card)).to_have_class("card kind-need mine")  # marked as her own
@@ -142,8 +143,11 @@ def test_a_post_and_a_vote_reach_the_screen_and_the_other_phone(
         post_from(bruno if len(text) % 2 else anna, label, text)
     expect(screen.locator(".wall .card")).to_have_count(len(PROPOSALS))
     run(live_server, code, "phase", {"phase": "voting"})
-    anna.locator("#p-2").get_by_role("button", name="Sostengo").click()
-    expect(screen.locator("#p-2 .tally-count")).to_have_text("1")
+    second = anna.locator(".card", has_text=PROPOSALS[1][1])
+    second.get_by_role("button", name="Sostengo").click()
+    expect(screen.locator(".card", has_text=PROPOSALS[1][1]).locator(".tally-count")).to_have_text(
+        "1"
+    )
 
     anna.screenshot(path=str(screenshots / "participant-phone.png"), full_page=True)
     screen.screenshot(path=str(screenshots / "screen-1920.png"))

@@ -1,0 +1,105 @@
+"""The console pages behind moderator and facilitator links, and the live dashboard."""
+
+import re
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
+from tests.test_pages import HTMX, csrf_of
+
+TOKEN_PATTERN = re.compile(r"/run/([A-Za-z0-9_-]+)/")
+
+
+def console_url(code: str, token: str | None = None) -> str:
+    return f"/run/{token or RUNNERS[code]}/{code}/"
+
+
+def test_console_opens_for_the_moderator_and_the_facilitator_only(client: TestClient) -> None:
+    event, code = create_table(client)
+    page = client.get(console_url(code))
+    assert page.status_code == 200
+    assert "Fase successiva" in page.text and f'ws-connect="{console_url(code)}ws"' in page.text
+    link = client.post(
+        f"/api/tables/{code}/facilitator-link", headers=bearer(event["moderator_token"])
+    ).json()
+    facilitator = link["token"]
+    assert link["url"].endswith(console_url(code, facilitator))
+    assert client.get(console_url(code, facilitator)).status_code == 200
+    _, other = create_table(client)
+    assert client.get(console_url(other, facilitator)).status_code == 403
+    participant = join(client, code)
+    assert client.get(console_url(code, participant)).status_code == 403
+    assert client.get(console_url(code, "nonsense")).status_code == 403
+
+
+def test_console_forms_change_the_phase_with_csrf(client: TestClient) -> None:
+    _, code = create_table(client, phase="preparation")
+    token = csrf_of(client.get(console_url(code)).text)
+    refused = client.post(console_url(code) + "phase", data={"phase": "collect"})
+    assert refused.status_code == 403
+    assert client.get(f"/api/tables/{code}").json()["phase"] == "preparation"
+    moved = client.post(
+        console_url(code) + "phase/step",
+        data={"step": "1"},
+        headers={**HTMX, "X-CSRF-Token": token},
+    )
+    assert moved.status_code == 200
+    assert moved.text.startswith('<div id="console-live"')
+    assert 'aria-current="step">Raccolta</button>' in moved.text
+    assert client.get(f"/api/tables/{code}").json()["phase"] == "collect"
+
+
+def test_console_merge_asks_which_wording_stays(client: TestClient) -> None:
+    _, code = create_table(client)
+    me = join(client, code)
+    a = post(client, code, me, "Trasporto sociale per anziani")
+    b = post(client, code, me, "Trasporti per gli anziani soli")
+    headers = {**HTMX, "X-CSRF-Token": csrf_of(client.get(console_url(code)).text)}
+    panel = client.post(
+        console_url(code) + "bulk",
+        data={"action": "merge", "proposal_ids": [str(a), str(b)]},
+        headers=headers,
+    )
+    assert panel.headers["HX-Retarget"] == "#merge-panel"
+    assert "quale testo resta?" in panel.text
+    merged = client.post(
+        console_url(code) + "merges",
+        data={"survivor_id": str(b), "proposal_ids": [str(a), str(b)]},
+        headers=headers,
+    )
+    assert "unisce 1 contributo simile" in merged.text
+    titles = [p["title"] for p in client.get(f"/api/tables/{code}").json()["proposals"]]
+    assert titles == ["Trasporti per gli anziani soli"]
+
+
+def test_the_dashboard_follows_every_table_live(client: TestClient, app: FastAPI) -> None:
+    event, code = create_table(client)
+    me = join(client, code)
+    dashboard = client.get(f"/m/{event['moderator_token']}").text
+    assert f'ws-connect="/m/{event["moderator_token"]}/ws"' in dashboard
+    with client.websocket_connect(f"/m/{event['moderator_token']}/ws") as ws:
+        assert "row-" in ws.receive_text()  # the snapshot of every row
+        post(client, code, me, "Orti urbani condivisi")
+        for _ in range(20):
+            text = ws.receive_text()
+            if "-posts" in text and ">1</td>" in text:
+                break
+        else:
+            raise AssertionError("the dashboard row never showed the new post")
+        set_phase(client, code, "voting")
+        for _ in range(20):
+            if "Votazione" in ws.receive_text():
+                break
+        else:
+            raise AssertionError("the dashboard never showed the new phase")
+
+
+def test_a_phone_refreshes_its_own_state(client: TestClient) -> None:
+    _, code = create_table(client)
+    page = client.get(f"/t/{code}").text
+    client.post(f"/t/{code}/join", data={"csrf_token": csrf_of(page)})
+    mine = client.get(f"/t/{code}/me")
+    assert 'id="me"' in mine.text and 'id="dots-left"' in mine.text and 'id="my-posts"' in mine.text
+    client.cookies.clear()  # another phone, that has not joined
+    assert client.get(f"/t/{code}/me").status_code == 404
