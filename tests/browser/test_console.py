@@ -74,7 +74,10 @@ def test_a_facilitator_runs_a_whole_table(
         post_from(anna if index % 2 else bruno, label, title)
     expect(projector.locator(".card")).to_have_count(8)
     expect(desk.locator(".wall-moderator .card")).to_have_count(8)
-    anna.screenshot(path=str(screenshots / "phase-2-collect-phone.png"))
+    anna.screenshot(path=str(screenshots / "phase-2-collect-phone.png"), full_page=True)
+    projector.set_viewport_size({"width": 1280, "height": 720})
+    projector.screenshot(path=str(screenshots / "projector-wall-1280.png"))
+    projector.set_viewport_size(PROJECTOR)
 
     # Keep the wall clean: a duplicate is merged, a typo fixed, a tag given.
     post_from(bruno, "Bisogno", "Trasporto per i centri diurni dalle frazioni")
@@ -134,6 +137,11 @@ def test_a_facilitator_runs_a_whole_table(
     expect(projector.locator(".result-count").first).to_contain_text("2")
     projector.screenshot(path=str(screenshots / "projector-results.png"))
     assert_accessible(projector, "projector, results mode")
+    for width, height in ((1366, 768), (1280, 720)):
+        projector.set_viewport_size({"width": width, "height": height})
+        projector.screenshot(path=str(screenshots / f"projector-results-{width}.png"))
+        assert projector.evaluate("document.documentElement.scrollWidth") <= width
+    projector.set_viewport_size(PROJECTOR)
 
     # A timer on the projector and on the phones.
     desk.get_by_label("Minuti").fill("5")
@@ -145,6 +153,7 @@ def test_a_facilitator_runs_a_whole_table(
     projector.screenshot(path=str(screenshots / "projector-timer.png"))
     assert_accessible(projector, "projector, timer mode")
     desk.screenshot(path=str(screenshots / "console-voting.png"), full_page=True)
+    desk.screenshot(path=str(screenshots / "console-voting-viewport.png"))
     assert_accessible(desk, "console while voting")
 
     click_phase(desk, "Chiuso")
