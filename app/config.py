@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     tavoli_send_queue: int = Field(
         default=64, description="Pushes a slow client may have pending before it is dropped."
     )
+    tavoli_report_min_group: int = Field(
+        default=3,
+        ge=1,
+        description="Reports show a stakeholder category with fewer people as '< N' (privacy).",
+    )
 
     @property
     def admin_token(self) -> str:

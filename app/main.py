@@ -15,7 +15,7 @@ from app.db import make_engine
 from app.live.broadcaster import Broadcaster
 from app.live.fragments import Fragments
 from app.live.hub import hub_from_url
-from app.routers import admin, api, api_facilitation, console, pages, sockets
+from app.routers import admin, api, api_facilitation, console, pages, reports, sockets
 from app.security import Signer, author_tag
 from app.services.errors import DomainError, Invalid
 from app.templating import templates
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(api_facilitation.router)
+    app.include_router(reports.api)
+    app.include_router(reports.pages)
     app.include_router(console.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)

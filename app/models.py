@@ -29,6 +29,8 @@ class Event(SQLModel, table=True):
     organiser: str = Field(default="", max_length=200)
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     moderator_token_hash: str = Field(max_length=64, unique=True)
+    # Read-only link for the Ufficio di Piano: downloads the reports, changes nothing.
+    coordinator_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -74,6 +76,9 @@ class Table(SQLModel, table=True):
     timer_seconds: int = Field(default=0)
     timer_advances: bool = Field(default=False)
     facilitator_token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    # For the minutes: who led the table, and the facilitator's written synthesis (Markdown).
+    facilitator_name: str = Field(default="", max_length=100)
+    synthesis: str = Field(default="", max_length=20000)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.deps import SessionDep, SettingsDep, csrf_protect
+from app.reports import access as report_access
 from app.services import access, events, tables
 from app.services.errors import Invalid
 from app.templating import templates
@@ -74,6 +75,7 @@ def _dashboard(
     *,
     created: bool = False,
     new_link: tuple[str, str] | None = None,
+    coordinator_url: str = "",
 ) -> Response:
     event = events.event_for_moderator(session, token)
     live = request.app.state.live
@@ -89,6 +91,7 @@ def _dashboard(
         rows=rows,
         created=created,
         new_link=new_link,
+        coordinator_url=coordinator_url,
     )
 
 
@@ -102,6 +105,17 @@ def facilitator_link(
     new = access.new_facilitator_link(session, table)
     url = f"{public_base(request, settings.tavoli_public_url)}/run/{new}/{table.code}/"
     return _dashboard(request, token, session, new_link=(table.code, url))
+
+
+@router.post("/m/{token}/coordinator")
+def coordinator_link(
+    request: Request, token: str, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """A read-only link to the reports, for the Ufficio di Piano; a new one revokes the old."""
+    event = events.event_for_moderator(session, token)
+    new = report_access.new_coordinator_link(session, event)
+    url = f"{public_base(request, settings.tavoli_public_url)}/c/{new}"
+    return _dashboard(request, token, session, coordinator_url=url)
 
 
 @router.post("/m/{token}/tables")

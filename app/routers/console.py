@@ -15,6 +15,7 @@ from sqlmodel import Session
 from app.deps import LiveDep, SessionDep, csrf_protect
 from app.live.broadcaster import Broadcaster
 from app.models import Table
+from app.reports import access as report_access
 from app.services import access, moderation, phases, proposals, screen, state, voting
 from app.services.errors import Invalid
 from app.templating import templates
@@ -480,3 +481,18 @@ def vote_for(
     person = moderation.paper_participant(session, table, participant_id)
     result = voting.set_vote(session, participant=person, proposal_id=proposal_id, dots=dots)
     return _answer(request, session, table, token, result.seq, live)
+
+
+@router.post("/synthesis")
+def save_synthesis(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    table: TableDep,
+    live: LiveDep,
+    facilitator_name: Annotated[str, Form()] = "",
+    synthesis: Annotated[str, Form()] = "",
+) -> Response:
+    """The facilitator's name and written synthesis, for the minutes; the wall is unchanged."""
+    report_access.save_synthesis(session, table, facilitator=facilitator_name, synthesis=synthesis)
+    return _answer(request, session, table, token, None, live)

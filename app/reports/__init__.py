@@ -1,0 +1,63 @@
+"""Reports (verbale and sintesi): one data builder, one renderer per format."""
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from urllib.parse import quote
+
+from app.reports import csvfile, html, md, opendata, pdf, sheets, word
+from app.reports.data import EventReport, TableReport
+
+MEDIA_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "md": "text/markdown; charset=utf-8",
+}
+FORMATS = tuple(MEDIA_TYPES)
+
+
+def render_table(report: TableReport, fmt: str, *, generated: dt.datetime | None = None) -> bytes:
+    renderers: dict[str, Callable[[], bytes]] = {
+        "html": lambda: html.table_html(report, generated=generated).encode(),
+        "pdf": lambda: pdf.html_to_pdf(html.table_html(report, generated=generated, compact=True)),
+        "docx": lambda: word.table_docx(report),
+        "xlsx": lambda: sheets.table_xlsx(report),
+        "csv": lambda: csvfile.table_csv(report),
+        "json": lambda: opendata.table_json(report),
+        "md": lambda: md.table_md(report),
+    }
+    return renderers[fmt]()
+
+
+def render_event(report: EventReport, fmt: str, *, generated: dt.datetime | None = None) -> bytes:
+    renderers: dict[str, Callable[[], bytes]] = {
+        "html": lambda: html.event_html(report, generated=generated).encode(),
+        "pdf": lambda: pdf.html_to_pdf(html.event_html(report, generated=generated, compact=True)),
+        "docx": lambda: word.event_docx(report),
+        "xlsx": lambda: sheets.event_xlsx(report),
+        "csv": lambda: csvfile.event_csv(report),
+        "json": lambda: opendata.event_json(report),
+        "md": lambda: md.event_md(report),
+    }
+    return renderers[fmt]()
+
+
+def slug(text: str, limit: int = 40) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].strip("-") or "x"
+
+
+def filename(event: str, date: dt.date, fmt: str, table: str = "") -> str:
+    """Event, table and date, e.g. stati-generali_disabilita_2024-11-09.pdf."""
+    parts = [slug(event), *([slug(table)] if table else ["sintesi"]), date.isoformat()]
+    return "_".join(parts) + f".{fmt}"
+
+
+def content_disposition(name: str, *, inline: bool = False) -> str:
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"

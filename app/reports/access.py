@@ -1,0 +1,74 @@
+"""Who may download reports: the event's moderator and coordinator (every table and the
+event), or a table's facilitator (that table only). The coordinator link changes nothing."""
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from app.models import Event, Table
+from app.security import hash_token, new_token
+from app.services.errors import Forbidden, NotFound, Unauthorized
+from app.services.tables import table_by_code
+from app.services.text import clean_line, clean_paragraphs
+
+SYNTHESIS_LIMIT = 20000
+
+
+@dataclass(frozen=True)
+class Reader:
+    event: Event
+    role: str  # "moderator", "coordinator" or "facilitator"
+    table_id: int | None = None  # a facilitator reads one table only
+
+    def tables(self, session: Session) -> list[Table]:
+        query = select(Table).where(Table.event_id == self.event.id).order_by(col(Table.id))
+        if self.table_id is not None:
+            query = query.where(Table.id == self.table_id)
+        return list(session.exec(query))
+
+    def table(self, session: Session, code: str) -> Table:
+        table = table_by_code(session, code)
+        if table.event_id != self.event.id or self.table_id not in (None, table.id):
+            raise Forbidden("This link does not give access to this report")
+        return table
+
+    def check_event(self, event_id: int | None = None) -> Event:
+        if self.table_id is not None or (event_id is not None and event_id != self.event.id):
+            raise Forbidden("This link does not give access to this report")
+        return self.event
+
+
+def reader(session: Session, token: str | None) -> Reader:
+    if not token:
+        raise Unauthorized("The token is missing")
+    hashed = hash_token(token)
+    event = session.exec(select(Event).where(Event.moderator_token_hash == hashed)).first()
+    if event is not None:
+        return Reader(event, "moderator")
+    event = session.exec(select(Event).where(Event.coordinator_token_hash == hashed)).first()
+    if event is not None:
+        return Reader(event, "coordinator")
+    table = session.exec(select(Table).where(Table.facilitator_token_hash == hashed)).first()
+    if table is not None:
+        event = session.get(Event, table.event_id)
+        if event is None:
+            raise NotFound("No event with this id")
+        return Reader(event, "facilitator", table.id)
+    raise Forbidden("This link does not give access to this report")
+
+
+def new_coordinator_link(session: Session, event: Event) -> str:
+    """A fresh read-only token for the event's reports; the previous one stops working."""
+    token = new_token()
+    event.coordinator_token_hash = hash_token(token)
+    session.add(event)
+    session.commit()
+    return token
+
+
+def save_synthesis(session: Session, table: Table, *, facilitator: str, synthesis: str) -> None:
+    """The facilitator's name and written synthesis, for the minutes (not shown on the wall)."""
+    table.facilitator_name = clean_line(facilitator, field="facilitator_name", limit=100)
+    table.synthesis = clean_paragraphs(synthesis, field="synthesis", limit=SYNTHESIS_LIMIT)
+    session.add(table)
+    session.commit()

@@ -1,0 +1,84 @@
+"""HTML minutes, print-ready: one self-contained file (inline stylesheet and SVG, no script).
+
+The stylesheet is inline so the file works offline and in WeasyPrint; the page is served
+with a CSP that allows exactly that stylesheet by its hash, and nothing else.
+"""
+
+import base64
+import datetime as dt
+import hashlib
+from functools import lru_cache
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from app.reports import chart, labels
+from app.reports.data import EventReport, TableReport
+from app.templating import TEMPLATE_DIR, templates
+
+CSS_FILE = TEMPLATE_DIR / "reports" / "report.css"
+
+
+@lru_cache
+def css() -> str:
+    return CSS_FILE.read_text()
+
+
+def csp() -> str:
+    digest = base64.b64encode(hashlib.sha256(css().encode()).digest()).decode()
+    return "; ".join(
+        (
+            "default-src 'none'",
+            f"style-src 'sha256-{digest}'",
+            "img-src data:",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+# CommonMark without raw HTML and without images (a PDF must not fetch anything).
+MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable("image")
+
+
+def markdown(text: str) -> Markup:
+    """The facilitator's synthesis: Markdown in, safe HTML out (raw HTML is shown as text)."""
+    return Markup(MARKDOWN.render(text))  # noqa: S704 (html disabled: every tag is escaped)
+
+
+def _context(generated: dt.datetime | None, compact: bool, bodies: bool = True) -> dict[str, Any]:
+    return {
+        "compact": compact,
+        "bodies": bodies,
+        "L": labels,
+        "css": Markup(css()),  # noqa: S704 (our own file)
+        "chart": chart.svg,
+        "markdown": markdown,
+        "generated": _stamp(generated),
+    }
+
+
+def _stamp(generated: dt.datetime | None) -> str:
+    if generated is None:
+        return ""
+    day = labels.long_date(generated.astimezone(labels.LOCAL_TIME).date())
+    return f"{day} {labels.clock(generated)}"
+
+
+def table_html(
+    report: TableReport, *, generated: dt.datetime | None = None, compact: bool = False
+) -> str:
+    """`compact` lists proposals as text blocks instead of a wide table (for the PDF)."""
+    template = templates.env.get_template("reports/table.html")
+    return template.render(r=report, **_context(generated, compact))
+
+
+def event_html(
+    report: EventReport, *, generated: dt.datetime | None = None, compact: bool = False
+) -> str:
+    template = templates.env.get_template("reports/event.html")
+    # The event's PDF leaves the descriptions to the tables' own PDFs: WeasyPrint's time
+    # grows with every character, and the event's PDF must stay within seconds.
+    return template.render(e=report, **_context(generated, compact, bodies=not compact))

@@ -1,0 +1,120 @@
+"""Words and numbers of the reports, in the current locale (Italian unless asked otherwise)."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_time
+from babel.numbers import format_decimal
+
+from app import i18n
+from app.reports.data import Cell, Line
+from app.templating import KIND_GROUPS, KIND_LABELS, N_, PHASE_LABELS
+
+# Events happen in Italy; timestamps are stored in UTC.
+LOCAL_TIME = ZoneInfo("Europe/Rome")
+
+STATUS_LABELS = {
+    "hidden": N_("hidden by the moderator"),
+    "rejected": N_("rejected"),
+    "pending": N_("waiting for approval"),
+    "rephrase": N_("sent back to rephrase"),
+    "withdrawn": N_("withdrawn by the author"),
+}
+
+
+def _(message: str) -> str:
+    return i18n.gettext(message)
+
+
+def kind(value: str) -> str:
+    return _(KIND_LABELS.get(value, value))
+
+
+def kind_group(value: str) -> str:
+    return _(KIND_GROUPS.get(value, value))
+
+
+def phase(value: str) -> str:
+    return _(PHASE_LABELS.get(value, value))
+
+
+def status(value: str) -> str:
+    return _(STATUS_LABELS.get(value, value))
+
+
+def category(value: str) -> str:
+    return value or _("Not stated")
+
+
+def cell(value: Cell, min_group: int) -> str:
+    """The same mark in every format for a category too small to be shown."""
+    return f"< {min_group}" if value is None else number(value)
+
+
+def letter(index: int) -> str:
+    return chr(ord("A") + index) if index < 26 else f"Z{index - 25}"
+
+
+def legend(categories: tuple[str, ...]) -> str:
+    return " · ".join(f"{letter(i)} = {category(c)}" for i, c in enumerate(categories))
+
+
+def compact(line: Line, min_group: int, *, body: bool = True) -> str:
+    """One proposal as a short text block (the PDF's fast layout), categories by letter."""
+    head = f"{line.rank}. {line.title} — {_('Votes')}: {number(line.votes)}"
+    head += f" · {_('Voters')}: {number(line.voters)}"
+    if line.proxy:
+        head += f" · [{_('proxy input')}]"
+    if line.proxy_votes:
+        head += f" · [{_('proxy votes')}: {line.proxy_votes}]"
+    rows = [head]
+    if body and line.body:
+        rows.append(" ".join(line.body.split()))
+    if len(line.tags) > 1:
+        rows.append(f"{_('Tags')}: {', '.join(line.tags)}")
+    if line.merged_from:
+        rows.append(f"{_('Merged from')}: {' · '.join(line.merged_from)}")
+    if line.votes:
+        rows.append(
+            " · ".join(
+                f"{letter(i)} {cell(v, min_group)}"
+                for i, v in enumerate(line.by_category)
+                if v != 0
+            )
+        )
+    return "\n".join(rows)
+
+
+def raw_cell(value: Cell, min_group: int) -> int | str:
+    """For machine formats: the number itself, or the mark."""
+    return f"< {min_group}" if value is None else value
+
+
+def number(value: int | float) -> str:
+    return format_decimal(value, locale=i18n.current_locale())
+
+
+def long_date(value: dt.date) -> str:
+    return i18n.long_date(value)
+
+
+def clock(value: dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    return format_time(value.astimezone(LOCAL_TIME), format="short", locale=i18n.current_locale())
+
+
+def voting(mode: str, dots: int, cap: int) -> str:
+    if mode == "dots":
+        return _("Dots: %(dots)s each, at most %(cap)s on one proposal") % {
+            "dots": dots,
+            "cap": cap,
+        }
+    return _("Approval voting")
+
+
+def privacy_note(min_group: int) -> str:
+    return _(
+        "“< %(n)s”: a stakeholder category with fewer than %(n)s people; its figures are "
+        "not shown so that nobody can be singled out."
+    ) % {"n": min_group}

@@ -1,0 +1,128 @@
+"""JSON open data: the report as plain values, with the schema name and version.
+
+Schema `tavoli.report/1`: {"schema", "kind": "table"|"event", "event": {id, title, date,
+place, organiser}, "min_group", "categories": [str], then for a table: code, title,
+question, facilitator, voting {mode, dots, max_per_proposal}, phase, start, end (ISO 8601
+UTC or null), timeline [{phase, at}], participants {total, paper, removed, by_category
+{category: int | "< N"}}, proposals [{id, rank, kind, title, body, tags, votes, voters,
+by_category {category: int | "< N"}, proxy, proxy_votes, merged_from [title], edited}],
+off_wall {status: count}, merged, synthesis (Markdown); for an event: participants
+{total, by_category}, totals {proposals, votes}, tables [table objects as above].
+A category too small to be shown is the string "< N" wherever a number would be.
+"""
+
+import datetime as dt
+import json
+from typing import Any
+
+from app.reports.data import EventReport, TableReport
+from app.reports.labels import raw_cell
+
+SCHEMA = "tavoli.report/1"
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.UTC).isoformat() if value else None
+
+
+def table_data(report: TableReport) -> dict[str, Any]:
+    n = report.min_group
+    cats = report.categories
+    return {
+        "code": report.code,
+        "title": report.title,
+        "question": report.question,
+        "facilitator": report.facilitator,
+        "voting": {
+            "mode": report.voting_mode,
+            "dots": report.dots,
+            "max_per_proposal": report.max_per_proposal,
+        },
+        "phase": report.phase,
+        "start": _time(report.start),
+        "end": _time(report.end),
+        "timeline": [{"phase": s.phase, "at": _time(s.at)} for s in report.timeline],
+        "categories": list(cats),
+        "participants": {
+            "total": report.people_total,
+            "paper": report.paper,
+            "removed": report.removed,
+            "by_category": {c: raw_cell(v, n) for c, v in zip(cats, report.people, strict=True)},
+        },
+        "proposals": [
+            {
+                "id": line.id,
+                "rank": line.rank,
+                "kind": line.kind,
+                "title": line.title,
+                "body": line.body,
+                "tags": list(line.tags),
+                "votes": line.votes,
+                "voters": line.voters,
+                "by_category": {
+                    c: raw_cell(v, n) for c, v in zip(cats, line.by_category, strict=True)
+                },
+                "proxy": line.proxy,
+                "proxy_votes": line.proxy_votes,
+                "merged_from": list(line.merged_from),
+                "edited": line.edited,
+            }
+            for line in report.lines
+        ],
+        "totals": {"proposals": report.proposals, "votes": report.total_votes},
+        "off_wall": dict(report.off_wall),
+        "merged": report.merged,
+        "synthesis": report.synthesis,
+    }
+
+
+def table_json(report: TableReport) -> bytes:
+    data = {
+        "schema": SCHEMA,
+        "kind": "table",
+        "event": _event(report),
+        "min_group": report.min_group,
+        **table_data(report),
+    }
+    return _dump(data)
+
+
+def event_json(report: EventReport) -> bytes:
+    n = report.min_group
+    data = {
+        "schema": SCHEMA,
+        "kind": "event",
+        "event": {
+            "id": report.event.id,
+            "title": report.event.title,
+            "date": report.event.date.isoformat(),
+            "place": report.event.place,
+            "organiser": report.event.organiser,
+        },
+        "min_group": n,
+        "categories": list(report.categories),
+        "participants": {
+            "total": report.people_total,
+            "by_category": {
+                c: raw_cell(v, n) for c, v in zip(report.categories, report.people, strict=True)
+            },
+        },
+        "totals": {"proposals": report.proposals, "votes": report.total_votes},
+        "tables": [table_data(t) for t in report.tables],
+    }
+    return _dump(data)
+
+
+def _event(report: TableReport) -> dict[str, Any]:
+    e = report.event
+    return {
+        "id": e.id,
+        "title": e.title,
+        "date": e.date.isoformat(),
+        "place": e.place,
+        "organiser": e.organiser,
+    }
+
+
+def _dump(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=2).encode()

@@ -1,0 +1,453 @@
+"""Reports: every figure in every format matches a table with known votes, merges, hidden
+posts, proxy input and a removed participant; untrusted text stays inert."""
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+from docx import Document
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlmodel import Session
+
+from app import i18n, reports
+from app.models import Event, Participant, Proposal, Table
+from app.reports import access, data
+from app.services import moderation, phases, proposals, voting
+from app.services.access import new_facilitator_link
+from tests.conftest import make_event, make_participant, make_table
+
+ETS = "Ente del Terzo Settore"
+COMUNE = "Comune / ente pubblico"
+CITTADINO = "Cittadino/a"
+IMPRESA = "Impresa"
+INJECTION = '=HYPERLINK("http://evil.example","x")'
+SCRIPT = "<script>alert(1)</script> Sportello"
+SYNTHESIS = (
+    "## Sintesi\n\nIl tavolo chiede **più trasporti**.\n\n<img src=x onerror=alert(1)>\n\n"
+    "[clic](javascript:alert(1))"
+)
+
+
+@dataclass
+class Known:
+    event: Event
+    table: Table
+    moderator: str
+    p_transport: Proposal  # survivor of the merge
+    p_day_centre: Proposal  # voted by proxy and by the removed participant
+    p_paper: Proposal  # posted by proxy
+    p_injection: Proposal
+    p_script: Proposal
+
+
+def _post(session: Session, who: Participant, title: str, kind: str = "proposal") -> Proposal:
+    return proposals.post_proposal(session, participant=who, kind=kind, title=title)
+
+
+def _vote(session: Session, who: Participant, proposal: Proposal) -> None:
+    voting.set_vote(session, participant=who, proposal_id=proposal.id or 0, dots=1)
+
+
+def build_known(session: Session) -> Known:
+    """Approval voting. Expected figures are spelled out in the tests below."""
+    event, moderator = make_event(session)
+    table = make_table(session, event, phase="preparation")
+    phases.set_phase(session, table, "collect")
+    ets = [make_participant(session, table, category=ETS)[0] for _ in range(3)]
+    comune = [make_participant(session, table, category=COMUNE)[0] for _ in range(3)]
+    citizen = make_participant(session, table, name="Zeno Riservato", category=CITTADINO)[0]
+    abuser = make_participant(session, table, category=IMPRESA)[0]
+    paper = moderation.add_paper_participant(session, table, name="Maria Carta", category=CITTADINO)
+
+    day_centre = _post(session, ets[0], "Centro diurno per l'autonomia", kind="need")
+    transport = _post(session, comune[0], "Trasporto sociale a chiamata")
+    duplicate = _post(session, ets[1], "Trasporti sociali su richiesta")
+    paper_post = _post(session, paper, "Sportello unico per le famiglie")
+    _post(session, abuser, "Pubblicità molesta")
+    injection = _post(session, ets[2], INJECTION)
+    off_topic = _post(session, comune[1], "Fuori tema: parcheggi")
+    script = _post(session, comune[1], SCRIPT, kind="resource")
+    tag = moderation.create_tag(session, table, "Mobilità")
+    moderation.set_tag(session, table, tag_id=tag.id or 0, proposal_ids=[transport.id or 0])
+
+    phases.set_phase(session, table, "voting")
+    for who in (ets[0], ets[2], comune[0]):
+        _vote(session, who, transport)
+    for who in (ets[1], comune[1], citizen):
+        _vote(session, who, duplicate)
+    for who in (ets[0], comune[2], paper, abuser):
+        _vote(session, who, day_centre)
+    _vote(session, comune[0], paper_post)
+    _vote(session, citizen, injection)
+    _vote(session, ets[0], off_topic)  # hidden afterwards: not printed, not counted
+
+    moderation.merge(session, table, survivor_id=transport.id or 0, merged_ids=[duplicate.id or 0])
+    moderation.hide(session, table, off_topic.id or 0)
+    moderation.remove_participant(session, table, abuser.id or 0)  # hides the spam too
+    phases.set_phase(session, table, "closed")
+    access.save_synthesis(session, table, facilitator="Anna Rossi", synthesis=SYNTHESIS)
+    fresh = session.get(Table, table.id, populate_existing=True)
+    assert fresh is not None
+    return Known(event, fresh, moderator, transport, day_centre, paper_post, injection, script)
+
+
+@pytest.fixture
+def known(session: Session) -> Known:
+    return build_known(session)
+
+
+# Expected, by hand: the merge folds 3 + 3 distinct approvals into 6; the removed
+# participant's approval stays in the tally (as the room saw it) but they are not counted
+# among the participants; Cittadino (2 people) and Impresa (1) are below the threshold.
+TOTAL_VOTES = 6 + 4 + 1 + 1 + 0
+PARTICIPANTS = 8  # 3 ETS, 3 Comune, 1 citizen, 1 on paper; the removed one not counted
+
+
+def test_builder_figures(session: Session, known: Known) -> None:
+    report = data.build_table_report(session, known.table, min_group=3)
+    assert report.people_total == PARTICIPANTS
+    assert (report.paper, report.removed) == (1, 1)
+    people = dict(zip(report.categories, report.people, strict=True))
+    assert people[ETS] == 3 and people[COMUNE] == 3
+    assert people[CITTADINO] is None  # 2 people: "< 3"
+    assert people[IMPRESA] == 0  # the only one was removed
+    by_id = {line.id: line for line in report.lines}
+    transport = by_id[known.p_transport.id or 0]
+    assert (transport.rank, transport.votes, transport.voters) == (1, 6, 6)
+    assert transport.merged_from == ("Trasporti sociali su richiesta",)
+    assert transport.tags == ("Mobilità",)
+    split = dict(zip(report.categories, transport.by_category, strict=True))
+    assert (split[ETS], split[COMUNE], split[CITTADINO]) == (3, 2, None)
+    day = by_id[known.p_day_centre.id or 0]
+    assert (day.rank, day.votes, day.proxy_votes) == (2, 4, 1)
+    assert dict(zip(report.categories, day.by_category, strict=True))[IMPRESA] is None
+    assert by_id[known.p_paper.id or 0].proxy
+    assert report.total_votes == TOTAL_VOTES
+    assert len(report.lines) == 5
+    assert dict(report.off_wall) == {"hidden": 2}
+    assert report.merged == 1
+    assert [s.phase for s in report.timeline] == ["collect", "voting", "closed"]
+    assert report.start is not None and report.end is not None
+    assert report.facilitator == "Anna Rossi"
+    # With a threshold of 1 nothing is hidden, and the figures add up.
+    open_report = data.build_table_report(session, known.table, min_group=1)
+    assert sum(v or 0 for v in open_report.people) == PARTICIPANTS
+    for line in open_report.lines:
+        assert sum(v or 0 for v in line.by_category) == line.votes
+
+
+def test_event_report_totals(session: Session, known: Known) -> None:
+    other = make_table(session, known.event, phase="collect")
+    make_participant(session, other, category=ETS)
+    report = data.build_event_report(session, known.event, min_group=3)
+    assert [t.code for t in report.tables] == [known.table.code, other.code]
+    assert report.people_total == PARTICIPANTS + 1
+    assert report.total_votes == TOTAL_VOTES
+    people = dict(zip(report.categories, report.people, strict=True))
+    assert people[ETS] == 4 and people[CITTADINO] is None
+    assert report.cell(report.tables[1], ETS) is None
+
+
+def test_reports_are_deterministic(session: Session, known: Known) -> None:
+    report = data.build_table_report(session, known.table)
+    for fmt in ("html", "csv", "json", "md"):
+        assert reports.render_table(report, fmt) == reports.render_table(report, fmt)
+
+
+# --- every format, read back ------------------------------------------------------------
+
+
+def _table_report(session: Session, known: Known) -> data.TableReport:
+    return data.build_table_report(session, known.table, min_group=3)
+
+
+def test_json(session: Session, known: Known) -> None:
+    body = json.loads(reports.render_table(_table_report(session, known), "json"))
+    assert body["schema"] == "tavoli.report/1"
+    assert body["participants"]["total"] == PARTICIPANTS
+    assert body["participants"]["by_category"][CITTADINO] == "< 3"
+    assert body["totals"] == {"proposals": 5, "votes": TOTAL_VOTES}
+    first = body["proposals"][0]
+    assert (first["title"], first["votes"], first["by_category"][ETS]) == (
+        "Trasporto sociale a chiamata",
+        6,
+        3,
+    )
+    assert first["merged_from"] == ["Trasporti sociali su richiesta"]
+    assert body["off_wall"] == {"hidden": 2}
+    titles = json.dumps(body)
+    assert "Pubblicità molesta" not in titles and "parcheggi" not in titles
+
+
+def test_csv_has_bom_semicolons_and_no_formulas(session: Session, known: Known) -> None:
+    raw = reports.render_table(_table_report(session, known), "csv")
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    header, lines = rows[0], rows[1:]
+    assert len(lines) == 5
+    votes = header.index("Voti")
+    assert sum(int(r[votes]) for r in lines) == TOTAL_VOTES
+    transport = next(r for r in lines if r[3] == "Trasporto sociale a chiamata")
+    assert transport[header.index(CITTADINO)] == "< 3"
+    assert transport[header.index(ETS)] == "3"
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@")), cell
+    assert any(cell == "'" + INJECTION for row in lines for cell in row)
+
+
+def test_xlsx_numbers_frozen_headers_filters(session: Session, known: Known) -> None:
+    other = make_table(session, known.event, phase="collect")
+    report = data.build_event_report(session, known.event, min_group=3)
+    book = load_workbook(io.BytesIO(reports.render_event(report, "xlsx")))
+    assert book.sheetnames[:2] == ["Sintesi", "Partecipazione"]
+    assert len(book.sheetnames) == 4
+    sheet = book.worksheets[2]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    header = [c.value for c in sheet[1]]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    votes = header.index("Voti")
+    assert all(isinstance(r[votes], int) for r in rows)
+    assert sum(int(r[votes] or 0) for r in rows) == TOTAL_VOTES
+    assert rows[0][header.index(CITTADINO)] == "< 3"
+    assert any(v == "'" + INJECTION for r in rows for v in r)
+    summary = {r[0]: r for r in book["Sintesi"].iter_rows(min_row=5, values_only=True)}
+    assert summary["Totale"][4:7] == (PARTICIPANTS, 5, TOTAL_VOTES)
+    assert summary[other.title][4] == 0
+    participation = list(book["Partecipazione"].iter_rows(values_only=True))
+    assert participation[0][0] == "Tavolo"
+    assert participation[1][-1] == PARTICIPANTS
+
+
+def _docx_text(raw: bytes) -> str:
+    doc = Document(io.BytesIO(raw))
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            parts.append(" | ".join(c.text for c in row.cells))
+    return "\n".join(parts)
+
+
+def test_docx_headings_tables_page_numbers_and_figures(session: Session, known: Known) -> None:
+    raw = reports.render_table(_table_report(session, known), "docx")
+    doc = Document(io.BytesIO(raw))
+    headings = [
+        p.text for p in doc.paragraphs if p.style is not None and p.style.name.startswith("Heading")
+    ]
+    assert "Disabilità e progetti di vita" in headings
+    assert "Sintesi del facilitatore" in headings
+    assert "Sintesi" in headings  # the synthesis's own Markdown heading
+    bold = [r.text for p in doc.paragraphs for r in p.runs if r.bold]
+    assert "più trasporti" in bold
+    assert "PAGE" in doc.sections[0].footer._element.xml
+    assert doc.inline_shapes  # the chart
+    text = _docx_text(raw)
+    assert "1 | Trasporto sociale a chiamata" in text
+    assert "| 6 | 6 | " in text
+    assert "< 3" in text
+    assert "Pubblicità molesta" not in text and "parcheggi" not in text
+    assert "Zeno" not in text and "Maria Carta" not in text  # no names in the minutes
+
+
+def _pdf_text(raw: bytes) -> str:
+    result = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=raw, capture_output=True, check=True
+    )
+    return result.stdout.decode()
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_pdf_text(session: Session, known: Known) -> None:
+    raw = reports.render_table(_table_report(session, known), "pdf")
+    assert raw.startswith(b"%PDF")
+    text = _pdf_text(raw)
+    assert "Trasporto sociale a chiamata" in text
+    assert "Centro diurno per l'autonomia" in text or "Centro diurno per l’autonomia" in text
+    assert "sabato 9 novembre 2024" in text
+    assert "< 3" in text
+    assert f"voti: {TOTAL_VOTES}" in text
+    assert "Pubblicità molesta" not in text
+    assert re.search(r"\b1\s*/\s*2\b", text)  # page numbers
+
+
+def test_html_and_markdown_are_inert(session: Session, known: Known) -> None:
+    report = _table_report(session, known)
+    page = reports.render_table(report, "html").decode()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "onerror" not in page.replace("onerror=alert(1)&gt;", "")
+    assert 'href="javascript' not in page
+    assert "<strong>più trasporti</strong>" in page
+    assert "style=" not in page
+    assert "<svg" in page and "sabato 9 novembre 2024" in page
+    text = reports.render_table(report, "md").decode()
+    assert "<script>" not in text and "<img" not in text
+    assert "Trasporto sociale a chiamata — **6**" in text
+
+
+def test_english_on_request(session: Session, known: Known) -> None:
+    with i18n.using_locale("en"):
+        page = reports.render_table(_table_report(session, known), "html").decode()
+    assert "Saturday, November 9, 2024" in page
+    assert "Facilitator&#39;s synthesis" in page or "Facilitator's synthesis" in page
+
+
+def test_filename_says_event_table_and_date() -> None:
+    import datetime as dt
+
+    name = reports.filename("Stati Generali: Welfare!", dt.date(2024, 11, 9), "pdf", "Disabilità")
+    assert name == "stati-generali-welfare_disabilita_2024-11-09.pdf"
+
+
+# --- routes --------------------------------------------------------------------------------
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("fmt", reports.FORMATS)
+def test_api_every_format(client: TestClient, session: Session, known: Known, fmt: str) -> None:
+    url = f"/api/tables/{known.table.code}/report.{fmt}"
+    answer = client.get(url, headers=_auth(known.moderator))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith(reports.MEDIA_TYPES[fmt].split(";")[0])
+    disposition = answer.headers["content-disposition"]
+    assert "2024-11-09" in disposition and "disabilita-e-progetti-di-vita" in disposition
+    event = client.get(f"/api/events/{known.event.id}/report.{fmt}", headers=_auth(known.moderator))
+    assert event.status_code == 200
+    assert "_sintesi_2024-11-09." in event.headers["content-disposition"]
+
+
+def test_api_access_rules(client: TestClient, session: Session, known: Known) -> None:
+    code, event_id = known.table.code, known.event.id
+    assert client.get(f"/api/tables/{code}/report.json").status_code == 401
+    assert client.get(f"/api/tables/{code}/report.json", headers=_auth("nope")).status_code == 403
+    link = client.post(f"/api/events/{event_id}/coordinator-link", headers=_auth(known.moderator))
+    assert link.status_code == 201
+    coordinator = link.json()["token"]
+    assert link.json()["url"].endswith(f"/c/{coordinator}")
+    assert client.get(f"/api/events/{event_id}/report.csv", headers=_auth(coordinator)).is_success
+    # Read-only: it cannot run the table nor make links.
+    assert (
+        client.put(
+            f"/api/tables/{code}/phase", json={"phase": "collect"}, headers=_auth(coordinator)
+        ).status_code
+        == 403
+    )
+    again = client.post(f"/api/events/{event_id}/coordinator-link", headers=_auth(coordinator))
+    assert again.status_code == 403
+    # A facilitator reads their own table only.
+    fac = new_facilitator_link(session, known.table)
+    assert client.get(f"/api/tables/{code}/report.md", headers=_auth(fac)).is_success
+    assert client.get(f"/api/events/{event_id}/report.md", headers=_auth(fac)).status_code == 403
+    _other, other_moderator = make_event(session, title="Altro evento")
+    assert (
+        client.get(f"/api/tables/{code}/report.md", headers=_auth(other_moderator)).status_code
+        == 403
+    )
+    assert (
+        client.get(f"/api/events/{event_id}/report.md", headers=_auth(other_moderator)).status_code
+        == 403
+    )
+
+
+def test_html_report_has_a_strict_csp(client: TestClient, known: Known) -> None:
+    answer = client.get(
+        f"/api/tables/{known.table.code}/report.html", headers=_auth(known.moderator)
+    )
+    policy = answer.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "style-src 'sha256-" in policy
+    assert "script-src" not in policy
+
+
+def test_downloads_page(client: TestClient, session: Session, known: Known) -> None:
+    event = session.get(Event, known.event.id)
+    assert event is not None
+    token = access.new_coordinator_link(session, event)
+    page = client.get(f"/c/{token}")
+    assert page.status_code == 200
+    assert f"/c/{token}/report.pdf" in page.text
+    assert f"/c/{token}/tables/{known.table.code}/report.docx" in page.text
+    answer = client.get(f"/c/{token}/tables/{known.table.code}/report.json")
+    assert json.loads(answer.content)["totals"]["votes"] == TOTAL_VOTES
+    english = client.get(f"/c/{token}/report.md?lang=en")
+    assert "Participation by category and table" in english.text
+    assert client.get("/c/not-a-token").status_code == 403
+
+
+def test_moderator_makes_a_coordinator_link(client: TestClient, known: Known) -> None:
+    page = client.get(f"/m/{known.moderator}")
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    answer = client.post(f"/m/{known.moderator}/coordinator", data={"csrf_token": csrf})
+    assert answer.status_code == 200
+    url = re.search(r"<code>https?://[^<]*/c/([^<]+)</code>", answer.text)
+    assert url is not None
+    token = url.group(1)
+    assert token != known.moderator
+    assert client.get(f"/c/{token}").status_code == 200
+    assert f'href="/c/{known.moderator}"' in page.text
+
+
+def test_console_saves_the_synthesis(client: TestClient, session: Session, known: Known) -> None:
+    base = f"/run/{known.moderator}/{known.table.code}/"
+    page = client.get(base)
+    assert 'name="synthesis"' in page.text
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    answer = client.post(
+        base + "synthesis",
+        data={"csrf_token": csrf, "facilitator_name": "Luca", "synthesis": "Testo *nuovo*"},
+    )
+    assert answer.status_code in (200, 303)
+    fresh = session.get(Table, known.table.id, populate_existing=True)
+    assert fresh is not None and fresh.synthesis == "Testo *nuovo*"
+    assert fresh.facilitator_name == "Luca"
+
+
+def test_control_characters_do_not_break_documents(session: Session, known: Known) -> None:
+    table = make_table(session, known.event, phase="collect")
+    author, _token = make_participant(session, table, category=ETS)
+    _post(session, author, "Bell\x07 \x01titolo & <b>grassetto</b> @SOMMA(A1)")
+    report = data.build_table_report(session, table)
+    book = load_workbook(io.BytesIO(reports.render_table(report, "xlsx")))
+    titles = [row[3] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)]
+    assert titles == ["Bell titolo & <b>grassetto</b> @SOMMA(A1)"]
+    assert "Partecipazione" in book.sheetnames
+    text = _docx_text(reports.render_table(report, "docx"))
+    assert "Bell titolo & <b>grassetto</b>" in text
+    assert "&lt;b&gt;" in reports.render_table(report, "html").decode()
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_event_pdf_text(session: Session, known: Known) -> None:
+    report = data.build_event_report(session, known.event, min_group=3)
+    text = _pdf_text(reports.render_event(report, "pdf"))
+    assert "Partecipazione per tipologia e tavolo" in text
+    assert f"voti: {TOTAL_VOTES}" in text
+    assert "Trasporto sociale a chiamata — Voti: 6 · Votanti: 6" in text
+    assert "Pubblicità molesta" not in text
+
+
+def test_pdf_without_pango_says_so(
+    client: TestClient, known: Known, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_weasyprint(name: str, *args: object, **kwargs: object) -> object:
+        if name == "weasyprint":
+            raise OSError("cannot load library 'libpango-1.0-0'")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_weasyprint)
+    answer = client.get(
+        f"/api/tables/{known.table.code}/report.pdf", headers=_auth(known.moderator)
+    )
+    assert answer.status_code == 503
+    assert "PDF" in answer.json()["detail"]
