@@ -1,6 +1,10 @@
 # Tavoli in a container: SQLite under /app/data by default; set DATABASE_URL for PostgreSQL.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# Pango and fonts for WeasyPrint's PDF minutes.
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app

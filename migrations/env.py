@@ -26,6 +26,12 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(_url())
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # SQLite alters a table by copying it; with foreign keys on, dropping the old copy
+            # of a table that other rows point to fails. Alembic's batch mode wants them off
+            # while it runs (the app's own connections turn them on again).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the implicit transaction, so Alembic commits its own
         context.configure(
             connection=connection, target_metadata=target_metadata, render_as_batch=True
         )
