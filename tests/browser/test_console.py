@@ -106,6 +106,7 @@ def test_a_facilitator_runs_a_whole_table(
     desk.keyboard.press("ArrowRight")
     expect(projector.locator(".stage")).to_have_class("stage mode-spotlight")
     expect(projector.locator(".spotlight-title")).to_be_visible()
+    expect(desk.locator(".card.in-spotlight")).to_have_count(1)  # the console caught up
     first = projector.locator(".spotlight-title").inner_text()
     desk.keyboard.press("ArrowRight")
     expect(projector.locator(".spotlight-title")).not_to_have_text(first)
