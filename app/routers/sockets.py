@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
+import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlmodel import Session
 
@@ -74,32 +75,29 @@ async def _serve(
             live.arrive(table_id, participant_id)
         try:
             last = await _send_snapshot(websocket, app_state.engine, snapshot)
-            receiver = asyncio.create_task(_drain(websocket))
-            try:
+            # The receiver ends the connection when the client leaves; the loop below sends
+            # without a task per push (a thousand screens, several pushes a second).
+            async with anyio.create_task_group() as group:
+
+                async def receive() -> None:
+                    await _drain(websocket)
+                    group.cancel_scope.cancel()
+
+                group.start_soon(receive)
                 while True:
-                    getter = asyncio.create_task(sub.next())
-                    done, _pending = await asyncio.wait(
-                        {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if receiver in done:
-                        getter.cancel()
-                        return
-                    push = getter.result()
+                    push = await sub.next()
                     if push is None:  # fell behind: drop it, it resynchronises on reconnect
                         await websocket.close(CLOSE_TRY_AGAIN)
-                        return
+                        break
                     if push.prev_seq == last:
                         last = push.seq
                         if key in push.payloads:
                             await websocket.send_text(push.payloads[key])
                     elif push.seq > last:  # overlaps our snapshot or skips past it
                         last = await _send_snapshot(websocket, app_state.engine, snapshot)
-            finally:
-                receiver.cancel()
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                    await receiver
-        except WebSocketDisconnect:
-            return
+                group.cancel_scope.cancel()
+        except* WebSocketDisconnect:
+            pass  # the client left while we were sending
         finally:
             if participant_id is not None:
                 live.leave(table_id, participant_id)
