@@ -85,7 +85,7 @@ async def follow(ws: ClientConnection, screen: Screen) -> None:
             now = time.perf_counter()
             msg = json.loads(raw)
             seq = int(msg["seq"])
-            if msg["type"] == "delta":
+            if "prev_seq" in msg:  # a delta, or a whole "state" after a layout change
                 prev = int(msg["prev_seq"])
                 screen.gaps += prev != screen.last
                 screen.empty += prev == seq
@@ -170,10 +170,13 @@ async def vote_steadily(
     return votes
 
 
-async def post(http: httpx.AsyncClient, path: str, token: str | None, body: Any) -> Any:
+async def call(
+    http: httpx.AsyncClient, method: str, path: str, token: str | None, body: Any
+) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = await http.post(path, json=body, headers=headers)
-    response.raise_for_status()
+    response = await http.request(method, path, json=body, headers=headers)
+    if not response.is_success:  # setting up must work, or there is nothing to measure
+        raise SystemExit(f"{method} {path}: HTTP {response.status_code} {response.text}")
     return response.json()
 
 
@@ -182,24 +185,26 @@ async def set_up(
 ) -> tuple[str, list[str], list[int]]:
     """An event, one table, V participants and P proposals, all through the public API."""
     today = dt.date.today().isoformat()
-    event = await post(http, "/api/events", admin, {"title": "Benchmark", "date": today})
+    event = await call(http, "POST", "/api/events", admin, {"title": "Benchmark", "date": today})
+    moderator = event["moderator_token"]
     voting: dict[str, Any] = {"mode": "approval"}
     if args.mode == "dots":  # one dot per proposal at most, and enough dots for all of them
         voting = {"mode": "dots", "dots": min(args.proposals, 100), "max_per_proposal": 1}
-    table = await post(
-        http,
-        f"/api/events/{event['id']}/tables",
-        event["moderator_token"],
-        {"title": "Tavolo di prova", "question": "Che cosa serve?", "voting": voting},
-    )
-    code: str = table["code"]
-    join, wall = f"/api/tables/{code}/participants", f"/api/tables/{code}/proposals"
-    tokens = [(await post(http, join, None, {}))["token"] for _ in range(args.voters)]
+    table_in = {"title": "Tavolo di prova", "question": "Che cosa serve?", "voting": voting}
+    table = await call(http, "POST", f"/api/events/{event['id']}/tables", moderator, table_in)
+    base = f"/api/tables/{table['code']}"
+    await call(http, "PUT", f"{base}/phase", moderator, {"phase": "collect"})
+    tokens = [
+        (await call(http, "POST", f"{base}/participants", None, {}))["token"]
+        for _ in range(args.voters)
+    ]
     proposals: list[int] = []
     for i in range(args.proposals):
         body = {"kind": "proposal", "title": f"Proposta {i + 1}"}
-        proposals.append((await post(http, wall, tokens[i % len(tokens)], body))["id"])
-    return code, tokens, proposals
+        posted = await call(http, "POST", f"{base}/proposals", tokens[i % len(tokens)], body)
+        proposals.append(posted["id"])
+    await call(http, "PUT", f"{base}/phase", moderator, {"phase": "voting"})
+    return table["code"], tokens, proposals
 
 
 async def run(args: argparse.Namespace, port: int, admin: str) -> tuple[list[Screen], Votes]:
