@@ -132,6 +132,9 @@ def test_a_facilitator_runs_a_whole_table(
     expect(anna.locator("#dots-left strong")).to_have_text("2")
     expect(anna.locator(".tally-count")).to_have_count(0)  # results are hidden from phones
     bruno.screenshot(path=str(screenshots / "phase-4-voting-phone.png"))
+    bruno.set_viewport_size({"width": 320, "height": 640})  # the smallest phones
+    bruno.screenshot(path=str(screenshots / "phase-4-voting-phone-320.png"))
+    assert bruno.evaluate("document.documentElement.scrollWidth") <= 320
     assert_accessible(bruno, "participant page, voting")
     desk.keyboard.press("r")  # reveal
     expect(projector.locator(".result").first).to_contain_text(WALL[0][1])

@@ -62,18 +62,6 @@
     for (var i = 0; i < hosts.length; i++) if (!hosts[i].textContent.trim()) hosts[i].textContent = location.host;
   }
 
-  // Forms that create something (a tag, a paper participant) start empty again once it
-  // exists; their inputs are preserved across pushes, so the swap alone would not clear them.
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var form = event.detail.elt;
-    if (!event.detail.successful || !form || !form.dataset || !form.dataset.reset) return;
-    var ids = form.dataset.reset.split(" ");
-    for (var i = 0; i < ids.length; i++) {
-      var input = document.getElementById(ids[i]);
-      if (input) input.value = "";
-    }
-  });
-
   function refresh() { markMine(); applyMyVotes(); fillJoinHost(); tick(); }
 
   document.addEventListener("DOMContentLoaded", function () {
