@@ -1,5 +1,6 @@
 """The application factory: `uvicorn --factory app.main:create_app`."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from app.db import make_engine
 from app.live.broadcaster import Broadcaster
 from app.live.fragments import Fragments
 from app.live.hub import hub_from_url
+from app.reports import pdf
 from app.routers import admin, api, api_facilitation, console, pages, reports, sockets
 from app.security import Signer, author_tag
 from app.services.errors import DomainError, Invalid
@@ -41,11 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.connect()
         await live.start()
+        if settings.tavoli_warm_pdf:  # in the background: the server answers meanwhile
+            warming = asyncio.get_running_loop().run_in_executor(None, pdf.warm_up)
         try:
             yield
         finally:
             await live.stop()
             await hub.disconnect()
+            if settings.tavoli_warm_pdf:
+                await warming
             engine.dispose()
 
     app = FastAPI(

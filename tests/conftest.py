@@ -27,6 +27,7 @@ def settings(tmp_path: Path) -> Settings:
         tavoli_admin_token=ADMIN_TOKEN,
         tavoli_secret_key="test-secret-key",
         tavoli_push_interval=0.02,
+        tavoli_warm_pdf=False,  # a test app lives a moment: no PDF engine to warm
     )
 
 

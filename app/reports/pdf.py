@@ -1,5 +1,6 @@
 """PDF from the same HTML as the page, through WeasyPrint (imported here only: it is heavy)."""
 
+import contextlib
 from typing import Any
 
 from app.services.errors import DomainError
@@ -23,3 +24,9 @@ def html_to_pdf(html: str) -> bytes:
 
     pdf: bytes = HTML(string=html, url_fetcher=_no_fetch).write_pdf()
     return pdf
+
+
+def warm_up() -> None:
+    """Load WeasyPrint and its fonts once at start, so the first real PDF is as fast as the rest."""
+    with contextlib.suppress(Unavailable):
+        html_to_pdf("<!doctype html><title>Tavoli</title><p>Tavoli</p>")
