@@ -9,7 +9,7 @@ from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -61,7 +61,3 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def long_date(value: dt.date) -> str:
     return format_date(value, format="full", locale=_locale.get())
-
-
-def short_time(value: dt.datetime) -> str:
-    return format_time(value, format="short", locale=_locale.get())
