@@ -102,6 +102,8 @@ class Participant(SQLModel, table=True):
     name: str = Field(default="", max_length=100)
     organisation: str = Field(default="", max_length=150)
     category: str = Field(default="", max_length=100)
+    # Said yes to having their name and organisation printed in the minutes.
+    named_in_minutes: bool = Field(default=False)
     # A paper participant whose posts and votes the moderator types in.
     proxy: bool = Field(default=False)
     # Removed by a moderator for abuse: their posts are hidden, their token refused.

@@ -226,3 +226,21 @@ def test_moderator_link_must_be_valid(client: TestClient) -> None:
         "/api/events", json={"title": "Evento", "date": "2024-11-09"}, headers=bearer(ADMIN_TOKEN)
     ).json()["moderator_token"]
     assert client.get(f"/m/{event_id_token}").status_code == 200
+
+
+def test_joining_can_consent_to_be_named_in_the_minutes(client: TestClient) -> None:
+    _, code = create_table(client)
+    page = client.get(f"/t/{code}").text
+    assert "Il mio nome e la mia organizzazione possono comparire nel verbale" in page
+    client.post(
+        f"/t/{code}/join",
+        data={
+            "csrf_token": csrf_of(page),
+            "name": "Lucia Bianchi",
+            "organisation": "Caritas diocesana",
+            "named_in_minutes": "true",
+        },
+    )
+    join(client, code, name="Paolo Gialli")  # no consent: never named
+    minutes = client.get(f"/api/tables/{code}/report.json", headers=bearer(RUNNERS[code])).json()
+    assert [p["name"] for p in minutes["participants"]["named"]] == ["Lucia Bianchi"]

@@ -451,3 +451,43 @@ def test_pdf_without_pango_says_so(
     )
     assert answer.status_code == 503
     assert "PDF" in answer.json()["detail"]
+
+
+def test_only_those_who_consented_are_named_in_every_format(session: Session, known: Known) -> None:
+    from app.services import participants
+
+    event = session.get(Event, known.table.event_id)
+    assert event is not None
+    participants.join(
+        session,
+        table=known.table,
+        event=event,
+        name="Giulia Verdi",
+        organisation="Cooperativa Il Girasole",
+        category=ETS,
+        named_in_minutes=True,
+    )
+    participants.join(session, table=known.table, event=event, name="Marco Neri", category=ETS)
+    participants.join(session, table=known.table, event=event, named_in_minutes=True)  # no name
+    report = _table_report(session, known)
+    assert [(p.name, p.organisation) for p in report.named] == [
+        ("Giulia Verdi", "Cooperativa Il Girasole")
+    ]
+    sheet = load_workbook(io.BytesIO(reports.render_table(report, "xlsx")))
+    texts = {
+        "html": reports.render_table(report, "html").decode(),
+        "md": reports.render_table(report, "md").decode(),
+        "json": reports.render_table(report, "json").decode(),
+        "docx": _docx_text(reports.render_table(report, "docx")),
+        "xlsx": " ".join(
+            str(cell.value) for ws in sheet.worksheets for row in ws.iter_rows() for cell in row
+        ),
+    }
+    if shutil.which("pdftotext"):
+        texts["pdf"] = _pdf_text(reports.render_table(report, "pdf"))
+    for fmt, text in texts.items():
+        assert "Giulia Verdi" in text and "Cooperativa Il Girasole" in text, fmt
+        assert "Marco Neri" not in text, fmt
+    assert json.loads(texts["json"])["participants"]["named"] == [
+        {"name": "Giulia Verdi", "organisation": "Cooperativa Il Girasole", "category": ETS}
+    ]

@@ -54,6 +54,15 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Named:
+    """A participant who agreed to appear by name in the minutes."""
+
+    name: str
+    organisation: str
+    category: str
+
+
+@dataclass(frozen=True)
 class Group:
     kind: str
     tag: str  # "" for the untagged
@@ -79,6 +88,7 @@ class TableReport:
     people_total: int
     paper: int  # paper participants (proxy), included in people_total
     removed: int  # removed by a moderator, not counted in people
+    named: tuple[Named, ...]  # only those who consented, by name
     lines: tuple[Line, ...]  # ranked: most votes first, then in posting order
     off_wall: tuple[tuple[str, int], ...]  # (status, count): counted, never printed
     merged: int
@@ -213,6 +223,11 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
         people_total=len(active),
         paper=sum(1 for p in active if p.proxy),
         removed=len(people) - len(active),
+        named=tuple(
+            Named(p.name, p.organisation, p.category)
+            for p in sorted(active, key=lambda p: p.name.casefold())
+            if p.named_in_minutes and p.name and not p.proxy
+        ),
         lines=lines,
         off_wall=tuple((s, statuses[s]) for s in OFF_WALL if statuses[s]),
         merged=statuses["merged"],

@@ -7,7 +7,7 @@ from babel.dates import format_time
 from babel.numbers import format_decimal
 
 from app import i18n
-from app.reports.data import Cell, Line
+from app.reports.data import Cell, Line, Named
 from app.templating import KIND_GROUPS, KIND_LABELS, N_, PHASE_LABELS
 
 # Events happen in Italy; timestamps are stored in UTC.
@@ -118,3 +118,8 @@ def privacy_note(min_group: int) -> str:
         "“< %(n)s”: a stakeholder category with fewer than %(n)s people; its figures are "
         "not shown so that nobody can be singled out."
     ) % {"n": min_group}
+
+
+def named(people: tuple[Named, ...]) -> str:
+    """Those who consented to be named: «Name (Organisation)», one after the other."""
+    return "; ".join(f"{p.name} ({p.organisation})" if p.organisation else p.name for p in people)

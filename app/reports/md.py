@@ -58,6 +58,11 @@ def _table(report: TableReport, level: int) -> list[str]:
         % {"n": report.paper, "m": report.removed},
         labels.privacy_note(n),
         "",
+        *(
+            [f"**{_('Named with their consent')}:** {esc(labels.named(report.named))}", ""]
+            if report.named
+            else []
+        ),
         f"{h}# {_('Priorities')}",
         "",
     ]

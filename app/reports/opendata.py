@@ -4,7 +4,8 @@ Schema `tavoli.report/1`: {"schema", "kind": "table"|"event", "event": {id, titl
 place, organiser}, "min_group", "categories": [str], then for a table: code, title,
 question, facilitator, voting {mode, dots, max_per_proposal}, phase, start, end (ISO 8601
 UTC or null), timeline [{phase, at}], participants {total, paper, removed, by_category
-{category: int | "< N"}}, proposals [{id, rank, kind, title, body, tags, votes, voters,
+{category: int | "< N"}, named [{name, organisation, category}] (only those who agreed to
+be named)}, proposals [{id, rank, kind, title, body, tags, votes, voters,
 by_category {category: int | "< N"}, proxy, proxy_votes, merged_from [title], edited}],
 off_wall {status: count}, merged, synthesis (Markdown); for an event: participants
 {total, by_category}, totals {proposals, votes}, tables [table objects as above].
@@ -48,6 +49,10 @@ def table_data(report: TableReport) -> dict[str, Any]:
             "paper": report.paper,
             "removed": report.removed,
             "by_category": {c: raw_cell(v, n) for c, v in zip(cats, report.people, strict=True)},
+            "named": [
+                {"name": p.name, "organisation": p.organisation, "category": p.category}
+                for p in report.named
+            ],
         },
         "proposals": [
             {

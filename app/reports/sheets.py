@@ -166,6 +166,11 @@ def table_xlsx(report: TableReport) -> bytes:
     people.freeze_panes = "A2"
     people.append([])
     people.append([labels.privacy_note(n)])
+    if report.named:
+        people.append([])
+        people.append([labels._("Named with their consent")])
+        for person in report.named:
+            _put(people, [person.name, person.organisation, labels.category(person.category)])
     return _save(wb)
 
 

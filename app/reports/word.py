@@ -132,6 +132,8 @@ def _table(doc: DocumentObject, report: TableReport, level: int, *, new_page: bo
         + " "
         + labels.privacy_note(n)
     )
+    if report.named:
+        _meta(doc, _("Named with their consent"), labels.named(report.named))
     doc.add_heading(_("Priorities"), level=level + 1)
     top = report.top(10)
     picture = chart.png(top)

@@ -68,6 +68,9 @@ class JoinIn(BaseModel):
     name: str = ""
     organisation: str = ""
     category: str = ""
+    named_in_minutes: bool = Field(
+        default=False, description="Consent to name and organisation in the minutes."
+    )
 
 
 class JoinOut(BaseModel):
@@ -161,6 +164,7 @@ def join_table(code: str, session: SessionDep, body: JoinIn | None = None) -> Jo
         name=body.name,
         organisation=body.organisation,
         category=body.category,
+        named_in_minutes=body.named_in_minutes,
     )
     return JoinOut(participant_id=participant.id or 0, token=token)
 

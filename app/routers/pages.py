@@ -104,6 +104,7 @@ def join(
     name: Annotated[str, Form()] = "",
     organisation: Annotated[str, Form()] = "",
     category: Annotated[str, Form()] = "",
+    named_in_minutes: Annotated[bool, Form()] = False,
 ) -> Response:
     table = tables.table_by_code(session, code)
     participants.refuse_removed(_me(request, session, signer, table))
@@ -114,6 +115,7 @@ def join(
         name=name,
         organisation=organisation,
         category=category,
+        named_in_minutes=named_in_minutes,
     )
     response = _see_other(f"/t/{table.code}")
     response.set_cookie(

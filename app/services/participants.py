@@ -16,8 +16,11 @@ def join(
     name: str = "",
     organisation: str = "",
     category: str = "",
+    named_in_minutes: bool = False,
 ) -> tuple[Participant, str]:
-    """Add a participant; returns it with its token (kept by the phone, stored hashed here)."""
+    """Add a participant; returns it with its token (kept by the phone, stored hashed here).
+
+    Their name reaches the minutes only if they said so, and only with a name given."""
     category = clean_line(category, field="category", limit=100)
     if category and category not in event.categories:
         raise Invalid("Unknown stakeholder category", field="category")
@@ -28,6 +31,7 @@ def join(
         name=clean_line(name, field="name", limit=100),
         organisation=clean_line(organisation, field="organisation", limit=150),
         category=category,
+        named_in_minutes=named_in_minutes and bool(name.strip()),
     )
     session.add(participant)
     session.commit()
