@@ -116,7 +116,8 @@ def test_builder_figures(session: Session, known: Known) -> None:
     people = dict(zip(report.categories, report.people, strict=True))
     assert people[ETS] == 3 and people[COMUNE] == 3
     assert people[CITTADINO] is None  # 2 people: "< 3"
-    assert people[IMPRESA] == 0  # the only one was removed
+    # The only one was removed, but their vote still counts: the category stays protected.
+    assert people[IMPRESA] is None
     by_id = {line.id: line for line in report.lines}
     transport = by_id[known.p_transport.id or 0]
     assert (transport.rank, transport.votes, transport.voters) == (1, 6, 6)
@@ -491,3 +492,22 @@ def test_only_those_who_consented_are_named_in_every_format(session: Session, kn
     assert json.loads(texts["json"])["participants"]["named"] == [
         {"name": "Giulia Verdi", "organisation": "Cooperativa Il Girasole", "category": ETS}
     ]
+
+
+def test_one_small_category_never_stands_alone(session: Session) -> None:
+    """With one category hidden, the total minus the others would reveal it: the next
+    smallest is hidden too, in the head count and in every proposal's votes."""
+    table = make_table(session, phase="collect")
+    crowd = [make_participant(session, table, category=ETS)[0] for _ in range(5)]
+    crowd += [make_participant(session, table, category=COMUNE)[0] for _ in range(3)]
+    lonely, _ = make_participant(session, table, category=CITTADINO)
+    post = _post(session, crowd[0], "Centro per le famiglie")
+    phases.set_phase(session, table, "voting")
+    for person in (*crowd, lonely):
+        _vote(session, person, post)
+    report = data.build_table_report(session, table, min_group=3)
+    people = dict(zip(report.categories, report.people, strict=True))
+    votes = dict(zip(report.categories, report.lines[0].by_category, strict=True))
+    assert (people[ETS], people[COMUNE], people[CITTADINO]) == (5, None, None)
+    assert (votes[ETS], votes[COMUNE], votes[CITTADINO]) == (5, None, None)
+    assert report.lines[0].votes == 9  # totals stay exact

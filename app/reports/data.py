@@ -148,9 +148,18 @@ class EventReport:
         return table.people[table.categories.index(category)]
 
 
-def shown(count: int, min_group: int) -> Cell:
-    """The privacy rule: 1 to min_group-1 people are not shown (None); zero is."""
-    return None if 0 < count < min_group else count
+def hidden_categories(
+    counts: dict[str, int], categories: tuple[str, ...], min_group: int
+) -> set[str]:
+    """Categories whose figures are not shown: the small ones (1 to min_group-1 people)
+    and, when only one is small, the next smallest too, or the total minus the others
+    would give the hidden one away."""
+    small = {c for c in categories if 0 < counts[c] < min_group}
+    if len(small) == 1:
+        others = sorted((counts[c], c) for c in categories if c not in small and counts[c] > 0)
+        if others:
+            small.add(others[0][1])
+    return small
 
 
 def _categories(event: Event, seen: set[str]) -> tuple[str, ...]:
@@ -186,10 +195,12 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
         everyone[person.category] += 1
         if not person.removed:
             present[person.category] += 1
+    # Decided on everyone who took part (removed people too), the same for every row.
+    hidden = hidden_categories(everyone, categories, min_group)
     ranked = current.ranked
     votes_by = _votes_by_category(session, [p.id for p in ranked])
     lines = tuple(
-        _line(view, rank, categories, votes_by.get(view.id, {}), everyone, min_group)
+        _line(view, rank, categories, votes_by.get(view.id, {}), hidden)
         for rank, view in enumerate(ranked, start=1)
     )
     statuses: dict[str, int] = defaultdict(int)
@@ -219,7 +230,7 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
         end=ends[-1] if ends and table.phase == "closed" else None,
         timeline=steps,
         categories=categories,
-        people=tuple(shown(present[c], min_group) for c in categories),
+        people=tuple(None if c in hidden else present[c] for c in categories),
         people_total=len(active),
         paper=sum(1 for p in active if p.proxy),
         removed=len(people) - len(active),
@@ -241,14 +252,13 @@ def _line(
     rank: int,
     categories: tuple[str, ...],
     votes: dict[tuple[str, bool], int],
-    everyone: dict[str, int],
-    min_group: int,
+    hidden: set[str],
 ) -> Line:
     by_category: list[Cell] = []
     for category in categories:
         dots = sum(v for (c, _proxy), v in votes.items() if c == category)
         # A small category's votes could single someone out: hide them like its head count.
-        by_category.append(None if 0 < everyone[category] < min_group else dots)
+        by_category.append(None if category in hidden else dots)
     return Line(
         id=view.id,
         rank=rank,
@@ -304,7 +314,10 @@ def build_event_report(session: Session, event: Event, *, min_group: int = 3) ->
         event=_event_info(event),
         tables=reports,
         categories=categories,
-        people=tuple(shown(totals[c], min_group) for c in categories),
+        people=tuple(
+            None if c in hidden_categories(totals, categories, min_group) else totals[c]
+            for c in categories
+        ),
         min_group=min_group,
     )
 
