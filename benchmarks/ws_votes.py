@@ -262,7 +262,7 @@ def report(
         ("disconnected by server", f"{sum(dropped.values())} (close codes {dict(dropped)})"),
         ("votes sent / acknowledged / failed", f"{votes.sent} / {votes.outcomes['ok']} / {failed}"),
         ("vote outcomes", dict(votes.outcomes)),
-        ("voting took", f"{votes.elapsed:.1f} s ({votes.sent / votes.elapsed:.1f} votes/s)"),
+        ("last vote answered after", f"{votes.elapsed:.1f} s ({votes.sent / votes.elapsed:.1f}/s)"),
         ("pushes received (all screens)", sum(len(s.pushes) for s in screens)),
         ("  of which empty (seq == prev_seq)", sum(s.empty for s in screens)),
         ("  of which resync snapshots", sum(s.resyncs for s in screens)),

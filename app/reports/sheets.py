@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from app.reports import labels
@@ -146,6 +147,13 @@ def _participation(ws: Worksheet, report: EventReport) -> None:
 
 
 def _save(wb: Workbook) -> bytes:
+    for ws in wb.worksheets:  # printed, every sheet is landscape and one page wide
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        ws.print_title_rows = "1:1"
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
