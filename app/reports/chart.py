@@ -13,7 +13,7 @@ from app.reports.data import Line
 WIDTH = 640
 BAR_HEIGHT = 22
 GAP = 8
-LABEL_WIDTH = 260
+LABEL_WIDTH = 320
 COLOUR = "#1f5f8b"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
