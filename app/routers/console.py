@@ -6,6 +6,7 @@ console's live region; the push brings the same to the other consoles.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -26,355 +27,191 @@ router = APIRouter(
 )
 
 IdsForm = Annotated[list[int], Form()]
-
-
-def runner_table(token: str, code: str, session: SessionDep) -> Table:
-    return access.table_for_runner(session, token, code)
-
-
-TableDep = Annotated[Table, Depends(runner_table)]
-
-
-def _context(request: Request, session: Session, table: Table, token: str) -> dict[str, Any]:
-    current = state.table_state(session, table)
-    live: Broadcaster = request.app.state.live
-    return {
-        "table": current.table,
-        "state": current,
-        "audience": "moderator",
-        "stats": state.TableStats(
-            len(current.visible), current.total_votes, live.people(table.id or 0)
-        ),
-        "csrf_token": csrf_token(request, request.app.state.signer),
-        "author_tag": request.app.state.fragments.author_tag,
-        "base": f"/run/{token}/{table.code}/",
-        "dashboard_url": f"/m/{token}" if access.is_event_moderator(session, token, table) else "",
-    }
-
-
-def _answer(
-    request: Request, session: Session, table: Table, token: str, seq: int | None, live: LiveDep
-) -> Response:
-    """Notify the other screens, then show this console its updated live region."""
-    if seq is not None:
-        live.notify(table.id or 0, seq)
-    if not request.headers.get("hx-request"):
-        return RedirectResponse(f"/run/{token}/{table.code}/", status_code=303)
-    return templates.TemplateResponse(
-        request, "partials/_console_live.html", _context(request, session, table, token)
-    )
-
-
 Action = Callable[[Session, Table], int | None]
+SETTINGS = ("premoderation", "post_in_discussion", "results_hidden", "group_by_tag")
 
 
-def _run(
-    request: Request, session: Session, table: Table, token: str, live: LiveDep, action: Action
-) -> Response:
-    return _answer(request, session, table, token, action(session, table), live)
+@dataclass
+class Console:
+    """One request to a table's console: who asks, for which table, and how to answer."""
+
+    request: Request
+    token: str
+    session: Session
+    table: Table
+    live: Broadcaster
+
+    def context(self) -> dict[str, Any]:
+        current = state.table_state(self.session, self.table)
+        people = self.live.people(self.table.id or 0)
+        moderator = access.is_event_moderator(self.session, self.token, self.table)
+        return {
+            "table": current.table,
+            "state": current,
+            "audience": "moderator",
+            "stats": state.TableStats(len(current.visible), current.total_votes, people),
+            "csrf_token": csrf_token(self.request, self.request.app.state.signer),
+            "author_tag": self.request.app.state.fragments.author_tag,
+            "base": f"/run/{self.token}/{self.table.code}/",
+            "dashboard_url": f"/m/{self.token}" if moderator else "",
+        }
+
+    def answer(self, seq: int | None) -> Response:
+        """Notify the other screens, then show this console its updated live region."""
+        if seq is not None:
+            self.live.notify(self.table.id or 0, seq)
+        if not self.request.headers.get("hx-request"):
+            return RedirectResponse(f"/run/{self.token}/{self.table.code}/", status_code=303)
+        return templates.TemplateResponse(
+            self.request, "partials/_console_live.html", self.context()
+        )
+
+    def run(self, action: Action) -> Response:
+        return self.answer(action(self.session, self.table))
+
+
+def get_console(
+    request: Request, token: str, code: str, session: SessionDep, live: LiveDep
+) -> Console:
+    return Console(request, token, session, access.table_for_runner(session, token, code), live)
+
+
+ConsoleDep = Annotated[Console, Depends(get_console)]
 
 
 @router.get("/")
-def console(request: Request, token: str, session: SessionDep, table: TableDep) -> Response:
-    return templates.TemplateResponse(
-        request, "pages/console.html", _context(request, session, table, token)
-    )
+def console(c: ConsoleDep) -> Response:
+    return templates.TemplateResponse(c.request, "pages/console.html", c.context())
 
 
 @router.get("")
-def console_without_slash(token: str, table: TableDep) -> Response:
-    return RedirectResponse(f"/run/{token}/{table.code}/", status_code=308)
+def console_without_slash(c: ConsoleDep) -> Response:
+    return RedirectResponse(f"/run/{c.token}/{c.table.code}/", status_code=308)
 
 
 @router.post("/phase")
-def set_phase(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-    phase: Annotated[str, Form()],
-) -> Response:
-    return _run(request, session, table, token, live, lambda s, t: phases.set_phase(s, t, phase))
+def set_phase(c: ConsoleDep, phase: Annotated[str, Form()]) -> Response:
+    return c.run(lambda s, t: phases.set_phase(s, t, phase))
 
 
 @router.post("/phase/step")
-def step_phase(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-    step: Annotated[int, Form()],
-) -> Response:
-    target = phases.next_phase(table.phase) if step > 0 else phases.previous_phase(table.phase)
-    return _run(request, session, table, token, live, lambda s, t: phases.set_phase(s, t, target))
+def step_phase(c: ConsoleDep, step: Annotated[int, Form()]) -> Response:
+    move = phases.next_phase if step > 0 else phases.previous_phase
+    return c.run(lambda s, t: phases.set_phase(s, t, move(t.phase)))
 
 
 @router.post("/timer/start")
 def start_timer(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-    minutes: Annotated[float, Form()],
-    advance: Annotated[bool, Form()] = False,
+    c: ConsoleDep, minutes: Annotated[float, Form()], advance: Annotated[bool, Form()] = False
 ) -> Response:
-    seq = phases.start_timer(session, table, seconds=round(minutes * 60), advance=advance)
-    live.watch_timer(table.id or 0, table.timer_ends_at)
-    return _answer(request, session, table, token, seq, live)
+    seq = phases.start_timer(c.session, c.table, seconds=round(minutes * 60), advance=advance)
+    c.live.watch_timer(c.table.id or 0, c.table.timer_ends_at)
+    return c.answer(seq)
 
 
 @router.post("/timer/extend")
-def extend_timer(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-    seconds: Annotated[int, Form()],
-) -> Response:
-    seq = phases.extend_timer(session, table, seconds=seconds)
-    live.watch_timer(table.id or 0, table.timer_ends_at)
-    return _answer(request, session, table, token, seq, live)
+def extend_timer(c: ConsoleDep, seconds: Annotated[int, Form()]) -> Response:
+    seq = phases.extend_timer(c.session, c.table, seconds=seconds)
+    c.live.watch_timer(c.table.id or 0, c.table.timer_ends_at)
+    return c.answer(seq)
 
 
 @router.post("/timer/stop")
-def stop_timer(
-    request: Request, token: str, session: SessionDep, table: TableDep, live: LiveDep
-) -> Response:
-    return _run(request, session, table, token, live, phases.stop_timer)
+def stop_timer(c: ConsoleDep) -> Response:
+    return c.run(phases.stop_timer)
 
 
 @router.post("/screen")
-def set_screen(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-    mode: Annotated[str, Form()],
-) -> Response:
-    return _run(request, session, table, token, live, lambda s, t: screen.set_mode(s, t, mode))
+def set_screen(c: ConsoleDep, mode: Annotated[str, Form()]) -> Response:
+    return c.run(lambda s, t: screen.set_mode(s, t, mode))
 
 
 @router.post("/screen/spotlight")
-def step_spotlight(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-    step: Annotated[int, Form()],
-) -> Response:
-    visible = [p.id for p in state.table_state(session, table).visible]
-    return _run(
-        request,
-        session,
-        table,
-        token,
-        live,
-        lambda s, t: screen.step_spotlight(s, t, visible, step),
-    )
+def step_spotlight(c: ConsoleDep, step: Annotated[int, Form()]) -> Response:
+    visible = [p.id for p in state.table_state(c.session, c.table).visible]
+    return c.run(lambda s, t: screen.step_spotlight(s, t, visible, step))
 
 
 @router.post("/proposals/{proposal_id}/spotlight")
-def spotlight(
-    request: Request,
-    token: str,
-    proposal_id: int,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-) -> Response:
-    return _run(
-        request,
-        session,
-        table,
-        token,
-        live,
-        lambda s, t: screen.set_mode(s, t, "spotlight", spotlight_id=proposal_id),
-    )
-
-
-SETTINGS = ("premoderation", "post_in_discussion", "results_hidden", "group_by_tag")
+def spotlight(c: ConsoleDep, proposal_id: int) -> Response:
+    return c.run(lambda s, t: screen.set_mode(s, t, "spotlight", spotlight_id=proposal_id))
 
 
 @router.post("/settings")
 def update_setting(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-    name: Annotated[str, Form()],
-    value: Annotated[bool, Form()],
+    c: ConsoleDep, name: Annotated[str, Form()], value: Annotated[bool, Form()]
 ) -> Response:
     if name not in SETTINGS:
         raise Invalid("Unknown setting", field="name")
-    return _run(
-        request,
-        session,
-        table,
-        token,
-        live,
-        lambda s, t: screen.update_settings(s, t, **{name: value}),
-    )
+    return c.run(lambda s, t: screen.update_settings(s, t, **{name: value}))
 
 
 @router.post("/proposals/{proposal_id}/accept")
-def accept(
-    request: Request,
-    token: str,
-    proposal_id: int,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-) -> Response:
-    return _run(
-        request, session, table, token, live, lambda s, t: moderation.accept(s, t, proposal_id)
-    )
+def accept(c: ConsoleDep, proposal_id: int) -> Response:
+    return c.run(lambda s, t: moderation.accept(s, t, proposal_id))
 
 
 @router.post("/proposals/{proposal_id}/reject")
-def reject(
-    request: Request,
-    token: str,
-    proposal_id: int,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-    note: Annotated[str, Form()] = "",
-) -> Response:
-    return _run(
-        request,
-        session,
-        table,
-        token,
-        live,
-        lambda s, t: moderation.reject(s, t, proposal_id, note=note),
-    )
+def reject(c: ConsoleDep, proposal_id: int, note: Annotated[str, Form()] = "") -> Response:
+    return c.run(lambda s, t: moderation.reject(s, t, proposal_id, note=note))
 
 
 @router.post("/proposals/{proposal_id}/rephrase")
-def rephrase(
-    request: Request,
-    token: str,
-    proposal_id: int,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-    note: Annotated[str, Form()] = "",
-) -> Response:
-    return _run(
-        request,
-        session,
-        table,
-        token,
-        live,
-        lambda s, t: moderation.ask_rephrase(s, t, proposal_id, note=note),
-    )
+def rephrase(c: ConsoleDep, proposal_id: int, note: Annotated[str, Form()] = "") -> Response:
+    return c.run(lambda s, t: moderation.ask_rephrase(s, t, proposal_id, note=note))
 
 
 @router.post("/proposals/{proposal_id}/hide")
-def hide(
-    request: Request,
-    token: str,
-    proposal_id: int,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-) -> Response:
-    return _run(
-        request, session, table, token, live, lambda s, t: moderation.hide(s, t, proposal_id)
-    )
+def hide(c: ConsoleDep, proposal_id: int) -> Response:
+    return c.run(lambda s, t: moderation.hide(s, t, proposal_id))
 
 
 @router.post("/proposals/{proposal_id}/restore")
-def restore(
-    request: Request,
-    token: str,
-    proposal_id: int,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-) -> Response:
-    return _run(
-        request, session, table, token, live, lambda s, t: moderation.restore(s, t, proposal_id)
-    )
+def restore(c: ConsoleDep, proposal_id: int) -> Response:
+    return c.run(lambda s, t: moderation.restore(s, t, proposal_id))
 
 
 @router.post("/proposals/{proposal_id}/text")
 def edit(
-    request: Request,
-    token: str,
+    c: ConsoleDep,
     proposal_id: int,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
     title: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
 ) -> Response:
-    return _run(
-        request,
-        session,
-        table,
-        token,
-        live,
-        lambda s, t: moderation.edit(s, t, proposal_id, title=title, body=body),
-    )
+    return c.run(lambda s, t: moderation.edit(s, t, proposal_id, title=title, body=body))
 
 
 @router.post("/bulk")
 def bulk(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
+    c: ConsoleDep,
     action: Annotated[str, Form()],
     proposal_ids: IdsForm = [],  # noqa: B006 (FastAPI copies defaults)
     tag_id: Annotated[int | None, Form()] = None,
 ) -> Response:
     if not proposal_ids:
         raise Invalid("Select one or more posts first", field="proposal_ids")
-    if action == "merge":
-        chosen = [p for p in state.table_state(session, table).visible if p.id in proposal_ids]
+    if action == "merge":  # first ask which wording survives
+        chosen = [p for p in state.table_state(c.session, c.table).visible if p.id in proposal_ids]
         if len(chosen) < 2:
             raise Invalid("Pick at least two proposals to merge", field="proposal_ids")
         response = templates.TemplateResponse(
-            request, "partials/_merge_panel.html", {"chosen": chosen, "table": table}
+            c.request, "partials/_merge_panel.html", {"chosen": chosen, "table": c.table}
         )
         response.headers["HX-Retarget"] = "#merge-panel"
         response.headers["HX-Reswap"] = "outerHTML"
         return response
     if action not in ("tag", "untag") or tag_id is None:
         raise Invalid("Choose what to do with the selected posts", field="action")
-    return _run(
-        request,
-        session,
-        table,
-        token,
-        live,
-        lambda s, t: moderation.set_tag(
-            s, t, tag_id=tag_id, proposal_ids=proposal_ids, on=action == "tag"
-        ),
+    on = action == "tag"
+    return c.run(
+        lambda s, t: moderation.set_tag(s, t, tag_id=tag_id, proposal_ids=proposal_ids, on=on)
     )
 
 
 @router.post("/merges")
-def merge(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-    survivor_id: Annotated[int, Form()],
-    proposal_ids: IdsForm,
-) -> Response:
-    moderation.merge(session, table, survivor_id=survivor_id, merged_ids=proposal_ids)
-    response = _answer(request, session, table, token, table.seq, live)
+def merge(c: ConsoleDep, survivor_id: Annotated[int, Form()], proposal_ids: IdsForm) -> Response:
+    moderation.merge(c.session, c.table, survivor_id=survivor_id, merged_ids=proposal_ids)
+    response = c.answer(c.table.seq)
     response.headers["HX-Trigger"] = "tavoli:merged"
     return response
 
@@ -385,114 +222,69 @@ def cancel_merge() -> Response:
 
 
 @router.post("/merges/{merge_id}/undo")
-def undo_merge(
-    request: Request, token: str, merge_id: int, session: SessionDep, table: TableDep, live: LiveDep
-) -> Response:
-    return _run(
-        request, session, table, token, live, lambda s, t: moderation.undo_merge(s, t, merge_id)
-    )
+def undo_merge(c: ConsoleDep, merge_id: int) -> Response:
+    return c.run(lambda s, t: moderation.undo_merge(s, t, merge_id))
 
 
 @router.post("/tags")
-def create_tag(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-    name: Annotated[str, Form()],
-) -> Response:
-    moderation.create_tag(session, table, name)
-    return _answer(request, session, table, token, table.seq, live)
+def create_tag(c: ConsoleDep, name: Annotated[str, Form()]) -> Response:
+    moderation.create_tag(c.session, c.table, name)
+    return c.answer(c.table.seq)
 
 
 @router.post("/tags/{tag_id}/delete")
-def delete_tag(
-    request: Request, token: str, tag_id: int, session: SessionDep, table: TableDep, live: LiveDep
-) -> Response:
-    return _run(
-        request, session, table, token, live, lambda s, t: moderation.delete_tag(s, t, tag_id)
-    )
+def delete_tag(c: ConsoleDep, tag_id: int) -> Response:
+    return c.run(lambda s, t: moderation.delete_tag(s, t, tag_id))
 
 
 @router.post("/participants/{participant_id}/remove")
-def remove_participant(
-    request: Request,
-    token: str,
-    participant_id: int,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-) -> Response:
-    return _run(
-        request,
-        session,
-        table,
-        token,
-        live,
-        lambda s, t: moderation.remove_participant(s, t, participant_id),
-    )
+def remove_participant(c: ConsoleDep, participant_id: int) -> Response:
+    return c.run(lambda s, t: moderation.remove_participant(s, t, participant_id))
 
 
 @router.post("/paper")
 def add_paper(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
-    name: Annotated[str, Form()],
-    category: Annotated[str, Form()] = "",
+    c: ConsoleDep, name: Annotated[str, Form()], category: Annotated[str, Form()] = ""
 ) -> Response:
-    moderation.add_paper_participant(session, table, name=name, category=category)
-    return _answer(request, session, table, token, None, live)
+    moderation.add_paper_participant(c.session, c.table, name=name, category=category)
+    return c.answer(None)
 
 
 @router.post("/paper/{participant_id}/proposals")
 def post_for(
-    request: Request,
-    token: str,
+    c: ConsoleDep,
     participant_id: int,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
     title: Annotated[str, Form()],
     kind: Annotated[str, Form()] = "proposal",
     body: Annotated[str, Form()] = "",
 ) -> Response:
-    person = moderation.paper_participant(session, table, participant_id)
+    person = moderation.paper_participant(c.session, c.table, participant_id)
     proposal = proposals.post_proposal(
-        session, participant=person, kind=kind, title=title, body=body
+        c.session, participant=person, kind=kind, title=title, body=body
     )
-    return _answer(request, session, table, token, proposal.created_seq, live)
+    return c.answer(proposal.created_seq)
 
 
 @router.post("/paper/{participant_id}/votes")
 def vote_for(
-    request: Request,
-    token: str,
+    c: ConsoleDep,
     participant_id: int,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
     proposal_id: Annotated[int, Form()],
     dots: Annotated[int, Form()],
 ) -> Response:
-    person = moderation.paper_participant(session, table, participant_id)
-    result = voting.set_vote(session, participant=person, proposal_id=proposal_id, dots=dots)
-    return _answer(request, session, table, token, result.seq, live)
+    person = moderation.paper_participant(c.session, c.table, participant_id)
+    result = voting.set_vote(c.session, participant=person, proposal_id=proposal_id, dots=dots)
+    return c.answer(result.seq)
 
 
 @router.post("/synthesis")
 def save_synthesis(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    table: TableDep,
-    live: LiveDep,
+    c: ConsoleDep,
     facilitator_name: Annotated[str, Form()] = "",
     synthesis: Annotated[str, Form()] = "",
 ) -> Response:
     """The facilitator's name and written synthesis, for the minutes; the wall is unchanged."""
-    report_access.save_synthesis(session, table, facilitator=facilitator_name, synthesis=synthesis)
-    return _answer(request, session, table, token, None, live)
+    report_access.save_synthesis(
+        c.session, c.table, facilitator=facilitator_name, synthesis=synthesis
+    )
+    return c.answer(None)
