@@ -101,6 +101,7 @@ def test_a_facilitator_runs_a_whole_table(
 
     # Discussion with the projector on one proposal at a time, driven by the keyboard.
     desk.keyboard.press("n")
+    expect(desk.locator(".phase-steps [aria-current=step]")).to_have_text("Discussione")
     expect(anna.locator("#status")).to_contain_text("Discussione")
     expect(anna.locator("#compose")).to_be_hidden()
     desk.keyboard.press("ArrowRight")
@@ -115,6 +116,7 @@ def test_a_facilitator_runs_a_whole_table(
 
     # Voting, results hidden until the reveal.
     desk.keyboard.press("n")
+    expect(desk.locator(".phase-steps [aria-current=step]")).to_have_text("Votazione")
     expect(bruno.locator("#status")).to_contain_text("Votazione")
     desk.get_by_role("switch", name="Nascondi i risultati fino alla rivelazione").click()
     screen_mode(desk, "Risultati")

@@ -106,6 +106,25 @@
     var tag = target && target.tagName;
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
   }
+  // A key pressed while the previous action is still on its way waits for it: that answer
+  // redraws the buttons, and a click on a button being replaced would be lost.
+  var inFlight = 0;
+  var waiting = [];
+  function press(key) {
+    var button = document.querySelector('[data-shortcut="' + key + '"]:not([disabled])');
+    if (button) button.click();
+  }
+  // Counted on the request itself: htmx's own events fire on the form, which the answer
+  // may already have replaced (then they never reach the document).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    inFlight += 1;
+    event.detail.xhr.addEventListener("loadend", function () {
+      inFlight = Math.max(0, inFlight - 1);
+      if (inFlight === 0 && waiting.length) {
+        window.setTimeout(function () { press(waiting.shift()); }, 60);  // after it settles
+      }
+    });
+  });
   document.addEventListener("keydown", function (event) {
     if (!document.body.classList.contains("console") || event.ctrlKey || event.metaKey || event.altKey) return;
     if (typing(event.target)) return;
@@ -115,8 +134,10 @@
       if (help && !help.open) { help.showModal(); event.preventDefault(); }
       return;
     }
-    var button = document.querySelector('[data-shortcut="' + key + '"]:not([disabled])');
-    if (button) { button.click(); event.preventDefault(); }
+    if (!document.querySelector('[data-shortcut="' + key + '"]')) return;
+    event.preventDefault();
+    if (inFlight > 0 || waiting.length) waiting.push(key);
+    else press(key);
   });
   document.addEventListener("click", function (event) {
     if (event.target && event.target.id === "help-open") {
