@@ -241,3 +241,22 @@ async def test_hub_subscription_drops_a_slow_subscriber_only() -> None:
         assert await slow.next() is None
         assert [(await fast.next()).seq for _ in range(5)] == [1, 2, 3, 4, 5]  # type: ignore[union-attr]
     assert hub.subscriber_count("table:1") == 0
+
+
+def test_a_vote_that_changes_nothing_pushes_nothing(client: TestClient) -> None:
+    _, code = create_table(client)
+    me, other = join(client, code), join(client, code)
+    pid = post(client, code, me, "Doposcuola nei quartieri")
+    set_phase(client, code, "voting")
+    with client.websocket_connect(f"/api/tables/{code}/stream") as ws:
+        last = json.loads(ws.receive_text())["seq"]
+        first = client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(me))
+        while last < first.json()["seq"]:
+            last = json.loads(ws.receive_text())["seq"]
+        for _ in range(3):  # a double tap, a retry: the same vote again
+            again = client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(me))
+            assert again.json()["seq"] == last
+        client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(other))
+        event = json.loads(ws.receive_text())  # the next push is that vote, not an empty one
+        assert event["prev_seq"] == last
+        assert event["tallies"] == {str(pid): 2}

@@ -135,6 +135,8 @@ class Broadcaster:
 
     def _mark(self, table_id: int, seq: int | None) -> None:
         feed = self._feed(table_id)
+        if seq is not None and feed.last_seq is not None and seq <= feed.last_seq:
+            return  # already pushed (a late notice, or a vote that changed nothing)
         if seq is None:
             feed.presence_dirty = True
         else:
