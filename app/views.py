@@ -37,5 +37,5 @@ def shared_context(session: Session, table: Table, audience: str, people: int) -
         "state": current,
         "table": current.table,
         "event": current.event,
-        "stats": state.TableStats(len(current.visible), current.total_votes, people),
+        "stats": current.stats(people),
     }

@@ -27,7 +27,6 @@ from app.services.state import (
     current_seq,
     table_delta,
     table_state,
-    table_stats,
 )
 
 log = logging.getLogger(__name__)
@@ -185,8 +184,8 @@ class Broadcaster:
             table = session.get(Table, table_id)
             if table is None:
                 return None
-            stats = table_stats(session, table_id, people=people)
-            payloads = self._render(delta, stats, table_state(session, table))
+            current = table_state(session, table)
+            payloads = self._render(delta, current.stats(people), current)
         return Push(
             channel=table_channel(table_id),
             seq=delta.seq,

@@ -20,6 +20,7 @@ from app.reports import access as report_access
 from app.services import access, moderation, phases, proposals, screen, state, voting
 from app.services.errors import Invalid
 from app.templating import templates
+from app.views import shared_context
 from app.web import csrf_token
 
 router = APIRouter(
@@ -28,7 +29,6 @@ router = APIRouter(
 
 IdsForm = Annotated[list[int], Form()]
 Action = Callable[[Session, Table], int | None]
-SETTINGS = ("premoderation", "post_in_discussion", "results_hidden", "group_by_tag")
 
 
 @dataclass
@@ -42,14 +42,10 @@ class Console:
     live: Broadcaster
 
     def context(self) -> dict[str, Any]:
-        current = state.table_state(self.session, self.table)
         people = self.live.people(self.table.id or 0)
         moderator = access.is_event_moderator(self.session, self.token, self.table)
         return {
-            "table": current.table,
-            "state": current,
-            "audience": "moderator",
-            "stats": state.TableStats(len(current.visible), current.total_votes, people),
+            **shared_context(self.session, self.table, "moderator", people),
             "csrf_token": csrf_token(self.request, self.request.app.state.signer),
             "author_tag": self.request.app.state.fragments.author_tag,
             "base": f"/run/{self.token}/{self.table.code}/",
@@ -96,8 +92,7 @@ def set_phase(c: ConsoleDep, phase: Annotated[str, Form()]) -> Response:
 
 @router.post("/phase/step")
 def step_phase(c: ConsoleDep, step: Annotated[int, Form()]) -> Response:
-    move = phases.next_phase if step > 0 else phases.previous_phase
-    return c.run(lambda s, t: phases.set_phase(s, t, move(t.phase)))
+    return c.run(lambda s, t: phases.step_phase(s, t, step))
 
 
 @router.post("/timer/start")
@@ -128,8 +123,7 @@ def set_screen(c: ConsoleDep, mode: Annotated[str, Form()]) -> Response:
 
 @router.post("/screen/spotlight")
 def step_spotlight(c: ConsoleDep, step: Annotated[int, Form()]) -> Response:
-    visible = [p.id for p in state.table_state(c.session, c.table).visible]
-    return c.run(lambda s, t: screen.step_spotlight(s, t, visible, step))
+    return c.run(lambda s, t: screen.step_spotlight(s, t, step))
 
 
 @router.post("/proposals/{proposal_id}/spotlight")
@@ -141,9 +135,7 @@ def spotlight(c: ConsoleDep, proposal_id: int) -> Response:
 def update_setting(
     c: ConsoleDep, name: Annotated[str, Form()], value: Annotated[bool, Form()]
 ) -> Response:
-    if name not in SETTINGS:
-        raise Invalid("Unknown setting", field="name")
-    return c.run(lambda s, t: screen.update_settings(s, t, **{name: value}))
+    return c.run(lambda s, t: screen.update_setting(s, t, name, value))
 
 
 @router.post("/proposals/{proposal_id}/accept")

@@ -47,6 +47,13 @@ def set_phase(session: Session, table: Table, phase: str) -> int:
     return seq
 
 
+def step_phase(session: Session, table: Table, step: int) -> int:
+    """One phase forward (step > 0) or back."""
+    return set_phase(
+        session, table, next_phase(table.phase) if step > 0 else previous_phase(table.phase)
+    )
+
+
 def next_phase(phase: str) -> str:
     index = PHASES.index(phase)
     return PHASES[min(index + 1, len(PHASES) - 1)]

@@ -1,8 +1,8 @@
 """What the projector shows, and the table's settings that shape the wall."""
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from app.models import SCREEN_MODES, Table
+from app.models import SCREEN_MODES, Proposal, Table
 from app.services.errors import Conflict, Invalid
 from app.services.moderation import proposal_on
 from app.services.tables import bump_layout
@@ -22,8 +22,16 @@ def set_mode(session: Session, table: Table, mode: str, *, spotlight_id: int | N
     return seq
 
 
-def step_spotlight(session: Session, table: Table, visible_ids: list[int], step: int) -> int:
+def step_spotlight(session: Session, table: Table, step: int) -> int:
     """Spotlight the next (or previous) proposal of the wall, in posting order."""
+    visible_ids = [
+        pid or 0
+        for pid in session.exec(
+            select(Proposal.id)
+            .where(Proposal.table_id == table.id, Proposal.status == "visible")
+            .order_by(col(Proposal.created_seq))
+        )
+    ]
     if not visible_ids:
         raise Conflict("There is nothing on the wall yet")
     if table.spotlight_id in visible_ids:
@@ -31,6 +39,16 @@ def step_spotlight(session: Session, table: Table, visible_ids: list[int], step:
     else:
         index = 0 if step > 0 else len(visible_ids) - 1
     return set_mode(session, table, "spotlight", spotlight_id=visible_ids[index])
+
+
+SETTINGS = ("premoderation", "post_in_discussion", "results_hidden", "group_by_tag")
+
+
+def update_setting(session: Session, table: Table, name: str, value: bool) -> int:
+    """One switch of the console, by name."""
+    if name not in SETTINGS:
+        raise Invalid("Unknown setting", field="name")
+    return update_settings(session, table, **{name: value})
 
 
 def update_settings(

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote
+from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag
 from app.services.errors import NotFound
 from app.services.moderation import merges_of, paper_participants, tags_of
 from app.services.phases import can_post, can_vote, seconds_left
@@ -90,6 +90,9 @@ class TableState:
     @property
     def total_votes(self) -> int:
         return sum(p.tally for p in self.visible)
+
+    def stats(self, people: int) -> "TableStats":
+        return TableStats(proposals=len(self.visible), votes=self.total_votes, people=people)
 
     @property
     def max_tally(self) -> int:
@@ -283,17 +286,3 @@ class TableStats:
     proposals: int
     votes: int
     people: int  # participants connected now
-
-
-def table_stats(session: Session, table_id: int, *, people: int) -> TableStats:
-    proposals = session.exec(
-        select(func.count())
-        .select_from(Proposal)
-        .where(Proposal.table_id == table_id, Proposal.status == "visible")
-    ).one()
-    votes = session.exec(
-        select(func.coalesce(func.sum(Vote.dots), 0))
-        .join(Proposal, col(Proposal.id) == Vote.proposal_id)
-        .where(Proposal.table_id == table_id)
-    ).one()
-    return TableStats(proposals=int(proposals), votes=int(votes), people=people)
