@@ -34,7 +34,7 @@ class Settings(BaseSettings):
         default=0.1, description="Seconds between two pushes of one table (vote coalescing)."
     )
     tavoli_warm_pdf: bool = Field(
-        default=True, description="Load the PDF engine at start (the first PDF is then fast)."
+        default=True, description="Start a PDF worker at start (the first PDF is then fast)."
     )
     tavoli_send_queue: int = Field(
         default=64, description="Pushes a slow client may have pending before it is dropped."

@@ -1,6 +1,5 @@
 """The application factory: `uvicorn --factory app.main:create_app`."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -43,15 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.connect()
         await live.start()
-        if settings.tavoli_warm_pdf:  # in the background: the server answers meanwhile
-            warming = asyncio.get_running_loop().run_in_executor(None, pdf.warm_up)
+        if settings.tavoli_warm_pdf:  # a PDF worker starts; the server answers meanwhile
+            pdf.warm_up()
         try:
             yield
         finally:
             await live.stop()
             await hub.disconnect()
-            if settings.tavoli_warm_pdf:
-                await warming
+            pdf.shutdown()
             engine.dispose()
 
     app = FastAPI(

@@ -4,6 +4,7 @@ posts, proxy input and a removed participant; untrusted text stays inert."""
 import csv
 import io
 import json
+import pickle
 import re
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from sqlmodel import Session
 
 from app import i18n, reports
 from app.models import Event, Participant, Proposal, Table
-from app.reports import access, data
+from app.reports import access, data, pdf
 from app.services import moderation, phases, proposals, voting
 from app.services.access import new_facilitator_link
 from tests.conftest import make_event, make_participant, make_table
@@ -28,6 +29,7 @@ CITTADINO = "Cittadino/a"
 IMPRESA = "Impresa"
 INJECTION = '=HYPERLINK("http://evil.example","x")'
 SCRIPT = "<script>alert(1)</script> Sportello"
+DAY_BODY = "Aperto tutti i giorni, con educatori e trasporto dedicato"
 SYNTHESIS = (
     "## Sintesi\n\nIl tavolo chiede **più trasporti**.\n\n<img src=x onerror=alert(1)>\n\n"
     "[clic](javascript:alert(1))"
@@ -46,8 +48,10 @@ class Known:
     p_script: Proposal
 
 
-def _post(session: Session, who: Participant, title: str, kind: str = "proposal") -> Proposal:
-    return proposals.post_proposal(session, participant=who, kind=kind, title=title)
+def _post(
+    session: Session, who: Participant, title: str, kind: str = "proposal", body: str = ""
+) -> Proposal:
+    return proposals.post_proposal(session, participant=who, kind=kind, title=title, body=body)
 
 
 def _vote(session: Session, who: Participant, proposal: Proposal) -> None:
@@ -65,7 +69,7 @@ def build_known(session: Session) -> Known:
     abuser = make_participant(session, table, category=IMPRESA)[0]
     paper = moderation.add_paper_participant(session, table, name="Maria Carta", category=CITTADINO)
 
-    day_centre = _post(session, ets[0], "Centro diurno per l'autonomia", kind="need")
+    day_centre = _post(session, ets[0], "Centro diurno per l'autonomia", kind="need", body=DAY_BODY)
     transport = _post(session, comune[0], "Trasporto sociale a chiamata")
     duplicate = _post(session, ets[1], "Trasporti sociali su richiesta")
     paper_post = _post(session, paper, "Sportello unico per le famiglie")
@@ -431,6 +435,7 @@ def test_event_pdf_text(session: Session, known: Known) -> None:
     assert "Partecipazione per tipologia e tavolo" in text
     assert f"voti: {TOTAL_VOTES}" in text
     assert "Trasporto sociale a chiamata — Voti: 6 · Votanti: 6" in text
+    assert DAY_BODY in text  # every description, as in each table's own PDF
     assert "Pubblicità molesta" not in text
 
 
@@ -447,11 +452,19 @@ def test_pdf_without_pango_says_so(
         return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(builtins, "__import__", no_weasyprint)
+    # Lay out in this process, where the import is patched, instead of in a PDF worker.
+    monkeypatch.setattr(pdf, "html_to_pdf", pdf.write_pdf)
     answer = client.get(
         f"/api/tables/{known.table.code}/report.pdf", headers=_auth(known.moderator)
     )
     assert answer.status_code == 503
     assert "PDF" in answer.json()["detail"]
+
+
+def test_a_pdf_worker_error_reaches_the_server_as_itself() -> None:
+    error = pickle.loads(pickle.dumps(pdf.Unavailable(pdf.NO_ENGINE)))  # noqa: S301 (ours)
+    assert isinstance(error, pdf.Unavailable)
+    assert (error.status, error.detail) == (503, pdf.NO_ENGINE)
 
 
 def test_only_those_who_consented_are_named_in_every_format(session: Session, known: Known) -> None:

@@ -48,10 +48,9 @@ def markdown(text: str) -> Markup:
     return Markup(MARKDOWN.render(text))  # noqa: S704 (html disabled: every tag is escaped)
 
 
-def _context(generated: dt.datetime | None, compact: bool, bodies: bool = True) -> dict[str, Any]:
+def _context(generated: dt.datetime | None, compact: bool) -> dict[str, Any]:
     return {
         "compact": compact,
-        "bodies": bodies,
         "L": labels,
         "css": Markup(css()),  # noqa: S704 (our own file)
         "chart": chart.svg,
@@ -79,6 +78,4 @@ def event_html(
     report: EventReport, *, generated: dt.datetime | None = None, compact: bool = False
 ) -> str:
     template = templates.env.get_template("reports/event.html")
-    # The event's PDF leaves the descriptions to the tables' own PDFs: WeasyPrint's time
-    # grows with every character, and the event's PDF must stay within seconds.
-    return template.render(e=report, **_context(generated, compact, bodies=not compact))
+    return template.render(e=report, **_context(generated, compact))

@@ -59,7 +59,7 @@ def legend(categories: tuple[str, ...]) -> str:
     return " · ".join(f"{letter(i)} = {category(c)}" for i, c in enumerate(categories))
 
 
-def compact(line: Line, min_group: int, *, body: bool = True) -> str:
+def compact(line: Line, min_group: int) -> str:
     """One proposal as a short text block (the PDF's fast layout), categories by letter."""
     head = f"{line.rank}. {line.title} — {_('Votes')}: {number(line.votes)}"
     head += f" · {_('Voters')}: {number(line.voters)}"
@@ -68,7 +68,7 @@ def compact(line: Line, min_group: int, *, body: bool = True) -> str:
     if line.proxy_votes:
         head += f" · [{_('proxy votes')}: {line.proxy_votes}]"
     rows = [head]
-    if body and line.body:
+    if line.body:
         rows.append(" ".join(line.body.split()))
     if len(line.tags) > 1:
         rows.append(f"{_('Tags')}: {', '.join(line.tags)}")

@@ -1,14 +1,31 @@
-"""PDF from the same HTML as the page, through WeasyPrint (imported here only: it is heavy)."""
+"""PDF from the same HTML as the page, through WeasyPrint, laid out in worker processes.
+
+A big event's PDF keeps a CPU busy for seconds. In the server's own process that work
+would hold the GIL and slow every live push of the tables still running; in a worker
+process it runs beside them, and two coordinators' downloads run at once.
+WeasyPrint is imported in the workers only: it is heavy.
+"""
 
 import contextlib
+import multiprocessing
+import threading
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from app.services.errors import DomainError
 from app.templating import N_
 
+WORKERS = 2  # the machines Tavoli runs on have two cores or more
+NO_ENGINE = N_("PDF files cannot be made on this server: try Word or HTML")
+
 
 class Unavailable(DomainError):
     status = 503
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Raised in a worker, it crosses back to the server as itself."""
+        return (Unavailable, (self.message,))
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -16,17 +33,59 @@ def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     raise ValueError(f"Reports do not load external resources: {url[:80]}")
 
 
-def html_to_pdf(html: str) -> bytes:
+def write_pdf(html: str) -> bytes:
+    """Lay out and write one PDF in this process (what a worker runs)."""
     try:
         from weasyprint import HTML  # type: ignore[import-untyped,unused-ignore]
     except (ImportError, OSError):  # OSError: the system's Pango is missing
-        raise Unavailable(N_("PDF files cannot be made on this server: try Word or HTML")) from None
-
+        raise Unavailable(NO_ENGINE) from None
     pdf: bytes = HTML(string=html, url_fetcher=_no_fetch).write_pdf()
     return pdf
 
 
-def warm_up() -> None:
-    """Load WeasyPrint and its fonts once at start, so the first real PDF is as fast as the rest."""
+def _warm() -> None:
+    """Load WeasyPrint and its fonts when a worker starts, so the first PDF is as fast as
+    the rest."""
     with contextlib.suppress(Unavailable):
-        html_to_pdf("<!doctype html><title>Tavoli</title><p>Tavoli</p>")
+        write_pdf("<!doctype html><title>Tavoli</title><p>Tavoli</p>")
+
+
+_pool: Executor | None = None
+_pool_lock = threading.Lock()
+
+
+def _workers() -> Executor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(
+                max_workers=WORKERS,
+                # A fresh interpreter: forking a server with running threads is unsafe.
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_warm,
+            )
+        return _pool
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Blocks the calling thread (a request's worker thread), never the event loop."""
+    global _pool
+    try:
+        return _workers().submit(write_pdf, html).result()
+    except BrokenProcessPool:  # a worker died (out of memory, killed): start afresh once
+        with _pool_lock:
+            _pool = None
+        return _workers().submit(write_pdf, html).result()
+
+
+def warm_up() -> None:
+    """Start a worker at server start, in the background."""
+    _workers().submit(_warm)
+
+
+def shutdown() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+            _pool = None
