@@ -1,15 +1,8 @@
 """JSON open data: the report as plain values, with the schema name and version.
 
-Schema `tavoli.report/1`: {"schema", "kind": "table"|"event", "event": {id, title, date,
-place, organiser}, "min_group", "categories": [str], then for a table: code, title,
-question, facilitator, voting {mode, dots, max_per_proposal}, phase, start, end (ISO 8601
-UTC or null), timeline [{phase, at}], participants {total, paper, removed, by_category
-{category: int | "< N"}, named [{name, organisation, category}] (only those who agreed to
-be named)}, proposals [{id, rank, kind, title, body, tags, votes, voters,
-by_category {category: int | "< N"}, proxy, proxy_votes, merged_from [title], edited}],
-off_wall {status: count}, merged, synthesis (Markdown); for an event: participants
-{total, by_category}, totals {proposals, votes}, tables [table objects as above].
-A category too small to be shown is the string "< N" wherever a number would be.
+Schema `tavoli.report/1` (one table or a whole event) is docs/report-schema.json.
+A by-category cell is a count, "< N" (a category with fewer than N people) or "*" (a
+figure withheld so that a "< N" one cannot be worked out from the totals).
 """
 
 import datetime as dt
