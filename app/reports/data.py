@@ -1,7 +1,8 @@
 """The report data: one builder reads the database, every renderer prints the same figures.
 
-The builder applies the privacy rule once (a category with fewer than `min_group` people
-becomes None), so no renderer can forget it.
+The builder applies the privacy rule once (app/reports/privacy.py: a category with fewer
+than `min_group` people becomes None, a figure hidden to protect it WITHHELD), so no
+renderer can forget it.
 """
 
 import datetime as dt
@@ -11,12 +12,12 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, func, select
 
 from app.models import KINDS, Event, Participant, PhaseChange, Proposal, Table, Vote
+from app.reports.privacy import Cell, protect_totals, row_marks
 from app.services.state import ProposalView, table_state
 
-OFF_WALL = ("hidden", "rejected", "pending", "rephrase", "withdrawn")
+__all__ = ["Cell"]  # a breakdown figure: a number, None ("< N") or WITHHELD ("*")
 
-# A breakdown cell: a number, or None when the category is too small to be shown.
-Cell = int | None
+OFF_WALL = ("hidden", "rejected", "pending", "rephrase", "withdrawn")
 
 
 @dataclass(frozen=True)
@@ -143,23 +144,13 @@ class EventReport:
 
     def cell(self, table: TableReport, category: str) -> Cell:
         """A table's participants in one of the event's categories."""
-        if category not in table.categories:
-            return 0
-        return table.people[table.categories.index(category)]
+        return _cell(table, category)
 
 
-def hidden_categories(
-    counts: dict[str, int], categories: tuple[str, ...], min_group: int
-) -> set[str]:
-    """Categories whose figures are not shown: the small ones (1 to min_group-1 people)
-    and, when only one is small, the next smallest too, or the total minus the others
-    would give the hidden one away."""
-    small = {c for c in categories if 0 < counts[c] < min_group}
-    if len(small) == 1:
-        others = sorted((counts[c], c) for c in categories if c not in small and counts[c] > 0)
-        if others:
-            small.add(others[0][1])
-    return small
+def _cell(table: TableReport, category: str) -> Cell:
+    if category not in table.categories:
+        return 0
+    return table.people[table.categories.index(category)]
 
 
 def _categories(event: Event, seen: set[str]) -> tuple[str, ...]:
@@ -196,7 +187,7 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
         if not person.removed:
             present[person.category] += 1
     # Decided on everyone who took part (removed people too), the same for every row.
-    hidden = hidden_categories(everyone, categories, min_group)
+    hidden = row_marks(everyone, categories, min_group)
     ranked = current.ranked
     votes_by = _votes_by_category(session, [p.id for p in ranked])
     lines = tuple(
@@ -230,7 +221,7 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
         end=ends[-1] if ends and table.phase == "closed" else None,
         timeline=steps,
         categories=categories,
-        people=tuple(None if c in hidden else present[c] for c in categories),
+        people=tuple(hidden.get(c, present[c]) for c in categories),
         people_total=len(active),
         paper=sum(1 for p in active if p.proxy),
         removed=len(people) - len(active),
@@ -252,13 +243,13 @@ def _line(
     rank: int,
     categories: tuple[str, ...],
     votes: dict[tuple[str, bool], int],
-    hidden: set[str],
+    hidden: dict[str, Cell],
 ) -> Line:
     by_category: list[Cell] = []
     for category in categories:
         dots = sum(v for (c, _proxy), v in votes.items() if c == category)
         # A small category's votes could single someone out: hide them like its head count.
-        by_category.append(None if category in hidden else dots)
+        by_category.append(hidden.get(category, dots))
     return Line(
         id=view.id,
         rank=rank,
@@ -310,14 +301,17 @@ def build_event_report(session: Session, event: Event, *, min_group: int = 3) ->
         .where(Table.event_id == event.id, col(Participant.removed).is_(False))
     ):
         totals[person.category] += 1
+    marks = row_marks(totals, categories, min_group)
+    people = [marks.get(c, totals[c]) for c in categories]
+    # The participation table has totals both ways: hide more totals if a hidden cell
+    # could still be worked out from them.
+    cells = [[_cell(r, c) for c in categories] for r in reports]
+    people = protect_totals(cells, people, [totals[c] for c in categories])
     return EventReport(
         event=_event_info(event),
         tables=reports,
         categories=categories,
-        people=tuple(
-            None if c in hidden_categories(totals, categories, min_group) else totals[c]
-            for c in categories
-        ),
+        people=tuple(people),
         min_group=min_group,
     )
 

@@ -7,7 +7,8 @@ from babel.dates import format_time
 from babel.numbers import format_decimal
 
 from app import i18n
-from app.reports.data import Cell, Line, Named
+from app.reports.data import Line, Named
+from app.reports.privacy import Cell, Withheld
 from app.templating import KIND_GROUPS, KIND_LABELS, N_, PHASE_LABELS
 
 # Events happen in Italy; timestamps are stored in UTC.
@@ -47,8 +48,14 @@ def category(value: str) -> str:
 
 
 def cell(value: Cell, min_group: int) -> str:
-    """The same mark in every format for a category too small to be shown."""
-    return f"< {min_group}" if value is None else number(value)
+    """The same marks in every format for a figure not shown."""
+    if isinstance(value, int):
+        return number(value)
+    return mark(value, min_group)
+
+
+def mark(value: Withheld | None, min_group: int) -> str:
+    return f"< {min_group}" if value is None else value.value
 
 
 def letter(index: int) -> str:
@@ -87,7 +94,7 @@ def compact(line: Line, min_group: int) -> str:
 
 def raw_cell(value: Cell, min_group: int) -> int | str:
     """For machine formats: the number itself, or the mark."""
-    return f"< {min_group}" if value is None else value
+    return value if isinstance(value, int) else mark(value, min_group)
 
 
 def number(value: int | float) -> str:
@@ -116,7 +123,8 @@ def voting(mode: str, dots: int, cap: int) -> str:
 def privacy_note(min_group: int) -> str:
     return _(
         "“< %(n)s”: a stakeholder category with fewer than %(n)s people; its figures are "
-        "not shown so that nobody can be singled out."
+        "not shown so that nobody can be singled out. “*”: a figure withheld as well, so "
+        "that a “< %(n)s” one cannot be worked out from the totals."
     ) % {"n": min_group}
 
 

@@ -1,0 +1,150 @@
+"""Privacy of the reports: no "< 3" figure can be worked out from the figures shown.
+
+The checks play the reader: they take only what a downloaded report publishes and list
+every set of head counts consistent with it; a protected figure must have two or more
+possible values."""
+
+import itertools
+import json
+import random
+from collections.abc import Iterator, Sequence
+
+from sqlmodel import Session
+
+from app import reports
+from app.reports import data, labels, privacy
+from app.reports.privacy import WITHHELD, Cell
+from tests.conftest import make_event, make_participant, make_table
+from tests.test_reports import CITTADINO, COMUNE, ETS, IMPRESA
+
+MIN_GROUP = 3
+
+
+def _solutions(
+    rows: Sequence[Sequence[int | str]], row_totals: Sequence[int], totals: Sequence[int | str]
+) -> Iterator[dict[tuple[int, int], int]]:
+    """Every non-negative filling of the marked cells that agrees with the published row
+    totals and the published column totals (the reader's view of the table)."""
+    per_row: list[list[dict[tuple[int, int], int]]] = []
+    for r, row in enumerate(rows):
+        unknown = [c for c, v in enumerate(row) if isinstance(v, str)]
+        left = row_totals[r] - sum(v for v in row if isinstance(v, int))
+        options = [
+            dict(zip(((r, c) for c in unknown), values, strict=True))
+            for values in itertools.product(range(left + 1), repeat=len(unknown))
+            if sum(values) == left
+        ]
+        per_row.append(options)
+    for choice in itertools.product(*per_row):
+        filled = {k: v for part in choice for k, v in part.items()}
+        if all(
+            isinstance(total, str)
+            or sum(
+                filled[(r, c)] if isinstance(row[c], str) else int(row[c])
+                for r, row in enumerate(rows)
+            )
+            == total
+            for c, total in enumerate(totals)
+        ):
+            yield filled
+
+
+def _assert_protected(
+    rows: Sequence[Sequence[int | str]], row_totals: Sequence[int], totals: Sequence[int | str]
+) -> None:
+    small = f"< {MIN_GROUP}"
+    seen: dict[tuple[int, int], set[int]] = {}
+    column_seen: dict[int, set[int]] = {}
+    for filled in _solutions(rows, row_totals, totals):
+        for cell, value in filled.items():
+            seen.setdefault(cell, set()).add(value)
+        for c, total in enumerate(totals):
+            if total == small:
+                column_seen.setdefault(c, set()).add(
+                    sum(filled.get((r, c), row[c]) for r, row in enumerate(rows))  # type: ignore[misc]
+                )
+    for (r, c), values in seen.items():
+        if rows[r][c] == small:
+            assert len(values) >= 2, f"row {r}, column {c} is worked out: {values}"
+    for c, values in column_seen.items():
+        assert len(values) >= 2, f"the total of column {c} is worked out: {values}"
+
+
+def test_a_column_total_cannot_give_a_small_category_away(session: Session) -> None:
+    """Table A has one person of Impresa; its own minutes hide Impresa ("< 3") and Comune
+    ("*"). If the event printed Comune's total, Comune at table A would be the total minus
+    tables B and C, and Impresa at A would follow from A's total."""
+    event, _ = make_event(session)
+    layout = {
+        "A": {ETS: 5, COMUNE: 4, IMPRESA: 1},
+        "B": {ETS: 6, COMUNE: 5},
+        "C": {ETS: 3, COMUNE: 3, CITTADINO: 4},
+    }
+    for counts in layout.values():
+        table = make_table(session, event)
+        for category, n in counts.items():
+            for _ in range(n):
+                make_participant(session, table, category=category)
+    report = data.build_event_report(session, event, min_group=MIN_GROUP)
+    doc = json.loads(reports.render_event(report, "json"))
+
+    categories = doc["categories"]
+    rows = [[t["participants"]["by_category"].get(c, 0) for c in categories] for t in doc["tables"]]
+    row_totals = [t["participants"]["total"] for t in doc["tables"]]
+    totals = [doc["participants"]["by_category"][c] for c in categories]
+    a = dict(zip(categories, rows[0], strict=True))
+    assert (a[ETS], a[COMUNE], a[IMPRESA]) == (5, "*", "< 3")
+    published = dict(zip(categories, totals, strict=True))
+    assert published[ETS] == 14 and published[IMPRESA] == "< 3"
+    assert published[COMUNE] == "*"  # 12, withheld: it would give Impresa at A away
+    _assert_protected(rows, row_totals, totals)
+    # Every format prints the same marks: the HTML's participation table, for one.
+    page = reports.render_event(report, "html").decode()
+    assert page.count('<td class="num">*</td>') >= 2
+
+
+def test_small_categories_together_still_hide_among_three_people() -> None:
+    """Two categories of one person each: "< 3" twice would still let the reader add their
+    votes up to two known people; a third category is withheld with them."""
+    counts = {ETS: 6, COMUNE: 4, CITTADINO: 1, IMPRESA: 1}
+    marks = privacy.row_marks(counts, list(counts), MIN_GROUP)
+    assert marks == {CITTADINO: None, IMPRESA: None, COMUNE: WITHHELD}
+    assert privacy.row_marks({ETS: 6, CITTADINO: 2, IMPRESA: 1}, [ETS, CITTADINO, IMPRESA], 3) == {
+        CITTADINO: None,
+        IMPRESA: None,
+    }
+    assert privacy.row_marks({ETS: 6, COMUNE: 4}, [ETS, COMUNE], 3) == {}
+
+
+def _cells(row: Sequence[Cell]) -> list[int | str]:
+    return [labels.raw_cell(v, MIN_GROUP) for v in row]
+
+
+def test_random_events_never_give_a_small_figure_away() -> None:
+    """Many small random events (3 tables, 4 categories): every "< 3" cell and total keeps
+    at least two possible values for a reader who knows every published figure."""
+    rng = random.Random(20261128)
+    checked = 0
+    for _ in range(300):
+        counts = [[rng.choice((0, 0, 1, 2, 3, 4, 6)) for _ in range(4)] for _ in range(3)]
+        if any(sum(row) == 0 for row in counts):
+            continue
+        names = ["a", "b", "c", "d"]
+        rows: list[list[Cell]] = []
+        for row in counts:
+            marks = privacy.row_marks(dict(zip(names, row, strict=True)), names, MIN_GROUP)
+            rows.append([marks.get(n, v) for n, v in zip(names, row, strict=True)])
+        column_totals = [sum(row[c] for row in counts) for c in range(4)]
+        marks = privacy.row_marks(dict(zip(names, column_totals, strict=True)), names, MIN_GROUP)
+        totals = privacy.protect_totals(
+            rows,
+            [marks.get(n, v) for n, v in zip(names, column_totals, strict=True)],
+            column_totals,
+        )
+        # A row that holds a single small group and nobody else gives itself away through
+        # its own total; no report can help that (a table of one or two people).
+        if any(sum(1 for v in row if v is None or v is WITHHELD) == 1 for row in rows):
+            continue
+        _assert_protected([_cells(r) for r in rows], [sum(r) for r in counts], _cells(totals))
+        checked += 1
+    assert checked > 100
