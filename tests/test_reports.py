@@ -14,6 +14,7 @@ import pytest
 from docx import Document
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlmodel import Session
 
 from app import i18n, reports
@@ -438,6 +439,25 @@ def test_event_pdf_text(session: Session, known: Known) -> None:
     assert "Trasporto sociale a chiamata — Voti: 6 · Votanti: 6" in text
     assert DAY_BODY in text  # every description, as in each table's own PDF
     assert "Pubblicità molesta" not in text
+
+
+def test_event_pdf_is_the_synthesis_then_every_tables_own_minutes(
+    session: Session, known: Known
+) -> None:
+    other = make_table(session, known.event, phase="collect")
+    report = data.build_event_report(session, known.event, min_group=3)
+    whole = PdfReader(io.BytesIO(reports.render_event(report, "pdf")))
+    own = PdfReader(io.BytesIO(reports.render_table(report.tables[0], "pdf")))
+    assert whole.metadata is not None and whole.metadata.title == known.event.title
+    tops = [item.title for item in whole.outline if not isinstance(item, list)]
+    assert tops == [known.event.title, known.table.title, other.title]  # bookmarks
+    # The known table's pages are its own PDF's, numbered within the table.
+    first = next(
+        i for i, page in enumerate(whole.pages) if known.table.title in page.extract_text()
+    )
+    tail = whole.pages[first : first + len(own.pages)]
+    assert [p.extract_text() for p in tail] == [p.extract_text() for p in own.pages]
+    assert f"1 / {len(own.pages)}" in tail[0].extract_text()
 
 
 def test_pdf_without_pango_says_so(

@@ -37,7 +37,9 @@ def render_table(report: TableReport, fmt: str, *, generated: dt.datetime | None
 def render_event(report: EventReport, fmt: str, *, generated: dt.datetime | None = None) -> bytes:
     renderers: dict[str, Callable[[], bytes]] = {
         "html": lambda: html.event_html(report, generated=generated).encode(),
-        "pdf": lambda: pdf.html_to_pdf(html.event_html(report, generated=generated, compact=True)),
+        "pdf": lambda: pdf.combined_pdf(
+            html.event_pdf_parts(report, generated=generated), title=report.event.title
+        ),
         "docx": lambda: word.event_docx(report),
         "xlsx": lambda: sheets.event_xlsx(report),
         "csv": lambda: csvfile.event_csv(report),

@@ -7,6 +7,7 @@ WeasyPrint is imported in the workers only: it is heavy.
 """
 
 import contextlib
+import io
 import multiprocessing
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -76,6 +77,21 @@ def html_to_pdf(html: str) -> bytes:
         with _pool_lock:
             _pool = None
         return _workers().submit(write_pdf, html).result()
+
+
+def combined_pdf(parts: list[str], *, title: str) -> bytes:
+    """One PDF of several HTML documents, laid out side by side in the workers (a big
+    event's 10 tables take half the time), joined in order with their bookmarks."""
+    from pypdf import PdfWriter
+
+    futures = [_workers().submit(write_pdf, part) for part in parts]
+    writer = PdfWriter()
+    for future in futures:
+        writer.append(io.BytesIO(future.result()))
+    writer.add_metadata({"/Title": title, "/Producer": "Tavoli (WeasyPrint, pypdf)"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def warm_up() -> None:
