@@ -8,6 +8,7 @@ import pickle
 import re
 import shutil
 import subprocess
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -480,6 +481,20 @@ def test_pdf_without_pango_says_so(
     )
     assert answer.status_code == 503
     assert "PDF" in answer.json()["detail"]
+
+
+def test_a_dead_pdf_worker_costs_one_download_not_every_pdf() -> None:
+    page = "<!doctype html><title>Verbale</title><p>Tavolo</p>"
+    assert pdf.html_to_pdf(page).startswith(b"%PDF")
+    pool = pdf._workers()
+    assert isinstance(pool, ProcessPoolExecutor)
+    for worker in list((pool._processes or {}).values()):
+        worker.kill()  # as the kernel's out-of-memory killer would
+    with pytest.raises(pdf.Unavailable) as failed:
+        for _ in range(50):  # until the pool notices its dead workers
+            pdf.html_to_pdf(page)
+    assert failed.value.status == 503
+    assert pdf.html_to_pdf(page).startswith(b"%PDF")  # fresh workers
 
 
 def test_a_pdf_worker_error_reaches_the_server_as_itself() -> None:

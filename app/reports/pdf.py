@@ -19,6 +19,7 @@ from app.templating import N_
 
 WORKERS = 2  # the machines Tavoli runs on have two cores or more
 NO_ENGINE = N_("PDF files cannot be made on this server: try Word or HTML")
+WORKER_LOST = N_("The PDF could not be made: try again")
 
 
 class Unavailable(DomainError):
@@ -70,13 +71,7 @@ def _workers() -> Executor:
 
 def html_to_pdf(html: str) -> bytes:
     """Blocks the calling thread (a request's worker thread), never the event loop."""
-    global _pool
-    try:
-        return _workers().submit(write_pdf, html).result()
-    except BrokenProcessPool:  # a worker died (out of memory, killed): start afresh once
-        with _pool_lock:
-            _pool = None
-        return _workers().submit(write_pdf, html).result()
+    return _lay_out([html])[0]
 
 
 def combined_pdf(parts: list[str], *, title: str) -> bytes:
@@ -84,24 +79,40 @@ def combined_pdf(parts: list[str], *, title: str) -> bytes:
     event's 10 tables take half the time), joined in order with their bookmarks."""
     from pypdf import PdfWriter
 
-    futures = [_workers().submit(write_pdf, part) for part in parts]
     writer = PdfWriter()
-    for future in futures:
-        writer.append(io.BytesIO(future.result()))
+    for part in _lay_out(parts):
+        writer.append(io.BytesIO(part))
     writer.add_metadata({"/Title": title, "/Producer": "Tavoli (WeasyPrint, pypdf)"})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
 
 
+def _lay_out(parts: list[str]) -> list[bytes]:
+    global _pool
+    pool = _workers()
+    try:
+        futures = [pool.submit(write_pdf, part) for part in parts]
+        return [future.result() for future in futures]
+    except BrokenProcessPool:  # a worker died (killed, out of memory): fresh ones next time
+        with _pool_lock:
+            if _pool is pool:
+                _pool = None
+        raise Unavailable(WORKER_LOST) from None
+
+
 def warm_up() -> None:
-    """Start a worker at server start, in the background."""
-    _workers().submit(_warm)
+    """Start a worker at server start, in the background (it warms up as it starts)."""
+    _workers().submit(int)
 
 
 def shutdown() -> None:
+    """Stop the workers now, even mid-PDF: a server that is stopping answers no more."""
     global _pool
     with _pool_lock:
-        if _pool is not None:
-            _pool.shutdown(wait=False, cancel_futures=True)
-            _pool = None
+        pool, _pool = _pool, None
+    if isinstance(pool, ProcessPoolExecutor):
+        processes = list((pool._processes or {}).values())  # terminate_workers() in 3.14
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
