@@ -162,6 +162,23 @@ def test_event_report_totals(session: Session, known: Known) -> None:
     assert report.cell(report.tables[1], ETS) is None
 
 
+def test_ties_share_a_rank_and_a_table_lists_only_categories_it_has(
+    session: Session, known: Known
+) -> None:
+    report = data.build_table_report(session, known.table, min_group=3)
+    assert [(line.votes, line.rank) for line in report.lines] == [
+        (6, 1),
+        (4, 2),
+        (1, 3),
+        (1, 3),
+        (0, 5),
+    ]
+    # Nobody from a school took part: the table has no column for schools; the event does.
+    assert report.categories == (COMUNE, ETS, CITTADINO, IMPRESA)
+    event = data.build_event_report(session, known.event, min_group=3)
+    assert "Scuola o università" in event.categories
+
+
 def test_reports_are_deterministic(session: Session, known: Known) -> None:
     report = data.build_table_report(session, known.table)
     for fmt in ("html", "csv", "json", "md"):

@@ -90,7 +90,7 @@ class TableReport:
     paper: int  # paper participants (proxy), included in people_total
     removed: int  # removed by a moderator, not counted in people
     named: tuple[Named, ...]  # only those who consented, by name
-    lines: tuple[Line, ...]  # ranked: most votes first, then in posting order
+    lines: tuple[Line, ...]  # most votes first, then in posting order; ties share a rank
     off_wall: tuple[tuple[str, int], ...]  # (status, count): counted, never printed
     merged: int
     synthesis: str
@@ -153,8 +153,11 @@ def _cell(table: TableReport, category: str) -> Cell:
     return table.people[table.categories.index(category)]
 
 
-def _categories(event: Event, seen: set[str]) -> tuple[str, ...]:
-    listed = list(event.categories)
+def _categories(event: Event, seen: set[str], *, every_listed: bool) -> tuple[str, ...]:
+    """The event's categories in its order, then others, then "not stated". A table lists
+    those it has people of (zeros in every row would only be noise); the event lists every
+    one, so that a kind of organisation that nobody represented shows as such."""
+    listed = [c for c in event.categories if every_listed or c in seen]
     extra = sorted(c for c in seen if c and c not in listed)
     tail = [""] if "" in seen else []
     return (*listed, *extra, *tail)
@@ -179,7 +182,7 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
     table, event = current.table, current.event
     people = list(session.exec(select(Participant).where(Participant.table_id == table.id)))
     active = [p for p in people if not p.removed]
-    categories = _categories(event, {p.category for p in people})
+    categories = _categories(event, {p.category for p in people}, every_listed=False)
     present: dict[str, int] = defaultdict(int)
     everyone: dict[str, int] = defaultdict(int)
     for person in people:
@@ -190,9 +193,13 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
     hidden = row_marks(everyone, categories, min_group)
     ranked = current.ranked
     votes_by = _votes_by_category(session, [p.id for p in ranked])
+    # Ties share a rank (1, 2, 2, 4): the order within a tie is only the posting order.
+    ranks: list[int] = []
+    for position, view in enumerate(ranked, start=1):
+        ranks.append(ranks[-1] if ranks and view.tally == ranked[position - 2].tally else position)
     lines = tuple(
         _line(view, rank, categories, votes_by.get(view.id, {}), hidden)
-        for rank, view in enumerate(ranked, start=1)
+        for rank, view in zip(ranks, ranked, strict=True)
     )
     statuses: dict[str, int] = defaultdict(int)
     for view in current.proposals:
@@ -293,7 +300,7 @@ def build_event_report(session: Session, event: Event, *, min_group: int = 3) ->
     ).all()
     reports = tuple(build_table_report(session, t, min_group=min_group) for t in tables)
     seen = {c for r in reports for c in r.categories}
-    categories = _categories(event, seen)
+    categories = _categories(event, seen, every_listed=True)
     totals: dict[str, int] = defaultdict(int)
     for person in session.exec(
         select(Participant)
