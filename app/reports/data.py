@@ -142,6 +142,13 @@ class EventReport:
     def total_votes(self) -> int:
         return sum(t.total_votes for t in self.tables)
 
+    def votes_by_mode(self) -> dict[str, int]:
+        """Approvals and dots apart: a grand total of both would add different units."""
+        result: dict[str, int] = {}
+        for table in self.tables:
+            result[table.voting_mode] = result.get(table.voting_mode, 0) + table.total_votes
+        return dict(sorted(result.items()))
+
     def cell(self, table: TableReport, category: str) -> Cell:
         """A table's participants in one of the event's categories."""
         return _cell(table, category)

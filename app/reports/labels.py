@@ -120,6 +120,21 @@ def voting(mode: str, dots: int, cap: int) -> str:
     return _("Approval voting")
 
 
+def tally(mode: str, count: int) -> str:
+    """“12 voti” or “12 bollini”: approvals and dots are different units, never added up."""
+    word = (
+        i18n.ngettext("dot", "dots", count)
+        if mode == "dots"
+        else i18n.ngettext("vote", "votes", count)
+    )
+    return f"{number(count)} {word}"
+
+
+def totals(by_mode: dict[str, int]) -> str:
+    """An event's votes, one figure per unit: “207 voti · 114 bollini”."""
+    return " · ".join(tally(mode, n) for mode, n in by_mode.items()) or tally("approval", 0)
+
+
 def privacy_note(min_group: int) -> str:
     return _(
         "“< %(n)s”: a stakeholder category with fewer than %(n)s people; its figures are "
