@@ -315,12 +315,10 @@ def build_event_report(session: Session, event: Event, *, min_group: int = 3) ->
         .where(Table.event_id == event.id, col(Participant.removed).is_(False))
     ):
         totals[person.category] += 1
-    marks = row_marks(totals, categories, min_group)
-    people = [marks.get(c, totals[c]) for c in categories]
-    # The participation table has totals both ways: hide more totals if a hidden cell
-    # could still be worked out from them.
+    # The participation table has totals both ways: its category totals are protected
+    # together with the tables' rows.
     cells = [[_cell(r, c) for c in categories] for r in reports]
-    people = protect_totals(cells, people, [totals[c] for c in categories])
+    people = protect_totals(cells, [totals[c] for c in categories], min_group)
     return EventReport(
         event=_event_info(event),
         tables=reports,

@@ -43,9 +43,15 @@ def csp() -> str:
 MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable("image")
 
 
-def markdown(text: str) -> Markup:
-    """The facilitator's synthesis: Markdown in, safe HTML out (raw HTML is shown as text)."""
-    return Markup(MARKDOWN.render(text))  # noqa: S704 (html disabled: every tag is escaped)
+def markdown(text: str, top: int = 1) -> Markup:
+    """The facilitator's synthesis: Markdown in, safe HTML out (raw HTML is shown as text).
+    Its headings start at level `top`, below the section that holds it."""
+    tokens = MARKDOWN.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1:]) + top - 1)}"
+    html = MARKDOWN.renderer.render(tokens, MARKDOWN.options, {})
+    return Markup(html)  # noqa: S704 (html disabled: every tag is escaped)
 
 
 def _context(generated: dt.datetime | None, compact: bool) -> dict[str, Any]:

@@ -58,38 +58,19 @@ def mark(value: Withheld | None, min_group: int) -> str:
     return f"< {min_group}" if value is None else value.value
 
 
-def letter(index: int) -> str:
-    return chr(ord("A") + index) if index < 26 else f"Z{index - 25}"
-
-
-def legend(categories: tuple[str, ...]) -> str:
-    return " · ".join(f"{letter(i)} = {category(c)}" for i, c in enumerate(categories))
-
-
-def compact(line: Line, min_group: int) -> str:
-    """One proposal as a short text block (the PDF's fast layout), categories by letter."""
-    head = f"{line.rank}. {line.title} — {_('Votes')}: {number(line.votes)}"
-    head += f" · {_('Voters')}: {number(line.voters)}"
-    if line.proxy:
-        head += f" · [{_('proxy input')}]"
-    if line.proxy_votes:
-        head += f" · [{_('proxy votes')}: {line.proxy_votes}]"
-    rows = [head]
-    if line.body:
-        rows.append(" ".join(line.body.split()))
-    if len(line.tags) > 1:
-        rows.append(f"{_('Tags')}: {', '.join(line.tags)}")
-    if line.merged_from:
-        rows.append(f"{_('Merged from')}: {' · '.join(line.merged_from)}")
-    if line.votes:
-        rows.append(
-            " · ".join(
-                f"{letter(i)} {cell(v, min_group)}"
-                for i, v in enumerate(line.by_category)
-                if v != 0
-            )
-        )
-    return "\n".join(rows)
+def breakdown(line: Line, categories: tuple[str, ...], min_group: int) -> str:
+    """A proposal's votes by category in words, for the PDF: the categories shown by name,
+    then the hidden ones as one figure (the total minus the shown ones, so it tells
+    nothing that the row does not already)."""
+    shown = [
+        (c, v) for c, v in zip(categories, line.by_category, strict=True) if isinstance(v, int)
+    ]
+    parts = [f"{category(c)} {number(v)}" for c, v in shown if v]
+    hidden = line.votes - sum(v for _c, v in shown)
+    if hidden and len(shown) < len(categories):
+        other = _("other categories")
+        parts.append(f"{other} {number(hidden)}")
+    return " · ".join(parts)
 
 
 def raw_cell(value: Cell, min_group: int) -> int | str:

@@ -47,12 +47,13 @@ def row_marks(
 
 
 def protect_totals(
-    rows: Sequence[Sequence[Cell]], totals: Sequence[Cell], column_totals: Sequence[int]
+    rows: Sequence[Sequence[Cell]], column_totals: Sequence[int], min_group: int
 ) -> list[Cell]:
-    """Column totals of a table of counts whose rows are already protected (each row's total
-    is published, and so is the grand total). Returns `totals` with more of them WITHHELD,
-    until no "< N" figure, cell or total, can be worked out from what is shown."""
-    result = list(totals)
+    """The column totals to print under a table of counts whose rows are already protected
+    (each row's total is published, and so is the grand total): small ones are "< N", and
+    more are WITHHELD until no "< N" figure, cell or total, can be worked out from what is
+    shown. (No complement by size alone: a total whose cells are all shown is no secret.)"""
+    result: list[Cell] = [None if 0 < n < min_group else n for n in column_totals]
     hidden_cells = [
         (r, c) for r, row in enumerate(rows) for c, value in enumerate(row) if _hidden(value)
     ]
