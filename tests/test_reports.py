@@ -327,6 +327,16 @@ def test_filename_says_event_table_and_date() -> None:
 
     name = reports.filename("Stati Generali: Welfare!", dt.date(2024, 11, 9), "pdf", "Disabilità")
     assert name == "stati-generali-welfare_disabilita_2024-11-09.pdf"
+    long = reports.filename(
+        "Stati Generali del Welfare dell'Ambito Sociale S6 — Valle dell'Irno",
+        dt.date(2025, 11, 15),
+        "docx",
+        "Inclusione sociale e contrasto alla povertà",
+    )
+    # Cut after whole words, never in the middle of one.
+    assert long == (
+        "stati-generali-del-welfare-dell-ambito_inclusione-sociale-e-contrasto-alla_2025-11-15.docx"
+    )
 
 
 # --- routes --------------------------------------------------------------------------------

@@ -50,8 +50,15 @@ def render_event(report: EventReport, fmt: str, *, generated: dt.datetime | None
 
 
 def slug(text: str, limit: int = 40) -> str:
+    """ASCII words joined by hyphens, cut after a whole word (one long word is cut)."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].strip("-") or "x"
+    words = re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).split()
+    kept: list[str] = []
+    for term in words:
+        if kept and len("-".join([*kept, term])) > limit:
+            break
+        kept.append(term)
+    return "-".join(kept)[:limit] or "x"
 
 
 def filename(event: str, date: dt.date, fmt: str, table: str = "") -> str:
