@@ -25,7 +25,7 @@ def render_table(report: TableReport, fmt: str, *, generated: dt.datetime | None
     renderers: dict[str, Callable[[], bytes]] = {
         "html": lambda: html.table_html(report, generated=generated).encode(),
         "pdf": lambda: pdf.html_to_pdf(html.table_html(report, generated=generated, compact=True)),
-        "docx": lambda: word.table_docx(report),
+        "docx": lambda: word.table_docx(report, generated=generated),
         "xlsx": lambda: sheets.table_xlsx(report),
         "csv": lambda: csvfile.table_csv(report),
         "json": lambda: opendata.table_json(report),
@@ -40,7 +40,7 @@ def render_event(report: EventReport, fmt: str, *, generated: dt.datetime | None
         "pdf": lambda: pdf.combined_pdf(
             html.event_pdf_parts(report, generated=generated), title=report.event.title
         ),
-        "docx": lambda: word.event_docx(report),
+        "docx": lambda: word.event_docx(report, generated=generated),
         "xlsx": lambda: sheets.event_xlsx(report),
         "csv": lambda: csvfile.event_csv(report),
         "json": lambda: opendata.event_json(report),

@@ -1,208 +1,458 @@
-"""DOCX: an editable verbale with real Word headings, tables, a page-number field and the
-chart as a picture, that the office can complete and protocol."""
+"""DOCX: an editable verbale with real Word headings, tables, page numbers and the chart as a
+picture, that the office can complete and protocol.
 
+Layout: A4 portrait; a table's proposals go on landscape pages when their figures would
+leave too little room for the titles. Every table has fixed column widths (the title and
+description column takes what the figures leave), numbers aligned right, a header row
+repeated on each page and rows kept whole. Ranks are plain text ("1.", "3.", "3."): Word's
+list numbering would run on from one list to the next. The text is in Arial, which Word
+has and LibreOffice replaces with the metric-compatible Liberation Sans, so the widths
+computed here hold in both.
+"""
+
+import datetime as dt
 import io
 import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.document import Document as DocumentObject
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_TAB_ALIGNMENT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
-from docx.shared import Cm, Pt
+from docx.section import Section
+from docx.shared import Cm, Pt, RGBColor, Twips
 from docx.text.paragraph import Paragraph
 from markdown_it.token import Token
 
+from app import i18n
 from app.reports import chart, labels
-from app.reports.data import EventReport, TableReport
+from app.reports.data import Cell, EventReport, Line, TableReport
 from app.reports.html import MARKDOWN
 
 # XML 1.0 refuses these characters: a title with them would break the document.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+FONT = "Arial"
+PAGE_SHORT, PAGE_LONG, MARGIN = 21.0, 29.7, 2.0  # A4, cm
+RANK_CM, FIGURE_CM, PAD_CM = 0.9, 1.3, 0.1  # rank and figure columns; cell padding each side
+TITLE_CM = 7.0  # the least room for titles and descriptions before the page turns landscape
+LABEL_CM = 3.5  # the least room for a table's title in the participation table
+BODY_PT, HEAD_PT = 9, 8  # table text; header row (bold)
+LONG_ROW = 700  # characters: a row longer than this may break across pages
+GREY = "555555"
+
+# Arial Bold (Helvetica Bold) advance widths, in thousandths of an em: enough to size a
+# column so that no word of its header is broken.
+_LOWER: tuple[int, ...] = (556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556, 278, 889)
+_LOWER += (611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500)
+_UPPER: tuple[int, ...] = (722, 722, 722, 722, 667, 611, 778, 722, 278, 556, 722, 611, 833)
+_UPPER += (722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611)
 
 
 def clean(text: str) -> str:
     return _INVALID_XML.sub("", text)
 
 
-def _page_number(paragraph: Paragraph) -> None:
-    """A PAGE field: Word fills in the number on every page."""
-    run = paragraph.add_run()
-    for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
+def _twips(cm: float) -> int:
+    return round(cm * 1440 / 2.54)
+
+
+def _glyph(char: str) -> int:
+    base = unicodedata.normalize("NFKD", char)[:1] or char
+    if "a" <= base <= "z":
+        return _LOWER[ord(base) - ord("a")]
+    if "A" <= base <= "Z":
+        return _UPPER[ord(base) - ord("A")]
+    if base.isdigit():
+        return 556
+    return 333 if base in " /.,;:'’-()!|" else 611
+
+
+def _text_cm(text: str, points: float) -> float:
+    return sum(_glyph(c) for c in text) / 1000 * points / 72 * 2.54
+
+
+def _word_cm(text: str, points: float = HEAD_PT) -> float:
+    """The width a column needs so that its longest word (bold) is not broken."""
+    longest = max((_text_cm(word, points) for word in text.split()), default=0)
+    return longest * 1.03 + 2 * PAD_CM + 0.03
+
+
+def _figure_cm(label: str) -> float:
+    return max(FIGURE_CM, _word_cm(label))
+
+
+def _text_width(landscape: bool) -> float:
+    return (PAGE_LONG if landscape else PAGE_SHORT) - 2 * MARGIN
+
+
+@lru_cache(maxsize=8192)
+def _formatted(value: Cell, min_group: int, locale: str) -> str:
+    return labels.cell(value, min_group)
+
+
+def _cell(value: Cell, min_group: int) -> str:
+    """labels.cell, remembered: an event has thousands of figures and few distinct ones."""
+    return _formatted(value, min_group, i18n.current_locale())
+
+
+def _number(value: int) -> str:
+    return _cell(value, 0)
+
+
+def _paragraph(doc: DocumentObject, text: str = "", style: str = "") -> Paragraph:
+    """A paragraph in the style of id `style`: python-docx takes milliseconds to look a style
+    up by name, which adds up over the hundreds of headings of an event."""
+    paragraph = doc.add_paragraph(text)
+    if style:
+        paragraph._p.style = style
+    return paragraph
+
+
+def _heading(doc: DocumentObject, text: str, level: int) -> Paragraph:
+    return _paragraph(doc, text, f"Heading{min(level, 9)}" if level else "Title")
+
+
+# --- document, sections, footer -------------------------------------------------------
+
+
+def _field(paragraph: Paragraph, code: str) -> None:
+    """A field Word fills in on every page (PAGE, NUMPAGES)."""
+    for kind, text in (("begin", ""), ("", f" {code} "), ("separate", ""), ("", "1"), ("end", "")):
+        run = paragraph.add_run()
         if kind:
             element = OxmlElement("w:fldChar")
             element.set(qn("w:fldCharType"), kind)
-        else:
+        elif text.strip() == code:
             element = OxmlElement("w:instrText")
             element.set(qn("xml:space"), "preserve")
+            element.text = text
+        else:
+            element = OxmlElement("w:t")
             element.text = text
         run._r.append(element)
 
 
-def _new() -> DocumentObject:
+def _footer(section: Section, title: str, landscape: bool) -> None:
+    """The title on the left, "Pagina 3 di 12" on the right."""
+    section.footer.is_linked_to_previous = False
+    paragraph = section.footer.paragraphs[0]
+    stops = paragraph.paragraph_format.tab_stops
+    for inherited in (Twips(4680), Twips(9360)):  # the template's Footer style: centre, right
+        stops.add_tab_stop(inherited, WD_TAB_ALIGNMENT.CLEAR)
+    stops.add_tab_stop(Cm(_text_width(landscape)), WD_TAB_ALIGNMENT.RIGHT)
+    limit = 120 if landscape else 80
+    short = title if len(title) <= limit else title[: limit - 1] + "…"
+    paragraph.add_run(clean(short) + "\t")
+    message = labels._("Page %(page)s of %(pages)s")
+    for piece in re.split(r"(%\((?:page|pages)\)s)", message):
+        if piece == "%(page)s":
+            _field(paragraph, "PAGE")
+        elif piece == "%(pages)s":
+            _field(paragraph, "NUMPAGES")
+        elif piece:
+            paragraph.add_run(piece)
+    for run in paragraph.runs:
+        run.font.size = Pt(8)
+        run.font.color.rgb = RGBColor.from_string(GREY)
+
+
+def _landscape(doc: DocumentObject) -> bool:
+    return doc.sections[-1].orientation == WD_ORIENT.LANDSCAPE
+
+
+def _section(doc: DocumentObject, title: str, *, landscape: bool, first: bool = False) -> None:
+    section = doc.sections[0] if first else doc.add_section(WD_SECTION.NEW_PAGE)
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    short, long = Cm(PAGE_SHORT), Cm(PAGE_LONG)
+    section.page_width, section.page_height = (long, short) if landscape else (short, long)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(MARGIN))
+    section.footer_distance = Cm(1)
+    _footer(section, title, landscape)
+
+
+def _language() -> str:
+    return "it-IT" if i18n.current_locale() == "it" else "en-GB"
+
+
+def _styles(doc: DocumentObject) -> None:
+    """Arial everywhere, in the report's language, and the few styles the tables use."""
+    root = doc.styles.element
+    for fonts in root.iter(qn("w:rFonts")):
+        for attribute in list(fonts.attrib):
+            if attribute.endswith("Theme"):
+                del fonts.attrib[attribute]
+        for script in ("w:ascii", "w:hAnsi", "w:cs"):
+            fonts.set(qn(script), FONT)
+    language = _language()
+    for lang in root.iter(qn("w:lang")):
+        lang.set(qn("w:val"), language)
+    normal = doc.styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(10)
+    normal.paragraph_format.space_after = Pt(4)
+    normal.paragraph_format.line_spacing = 1.1
+    normal_lang = OxmlElement("w:lang")
+    normal_lang.set(qn("w:val"), language)
+    normal.element.get_or_add_rPr().append(normal_lang)
+    settings = doc.settings.element
+    for theme in settings.iter(qn("w:themeFontLang")):
+        theme.set(qn("w:val"), language)
+    for proofed in settings.findall(qn("w:proofState")):
+        settings.remove(proofed)  # "already checked": Word would not spell-check it
+
+    def paragraph_style(name: str, size: float, *, bold: bool = False, grey: bool = False) -> None:
+        style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = normal
+        style.font.size = Pt(size)
+        style.font.bold = bold or None
+        if grey:
+            style.font.color.rgb = RGBColor.from_string(GREY)
+        style.paragraph_format.space_after = Pt(0)
+        style.paragraph_format.line_spacing = 1.0
+
+    paragraph_style("Table Text", BODY_PT)
+    paragraph_style("Table Heading", HEAD_PT, bold=True)
+    paragraph_style("Note", 8.5, grey=True)
+    doc.styles["Note"].paragraph_format.space_after = Pt(6)
+    paragraph_style("Ranked", 10)
+    ranked = doc.styles["Ranked"].paragraph_format
+    ranked.left_indent, ranked.first_line_indent = Cm(0.9), Cm(-0.9)
+    ranked.tab_stops.add_tab_stop(Cm(0.9))
+    ranked.space_after = Pt(2)
+
+
+def _properties(doc: DocumentObject, title: str, subject: str, when: dt.datetime | None) -> None:
+    stamp = (when or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    stamp = stamp.replace(tzinfo=None, microsecond=0)
+    props = doc.core_properties
+    props.title, props.subject = clean(title), subject
+    props.author = props.last_modified_by = "Tavoli"
+    props.comments = props.keywords = props.category = ""
+    props.created = props.modified = stamp
+    props.revision = 1
+    props.language = _language()
+    package = doc.part.package
+    for rel_id, rel in list(package.rels.items()):
+        if rel.reltype == RT.THUMBNAIL:  # the python-docx template's preview, not ours
+            package.rels.pop(rel_id)
+        elif rel.reltype == RT.EXTENDED_PROPERTIES:  # "Microsoft Macintosh Word", 1 page
+            rel.target_part._blob = (
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
+                b'extended-properties"><Application>Tavoli</Application></Properties>'
+            )
+
+
+def _new(title: str, subject: str, footer: str, generated: dt.datetime | None) -> DocumentObject:
     doc = Document()
-    section = doc.sections[0]
-    section.page_height, section.page_width = Cm(29.7), Cm(21)
-    for side in ("left_margin", "right_margin"):
-        setattr(section, side, Cm(2))
-    style = doc.styles["Normal"]
-    style.font.name = "Calibri"
-    style.font.size = Pt(10)
-    footer = section.footer.paragraphs[0]
-    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _page_number(footer)
+    _styles(doc)
+    _properties(doc, title, subject, generated)
+    _section(doc, footer, landscape=False, first=True)
     return doc
 
 
-def _cell_xml(text: str, width: int, *, bold: bool = False) -> str:
-    run_pr = "<w:rPr><w:b/></w:rPr>" if bold else ""
+def _save(doc: DocumentObject) -> bytes:
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+# --- tables -------------------------------------------------------------------------------
+
+Run = tuple[str, str]  # text, and "" (plain), "b" (bold) or "note" (small, grey, italic)
+Content = str | list[list[Run]]  # plain text, or paragraphs of runs
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    cm: float
+    numeric: bool = False
+
+
+def _run_xml(text: str, kind: str) -> str:
+    props = {"b": "<w:b/>", "note": f'<w:i/><w:color w:val="{GREY}"/><w:sz w:val="16"/>'}
+    head = f"<w:rPr>{props[kind]}</w:rPr>" if kind in props else ""
+    return f'<w:r>{head}<w:t xml:space="preserve">{escape(clean(text))}</w:t></w:r>'
+
+
+def _cell_xml(content: Content, column: Column, *, head: bool = False, bold: bool = False) -> str:
+    if isinstance(content, str):
+        content = [[(line, "b" if bold else "")] for line in content.split("\n")]
+    style = "TableHeading" if head else "TableText"
+    align = '<w:jc w:val="right"/>' if column.numeric else ""
     paragraphs = "".join(
-        f'<w:p><w:r>{run_pr}<w:t xml:space="preserve">{escape(clean(line))}</w:t></w:r></w:p>'
-        for line in text.split("\n")
+        f'<w:p><w:pPr><w:pStyle w:val="{style}"/>{align}</w:pPr>'
+        + "".join(_run_xml(text, kind) for text, kind in runs)
+        + "</w:p>"
+        for runs in content or [[]]
     )
-    return f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr>{paragraphs}</w:tc>'
+    props = f'<w:tcW w:w="{_twips(column.cm)}" w:type="dxa"/>'
+    if head:
+        props += '<w:shd w:val="clear" w:color="auto" w:fill="E7EDF3"/><w:vAlign w:val="bottom"/>'
+    return f"<w:tc><w:tcPr>{props}</w:tcPr>{paragraphs}</w:tc>"
 
 
-def _grid(doc: DocumentObject, header: list[str], rows: list[list[str]]) -> None:
-    """A bordered table with a repeating header row.
+def _length(content: Content) -> int:
+    if isinstance(content, str):
+        return len(content)
+    return sum(len(text) for runs in content for text, _kind in runs)
+
+
+def _grid(
+    doc: DocumentObject, columns: list[Column], rows: list[list[Content]], *, total: bool = False
+) -> None:
+    """A bordered table of fixed column widths, its header row repeated on every page.
 
     The rows are written as one XML fragment: python-docx's cell API takes seconds for
     the thousands of cells of an event report.
     """
-    table = doc.add_table(rows=0, cols=len(header))
-    table.style = "Table Grid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    widths = [int(col.get(qn("w:w")) or 0) for col in table._tbl.tblGrid.iterchildren()]
-    head = "".join(_cell_xml(t, w, bold=True) for t, w in zip(header, widths, strict=True))
-    body = "".join(
-        "<w:tr>" + "".join(_cell_xml(t, w) for t, w in zip(row, widths, strict=True)) + "</w:tr>"
-        for row in rows
+    head = "".join(_cell_xml(c.label, c, head=True) for c in columns)
+    body = []
+    for index, row in enumerate(rows):
+        bold = total and index == len(rows) - 1
+        keep = "<w:cantSplit/>" if sum(_length(c) for c in row) < LONG_ROW else ""
+        cells = "".join(_cell_xml(c, col, bold=bold) for c, col in zip(row, columns, strict=True))
+        body.append(f"<w:tr><w:trPr>{keep}</w:trPr>{cells}</w:tr>")
+    grid = "".join(f'<w:gridCol w:w="{_twips(c.cm)}"/>' for c in columns)
+    width = sum(_twips(c.cm) for c in columns)
+    pad = _twips(PAD_CM)
+    margins = "".join(
+        f'<w:{side} w:w="{size}" w:type="dxa"/>'
+        for side, size in (("top", 20), ("left", pad), ("bottom", 20), ("right", pad))
     )
-    fragment = parse_xml(
-        f"<w:tbl {nsdecls('w')}><w:tr><w:trPr><w:tblHeader/></w:trPr>{head}</w:tr>{body}</w:tbl>"
+    xml = (
+        f"<w:tbl {nsdecls('w')}><w:tblPr>"
+        f'<w:tblStyle w:val="TableGrid"/><w:tblW w:w="{width}" w:type="dxa"/>'
+        f'<w:jc w:val="left"/><w:tblLayout w:type="fixed"/><w:tblCellMar>{margins}</w:tblCellMar>'
+        '<w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" w:firstColumn="1" '
+        'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>'
+        f"</w:tblPr><w:tblGrid>{grid}</w:tblGrid>"
+        f"<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>{head}</w:tr>{''.join(body)}</w:tbl>"
     )
-    for row in list(fragment):
-        table._tbl.append(row)
+    placeholder = doc.add_table(rows=0, cols=len(columns))
+    placeholder._tbl.getparent().replace(placeholder._tbl, parse_xml(xml))
 
 
-def _meta(doc: DocumentObject, label: str, value: str) -> None:
+def _fit(figures: list[float], least: float, *, landscape: bool) -> tuple[float, list[float]]:
+    """The room left for the text column, and the figure columns (narrowed only when even
+    then they would leave less than `least`)."""
+    room = _text_width(landscape) - sum(figures)
+    if room >= least:
+        return room, figures
+    scale = (_text_width(landscape) - least) / sum(figures)
+    return least, [max(0.8, w * scale) for w in figures]
+
+
+# --- paragraphs ---------------------------------------------------------------------------
+
+
+def _meta(doc: DocumentObject, *pairs: tuple[str, str]) -> None:
+    """Bold labels and their values on one line: "Facilitator: … · Voting: …"."""
     p = doc.add_paragraph()
-    p.add_run(f"{label}: ").bold = True
-    p.add_run(clean(value))
+    for index, (label, value) in enumerate(pairs):
+        if index:
+            p.add_run(" · ")
+        p.add_run(f"{label}: ").bold = True
+        p.add_run(clean(value))
 
 
-def _table(doc: DocumentObject, report: TableReport, level: int, *, new_page: bool = False) -> None:
-    _ = labels._
-    n = report.min_group
-    heading = doc.add_heading(clean(report.title), level=level)
-    heading.paragraph_format.page_break_before = new_page
-    if report.question:
-        _meta(doc, _("Guiding question"), report.question)
-    _meta(doc, _("Facilitator"), report.facilitator or "—")
-    _meta(doc, _("Voting"), labels.voting(report.voting_mode, report.dots, report.max_per_proposal))
-    _meta(
-        doc,
-        _("Began"),
-        f"{labels.clock(report.start)} · {_('End')}: {labels.clock(report.end)}",
-    )
-    doc.add_heading(_("Timeline"), level=level + 1)
-    if report.timeline:
-        _grid(
-            doc,
-            [_("Time"), _("Phase")],
-            [[labels.clock(s.at), labels.phase(s.phase)] for s in report.timeline],
-        )
-    else:
-        doc.add_paragraph(_("No phase change recorded yet."))
-    doc.add_heading(_("Participants"), level=level + 1)
-    cats = [labels.category(c) for c in report.categories]
-    _grid(
-        doc,
-        [*cats, _("Total")],
-        [[*(labels.cell(v, n) for v in report.people), labels.number(report.people_total)]],
-    )
+def _note(doc: DocumentObject, text: str) -> None:
+    _paragraph(doc, clean(text), "Note")
+
+
+def _ranked(doc: DocumentObject, lines: tuple[Line, ...], mode: str) -> None:
+    """Ranks as text ("1. Title — 12 voti"): ties share a rank, and no list runs on."""
+    for line in lines:
+        p = _paragraph(doc, style="Ranked")
+        p.add_run(f"{line.rank}.\t{clean(line.title)} — ")
+        p.add_run(labels.tally(mode, line.votes)).bold = True
+
+
+def _event_line(doc: DocumentObject, report: TableReport | EventReport) -> None:
+    e = report.event
     doc.add_paragraph(
-        _(
-            "Of whom on paper (input typed by the moderator): %(n)s. Removed by the moderator, "
-            "not counted: %(m)s."
-        )
-        % {"n": report.paper, "m": report.removed}
-        + " "
-        + labels.privacy_note(n)
+        clean(" · ".join(x for x in (labels.long_date(e.date), e.place, e.organiser) if x))
     )
-    if report.named:
-        _meta(doc, _("Named with their consent"), labels.named(report.named))
-    doc.add_heading(_("Priorities"), level=level + 1)
-    top = report.top(10)
-    picture = chart.png(top)
-    if picture:
-        doc.add_picture(io.BytesIO(picture), width=Cm(16))
-    for line in top:
-        doc.add_paragraph(f"{clean(line.title)} — {line.votes}", style="List Number")
-    if not top:
-        doc.add_paragraph(_("No votes yet."))
-    doc.add_heading(_("Proposals by kind and tag"), level=level + 1)
-    for group in report.groups():
-        tag = group.tag or _("no tag")
-        doc.add_heading(f"{labels.kind_group(group.kind)} · {clean(tag)}", level=level + 2)
-        rows = []
-        for line in group.lines:
-            notes = [line.title]
-            if line.proxy:
-                notes.append(f"[{_('proxy input')}]")
-            if line.proxy_votes:
-                notes.append(f"[{_('proxy votes')}: {line.proxy_votes}]")
-            if line.merged_from:
-                notes.append(f"{_('Merged from')}: " + " · ".join(line.merged_from))
-            rows.append(
-                [
-                    str(line.rank),
-                    "\n".join(notes),
-                    labels.number(line.votes),
-                    labels.number(line.voters),
-                    *(labels.cell(v, n) for v in line.by_category),
-                ]
-            )
-        _grid(doc, ["#", _("Title"), _("Votes"), _("Voters"), *cats], rows)
-    if report.merged or report.off_wall:
-        doc.add_heading(_("Posts not on the wall"), level=level + 1)
-        if report.merged:
-            doc.add_paragraph(
-                f"{_('merged into another proposal')}: {report.merged}", style="List Bullet"
-            )
-        for status, count in report.off_wall:
-            doc.add_paragraph(f"{labels.status(status)}: {count}", style="List Bullet")
-    doc.add_heading(_("Facilitator's synthesis"), level=level + 1)
-    if report.synthesis:
-        _markdown(doc, report.synthesis, level + 2)
-    else:
-        doc.add_paragraph(_("Not written yet."))
+
+
+# --- the facilitator's synthesis (Markdown) ------------------------------------------------
+
+
+def _list_style(base: str, depth: int) -> str:
+    """The style id of a list nested `depth` deep: ListBullet, ListBullet2, ListBullet3."""
+    return base if depth <= 1 else f"{base}{min(depth, 3)}"
+
+
+def _numbering(doc: DocumentObject, style: str, start: int) -> str:
+    """A list numbered from `start`: a new w:num over the style's own definition, so that
+    one list of the synthesis does not carry on from the one before."""
+    numbering = doc.part.numbering_part.element
+    num_pr = doc.styles.element.get_by_id(style).pPr.numPr
+    style_num = num_pr.numId.val
+    abstract = numbering.num_having_numId(style_num).abstractNumId.val
+    num = numbering.add_num(abstract)
+    num.add_lvlOverride(ilvl=0).add_startOverride(start)
+    return str(num.numId)
+
+
+def _numbered(paragraph: Paragraph, num_id: str) -> None:
+    num_pr = paragraph._p.get_or_add_pPr().get_or_add_numPr()
+    num_pr.get_or_add_ilvl().val = 0
+    num_pr.get_or_add_numId().val = int(num_id)
 
 
 def _markdown(doc: DocumentObject, text: str, top: int) -> None:
-    """The synthesis in Word terms: headings, paragraphs, lists, bold and italic runs.
-    Raw HTML and links are kept as plain text."""
-    heading, list_style = 0, ""
-    styles: list[str] = []
-    for token in MARKDOWN.parse(text):
-        if token.type == "heading_open":
-            heading = min(9, top + int(token.tag[1:]) - 1)
-        elif token.type == "heading_close":
+    """The synthesis in Word terms: headings (its highest at level `top`, below the section
+    that holds it), paragraphs, lists, quotes, bold and italic runs. Raw HTML and links are
+    kept as plain text."""
+    tokens = MARKDOWN.parse(text)
+    depths = [int(t.tag[1:]) for t in tokens if t.type == "heading_open"]
+    shift = top - min(depths, default=1)
+    heading, quote, item_start = 0, 0, False
+    lists: list[tuple[str, str]] = []  # (style, numId or "")
+    for token in tokens:
+        kind = token.type
+        if kind == "heading_open":
+            heading = max(1, min(9, int(token.tag[1:]) + shift))
+        elif kind == "heading_close":
             heading = 0
-        elif token.type in ("bullet_list_open", "ordered_list_open"):
-            styles.append("List Bullet" if token.type == "bullet_list_open" else "List Number")
-        elif token.type in ("bullet_list_close", "ordered_list_close"):
-            styles.pop()
-        elif token.type in ("fence", "code_block"):
+        elif kind == "bullet_list_open":
+            lists.append((_list_style("ListBullet", len(lists) + 1), ""))
+        elif kind == "ordered_list_open":
+            style = _list_style("ListNumber", len(lists) + 1)
+            start = token.attrGet("start")
+            lists.append((style, _numbering(doc, style, int(start or 1))))
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif kind == "list_item_open":
+            item_start = True
+        elif kind in ("blockquote_open", "blockquote_close"):
+            quote += 1 if kind == "blockquote_open" else -1
+        elif kind in ("fence", "code_block"):
             doc.add_paragraph(clean(token.content.rstrip("\n")))
-        elif token.type == "inline":
-            list_style = styles[-1] if styles else ""
+        elif kind == "inline":
             if heading:
-                paragraph = doc.add_heading(level=heading)
+                paragraph = _heading(doc, "", heading)
+            elif lists and item_start:
+                style, num_id = lists[-1]
+                paragraph = _paragraph(doc, style=style)
+                if num_id:
+                    _numbered(paragraph, num_id)
+            elif lists:  # a second paragraph of the same item
+                paragraph = _paragraph(doc, style=_list_style("ListContinue", len(lists)))
             else:
-                paragraph = doc.add_paragraph(style=list_style or None)
+                paragraph = _paragraph(doc, style="Quote" if quote else "")
+            item_start = False
             _runs(paragraph, token.children or [])
 
 
@@ -213,77 +463,251 @@ def _runs(paragraph: Paragraph, children: list[Token]) -> None:
             bold = child.type == "strong_open"
         elif child.type in ("em_open", "em_close"):
             italic = child.type == "em_open"
-        elif child.type in ("softbreak", "hardbreak"):
+        elif child.type == "hardbreak":
             paragraph.add_run().add_break()
+        elif child.type == "softbreak":  # a new line in the source, a space on the page
+            paragraph.add_run(" ")
         elif child.content:
             run = paragraph.add_run(clean(child.content))
             run.bold, run.italic = bold or None, italic or None
 
 
-def _event_line(doc: DocumentObject, report: TableReport | EventReport) -> None:
-    e = report.event
-    doc.add_paragraph(
-        clean(" · ".join(x for x in (labels.long_date(e.date), e.place, e.organiser) if x))
+def _synthesis(doc: DocumentObject, report: TableReport, top: int) -> None:
+    if report.synthesis:
+        _markdown(doc, report.synthesis, top)
+    else:
+        _note(doc, labels._("Not written yet."))
+
+
+# --- one table's minutes ------------------------------------------------------------------
+
+
+def _proposal_cell(line: Line) -> list[list[Run]]:
+    """The title, its description, then its tags and marks, each on its own line."""
+    _ = labels._
+    paragraphs: list[list[Run]] = [[(line.title, "b")]]
+    paragraphs += [[(text, "")] for text in line.body.splitlines() if text.strip()]
+    if len(line.tags) > 1:
+        paragraphs.append([(f"{_('Tags')}: {', '.join(line.tags)}", "note")])
+    marks = []
+    if line.proxy:
+        marks.append(f"[{_('proxy input')}]")
+    if line.proxy_votes:
+        marks.append(f"[{_('proxy votes')}: {line.proxy_votes}]")
+    if marks:
+        paragraphs.append([(" ".join(marks), "note")])
+    if line.merged_from:
+        paragraphs.append([(f"{_('Merged from')}: " + " · ".join(line.merged_from), "note")])
+    return paragraphs
+
+
+def _proposals(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    """Proposals by kind and tag, on landscape pages when the figures need the room."""
+    _ = labels._
+    n = report.min_group
+    heads = [_("Votes"), _("Voters"), *(labels.category(c) for c in report.categories)]
+    widths = [_figure_cm(label) for label in heads]
+    landscape = _text_width(False) - RANK_CM - sum(widths) < TITLE_CM
+    groups = report.groups()
+    if landscape and groups and not _landscape(doc):
+        _section(doc, footer, landscape=True)
+    room, widths = _fit([RANK_CM, *widths], TITLE_CM, landscape=_landscape(doc))
+    columns = [
+        Column("#", widths[0], numeric=True),
+        Column(_("Title"), room),
+        *(Column(label, w, numeric=True) for label, w in zip(heads, widths[1:], strict=True)),
+    ]
+    _heading(doc, _("Proposals by kind and tag"), level + 1)
+    for group in groups:
+        tag = group.tag or _("no tag")
+        _heading(doc, f"{labels.kind_group(group.kind)} · {clean(tag)}", level + 2)
+        rows: list[list[Content]] = [
+            [
+                str(line.rank),
+                _proposal_cell(line),
+                _number(line.votes),
+                _number(line.voters),
+                *(_cell(v, n) for v in line.by_category),
+            ]
+            for line in group.lines
+        ]
+        _grid(doc, columns, rows)
+    if not groups:
+        _note(doc, _("No proposal on the wall."))
+    if report.merged or report.off_wall:
+        _heading(doc, _("Posts not on the wall"), level + 1)
+        if report.merged:
+            _paragraph(doc, f"{_('merged into another proposal')}: {report.merged}", "ListBullet")
+        for status, count in report.off_wall:
+            _paragraph(doc, f"{labels.status(status)}: {count}", "ListBullet")
+        _note(doc, _("Counted, not printed: their text stays with the moderator."))
+
+
+def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    _ = labels._
+    n = report.min_group
+    _heading(doc, clean(report.title), level)
+    if report.question:
+        _meta(doc, (_("Guiding question"), report.question))
+    _meta(
+        doc,
+        (_("Facilitator"), report.facilitator or "—"),
+        (_("Voting"), labels.voting(report.voting_mode, report.dots, report.max_per_proposal)),
+    )
+    _meta(
+        doc,
+        (_("Began"), labels.clock(report.start)),
+        (_("End"), labels.clock(report.end)),
+        (_("Phase"), labels.phase(report.phase)),
     )
 
+    _heading(doc, _("Timeline"), level + 1)
+    if report.timeline:
+        _grid(
+            doc,
+            [Column(_("Time"), 2.2), Column(_("Phase"), 5.0)],
+            [[labels.clock(s.at), labels.phase(s.phase)] for s in report.timeline],
+        )
+    else:
+        _note(doc, _("No phase change recorded yet."))
 
-def _save(doc: DocumentObject) -> bytes:
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    return buffer.getvalue()
+    _heading(doc, _("Participants"), level + 1)
+    rows: list[list[Content]] = [
+        [labels.category(c), _cell(v, n)]
+        for c, v in zip(report.categories, report.people, strict=True)
+    ]
+    rows.append([_("Total"), _number(report.people_total)])
+    _grid(
+        doc,
+        [
+            Column(_("Stakeholder categories"), 8.0),
+            Column(_("Participants"), _figure_cm(_("Participants")) + 0.6, numeric=True),
+        ],
+        rows,
+        total=True,
+    )
+    _note(
+        doc,
+        _(
+            "Of whom on paper (input typed by the moderator): %(n)s. Removed by the moderator, "
+            "not counted: %(m)s."
+        )
+        % {"n": report.paper, "m": report.removed}
+        + " "
+        + labels.privacy_note(n),
+    )
+    if report.named:
+        _meta(doc, (_("Named with their consent"), labels.named(report.named)))
+
+    _heading(doc, _("Priorities"), level + 1)
+    mode = report.voting_mode
+    doc.add_paragraph(
+        _("Proposals on the wall: %(n)s · %(votes)s")
+        % {"n": _number(report.proposals), "votes": labels.tally(mode, report.total_votes)}
+    )
+    top = report.top(10)
+    picture = chart.png(top)
+    if picture:
+        shape = doc.add_picture(io.BytesIO(picture), width=Cm(14))
+        shape._inline.docPr.set("descr", _("The ten proposals with most votes"))
+    _ranked(doc, top, mode)
+    if not top:
+        _note(doc, _("No votes yet."))
+
+    _heading(doc, _("Facilitator's synthesis"), level + 1)
+    _synthesis(doc, report, level + 2)
+
+    _proposals(doc, report, level, footer)
 
 
-def table_docx(report: TableReport) -> bytes:
-    doc = _new()
-    doc.add_paragraph(f"{labels._('Minutes of the table')} · {clean(report.event.title)}")
+def table_docx(report: TableReport, *, generated: dt.datetime | None = None) -> bytes:
+    _ = labels._
+    footer = f"{report.title} · {report.event.title}"
+    doc = _new(footer, _("Minutes of the table"), footer, generated)
+    _paragraph(doc, f"{_('Minutes of the table')} · {clean(report.event.title)}", "Note")
     _event_line(doc, report)
-    _table(doc, report, 1)
+    _table(doc, report, 1, footer)
     return _save(doc)
 
 
-def event_docx(report: EventReport) -> bytes:
+# --- the event ----------------------------------------------------------------------------
+
+
+def _participation(doc: DocumentObject, report: EventReport) -> None:
+    """Tables down, categories across; the first column keeps room for a table's title."""
     _ = labels._
     n = report.min_group
-    doc = _new()
-    doc.add_heading(clean(report.event.title), level=0)
-    doc.add_paragraph(_("Synthesis of the event"))
-    _event_line(doc, report)
-    doc.add_paragraph(
-        _("Tables: %(t)s · participants: %(p)s · proposals on the wall: %(n)s · votes: %(v)s")
-        % {
-            "t": len(report.tables),
-            "p": labels.number(report.people_total),
-            "n": labels.number(report.proposals),
-            "v": labels.number(report.total_votes),
-        }
-    )
-    doc.add_heading(_("Participation by category and table"), level=1)
-    cats = [labels.category(c) for c in report.categories]
-    rows = [
+    names = [labels.category(c) for c in report.categories] + [_("Total")]
+    figures = [_figure_cm(name) for name in names]
+    longest = max((_word_cm(t.title, BODY_PT) for t in report.tables), default=0)
+    least = max(LABEL_CM, longest)
+    turn = _text_width(False) - sum(figures) < least
+    title = report.event.title
+    if turn:
+        _section(doc, title, landscape=True)
+    _heading(doc, _("Participation by category and table"), 1)
+    room, figures = _fit(figures, least, landscape=turn)
+    columns = [
+        Column(_("Table"), room),
+        *(Column(name, w, numeric=True) for name, w in zip(names, figures, strict=True)),
+    ]
+    rows: list[list[Content]] = [
         [
             t.title,
-            *(labels.cell(report.cell(t, c), n) for c in report.categories),
-            labels.number(t.people_total),
+            *(_cell(report.cell(t, c), n) for c in report.categories),
+            _number(t.people_total),
         ]
         for t in report.tables
     ]
     rows.append(
         [
             _("Total"),
-            *(labels.cell(v, n) for v in report.people),
-            labels.number(report.people_total),
+            *(_cell(v, n) for v in report.people),
+            _number(report.people_total),
         ]
     )
-    _grid(doc, [_("Table"), *cats, _("Total")], rows)
-    doc.add_paragraph(labels.privacy_note(n))
-    doc.add_heading(_("Top priorities of each table"), level=1)
-    top_rows = []
+    _grid(doc, columns, rows, total=True)
+    _note(doc, labels.privacy_note(n))
+    if turn:
+        _section(doc, title, landscape=False)
+
+
+def event_docx(report: EventReport, *, generated: dt.datetime | None = None) -> bytes:
+    _ = labels._
+    e = report.event
+    doc = _new(e.title, _("Synthesis of the event"), e.title, generated)
+    _heading(doc, clean(e.title), 0)
+    _paragraph(doc, _("Synthesis of the event"), "Subtitle")
+    _event_line(doc, report)
+    doc.add_paragraph(
+        _("Tables: %(t)s · participants: %(p)s · proposals on the wall: %(n)s · %(votes)s")
+        % {
+            "t": _number(len(report.tables)),
+            "p": _number(report.people_total),
+            "n": _number(report.proposals),
+            "votes": labels.totals(report.votes_by_mode()),
+        }
+    )
+
+    _participation(doc, report)
+
+    _heading(doc, _("Top priorities of each table"), 1)
     for t in report.tables:
+        _heading(doc, clean(t.title), 2)
+        _meta(doc, (_("Voting"), labels.voting(t.voting_mode, t.dots, t.max_per_proposal)))
         top = t.top(5)
-        top_rows.append(
-            [t.title, "\n".join(f"{i}. {x.title} — {x.votes}" for i, x in enumerate(top, 1))]
-        )
-    _grid(doc, [_("Table"), _("Priorities")], top_rows)
+        _ranked(doc, top, t.voting_mode)
+        if not top:
+            _note(doc, _("No votes yet."))
+
+    _heading(doc, _("The tables' syntheses"), 1)
     for t in report.tables:
-        _table(doc, t, 1, new_page=True)
+        _heading(doc, clean(t.title), 2)
+        if t.facilitator:
+            _meta(doc, (_("Facilitator"), t.facilitator))
+        _synthesis(doc, t, 3)
+
+    for t in report.tables:
+        _section(doc, t.title, landscape=False)
+        _table(doc, t, 1, t.title)
     return _save(doc)
