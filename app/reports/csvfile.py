@@ -1,10 +1,16 @@
-"""CSV: the proposals with their tallies, one row each, for Excel (UTF-8 with BOM, ';')."""
+"""CSV: the proposals with their tallies, one row each, for Excel (UTF-8 with BOM, ';').
+
+The columns are listed once, here (`columns` and `values`): the CSV and every proposals
+sheet of the XLSX use them, so the two files always read in the same order.
+"""
 
 import csv
 import io
+from dataclasses import dataclass
+from typing import Literal
 
 from app.reports import labels
-from app.reports.data import EventReport, TableReport
+from app.reports.data import EventReport, Line, TableReport
 from app.reports.labels import raw_cell
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -19,60 +25,80 @@ def safe(value: object) -> object:
     return safe_text(value) if isinstance(value, str) else value
 
 
-def _header(categories: tuple[str, ...]) -> list[str]:
+@dataclass(frozen=True)
+class Column:
+    """One column of the proposals, in the CSV and in the XLSX.
+
+    kind: "figure" (a number, or a privacy mark in its place: right-aligned), "text" (wrapped
+    in a spreadsheet), "flag" (a short yes). width: the widest a spreadsheet column grows, in
+    characters; a narrower content makes it narrower.
+    """
+
+    header: str
+    kind: Literal["figure", "text", "flag"]
+    width: int
+
+
+def unit(mode: str) -> str:
+    """How a table voted: next to every count of votes, so approvals and dots never mix."""
+    return labels._("Dots") if mode == "dots" else labels._("Approval")
+
+
+def columns(categories: tuple[str, ...]) -> list[Column]:
     _ = labels._
     return [
-        _("Table"),
-        _("Rank"),
-        _("Kind"),
-        _("Title"),
-        _("Description"),
-        _("Tags"),
-        _("Votes"),
-        _("Voters"),
-        *(labels.category(c) for c in categories),
-        _("Proxy input"),
-        _("Proxy votes"),
-        _("Merged from"),
+        Column(_("Table"), "text", 30),
+        Column(_("Rank"), "figure", 8),
+        Column(_("Kind"), "text", 14),
+        Column(_("Title"), "text", 45),
+        Column(_("Description"), "text", 55),
+        Column(_("Tags"), "text", 18),
+        Column(_("Votes"), "figure", 10),
+        Column(_("Voting"), "text", 14),
+        Column(_("Voters"), "figure", 10),
+        *(Column(labels.category(c), "figure", 12) for c in categories),
+        Column(_("Proxy input"), "flag", 10),
+        Column(_("Proxy votes"), "figure", 10),
+        Column(_("Merged from"), "text", 25),
+    ]
+
+
+def values(report: TableReport, line: Line, categories: tuple[str, ...]) -> list[object]:
+    """One proposal, in the order of `columns`; `categories` may be the event's, a superset."""
+    by = dict(zip(report.categories, line.by_category, strict=True))
+    return [
+        report.title,
+        line.rank,
+        labels.kind(line.kind),
+        line.title,
+        line.body,
+        ", ".join(line.tags),
+        line.votes,
+        unit(report.voting_mode),
+        line.voters,
+        *(raw_cell(by.get(c, 0), report.min_group) for c in categories),
+        labels._("yes") if line.proxy else "",
+        line.proxy_votes,
+        " | ".join(line.merged_from),
     ]
 
 
 def _rows(report: TableReport, categories: tuple[str, ...]) -> list[list[object]]:
-    _ = labels._
-    rows: list[list[object]] = []
-    for line in report.lines:
-        by = dict(zip(report.categories, line.by_category, strict=True))
-        rows.append(
-            [
-                report.title,
-                line.rank,
-                labels.kind(line.kind),
-                line.title,
-                line.body,
-                ", ".join(line.tags),
-                line.votes,
-                line.voters,
-                *(raw_cell(by.get(c, 0), report.min_group) for c in categories),
-                _("yes") if line.proxy else "",
-                line.proxy_votes,
-                " | ".join(line.merged_from),
-            ]
-        )
-    return rows
+    return [values(report, line, categories) for line in report.lines]
 
 
-def _write(header: list[str], rows: list[list[object]]) -> bytes:
+def _write(header: list[Column], rows: list[list[object]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([safe(h) for h in header])
+    writer.writerow([safe(c.header) for c in header])
     writer.writerows([safe(v) for v in row] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode()
 
 
 def table_csv(report: TableReport) -> bytes:
-    return _write(_header(report.categories), _rows(report, report.categories))
+    return _write(columns(report.categories), _rows(report, report.categories))
 
 
 def event_csv(report: EventReport) -> bytes:
     rows = [row for t in report.tables for row in _rows(t, report.categories)]
-    return _write(_header(report.categories), rows)
+    return _write(columns(report.categories), rows)
