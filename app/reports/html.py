@@ -45,11 +45,13 @@ MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable("image")
 
 def markdown(text: str, top: int = 1) -> Markup:
     """The facilitator's synthesis: Markdown in, safe HTML out (raw HTML is shown as text).
-    Its headings start at level `top`, below the section that holds it."""
+    Its shallowest heading is at level `top`, below the section that holds it."""
     tokens = MARKDOWN.parse(text)
-    for token in tokens:
-        if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(6, int(token.tag[1:]) + top - 1)}"
+    headings = [t for t in tokens if t.type in ("heading_open", "heading_close")]
+    # The shallowest heading goes to `top`, the others keep their distance (as in Markdown).
+    shift = top - min((int(t.tag[1:]) for t in headings), default=top)
+    for token in headings:
+        token.tag = f"h{min(6, int(token.tag[1:]) + shift)}"
     html = MARKDOWN.renderer.render(tokens, MARKDOWN.options, {})
     return Markup(html)  # noqa: S704 (html disabled: every tag is escaped)
 
