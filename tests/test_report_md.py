@@ -129,7 +129,7 @@ def test_synthesis_headings_sit_below_the_synthesis_heading(session: Session, ri
 
     event = _headings(_event_md(session, rich))
     # In the event's syntheses section, under the table's h3; in its minutes, under an h3.
-    assert (2, labels._("The tables' syntheses")) in event
+    assert (2, labels._("The tables' summaries")) in event
     assert _under(event, rich.table.title, 1)[:3] == [4, 5, 6]
     assert all(level > 3 for level in _under(event, "Sintesi del facilitatore"))
     assert _under(event, "Sintesi del facilitatore") == [4, 5, 6]
@@ -292,7 +292,7 @@ def test_event_order_syntheses_then_every_tables_minutes(session: Session, rich:
         "# Stati Generali",
         "## Partecipazione per tipologia e tavolo",
         "## Le priorità di ogni tavolo",
-        "## " + labels._("The tables' syntheses"),
+        "## " + labels._("The tables' summaries"),
         f"Facilitatore: {FACILITATOR}",
         "Il tavolo chiede **più trasporti**",
         f"\n## {rich.table.title}\n",

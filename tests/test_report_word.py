@@ -252,7 +252,7 @@ def test_the_event_lists_units_apart_and_every_synthesis(session: Session, known
     assert f"{TOTAL_VOTES + 7}" not in text  # no grand total of votes and dots
     body = list(doc.iter_inner_content())
     heads = [_heading(b) for b in body]
-    syntheses = heads.index(labels._("The tables' syntheses"))
+    syntheses = heads.index(labels._("The tables' summaries"))
     assert heads.index("Partecipazione per tipologia e tavolo") < syntheses
     # Each table's synthesis under its title, before every table's own minutes.
     assert heads[syntheses + 1 :].index(SECOND) < heads[syntheses + 1 :].index(
@@ -262,7 +262,7 @@ def test_the_event_lists_units_apart_and_every_synthesis(session: Session, known
     assert "Il tavolo propone:" in after
     styles = {b.text: b.style.name for b in body if _heading(b)}
     assert styles[known.event.title] == "Title"
-    assert styles[labels._("The tables' syntheses")] == "Heading 1"
+    assert styles[labels._("The tables' summaries")] == "Heading 1"
     # The participation table keeps room for a table's title.
     participation = next(t for t in doc.tables if t.cell(0, 0).text == "Tavolo")
     first, *figures = _widths(participation)
@@ -276,7 +276,7 @@ def test_a_table_without_synthesis_says_so_in_the_event(session: Session, known:
     doc = _open(reports.render_event(report, "docx"))
     body = list(doc.iter_inner_content())
     heads = [_heading(b) for b in body]
-    start = heads.index(labels._("The tables' syntheses"))
+    start = heads.index(labels._("The tables' summaries"))
     texts = [b.text for b in body[start:] if isinstance(b, Paragraph)]
     assert labels._("Not written yet.") in texts
 
@@ -322,5 +322,5 @@ def test_properties_in_english(session: Session, known: Known) -> None:
         report = data.build_event_report(session, known.event)
         doc = _open(reports.render_event(report, "docx"))
     assert doc.core_properties.language == "en-GB"
-    assert doc.core_properties.subject == "Synthesis of the event"
+    assert doc.core_properties.subject == "Event summary"
     assert _languages(doc) == {"en-GB"}

@@ -319,7 +319,7 @@ def test_english_on_request(session: Session, known: Known) -> None:
     with i18n.using_locale("en"):
         page = reports.render_table(_table_report(session, known), "html").decode()
     assert "Saturday, November 9, 2024" in page
-    assert "Facilitator&#39;s synthesis" in page or "Facilitator's synthesis" in page
+    assert "Facilitator&#39;s summary" in page or "Facilitator's summary" in page
 
 
 def test_filename_says_event_table_and_date() -> None:

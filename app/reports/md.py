@@ -352,7 +352,7 @@ def _table(report: TableReport, level: int) -> list[str]:
     out += [
         f"**{_('Facilitator')}:** {esc(report.facilitator) or '—'} · **{_('Voting')}:** {voting}",
         "",
-        f"**{_('Began')}:** {labels.clock(report.start)} · **{_('End')}:** "
+        f"**{_('Start time')}:** {labels.clock(report.start)} · **{_('End')}:** "
         f"{labels.clock(report.end)} · **{_('Phase')}:** {labels.phase(report.phase)}",
         "",
         f"{h}# {_('Timeline')}",
@@ -392,7 +392,7 @@ def _table(report: TableReport, level: int) -> list[str]:
     ]
     out += _ranked(report, report.top(10))
 
-    out += [f"{h}# " + _("Facilitator's synthesis"), ""]
+    out += [f"{h}# " + _("Facilitator's summary"), ""]
     out += _synthesis_block(report, level + 2)
 
     out += [f"{h}# {_('Proposals by kind and tag')}", ""]
@@ -450,7 +450,7 @@ def event_md(report: EventReport) -> bytes:
     table's minutes, one heading level down."""
     _ = labels._
     n = report.min_group
-    out = [f"*{_('Synthesis of the event')}*", "", f"# {esc(report.event.title, heading=True)}", ""]
+    out = [f"*{_('Event summary')}*", "", f"# {esc(report.event.title, heading=True)}", ""]
     out += _event_line(report, with_title=False)
     out += [
         _("Tables: %(t)s · participants: %(p)s · proposals on the wall: %(n)s · %(votes)s")
@@ -486,7 +486,7 @@ def event_md(report: EventReport) -> bytes:
         out += [f"### {esc(t.title, heading=True)}", ""]
         out += [labels.voting(t.voting_mode, t.dots, t.max_per_proposal), ""]
         out += _ranked(t, t.top(5))
-    out += ["## " + _("The tables' syntheses"), ""]
+    out += ["## " + _("The tables' summaries"), ""]
     for t in report.tables:
         out += [f"### {esc(t.title, heading=True)}", ""]
         if t.facilitator:

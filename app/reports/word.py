@@ -556,7 +556,7 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
     )
     _meta(
         doc,
-        (_("Began"), labels.clock(report.start)),
+        (_("Start time"), labels.clock(report.start)),
         (_("End"), labels.clock(report.end)),
         (_("Phase"), labels.phase(report.phase)),
     )
@@ -614,7 +614,7 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
     if not top:
         _note(doc, _("No votes yet."))
 
-    _heading(doc, _("Facilitator's synthesis"), level + 1)
+    _heading(doc, _("Facilitator's summary"), level + 1)
     _synthesis(doc, report, level + 2)
 
     _proposals(doc, report, level, footer)
@@ -675,9 +675,9 @@ def _participation(doc: DocumentObject, report: EventReport) -> None:
 def event_docx(report: EventReport, *, generated: dt.datetime | None = None) -> bytes:
     _ = labels._
     e = report.event
-    doc = _new(e.title, _("Synthesis of the event"), e.title, generated)
+    doc = _new(e.title, _("Event summary"), e.title, generated)
     _heading(doc, clean(e.title), 0)
-    _paragraph(doc, _("Synthesis of the event"), "Subtitle")
+    _paragraph(doc, _("Event summary"), "Subtitle")
     _event_line(doc, report)
     doc.add_paragraph(
         _("Tables: %(t)s · participants: %(p)s · proposals on the wall: %(n)s · %(votes)s")
@@ -700,7 +700,7 @@ def event_docx(report: EventReport, *, generated: dt.datetime | None = None) -> 
         if not top:
             _note(doc, _("No votes yet."))
 
-    _heading(doc, _("The tables' syntheses"), 1)
+    _heading(doc, _("The tables' summaries"), 1)
     for t in report.tables:
         _heading(doc, clean(t.title), 2)
         if t.facilitator:
