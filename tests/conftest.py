@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel
 
 from app.config import Settings
@@ -27,7 +26,16 @@ ADMIN_TOKEN = "test-organiser-token"
 
 # Multi-worker deployments run on PostgreSQL: these modules' database tests run on both
 # backends (a module elsewhere opts in with `pytestmark = pytest.mark.both_databases`).
-BOTH_DATABASES = {"test_facilitation", "test_reports", "test_services"}
+BOTH_DATABASES = {
+    "test_api",
+    "test_console",
+    "test_facilitation",
+    "test_facilitation_api",
+    "test_live",
+    "test_pages",
+    "test_reports",
+    "test_services",
+}
 POSTGRES_URL = os.environ.get(
     "TAVOLI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -165,33 +173,7 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def app(settings: Settings, engine: Engine) -> FastAPI:
-    app = create_app(settings)
-    close_connections_returned_after_dispose(app.state.engine)
-    return app
-
-
-def close_connections_returned_after_dispose(engine: Engine) -> None:
-    """At shutdown the app disposes its engine while a push may still be built in a worker
-    thread (Broadcaster.stop cancels the task, not the thread). That connection comes back to
-    the discarded pool and stays open until the garbage collector finds it, in some later test,
-    where psycopg's ResourceWarning is an error: close it as soon as it comes back."""
-    checked_out: set[ConnectionPoolEntry] = set()
-    orphans: set[ConnectionPoolEntry] = set()
-
-    @event.listens_for(engine, "checkout")
-    def _checkout(_dbapi: object, record: ConnectionPoolEntry, _proxy: object) -> None:
-        checked_out.add(record)
-
-    @event.listens_for(engine, "checkin")
-    def _checkin(_dbapi: object, record: ConnectionPoolEntry) -> None:
-        checked_out.discard(record)
-        if record in orphans:
-            orphans.discard(record)
-            record.invalidate()
-
-    @event.listens_for(engine, "engine_disposed")
-    def _disposed(_engine: Engine) -> None:
-        orphans.update(checked_out)
+    return create_app(settings)
 
 
 @pytest.fixture

@@ -1,16 +1,23 @@
 """Live pushes over WebSockets: every screen and phone sees each change, in order, once."""
 
+import asyncio
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from app.live.broadcaster import STOP_SECONDS, Broadcaster
 from app.live.hub import Hub, Push
+from app.services.state import TableDelta, TableState, TableStats
+from tests.conftest import make_table
 from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
 
 
@@ -260,3 +267,30 @@ def test_a_vote_that_changes_nothing_pushes_nothing(client: TestClient) -> None:
         event = json.loads(ws.receive_text())  # the next push is that vote, not an empty one
         assert event["prev_seq"] == last
         assert event["tallies"] == {str(pid): 2}
+
+
+@pytest.mark.anyio
+async def test_a_stopping_server_waits_for_the_push_being_built_and_starts_no_more(
+    engine: Engine, session: Session
+) -> None:
+    """A push is built in a thread with a database connection: the server stops only once
+    it is done (so the engine is disposed with nothing left open), and promptly."""
+    table = make_table(session)
+    built: list[int] = []
+
+    def slow_render(delta: TableDelta, _stats: TableStats, _state: TableState) -> Mapping[str, str]:
+        time.sleep(0.3)
+        built.append(delta.seq)
+        return {}
+
+    live = Broadcaster(hub=Hub(), engine=engine, render=slow_render, interval=0.01)
+    await live.start()
+    live.notify(table.id or 0, 1)
+    await asyncio.sleep(0.1)  # the push is being built
+    began = time.monotonic()
+    await live.stop()
+    assert len(built) == 1  # finished before stop() returned
+    assert time.monotonic() - began < STOP_SECONDS
+    live.arrive(table.id or 0, 1)  # a socket closing late changes nothing any more
+    await asyncio.sleep(0.05)
+    assert len(built) == 1

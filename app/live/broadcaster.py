@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Render = Callable[[TableDelta, TableStats, TableState], Mapping[str, str]]
 IDLE_SECONDS = 30.0
+STOP_SECONDS = 5.0  # a push being built gets this long to finish at shutdown
 
 
 @dataclass
@@ -55,9 +56,11 @@ class Broadcaster:
         self._interval = interval
         self._feeds: dict[int, _Feed] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._stopping = False
         # Timers outlive a restart: watch the ones still running.
         for table_id, ends_at in await asyncio.to_thread(self._running_timers):
             self.watch_timer(table_id, ends_at)
@@ -70,10 +73,17 @@ class Broadcaster:
         return [(tid or 0, ends) for tid, ends in rows if ends is not None]
 
     async def stop(self) -> None:
-        tasks = [feed.task for feed in self._feeds.values() if feed.task]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        """Let each feed finish the push it may be building, then end. Cancelling instead
+        left the build's thread running past the engine's disposal (a connection left open)
+        and, on Python 3.11, a cancel could be lost in `wait_for` (a 30 s stall)."""
+        self._stopping = True
+        tasks = [feed.task for feed in self._feeds.values() if feed.task and not feed.task.done()]
+        for feed in self._feeds.values():
+            feed.wake.set()
+        if tasks:
+            _done, late = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+            for task in late:
+                task.cancel()
         self._feeds.clear()
         self._loop = None
 
@@ -94,6 +104,9 @@ class Broadcaster:
         )
 
     async def _timer_done(self, table_id: int) -> None:
+        if self._stopping:  # another worker, or this one after a restart, takes it over
+            return
+
         def finish() -> int | None:
             with open_session(self._engine) as session:
                 table = session.get(Table, table_id)
@@ -133,6 +146,8 @@ class Broadcaster:
         return feed
 
     def _mark(self, table_id: int, seq: int | None) -> None:
+        if self._stopping:  # clients reconnect elsewhere and get a snapshot
+            return
         feed = self._feed(table_id)
         if seq is not None and feed.last_seq is not None and seq <= feed.last_seq:
             return  # already pushed (a late notice, or a vote that changed nothing)
@@ -146,10 +161,13 @@ class Broadcaster:
             feed.task = asyncio.get_running_loop().create_task(self._run(feed))
 
     async def _run(self, feed: _Feed) -> None:
-        while True:
+        while not self._stopping:
             try:
-                await asyncio.wait_for(feed.wake.wait(), IDLE_SECONDS)
+                async with asyncio.timeout(IDLE_SECONDS):
+                    await feed.wake.wait()
             except TimeoutError:
+                return
+            if self._stopping:
                 return
             feed.wake.clear()
             try:
