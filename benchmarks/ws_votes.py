@@ -55,6 +55,7 @@ class Votes:
     pool_waits: list[float] = field(default_factory=list)  # ms, for a free pooled connection
     round_trips: list[float] = field(default_factory=list)  # ms, on the wire, acked votes only
     client_lag: list[float] = field(default_factory=list)  # ms our own event loop overslept
+    pdfs: list[float] = field(default_factory=list)  # ms per table PDF downloaded meanwhile
     sent: int = 0
     elapsed: float = 0.0
 
@@ -170,6 +171,19 @@ async def vote_steadily(
     return votes
 
 
+async def download_pdfs(base: str, code: str, moderator: str, votes: Votes) -> None:
+    """A coordinator downloading the table's minutes as PDF, one after the other, while the
+    room votes: the PDF's CPU must not slow the pushes."""
+    headers = {"Authorization": f"Bearer {moderator}"}
+    async with httpx.AsyncClient(base_url=base, timeout=120.0) as http:
+        while True:
+            began = time.perf_counter()
+            response = await http.get(f"/api/tables/{code}/report.pdf", headers=headers)
+            if response.status_code != 200:
+                raise SystemExit(f"PDF: HTTP {response.status_code} {response.text[:200]}")
+            votes.pdfs.append((time.perf_counter() - began) * 1000)
+
+
 async def call(
     http: httpx.AsyncClient, method: str, path: str, token: str | None, body: Any
 ) -> Any:
@@ -182,7 +196,7 @@ async def call(
 
 async def set_up(
     http: httpx.AsyncClient, args: argparse.Namespace, admin: str
-) -> tuple[str, list[str], list[int]]:
+) -> tuple[str, str, list[str], list[int]]:
     """An event, one table, V participants and P proposals, all through the public API."""
     today = dt.date.today().isoformat()
     event = await call(http, "POST", "/api/events", admin, {"title": "Benchmark", "date": today})
@@ -204,14 +218,14 @@ async def set_up(
         posted = await call(http, "POST", f"{base}/proposals", tokens[i % len(tokens)], body)
         proposals.append(posted["id"])
     await call(http, "PUT", f"{base}/phase", moderator, {"phase": "voting"})
-    return table["code"], tokens, proposals
+    return table["code"], moderator, tokens, proposals
 
 
 async def run(args: argparse.Namespace, port: int, admin: str) -> tuple[list[Screen], Votes]:
     base = f"http://127.0.0.1:{port}"
     limits = httpx.Limits(max_connections=min(args.voters, 100))
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10.0) as http:
-        code, tokens, proposals = await set_up(http, args, admin)
+        code, moderator, tokens, proposals = await set_up(http, args, admin)
         url = f"ws://127.0.0.1:{port}/api/tables/{code}/stream"
         screens = [Screen() for _ in range(args.clients)]
         gate = asyncio.Semaphore(CONNECT_AT_ONCE)
@@ -222,8 +236,12 @@ async def run(args: argparse.Namespace, port: int, admin: str) -> tuple[list[Scr
             if ws is not None
         ]
         print(f"{sum(s.connected for s in screens)}/{args.clients} screens connected; voting")
+        pdfs = Votes()
+        if args.pdf:
+            tasks.append(asyncio.create_task(download_pdfs(base, code, moderator, pdfs)))
         try:
             votes = await vote_steadily(http, args, tokens, proposals)
+            votes.pdfs = pdfs.pdfs
             target = max(votes.sent_at, default=0)
             for _ in range(round(DRAIN_SECONDS / 0.05)):  # until every live screen caught up
                 live = (s for s in screens if s.connected and s.closed_by_server is None)
@@ -275,6 +293,9 @@ def report(
         "vote-to-screen": latencies,
         "benchmark's own loop lag": sorted(votes.client_lag),
     }
+    if args.pdf:
+        measured["table PDF downloaded meanwhile"] = sorted(votes.pdfs)
+        rows.append(("table PDFs downloaded during the voting", len(votes.pdfs)))
     for name, values in measured.items():
         figures = [f"{percentile(values, q):.0f}" for q in (50, 95, 99, 100)]
         rows.append((f"{name} p50/p95/p99/max", " / ".join(figures) + " ms"))
@@ -337,6 +358,9 @@ def main() -> None:
     parser.add_argument("--voters", type=int, default=50, help="participants who vote")
     parser.add_argument("--proposals", type=int, default=10, help="proposals to vote on")
     parser.add_argument("--mode", choices=("approval", "dots"), default="approval")
+    parser.add_argument(
+        "--pdf", action="store_true", help="a coordinator downloads the table's PDF meanwhile"
+    )
     args = parser.parse_args()
     if min(args.clients, args.voters, args.proposals) < 1 or args.rate <= 0 or args.duration <= 0:
         parser.error("every number must be positive")

@@ -113,6 +113,8 @@ def shutdown() -> None:
         pool, _pool = _pool, None
     if isinstance(pool, ProcessPoolExecutor):
         processes = list((pool._processes or {}).values())  # terminate_workers() in 3.14
-        pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+        pool.shutdown(wait=True, cancel_futures=True)  # quick now; frees its queues
