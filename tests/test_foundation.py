@@ -105,6 +105,24 @@ def test_every_setting_is_documented_in_env_example() -> None:
         assert re.search(rf"^#? ?{name.upper()}=", example, re.MULTILINE), name
 
 
+# An event run on migration 0001: one table, participant, post and vote (ids from 1).
+ROWS_AT_0001 = (
+    "INSERT INTO events (title, date, place, organiser, categories,"
+    " moderator_token_hash, created_at) VALUES ('Stati Generali', '2024-11-09', '',"
+    " '', '[]', 'h', '2024-11-09 09:00:00')",
+    "INSERT INTO tables (event_id, code, title, question, voting_mode, dots,"
+    " max_per_proposal, seq, created_at) VALUES (1, 'ABCDEF', 'Tutela minori', '',"
+    " 'approval', 1, 1, 2, '2024-11-09 09:00:00')",
+    "INSERT INTO participants (table_id, token_hash, name, organisation, category,"
+    " created_at) VALUES (1, 'p', '', '', '', '2024-11-09 09:00:00')",
+    "INSERT INTO proposals (table_id, participant_id, kind, title, body,"
+    " created_seq, updated_seq, created_at) VALUES (1, 1, 'need', 'Educativa di"
+    " strada', '', 1, 2, '2024-11-09 09:00:00')",
+    "INSERT INTO votes (participant_id, proposal_id, dots, updated_at)"
+    " VALUES (1, 1, 1, '2024-11-09 09:00:00')",
+)
+
+
 def test_a_database_with_live_data_upgrades_through_every_migration(tmp_path: Path) -> None:
     """An event run on an older version keeps its tables, people, posts and votes."""
     url = f"sqlite:///{tmp_path}/old.db"
@@ -113,21 +131,7 @@ def test_a_database_with_live_data_upgrades_through_every_migration(tmp_path: Pa
     command.upgrade(config, "0001")
     engine = make_engine(url)
     with engine.begin() as connection:
-        for statement in (
-            "INSERT INTO events (id, title, date, place, organiser, categories,"
-            " moderator_token_hash, created_at) VALUES (1, 'Stati Generali', '2024-11-09', '',"
-            " '', '[]', 'h', '2024-11-09 09:00:00')",
-            "INSERT INTO tables (id, event_id, code, title, question, voting_mode, dots,"
-            " max_per_proposal, seq, created_at) VALUES (1, 1, 'ABCDEF', 'Tutela minori', '',"
-            " 'approval', 1, 1, 2, '2024-11-09 09:00:00')",
-            "INSERT INTO participants (id, table_id, token_hash, name, organisation, category,"
-            " created_at) VALUES (1, 1, 'p', '', '', '', '2024-11-09 09:00:00')",
-            "INSERT INTO proposals (id, table_id, participant_id, kind, title, body,"
-            " created_seq, updated_seq, created_at) VALUES (1, 1, 1, 'need', 'Educativa di"
-            " strada', '', 1, 2, '2024-11-09 09:00:00')",
-            "INSERT INTO votes (participant_id, proposal_id, dots, updated_at)"
-            " VALUES (1, 1, 1, '2024-11-09 09:00:00')",
-        ):
+        for statement in ROWS_AT_0001:
             connection.exec_driver_sql(statement)
     engine.dispose()
     command.upgrade(config, "head")

@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 
 from app import models  # noqa: F401
 from app.db import make_engine
+from tests.test_foundation import ROWS_AT_0001
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,21 +50,7 @@ def test_a_database_with_live_data_upgrades_through_every_migration(postgres_url
     command.upgrade(config, "0001")
     engine = make_engine(postgres_url)
     with engine.begin() as connection:
-        for statement in (
-            "INSERT INTO events (title, date, place, organiser, categories,"
-            " moderator_token_hash, created_at) VALUES ('Stati Generali', '2024-11-09', '',"
-            " '', '[]', 'h', '2024-11-09 09:00:00')",
-            "INSERT INTO tables (event_id, code, title, question, voting_mode, dots,"
-            " max_per_proposal, seq, created_at) VALUES (1, 'ABCDEF', 'Tutela minori', '',"
-            " 'approval', 1, 1, 2, '2024-11-09 09:00:00')",
-            "INSERT INTO participants (table_id, token_hash, name, organisation, category,"
-            " created_at) VALUES (1, 'p', '', '', '', '2024-11-09 09:00:00')",
-            "INSERT INTO proposals (table_id, participant_id, kind, title, body,"
-            " created_seq, updated_seq, created_at) VALUES (1, 1, 'need', 'Educativa di"
-            " strada', '', 1, 2, '2024-11-09 09:00:00')",
-            "INSERT INTO votes (participant_id, proposal_id, dots, updated_at)"
-            " VALUES (1, 1, 1, '2024-11-09 09:00:00')",
-        ):
+        for statement in ROWS_AT_0001:
             connection.exec_driver_sql(statement)
     engine.dispose()
     command.upgrade(config, "head")

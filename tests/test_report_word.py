@@ -20,6 +20,7 @@ from app import i18n, reports
 from app.models import Table
 from app.reports import access, data, labels, word
 from app.services import phases, proposals, voting
+from app.services.events import DEFAULT_CATEGORIES
 from tests.conftest import make_participant, make_table
 from tests.test_reports import COMUNE, DAY_BODY, ETS, TOTAL_VOTES, Known, build_known
 
@@ -117,15 +118,7 @@ def test_the_title_column_has_the_room_and_figures_sit_right(
 
 def test_many_categories_put_the_proposals_on_landscape_pages(session: Session) -> None:
     table = make_table(session, phase="collect")
-    categories = [
-        "Comune / ente pubblico",
-        "Ente del Terzo Settore",
-        "Realtà diocesana o religiosa",
-        "Cittadino/a",
-        "Impresa",
-        "Scuola o università",
-        "Altro",
-    ]
+    categories = list(DEFAULT_CATEGORIES)
     people = [make_participant(session, table, category=c)[0] for c in categories for _ in "abc"]
     post = proposals.post_proposal(
         session,
