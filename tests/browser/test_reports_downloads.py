@@ -65,6 +65,9 @@ def test_the_coordinator_downloads_the_minutes(
     expect(page.get_by_role("heading", name="L'intero evento")).to_be_visible()
     assert_accessible(page, "downloads page")
     page.screenshot(path=str(screenshots / "reports-downloads.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})  # a coordinator on a phone
+    page.screenshot(path=str(screenshots / "reports-downloads-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 768})
 
     with page.expect_download() as download:
         page.get_by_role("link", name="PDF · Stati Generali 2024").click()
