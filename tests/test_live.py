@@ -16,6 +16,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from app.live.broadcaster import STOP_SECONDS, Broadcaster
 from app.live.hub import Hub, Push
+from app.models import Table
+from app.services import phases
 from app.services.state import TableDelta, TableState, TableStats
 from tests.conftest import make_table
 from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
@@ -294,3 +296,32 @@ async def test_a_stopping_server_waits_for_the_push_being_built_and_starts_no_mo
     live.arrive(table.id or 0, 1)  # a socket closing late changes nothing any more
     await asyncio.sleep(0.05)
     assert len(built) == 1
+
+
+@pytest.mark.anyio
+async def test_a_timer_moves_the_phase_at_zero_unless_the_server_stopped(
+    engine: Engine, session: Session
+) -> None:
+    def no_render(_d: TableDelta, _s: TableStats, _t: TableState) -> Mapping[str, str]:
+        return {}
+
+    def phase_of(table: Table) -> str:
+        session.expire_all()
+        fresh = session.get(Table, table.id)
+        assert fresh is not None
+        return fresh.phase
+
+    running, stopped = make_table(session), make_table(session)
+    live = Broadcaster(hub=Hub(), engine=engine, render=no_render, interval=0.01)
+    await live.start()
+    phases.start_timer(session, running, seconds=1, advance=True)
+    live.watch_timer(running.id or 0, running.timer_ends_at)
+    await asyncio.sleep(1.5)
+    await live.stop()
+    assert phase_of(running) == "discussion"
+
+    phases.start_timer(session, stopped, seconds=1, advance=True)
+    await live.start()  # a restart watches the timers still running...
+    await live.stop()  # ...and stopping cancels them: nothing moves after it
+    await asyncio.sleep(1.3)
+    assert phase_of(stopped) == "collect"

@@ -141,7 +141,7 @@ def _event_called_table(doc: Doc) -> None:
 
 
 def _event_total_as_null(doc: Doc) -> None:
-    doc["totals"]["votes"] = None
+    doc["totals"]["votes_by_mode"] = {"approval": None}
 
 
 def _event_table_missing_code(doc: Doc) -> None:

@@ -156,7 +156,7 @@ def test_event_report_totals(session: Session, known: Known) -> None:
     report = data.build_event_report(session, known.event, min_group=3)
     assert [t.code for t in report.tables] == [known.table.code, other.code]
     assert report.people_total == PARTICIPANTS + 1
-    assert report.total_votes == TOTAL_VOTES
+    assert report.votes_by_mode() == {"approval": TOTAL_VOTES}
     people = dict(zip(report.categories, report.people, strict=True))
     assert people[ETS] == 4 and people[CITTADINO] is None
     assert report.cell(report.tables[1], ETS) is None

@@ -57,6 +57,8 @@ class Broadcaster:
         self._feeds: dict[int, _Feed] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._timers: set[asyncio.TimerHandle] = set()  # timers waiting to reach zero
+        self._timer_tasks: set[asyncio.Task[None]] = set()  # timers reaching zero now
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -77,7 +79,11 @@ class Broadcaster:
         left the build's thread running past the engine's disposal (a connection left open)
         and, on Python 3.11, a cancel could be lost in `wait_for` (a 30 s stall)."""
         self._stopping = True
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
         tasks = [feed.task for feed in self._feeds.values() if feed.task and not feed.task.done()]
+        tasks += self._timer_tasks
         for feed in self._feeds.values():
             feed.wake.set()
         if tasks:
@@ -99,9 +105,22 @@ class Broadcaster:
             return
         aware = ends_at if ends_at.tzinfo else ends_at.replace(tzinfo=dt.UTC)
         delay = max(0.0, (aware - dt.datetime.now(dt.UTC)).total_seconds())
-        loop.call_soon_threadsafe(
-            lambda: loop.call_later(delay, lambda: loop.create_task(self._timer_done(table_id)))
-        )
+        loop.call_soon_threadsafe(self._schedule_timer, loop, table_id, delay)
+
+    def _schedule_timer(self, loop: asyncio.AbstractEventLoop, table_id: int, delay: float) -> None:
+        """Kept, so that a stopping server cancels the timers and waits for those at zero."""
+        if self._stopping:
+            return
+        handle: asyncio.TimerHandle | None = None
+
+        def at_zero() -> None:
+            self._timers.discard(handle)
+            task = loop.create_task(self._timer_done(table_id))
+            self._timer_tasks.add(task)
+            task.add_done_callback(self._timer_tasks.discard)
+
+        handle = loop.call_later(delay, at_zero)
+        self._timers.add(handle)
 
     async def _timer_done(self, table_id: int) -> None:
         if self._stopping:  # another worker, or this one after a restart, takes it over

@@ -15,8 +15,6 @@ from app.models import KINDS, Event, Participant, PhaseChange, Proposal, Table, 
 from app.reports.privacy import Cell, protect_totals, row_marks
 from app.services.state import ProposalView, table_state
 
-__all__ = ["Cell"]  # a breakdown figure: a number, None ("< N") or WITHHELD ("*")
-
 OFF_WALL = ("hidden", "rejected", "pending", "rephrase", "withdrawn")
 
 
@@ -138,10 +136,6 @@ class EventReport:
     def proposals(self) -> int:
         return sum(t.proposals for t in self.tables)
 
-    @property
-    def total_votes(self) -> int:
-        return sum(t.total_votes for t in self.tables)
-
     def votes_by_mode(self) -> dict[str, int]:
         """Approvals and dots apart: a grand total of both would add different units."""
         result: dict[str, int] = {}
@@ -198,15 +192,11 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
             present[person.category] += 1
     # Decided on everyone who took part (removed people too), the same for every row.
     hidden = row_marks(everyone, categories, min_group)
-    ranked = current.ranked
-    votes_by = _votes_by_category(session, [p.id for p in ranked])
-    # Ties share a rank (1, 2, 2, 4): the order within a tie is only the posting order.
-    ranks: list[int] = []
-    for position, view in enumerate(ranked, start=1):
-        ranks.append(ranks[-1] if ranks and view.tally == ranked[position - 2].tally else position)
+    standings = current.standings
+    votes_by = _votes_by_category(session, [p.id for _rank, p in standings])
     lines = tuple(
         _line(view, rank, categories, votes_by.get(view.id, {}), hidden)
-        for rank, view in zip(ranks, ranked, strict=True)
+        for rank, view in standings
     )
     statuses: dict[str, int] = defaultdict(int)
     for view in current.proposals:

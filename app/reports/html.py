@@ -86,18 +86,17 @@ def event_html(
     report: EventReport,
     *,
     generated: dt.datetime | None = None,
-    compact: bool = False,
     with_tables: bool = True,
 ) -> str:
     """Without the tables, it is the first part of the event's PDF (see `event_pdf_parts`)."""
     template = templates.env.get_template("reports/event.html")
-    return template.render(e=report, with_tables=with_tables, **_context(generated, compact))
+    return template.render(e=report, with_tables=with_tables, **_context(generated, False))
 
 
 def event_pdf_parts(report: EventReport, *, generated: dt.datetime | None = None) -> list[str]:
     """The event's PDF is the synthesis, then every table's own minutes, page for page: laid
     out in parallel, each part numbers its own pages."""
     return [
-        event_html(report, generated=generated, compact=True, with_tables=False),
+        event_html(report, generated=generated, with_tables=False),
         *(table_html(table, generated=generated, compact=True) for table in report.tables),
     ]

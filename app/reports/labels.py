@@ -132,6 +132,11 @@ def tally(mode: str, count: int) -> str:
     return f"{number(count)} {word}"
 
 
+def votes_heading(mode: str) -> str:
+    """The heading of a votes column: “Voti”, or “Bollini” in a dot-voting table."""
+    return _("Dots") if mode == "dots" else _("Votes")
+
+
 def totals(by_mode: dict[str, int]) -> str:
     """An event's votes, one figure per unit: “207 voti · 114 bollini”."""
     return " · ".join(tally(mode, n) for mode, n in by_mode.items()) or tally("approval", 0)

@@ -286,13 +286,6 @@ def _tally(mode: str, count: int) -> str:
     return f"**{words}**"
 
 
-def _unit(mode: str) -> str:
-    """The heading of a votes column: “Voti”, or “Bollini” in a dot-voting table."""
-    if mode == "dots":
-        return labels.tally(mode, 2).split(" ", 1)[-1].capitalize()
-    return labels._("Votes")
-
-
 def _ranked(report: TableReport, lines: tuple[Line, ...]) -> list[str]:
     """Rank, full title, votes with their unit. Not a numbered Markdown list: that would
     renumber ties (1, 2, 2, 4) as 1, 2, 3, 4."""
@@ -400,7 +393,7 @@ def _table(report: TableReport, level: int) -> list[str]:
     for group in groups:
         tag = esc(group.tag, heading=True) if group.tag else _("no tag")
         out += [f"{h}## {labels.kind_group(group.kind)} · {tag}", ""]
-        header = ["#", _("Title"), _unit(report.voting_mode), _("Voters"), *cats]
+        header = ["#", _("Title"), labels.votes_heading(report.voting_mode), _("Voters"), *cats]
         align = ["---:", "---", "---:", "---:", *(["---:"] * len(cats))]
         rows = (
             [

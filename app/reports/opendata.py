@@ -105,7 +105,8 @@ def event_json(report: EventReport) -> bytes:
                 c: raw_cell(v, n) for c, v in zip(report.categories, report.people, strict=True)
             },
         },
-        "totals": {"proposals": report.proposals, "votes": report.total_votes},
+        # Approvals and dots are different units: one figure per voting mode.
+        "totals": {"proposals": report.proposals, "votes_by_mode": report.votes_by_mode()},
         "tables": [table_data(t) for t in report.tables],
     }
     return _dump(data)

@@ -10,7 +10,7 @@ import contextlib
 import io
 import multiprocessing
 import threading
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -24,10 +24,6 @@ WORKER_LOST = N_("The PDF could not be made: try again")
 
 class Unavailable(DomainError):
     status = 503
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Raised in a worker, it crosses back to the server as itself."""
-        return (Unavailable, (self.message,))
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -98,6 +94,8 @@ def _lay_out(parts: list[str]) -> list[bytes]:
         with _pool_lock:
             if _pool is pool:
                 _pool = None
+        raise Unavailable(WORKER_LOST) from None
+    except (CancelledError, RuntimeError):  # the server is stopping: its pool is shut down
         raise Unavailable(WORKER_LOST) from None
 
 

@@ -33,8 +33,9 @@ from markdown_it.token import Token
 
 from app import i18n
 from app.reports import chart, labels
-from app.reports.data import Cell, EventReport, Line, TableReport
+from app.reports.data import EventReport, Line, TableReport
 from app.reports.html import MARKDOWN
+from app.reports.privacy import Cell
 
 # XML 1.0 refuses these characters: a title with them would break the document.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -505,7 +506,11 @@ def _proposals(doc: DocumentObject, report: TableReport, level: int, footer: str
     """Proposals by kind and tag, on landscape pages when the figures need the room."""
     _ = labels._
     n = report.min_group
-    heads = [_("Votes"), _("Voters"), *(labels.category(c) for c in report.categories)]
+    heads = [
+        labels.votes_heading(report.voting_mode),
+        _("Voters"),
+        *(labels.category(c) for c in report.categories),
+    ]
     widths = [_figure_cm(label) for label in heads]
     landscape = _text_width(False) - RANK_CM - sum(widths) < TITLE_CM
     groups = report.groups()

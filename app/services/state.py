@@ -88,6 +88,16 @@ class TableState:
         return sorted(self.visible, key=lambda p: (-p.tally, p.created_seq))
 
     @property
+    def standings(self) -> list[tuple[int, ProposalView]]:
+        """`ranked` with each proposal's rank: ties share one (1, 2, 2, 4), since the order
+        within a tie is only the posting order. The screen and the minutes both show it."""
+        result: list[tuple[int, ProposalView]] = []
+        for position, view in enumerate(self.ranked, start=1):
+            tied = result and result[-1][1].tally == view.tally
+            result.append((result[-1][0] if tied else position, view))
+        return result
+
+    @property
     def total_votes(self) -> int:
         return sum(p.tally for p in self.visible)
 
