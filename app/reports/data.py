@@ -195,8 +195,7 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
     standings = current.standings
     votes_by = _votes_by_category(session, [p.id for _rank, p in standings])
     lines = tuple(
-        _line(view, rank, categories, votes_by.get(view.id, {}), hidden)
-        for rank, view in standings
+        _line(view, rank, categories, votes_by.get(view.id, {}), hidden) for rank, view in standings
     )
     statuses: dict[str, int] = defaultdict(int)
     for view in current.proposals:
