@@ -171,7 +171,7 @@ async def vote_steadily(
     return votes
 
 
-async def download_pdfs(base: str, code: str, moderator: str, votes: Votes) -> None:
+async def download_pdfs(base: str, code: str, moderator: str, times: list[float]) -> None:
     """A coordinator downloading the table's minutes as PDF, one after the other, while the
     room votes: the PDF's CPU must not slow the pushes."""
     headers = {"Authorization": f"Bearer {moderator}"}
@@ -181,7 +181,7 @@ async def download_pdfs(base: str, code: str, moderator: str, votes: Votes) -> N
             response = await http.get(f"/api/tables/{code}/report.pdf", headers=headers)
             if response.status_code != 200:
                 raise SystemExit(f"PDF: HTTP {response.status_code} {response.text[:200]}")
-            votes.pdfs.append((time.perf_counter() - began) * 1000)
+            times.append((time.perf_counter() - began) * 1000)
 
 
 async def call(
@@ -236,12 +236,12 @@ async def run(args: argparse.Namespace, port: int, admin: str) -> tuple[list[Scr
             if ws is not None
         ]
         print(f"{sum(s.connected for s in screens)}/{args.clients} screens connected; voting")
-        pdfs = Votes()
+        pdf_times: list[float] = []
         if args.pdf:
-            tasks.append(asyncio.create_task(download_pdfs(base, code, moderator, pdfs)))
+            tasks.append(asyncio.create_task(download_pdfs(base, code, moderator, pdf_times)))
         try:
             votes = await vote_steadily(http, args, tokens, proposals)
-            votes.pdfs = pdfs.pdfs
+            votes.pdfs = pdf_times
             target = max(votes.sent_at, default=0)
             for _ in range(round(DRAIN_SECONDS / 0.05)):  # until every live screen caught up
                 live = (s for s in screens if s.connected and s.closed_by_server is None)

@@ -25,7 +25,7 @@ ADMIN_TOKEN = "test-organiser-token"
 
 
 # Multi-worker deployments run on PostgreSQL: these modules' database tests run on both
-# backends (a module elsewhere opts in with `pytestmark = pytest.mark.both_databases`).
+# backends (a module opts in by its name here).
 BOTH_DATABASES = {
     "test_api",
     "test_console",
@@ -58,17 +58,10 @@ CATALOGS = [
 ]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "both_databases: run the test's database on SQLite and on PostgreSQL"
-    )
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests that touch the database (through `db`) in an opted-in module run once per backend."""
     module = metafunc.module.__name__.rpartition(".")[2]
-    opted_in = module in BOTH_DATABASES or metafunc.definition.get_closest_marker("both_databases")
-    if "db" in metafunc.fixturenames and opted_in:
+    if "db" in metafunc.fixturenames and module in BOTH_DATABASES:
         metafunc.parametrize("db", ["sqlite", "postgresql"], indirect=True)
 
 
