@@ -146,7 +146,7 @@ def fill(session: Session, *, tables: int, proposals: int, people: int, votes: i
     return event
 
 
-def timed(label: str, action: Callable[[], object], runs: int = 2) -> float:
+def timed(label: str, action: Callable[[], object], runs: int = 3) -> float:
     """Best of `runs`: the first WeasyPrint call of a process also loads the fonts."""
     times, body = [], None
     for _ in range(runs):
