@@ -197,14 +197,14 @@ class Broadcaster:
 
     async def _flush(self, feed: _Feed) -> None:
         data, feed.data_dirty = feed.data_dirty, False
-        feed.presence_dirty = False
+        presence, feed.presence_dirty = feed.presence_dirty, False
         min_pending, feed.min_pending = feed.min_pending, None
         people = len(feed.people)
         push = await asyncio.to_thread(
             self._build, feed.table_id, feed.last_seq, min_pending, data, people
         )
-        if push is None:
-            return
+        if push is None or (push.seq == feed.last_seq and not presence):
+            return  # nothing new to show (a notice that raced the previous push)
         feed.last_seq = push.seq
         await self._hub.publish(push)
 
