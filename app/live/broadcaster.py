@@ -123,9 +123,6 @@ class Broadcaster:
         self._timers.add(handle)
 
     async def _timer_done(self, table_id: int) -> None:
-        if self._stopping:  # another worker, or this one after a restart, takes it over
-            return
-
         def finish() -> int | None:
             with open_session(self._engine) as session:
                 table = session.get(Table, table_id)

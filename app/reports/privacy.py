@@ -122,23 +122,12 @@ def _reduce(vector: Vector, basis: list[tuple[int, Vector]]) -> Vector:
 
 
 def _basis(equations: list[Vector]) -> list[tuple[int, Vector]]:
-    """Gaussian elimination, exact: each basis row has 1 at its pivot, 0 at earlier pivots."""
+    """Gaussian elimination, exact: each row has 1 at its pivot and 0 at the pivots of the
+    rows before it, so `_reduce`, going through the rows in order, clears every pivot."""
     basis: list[tuple[int, Vector]] = []
     for equation in equations:
         left = _reduce(equation, basis)
-        if not left:
-            continue
-        pivot = min(left)
-        scale = left[pivot]
-        row = {k: v / scale for k, v in left.items()}
-        # Keep the basis reduced: clear the new pivot from the rows before it.
-        for i, (p, other) in enumerate(basis):
-            factor = other.get(pivot)
-            if factor:
-                merged = {
-                    k: other.get(k, Fraction(0)) - factor * row.get(k, Fraction(0))
-                    for k in other.keys() | row.keys()
-                }
-                basis[i] = (p, {k: v for k, v in merged.items() if v})
-        basis.append((pivot, row))
+        if left:
+            pivot = min(left)
+            basis.append((pivot, {k: v / left[pivot] for k, v in left.items()}))
     return basis
