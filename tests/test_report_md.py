@@ -279,7 +279,8 @@ def test_event_keeps_votes_and_dots_apart(session: Session) -> None:
     assert report.votes_by_mode() == {"approval": TOTAL_VOTES, "dots": 3}
     text = reports.render_event(report, "md").decode()
     assert f"· {TOTAL_VOTES} voti · 3 bollini" in text
-    assert f"{TOTAL_VOTES + 3} " not in text  # never one total of two units
+    # Never one total of two units (a bare number would also match a clock time).
+    assert not re.search(rf"\b{TOTAL_VOTES + 3}\**\s*(voti|bollini)", text)
     top = text.split("## Le priorità di ogni tavolo", 1)[1].split("\n## ", 1)[0]
     assert labels.voting("dots", 5, 3) in top and labels.voting("approval", 5, 3) in top
     assert "- **1.** Più asili — **3** bollini" in top
