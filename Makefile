@@ -59,6 +59,7 @@ messages: $(VENV)/.installed-test
 
 vendor:
 	./scripts/vendor_htmx.sh
+	./scripts/vendor_swagger.sh
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/ws_votes.py --clients 200

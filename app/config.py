@@ -36,8 +36,40 @@ class Settings(BaseSettings):
     tavoli_warm_pdf: bool = Field(
         default=True, description="Start a PDF worker at start (the first PDF is then fast)."
     )
+    tavoli_threads: int = Field(
+        default=40,
+        ge=4,
+        le=200,
+        description="Worker threads for requests; the database pool is sized from it.",
+    )
     tavoli_send_queue: int = Field(
         default=64, description="Pushes a slow client may have pending before it is dropped."
+    )
+    tavoli_send_buffer_bytes: int = Field(
+        default=1024 * 1024,
+        ge=64 * 1024,
+        description="Bytes of pushes a slow client may have pending before it is dropped.",
+    )
+    tavoli_send_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds one send may wait for a client that does not read; then 1013.",
+    )
+    tavoli_rate_limits: bool = Field(
+        default=True, description="Enforce the rate limits of app/ratelimit.py (429)."
+    )
+    tavoli_limits_url: str = Field(
+        default="memory://",
+        description="Rate limit counters: memory:// per worker, redis://host:6379 shared.",
+    )
+    tavoli_limits: str = Field(
+        default="",
+        description="Overrides of app/ratelimit.py's limits: 'join=600/minute, websocket=800'.",
+    )
+    tavoli_max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="Largest request body (413 beyond); fits a 20,000-character synthesis.",
     )
     tavoli_report_min_group: int = Field(
         default=3,

@@ -22,8 +22,21 @@ from app.services.participants import participant_by_token
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """A lazy session: it takes a connection from the pool only when the route first uses it.
+
+    FastAPI runs each synchronous dependency and the route in separate worker threads. A
+    dependency that kept its connection while the route waited for a thread deadlocked the
+    server under ~55 concurrent requests (every thread waiting for a connection held by a
+    request waiting for a thread). So a dependency that reads must `release` the session
+    before it returns; a connection is then only ever held by a thread that is running.
+    """
     with open_session(request.app.state.engine) as session:
         yield session
+
+
+def release(session: Session) -> None:
+    """End the read transaction and give the connection back (loaded objects stay usable)."""
+    session.commit()
 
 
 def get_settings(conn: HTTPConnection) -> Settings:
@@ -71,11 +84,17 @@ TokenDep = Annotated[str | None, Depends(bearer_token)]
 
 
 def api_participant(session: SessionDep, token: TokenDep) -> Participant:
-    return participant_by_token(session, token)
+    try:
+        return participant_by_token(session, token)
+    finally:
+        release(session)
 
 
 def api_moderated_event(session: SessionDep, token: TokenDep) -> Event:
-    return event_for_moderator(session, token)
+    try:
+        return event_for_moderator(session, token)
+    finally:
+        release(session)
 
 
 def api_organiser(settings: SettingsDep, token: TokenDep) -> None:
@@ -87,7 +106,10 @@ ApiOrganiserDep = Annotated[None, Depends(api_organiser)]
 
 def api_runner_table(code: str, session: SessionDep, token: TokenDep) -> Table:
     """The table named in the path, for its event's moderator or its facilitator."""
-    return table_for_runner(session, token, code)
+    try:
+        return table_for_runner(session, token, code)
+    finally:
+        release(session)
 
 
 ApiRunnerTableDep = Annotated[Table, Depends(api_runner_table)]

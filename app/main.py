@@ -4,21 +4,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from app import i18n
+from app import i18n, ratelimit
+from app.api_errors import validation_error
 from app.config import Settings, get_settings
 from app.db import make_engine
+from app.hygiene import BodyGuard
 from app.live.broadcaster import Broadcaster
 from app.live.fragments import Fragments
 from app.live.hub import hub_from_url
 from app.reports import pdf
-from app.routers import admin, api, api_facilitation, console, pages, reports, sockets
+from app.routers import admin, api, api_facilitation, console, docs, pages, reports, sockets
 from app.security import Signer, author_tag
-from app.services.errors import DomainError, Invalid
+from app.services.errors import DomainError, Invalid, TooMany
 from app.templating import templates
 from app.web import WebMiddleware, csrf_token
 
@@ -28,8 +31,13 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     secret_key = settings.secret_key
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, threads=settings.tavoli_threads)
     hub = hub_from_url(settings.hub_url)
+    ratelimit.configure(
+        settings.tavoli_limits_url,
+        enabled=settings.tavoli_rate_limits,
+        overrides=settings.tavoli_limits,
+    )
     signer = Signer(secret_key)
     fragments = Fragments(
         templates, lambda pid: author_tag(secret_key, pid), settings.tavoli_public_url
@@ -40,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in anyio's threads; the database pool was sized from this number.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.tavoli_threads
         await hub.connect()
         await live.start()
         if settings.tavoli_warm_pdf:  # a PDF worker starts; the server answers meanwhile
@@ -57,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Live tavoli di confronto for co-programming events.",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # app.routers.docs serves Swagger UI from /static, no CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -68,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.fragments = fragments
 
     app.include_router(api.router)
+    app.include_router(docs.router)
     app.include_router(api_facilitation.router)
     app.include_router(reports.api)
     app.include_router(reports.pages)
@@ -78,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_middleware(BodyGuard, limit=settings.tavoli_max_body_bytes, refuse=_domain_error)
     app.add_middleware(WebMiddleware, signer=signer, secure_cookies=settings.tavoli_secure_cookies)
     return app
 
@@ -87,11 +99,12 @@ def _is_api(request: Request) -> bool:
 
 
 async def _domain_error(request: Request, exc: DomainError) -> Response:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooMany) else None
     if _is_api(request):
         content: dict[str, object] = {"detail": exc.detail}
         if exc.field:
             content["field"] = exc.field
-        return JSONResponse(content, status_code=exc.status)
+        return JSONResponse(content, status_code=exc.status, headers=headers)
     message = i18n.gettext(exc.message) % exc.params if exc.params else i18n.gettext(exc.message)
     if request.headers.get("hx-request"):
         response = templates.TemplateResponse(
@@ -99,6 +112,7 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
             "partials/_flash.html",
             {"message": message, "level": "error"},
             status_code=exc.status,
+            headers=headers,
         )
         response.headers["HX-Retarget"] = "#flash"
         response.headers["HX-Reswap"] = "innerHTML"
@@ -112,17 +126,16 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
             "csrf_token": csrf_token(request, request.app.state.signer),
         },
         status_code=exc.status,
+        headers=headers,
     )
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
     if _is_api(request):
-        return JSONResponse({"detail": jsonable_errors(exc)}, status_code=422)
+        return JSONResponse(jsonable_errors(exc), status_code=422)
     return await _domain_error(request, Invalid("Some fields are missing or not valid"))
 
 
-def jsonable_errors(exc: RequestValidationError) -> list[dict[str, object]]:
-    return [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-        for err in exc.errors()
-    ]
+def jsonable_errors(exc: RequestValidationError) -> dict[str, object]:
+    """The API's one error shape (`app.api_errors.ErrorOut`), first bad field in `detail`."""
+    return validation_error(exc).model_dump(exclude_none=True)

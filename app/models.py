@@ -71,6 +71,9 @@ class Table(SQLModel, table=True):
     results_hidden: bool = Field(default=False)
     screen_mode: str = Field(default="join", max_length=16)
     group_by_tag: bool = Field(default=False)
+    # The moderator closes joining once the room is in; posts per participant are capped.
+    joining_open: bool = Field(default=True)
+    max_posts: int = Field(default=30)
     spotlight_id: int | None = Field(default=None)
     timer_ends_at: dt.datetime | None = Field(default=None)
     timer_seconds: int = Field(default=0)

@@ -31,6 +31,8 @@ BOTH_DATABASES = {
     "test_console",
     "test_facilitation",
     "test_facilitation_api",
+    "test_input_hygiene",
+    "test_integrity",
     "test_live",
     "test_pages",
     "test_reports",
@@ -147,6 +149,7 @@ def settings(database_url: str) -> Settings:
         tavoli_secret_key="test-secret-key",
         tavoli_push_interval=0.02,
         tavoli_warm_pdf=False,  # a test app lives a moment: no PDF engine to warm
+        tavoli_rate_limits=False,  # tests make many posts and votes quickly: see test_limits
     )
 
 

@@ -18,7 +18,9 @@ from tests.conftest import in_phase, make_event, make_participant, make_table
 
 def post(session: Session, author: Participant, title: str = "Centro diurno aperto") -> Proposal:
     """Post in whatever phase the table is in (the phase rules are what is tested here)."""
-    return proposals.post_proposal(session, participant=author, kind="proposal", title=title)
+    return proposals.post_proposal(
+        session, participant=author, kind="proposal", title=title
+    ).proposal
 
 
 def vote(session: Session, voter: Participant, proposal: Proposal, dots: int) -> None:
@@ -101,7 +103,7 @@ def test_closed_table_is_read_only_and_a_refusal_changes_nothing(session: Sessio
     pending = post(session, alice, "In coda")
     in_phase(session, table, "voting")
     vote(session, alice, a, 1)
-    tag = moderation.create_tag(session, table, "Abitare")
+    tag = moderation.create_tag(session, table, "Abitare").tag_id
     phases.set_phase(session, table, "closed")
     seq = seq_of(session, table)
 
@@ -117,7 +119,7 @@ def test_closed_table_is_read_only_and_a_refusal_changes_nothing(session: Sessio
         lambda: moderation.hide(session, table, a.id or 0),
         lambda: moderation.edit(session, table, a.id or 0, title="Casa e lavoro", body=""),
         lambda: moderation.merge(session, table, survivor_id=a.id or 0, merged_ids=[b.id or 0]),
-        lambda: moderation.set_tag(session, table, tag_id=tag.id or 0, proposal_ids=[a.id or 0]),
+        lambda: moderation.set_tag(session, table, tag_id=tag, proposal_ids=[a.id or 0]),
     ]
     for action in refused:
         with pytest.raises(Conflict):
@@ -138,7 +140,7 @@ def test_phase_changes_bump_seq_and_layout_and_fill_the_timeline(session: Sessio
     assert phases.timeline(session, table) == []
     seqs = []
     for phase in ("collect", "discussion", "voting", "discussion", "voting", "closed"):
-        seq = phases.set_phase(session, table, phase)
+        seq = phases.set_phase(session, table, phase).seq
         assert table.phase == phase
         assert (table.seq, table.layout_seq) == (seq, seq)
         assert seq_of(session, table) == seq
@@ -159,7 +161,7 @@ def test_phase_changes_bump_seq_and_layout_and_fill_the_timeline(session: Sessio
     phases.set_phase(session, table, phases.previous_phase("closed"))
     assert table.phase == "voting"
     again = phases.set_phase(session, table, "voting")
-    assert again == 8 and table.layout_seq == 8
+    assert again.seq == 8 and table.layout_seq == 8
     assert len(phases.timeline(session, table)) == 7
 
 
@@ -192,7 +194,7 @@ def expire(session: Session, table: Table) -> None:
 def test_timer_start_extend_stop(session: Session) -> None:
     table = make_table(session)
     assert phases.seconds_left(table) is None
-    seq = phases.start_timer(session, table, seconds=60)
+    seq = phases.start_timer(session, table, seconds=60).seq
     assert (table.seq, table.layout_seq) == (seq, seq)
     assert phases.seconds_left(table) in (59, 60)
     assert current(session, table).timer_left in (59, 60)
@@ -207,7 +209,7 @@ def test_timer_start_extend_stop(session: Session) -> None:
     phases.extend_timer(session, table, seconds=-3600)
     assert phases.seconds_left(table) == 0
 
-    assert phases.stop_timer(session, table) == table.seq
+    assert phases.stop_timer(session, table).seq == table.seq
     assert phases.seconds_left(table) is None
     assert current(session, table).timer_left is None
 
@@ -247,16 +249,16 @@ def test_finish_timer_advances_only_when_asked_and_only_at_zero(session: Session
     table = make_table(session, phase="collect")
     phases.start_timer(session, table, seconds=60, advance=True)
     seq = seq_of(session, table)
-    assert phases.finish_timer(session, table) is None  # still running
+    assert phases.finish_timer(session, table.id or 0).seq is None  # still running
     assert (table.phase, seq_of(session, table)) == ("collect", seq)
 
     expire(session, table)
-    finished = phases.finish_timer(session, table)
+    finished = phases.finish_timer(session, table.id or 0).seq
     assert finished == seq + 1 == table.layout_seq
     assert table.phase == "discussion"
     assert [c.phase for c in phases.timeline(session, table)] == ["discussion"]
     assert phases.seconds_left(table) is None
-    assert phases.finish_timer(session, table) is None  # only once
+    assert phases.finish_timer(session, table.id or 0).seq is None  # only once
     assert table.phase == "discussion"
 
 
@@ -264,7 +266,7 @@ def test_finish_timer_without_advance_just_stops(session: Session) -> None:
     table = make_table(session, phase="voting")
     phases.start_timer(session, table, seconds=60)
     expire(session, table)
-    assert phases.finish_timer(session, table) is not None
+    assert phases.finish_timer(session, table.id or 0).seq is not None
     assert table.phase == "voting"
     assert phases.timeline(session, table) == []
     assert phases.seconds_left(table) is None
@@ -274,7 +276,7 @@ def test_finish_timer_never_moves_past_closed(session: Session) -> None:
     table = make_table(session, phase="closed")
     phases.start_timer(session, table, seconds=5, advance=True)
     expire(session, table)
-    phases.finish_timer(session, table)
+    phases.finish_timer(session, table.id or 0)
     assert table.phase == "closed"
     assert phases.timeline(session, table) == []
 
@@ -288,7 +290,7 @@ def test_finish_timer_reads_a_reloaded_deadline(session: Session) -> None:
     reloaded = session.get(Table, table.id)
     assert reloaded is not None
     assert phases.seconds_left(reloaded) == 0
-    assert phases.finish_timer(session, reloaded) is not None
+    assert phases.finish_timer(session, reloaded.id or 0).seq is not None
     assert reloaded.phase == "discussion"
 
 
@@ -357,7 +359,7 @@ def test_rephrase_needs_a_note_and_the_authors_edit_goes_back_to_the_queue(
 def test_paper_participants_posts_skip_the_queue(session: Session) -> None:
     table = make_table(session)
     screen.update_settings(session, table, premoderation=True)
-    paper = moderation.add_paper_participant(session, table, name="Giuseppe")
+    paper = moderation.add_paper_participant(session, table, name="Giuseppe").participant
     proposal = post(session, paper, "Più autobus la domenica")
     assert proposal.status == "visible"
     assert [p.title for p in current(session, table).visible] == ["Più autobus la domenica"]
@@ -405,7 +407,7 @@ def test_moderator_edit_keeps_the_authors_first_wording(session: Session) -> Non
     me, _ = make_participant(session, table)
     proposal = proposals.post_proposal(
         session, participant=me, kind="need", title="Trasprto sociale", body="per anziani"
-    )
+    ).proposal
     assert not view(session, proposal).edited
 
     # Saving the same text is not an edit.
@@ -512,7 +514,7 @@ def test_merge_with_approval_keeps_one_vote_per_person(session: Session) -> None
         ("merged", a.id),
         ("merged", a.id),
     ]
-    assert [m.id for m in after.merges] == [record.id]
+    assert [m.id for m in after.merges] == [record.merge_id]
 
 
 def test_merge_refuses_single_or_off_wall_proposals(session: Session) -> None:
@@ -600,7 +602,7 @@ def test_undo_merge_restores_the_exact_votes_and_statuses(
     before = {p.id: voting.my_votes(session, p) for p in voters}
     record = moderation.merge(session, table, survivor_id=a.id or 0, merged_ids=[b.id or 0])
 
-    seq = moderation.undo_merge(session, table, record.id or 0)
+    seq = moderation.undo_merge(session, table, record.merge_id).seq
     assert seq == seq_of(session, table) == table.layout_seq
     assert {p.id: voting.my_votes(session, p) for p in voters} == before
     assert tallies(session, table) == {"Casa": 5, "Abitare": 3, "Bus": 5}
@@ -611,7 +613,7 @@ def test_undo_merge_restores_the_exact_votes_and_statuses(
     assert current(session, table).merges == []
 
     with pytest.raises(Conflict):
-        moderation.undo_merge(session, table, record.id or 0)
+        moderation.undo_merge(session, table, record.merge_id)
     assert tallies(session, table) == {"Casa": 5, "Abitare": 3, "Bus": 5}
     with pytest.raises(NotFound):
         moderation.undo_merge(session, table, 9999)
@@ -628,7 +630,7 @@ def test_undo_merge_never_exceeds_a_budget_spent_in_between(
     vote(session, dave, a, 3)  # a later voter on the merged proposal
     assert budget_of(session, table, alice) == 0
 
-    moderation.undo_merge(session, table, record.id or 0)
+    moderation.undo_merge(session, table, record.merge_id)
     for voter in (alice, bob, carol, dave):
         assert voting.dots_used(session, voter) <= table.dots
     # Alice's dots on the survivor come back first, then what is left of her budget.
@@ -650,9 +652,9 @@ def test_undo_of_a_merge_whose_survivor_was_merged_later_waits(session: Session)
     assert tallies(session, table) == {"Alloggi": 1}
 
     with pytest.raises(Conflict):
-        moderation.undo_merge(session, table, first.id or 0)
-    moderation.undo_merge(session, table, second.id or 0)
-    moderation.undo_merge(session, table, first.id or 0)
+        moderation.undo_merge(session, table, first.merge_id)
+    moderation.undo_merge(session, table, second.merge_id)
+    moderation.undo_merge(session, table, first.merge_id)
     assert tallies(session, table) == {"Casa": 0, "Abitare": 1, "Alloggi": 0}
     assert ballot(session, me, a, b, c) == {"Abitare": 1}
 
@@ -671,8 +673,8 @@ def test_two_merges_into_one_survivor_undone_last_first_are_exact(session: Sessi
     assert tallies(session, table) == {"Casa": 2}
     assert view(session, a).merged_from == ((b.id, "Abitare"), (c.id, "X"))
 
-    moderation.undo_merge(session, table, second.id or 0)
-    moderation.undo_merge(session, table, first.id or 0)
+    moderation.undo_merge(session, table, second.merge_id)
+    moderation.undo_merge(session, table, first.merge_id)
     assert tallies(session, table) == {"Casa": 0, "Abitare": 1, "X": 2}
     assert ballot(session, alice, a, b, c) == {"Abitare": 1, "X": 1}
 
@@ -692,12 +694,12 @@ def test_undoing_merges_into_one_survivor_in_any_allowed_order_is_exact(session:
     second = moderation.merge(session, table, survivor_id=a.id or 0, merged_ids=[c.id or 0])
 
     try:  # either refused ("undo the later merge first") or exact
-        moderation.undo_merge(session, table, first.id or 0)
-        moderation.undo_merge(session, table, second.id or 0)
+        moderation.undo_merge(session, table, first.merge_id)
+        moderation.undo_merge(session, table, second.merge_id)
     except Conflict:
         session.rollback()
-        moderation.undo_merge(session, table, second.id or 0)
-        moderation.undo_merge(session, table, first.id or 0)
+        moderation.undo_merge(session, table, second.merge_id)
+        moderation.undo_merge(session, table, first.merge_id)
     assert ballot(session, alice, a, b, c) == {"Abitare": 1, "X": 1}
     assert tallies(session, table) == {"Casa": 0, "Abitare": 1, "X": 1}
 
@@ -718,28 +720,28 @@ def test_tags_bulk_tag_untag_and_delete(session: Session) -> None:
     giovani = moderation.create_tag(session, table, "Giovani")
     assert [t.name for t in moderation.tags_of(session, table)] == ["Abitare", "Giovani"]
 
-    moderation.set_tag(session, table, tag_id=abitare.id or 0, proposal_ids=[a.id or 0, b.id or 0])
-    moderation.set_tag(session, table, tag_id=giovani.id or 0, proposal_ids=[b.id or 0])
+    moderation.set_tag(session, table, tag_id=abitare.tag_id, proposal_ids=[a.id or 0, b.id or 0])
+    moderation.set_tag(session, table, tag_id=giovani.tag_id, proposal_ids=[b.id or 0])
     assert [p.tags for p in current(session, table).visible] == [
         ("Abitare",),
         ("Abitare", "Giovani"),
         (),
     ]
     # Tagging twice is harmless; untagging removes only that link.
-    moderation.set_tag(session, table, tag_id=abitare.id or 0, proposal_ids=[a.id or 0])
+    moderation.set_tag(session, table, tag_id=abitare.tag_id, proposal_ids=[a.id or 0])
     moderation.set_tag(
-        session, table, tag_id=abitare.id or 0, proposal_ids=[b.id or 0, c.id or 0], on=False
+        session, table, tag_id=abitare.tag_id, proposal_ids=[b.id or 0, c.id or 0], on=False
     )
     assert [p.tags for p in current(session, table).visible] == [("Abitare",), ("Giovani",), ()]
     with pytest.raises(Invalid):
-        moderation.set_tag(session, table, tag_id=abitare.id or 0, proposal_ids=[])
+        moderation.set_tag(session, table, tag_id=abitare.tag_id, proposal_ids=[])
 
-    moderation.delete_tag(session, table, abitare.id or 0)
+    moderation.delete_tag(session, table, abitare.tag_id)
     assert [p.tags for p in current(session, table).visible] == [(), ("Giovani",), ()]
-    assert [link.tag_id for link in session.exec(select(ProposalTag))] == [giovani.id]
+    assert [link.tag_id for link in session.exec(select(ProposalTag))] == [giovani.tag_id]
     assert [t.name for t in moderation.tags_of(session, table)] == ["Giovani"]
     with pytest.raises(NotFound):
-        moderation.delete_tag(session, table, abitare.id or 0)
+        moderation.delete_tag(session, table, abitare.tag_id)
     # The name is free again.
     assert moderation.create_tag(session, table, "ABITARE").name == "ABITARE"
 
@@ -753,10 +755,10 @@ def test_tags_belong_to_their_table(session: Session) -> None:
     moderation.create_tag(session, mine, "Abitare")  # same name, other table: fine
     with pytest.raises(NotFound):
         moderation.set_tag(
-            session, mine, tag_id=foreign_tag.id or 0, proposal_ids=[proposal.id or 0]
+            session, mine, tag_id=foreign_tag.tag_id, proposal_ids=[proposal.id or 0]
         )
     with pytest.raises(NotFound):
-        moderation.delete_tag(session, mine, foreign_tag.id or 0)
+        moderation.delete_tag(session, mine, foreign_tag.tag_id)
 
 
 def test_groups_by_tag_put_the_untagged_last(session: Session) -> None:
@@ -770,10 +772,10 @@ def test_groups_by_tag_put_the_untagged_last(session: Session) -> None:
     a_tag = moderation.create_tag(session, table, "Abitare")
     moderation.create_tag(session, table, "Vuoto")
     moderation.set_tag(
-        session, table, tag_id=a_tag.id or 0, proposal_ids=[casa.id or 0, both.id or 0]
+        session, table, tag_id=a_tag.tag_id, proposal_ids=[casa.id or 0, both.id or 0]
     )
     moderation.set_tag(
-        session, table, tag_id=z_tag.id or 0, proposal_ids=[lavoro.id or 0, both.id or 0]
+        session, table, tag_id=z_tag.tag_id, proposal_ids=[lavoro.id or 0, both.id or 0]
     )
     moderation.hide(session, table, scuola.id or 0)
     post(session, me, "Trasporti")
@@ -806,7 +808,7 @@ def test_removed_participant_loses_the_wall_and_the_token(session: Session) -> N
     queued = post(session, troll, "Altro insulto")
     assert participants.participant_by_token(session, token).id == troll.id
 
-    seq = moderation.remove_participant(session, table, troll.id or 0)
+    seq = moderation.remove_participant(session, table, troll.id or 0).seq
     assert seq == seq_of(session, table) == table.layout_seq
     assert [view(session, p).status for p in (shown, queued, mine)] == [
         "hidden",
@@ -845,7 +847,7 @@ def test_paper_participant_needs_a_name_and_a_known_category(session: Session) -
 
     maria = moderation.add_paper_participant(
         session, table, name="Maria", category="Ente del Terzo Settore"
-    )
+    ).participant
     assert (maria.proxy, maria.category) == (True, "Ente del Terzo Settore")
     seen = current(session, table)
     assert [p.name for p in seen.paper] == ["Maria"]
@@ -858,7 +860,7 @@ def test_paper_participant_needs_a_name_and_a_known_category(session: Session) -
 
 def test_proxy_posts_and_votes_follow_the_same_rules(session: Session) -> None:
     table = make_table(session, mode="dots", dots=5, cap=3, phase="voting")
-    maria = moderation.add_paper_participant(session, table, name="Maria")
+    maria = moderation.add_paper_participant(session, table, name="Maria").participant
     with pytest.raises(Conflict):
         post(session, maria, "Troppo tardi")
 

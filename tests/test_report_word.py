@@ -46,7 +46,7 @@ def _second_table(session: Session, known: Known) -> Table:
     posts = [
         proposals.post_proposal(
             session, participant=people[i], kind="proposal", title=title, body=body
-        )
+        ).proposal
         for i, (title, body) in enumerate(
             [
                 ("Sportello antiviolenza in ogni Comune", FAMILY_BODY),
@@ -127,7 +127,7 @@ def test_many_categories_put_the_proposals_on_landscape_pages(session: Session) 
         kind="need",
         title="Trasporto sociale",
         body="Anche la sera.",
-    )
+    ).proposal
     phases.set_phase(session, table, "voting")
     for person in people:
         voting.set_vote(session, participant=person, proposal_id=post.id or 0, dots=1)

@@ -16,7 +16,9 @@ def post(
     session: Session, participant: Participant, title: str = "Trasporto sociale per i centri diurni"
 ) -> Proposal:
     in_phase(session, session.get(Table, participant.table_id), "collect")  # type: ignore[arg-type]
-    return proposals.post_proposal(session, participant=participant, kind="proposal", title=title)
+    return proposals.post_proposal(
+        session, participant=participant, kind="proposal", title=title
+    ).proposal
 
 
 def vote(
@@ -93,10 +95,11 @@ def test_join_keeps_the_token_hashed_and_checks_the_category(session: Session) -
 def test_post_proposal_bumps_the_table_sequence(session: Session) -> None:
     table = make_table(session)
     participant, _ = make_participant(session, table)
+    base = state.current_seq(session, table.id or 0)  # joining takes the table's lock too
     first = post(session, participant)
     second = post(session, participant, "Sportello unico per le famiglie")
-    assert (first.created_seq, second.created_seq) == (1, 2)
-    assert state.current_seq(session, table.id or 0) == 2
+    assert (first.created_seq, second.created_seq) == (base + 1, base + 2)
+    assert state.current_seq(session, table.id or 0) == base + 2
 
 
 @pytest.mark.parametrize(
@@ -114,10 +117,11 @@ def test_bad_posts_are_refused_and_store_nothing(
 ) -> None:
     table = make_table(session)
     participant, _ = make_participant(session, table)
+    seq = state.current_seq(session, table.id or 0)
     with pytest.raises(Invalid):
         proposals.post_proposal(session, participant=participant, kind=kind, title=title, body=body)
     assert session.exec(select(Proposal)).all() == []
-    assert state.current_seq(session, table.id or 0) == 0
+    assert state.current_seq(session, table.id or 0) == seq
 
 
 def test_title_of_exactly_140_characters_and_accents_is_accepted(session: Session) -> None:
@@ -202,10 +206,10 @@ def test_delta_holds_new_cards_and_changed_tallies_since_a_seq(session: Session)
     b = post(session, me, "Lavoro")
     vote(session, me, a.id or 0, 1)
     delta = state.table_delta(session, table.id or 0, seq_after_a)
-    assert (delta.prev_seq, delta.seq) == (1, 3)
+    assert (delta.prev_seq, delta.seq) == (seq_after_a, seq_after_a + 2)
     assert [p.id for p in delta.new] == [b.id]
     assert [(p.id, p.tally) for p in delta.changed] == [(a.id, 1)]
-    assert state.table_delta(session, table.id or 0, 3).empty
+    assert state.table_delta(session, table.id or 0, seq_after_a + 2).empty
 
 
 def test_table_state_counts_everything(session: Session) -> None:

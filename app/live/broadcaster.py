@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import col, select
@@ -30,6 +31,17 @@ from app.services.state import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class Committed(Protocol):
+    """What every write service returns: the table and the seq it committed (or None)."""
+
+    @property
+    def table_id(self) -> int: ...
+
+    @property
+    def seq(self) -> int | None: ...
+
 
 Render = Callable[[TableDelta, TableStats, TableState], Mapping[str, str]]
 IDLE_SECONDS = 30.0
@@ -98,6 +110,15 @@ class Broadcaster:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._mark, table_id, seq)
 
+    def publish(self, change: Committed) -> None:
+        """Publish what a service committed (nothing, if it changed nothing); a timer the
+        change set is watched, so the table moves on at zero. Any thread."""
+        if change.seq is not None:
+            self.notify(change.table_id, change.seq)
+        ends_at = getattr(change, "ends_at", None)
+        if ends_at is not None:
+            self.watch_timer(change.table_id, ends_at)
+
     def watch_timer(self, table_id: int, ends_at: dt.datetime | None) -> None:
         """When a timer reaches zero, let the service decide (advance the phase or just stop)."""
         loop = self._loop
@@ -125,8 +146,7 @@ class Broadcaster:
     async def _timer_done(self, table_id: int) -> None:
         def finish() -> int | None:
             with open_session(self._engine) as session:
-                table = session.get(Table, table_id)
-                return finish_timer(session, table) if table else None
+                return finish_timer(session, table_id).seq
 
         try:
             seq = await asyncio.to_thread(finish)

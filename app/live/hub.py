@@ -1,5 +1,9 @@
 """The realtime hub: publish a push to a table's channel, subscribe with a bounded queue.
 
+A subscription is bounded in pushes and in bytes (of its own connection's payload, counting
+the push being sent): publishing never waits for a connection, and one that falls behind is
+dropped at once, its queue freed, instead of holding memory for a client that does not read.
+
 Backends are chosen by URL scheme. `memory://` serves one worker; a backend for several
 workers implements `publish` and `_listen` and reuses the local fan-out.
 """
@@ -8,7 +12,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -19,35 +23,75 @@ class Push:
     seq: int
     prev_seq: int
     payloads: Mapping[str, str]
+    _sizes: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def size(self, key: str | None) -> int:
+        """Bytes of the payload under `key` (UTF-8), measured once per push and key."""
+        if key is None or key not in self.payloads:
+            return 0
+        size = self._sizes.get(key)
+        if size is None:
+            size = self._sizes[key] = len(self.payloads[key].encode())
+        return size
 
 
 class Subscription:
-    """A connection's queue of pushes: when it overflows the connection is dropped, not awaited."""
+    """A connection's queue of pushes: when it overflows the connection is dropped, not awaited.
 
-    def __init__(self, maxsize: int) -> None:
+    It overflows past `maxsize` pushes or past `max_bytes` bytes of the payload under `key`
+    (the one its connection sends), counting the push handed out last until the next call
+    of `next`: that one is being sent. A single push larger than the bound still goes
+    through when nothing else is pending, or a big table could never be followed."""
+
+    def __init__(self, maxsize: int, max_bytes: int | None = None, key: str | None = None) -> None:
         self._items: deque[Push] = deque()
         self._ready = asyncio.Event()
         self._maxsize = maxsize
+        self._max_bytes = max_bytes
+        self._key = key
+        self._pending = 0  # bytes queued, plus the push being sent
+        self._sending = 0
         self.dropped = False
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._pending
 
     def deliver(self, push: Push) -> None:
         if self.dropped:
             return
-        if len(self._items) >= self._maxsize:
-            self.dropped = True
-            self._items.clear()
-        else:
-            self._items.append(push)
+        size = push.size(self._key)
+        over_bytes = (
+            self._max_bytes is not None
+            and self._pending > 0
+            and self._pending + size > self._max_bytes
+        )
+        if len(self._items) >= self._maxsize or over_bytes:
+            self.drop()
+            return
+        self._items.append(push)
+        self._pending += size
+        self._ready.set()
+
+    def drop(self) -> None:
+        """Give up on this subscriber: its queue is freed now, `next` answers None."""
+        self.dropped = True
+        self._items.clear()
+        self._pending = self._sending = 0
         self._ready.set()
 
     async def next(self) -> Push | None:
         """The next push, or None once this subscriber was dropped for falling behind."""
+        self._pending -= self._sending  # the previous push was sent
+        self._sending = 0
         while not self._items and not self.dropped:
             self._ready.clear()
             await self._ready.wait()
         if self.dropped:
             return None
-        return self._items.popleft()
+        push = self._items.popleft()
+        self._sending = push.size(self._key)
+        return push
 
 
 class Hub:
@@ -70,8 +114,16 @@ class Hub:
             subscription.deliver(push)
 
     @asynccontextmanager
-    async def subscribe(self, channel: str, *, maxsize: int = 64) -> AsyncIterator[Subscription]:
-        subscription = Subscription(maxsize)
+    async def subscribe(
+        self,
+        channel: str,
+        *,
+        maxsize: int = 64,
+        max_bytes: int | None = None,
+        key: str | None = None,
+    ) -> AsyncIterator[Subscription]:
+        """A bounded queue of the channel's pushes; `key` names the payload whose bytes count."""
+        subscription = Subscription(maxsize, max_bytes, key)
         subscribers = self._subscribers.setdefault(channel, set())
         subscribers.add(subscription)
         try:

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 from app.models import Event, Table
 from app.security import hash_token, new_token
 from app.services.errors import Forbidden, NotFound, Unauthorized
-from app.services.tables import table_by_code
+from app.services.tables import Change, table_by_code, table_write
 from app.services.text import clean_line, clean_paragraphs
 
 SYNTHESIS_LIMIT = 20000
@@ -66,9 +66,14 @@ def new_coordinator_link(session: Session, event: Event) -> str:
     return token
 
 
-def save_synthesis(session: Session, table: Table, *, facilitator: str, synthesis: str) -> None:
-    """The facilitator's name and written synthesis, for the minutes (not shown on the wall)."""
-    table.facilitator_name = clean_line(facilitator, field="facilitator_name", limit=100)
-    table.synthesis = clean_paragraphs(synthesis, field="synthesis", limit=SYNTHESIS_LIMIT)
-    session.add(table)
-    session.commit()
+def save_synthesis(session: Session, table: Table, *, facilitator: str, synthesis: str) -> Change:
+    """The facilitator's name and written synthesis, for the minutes (not shown on the wall).
+    Saved even once the table is closed: the synthesis is often written after the vote."""
+    name = clean_line(facilitator, field="facilitator_name", limit=100)
+    text = clean_paragraphs(synthesis, field="synthesis", limit=SYNTHESIS_LIMIT)
+    with table_write(session, table.id or 0) as write:
+        if (write.table.facilitator_name, write.table.synthesis) == (name, text):
+            write.nothing()
+        write.table.facilitator_name, write.table.synthesis = name, text
+        session.add(write.table)
+    return write.change

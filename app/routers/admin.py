@@ -10,13 +10,16 @@ from sqlmodel import Session
 
 from app.deps import SessionDep, SettingsDep, csrf_protect
 from app.reports import access as report_access
+from app.routing import UnitOfWorkRoute
 from app.services import access, events, tables
 from app.services.errors import Invalid
 from app.templating import templates
 from app.views import shared_context
 from app.web import csrf_token, public_base
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = APIRouter(
+    dependencies=[Depends(csrf_protect)], include_in_schema=False, route_class=UnitOfWorkRoute
+)
 
 
 def _page(request: Request, name: str, **context: Any) -> Response:

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from app import ratelimit
+from app.api_errors import ERROR_RESPONSES
 from app.deps import (
     ApiModeratorDep,
     ApiOrganiserDep,
@@ -15,11 +17,14 @@ from app.deps import (
     SettingsDep,
 )
 from app.live.fragments import table_json
+from app.routing import UnitOfWorkRoute
 from app.services import events, participants, proposals, state, tables, voting
 from app.services.errors import Forbidden
 from app.web import public_base
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(
+    prefix="/api", tags=["api"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
+)
 
 
 class EventIn(BaseModel):
@@ -154,8 +159,11 @@ def create_table(
 
 
 @router.post("/tables/{code}/participants", status_code=201, response_model=JoinOut)
-def join_table(code: str, session: SessionDep, body: JoinIn | None = None) -> JoinOut:
-    table = tables.table_by_code(session, code)
+def join_table(
+    request: Request, code: str, session: SessionDep, body: JoinIn | None = None
+) -> JoinOut:
+    client = ratelimit.address(request)
+    table = tables.table_by_code(session, code, client=client)
     body = body or JoinIn()
     participant, token = participants.join(
         session,
@@ -165,6 +173,7 @@ def join_table(code: str, session: SessionDep, body: JoinIn | None = None) -> Jo
         organisation=body.organisation,
         category=body.category,
         named_in_minutes=body.named_in_minutes,
+        client=client,
     )
     return JoinOut(participant_id=participant.id or 0, token=token)
 
@@ -180,11 +189,11 @@ def post_proposal(
     table = tables.table_by_code(session, code)
     if participant.table_id != table.id:
         raise Forbidden("This participant token is for another table")
-    proposal = proposals.post_proposal(
+    posted = proposals.post_proposal(
         session, participant=participant, kind=body.kind, title=body.title, body=body.body
     )
-    live.notify(table.id or 0, proposal.created_seq)
-    return ProposalOut(id=proposal.id or 0, seq=proposal.created_seq)
+    live.publish(posted)
+    return ProposalOut(id=posted.proposal.id or 0, seq=posted.seq)
 
 
 @router.put("/proposals/{proposal_id}/vote", response_model=VoteOut)
@@ -198,13 +207,13 @@ def vote(
     result = voting.set_vote(
         session, participant=participant, proposal_id=proposal_id, dots=body.dots
     )
-    live.notify(participant.table_id, result.seq)
+    live.publish(result)
     return VoteOut(
         proposal_id=result.proposal_id,
         dots=result.my_dots,
         dots_left=result.dots_left,
         tally=result.tally,
-        seq=result.seq,
+        seq=result.seq if result.seq is not None else state.current_seq(session, result.table_id),
     )
 
 
@@ -226,11 +235,11 @@ def edit_own(
     live: LiveDep,
 ) -> ChangedOut:
     """The author rewrites their own post, while the table is collecting."""
-    seq = proposals.edit_own(
+    change = proposals.edit_own(
         session, participant=participant, proposal_id=proposal_id, title=body.title, body=body.body
     )
-    live.notify(participant.table_id, seq)
-    return ChangedOut(seq=seq)
+    live.publish(change)
+    return ChangedOut(seq=change.seq or 0)
 
 
 @router.delete("/proposals/{proposal_id}", response_model=ChangedOut)
@@ -238,14 +247,14 @@ def withdraw_own(
     proposal_id: int, session: SessionDep, participant: ApiParticipantDep, live: LiveDep
 ) -> ChangedOut:
     """The author withdraws their own post, while the table is collecting."""
-    seq = proposals.withdraw_own(session, participant=participant, proposal_id=proposal_id)
-    live.notify(participant.table_id, seq)
-    return ChangedOut(seq=seq)
+    change = proposals.withdraw_own(session, participant=participant, proposal_id=proposal_id)
+    live.publish(change)
+    return ChangedOut(seq=change.seq or 0)
 
 
 @router.get("/tables/{code}")
-def get_table(code: str, session: SessionDep) -> dict[str, Any]:
+def get_table(request: Request, code: str, session: SessionDep) -> dict[str, Any]:
     """The table, its proposals with tallies, and the sequence number they are current at."""
-    table = tables.table_by_code(session, code)
+    table = tables.table_by_code(session, code, client=ratelimit.address(request))
     current = state.table_state(session, table)
     return {"seq": current.seq, **table_json(current)}

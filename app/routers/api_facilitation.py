@@ -7,14 +7,22 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
+from app.api_errors import ERROR_RESPONSES
 from app.deps import ApiRunnerTableDep, LiveDep, SessionDep, SettingsDep, TokenDep
-from app.models import Table
+from app.live.broadcaster import Broadcaster, Committed
+from app.routing import UnitOfWorkRoute
 from app.services import access, moderation, phases, proposals, screen, state, voting
 from app.services.errors import Forbidden
 from app.web import public_base
 
-router = APIRouter(prefix="/api/tables/{code}", tags=["facilitation"])
+router = APIRouter(
+    prefix="/api/tables/{code}",
+    tags=["facilitation"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 
 Phase = Literal["preparation", "collect", "discussion", "voting", "closed"]
 ScreenMode = Literal["join", "wall", "spotlight", "results", "timer"]
@@ -42,6 +50,8 @@ class SettingsIn(BaseModel):
     post_in_discussion: bool | None = None
     results_hidden: bool | None = None
     group_by_tag: bool | None = None
+    joining_open: bool | None = Field(default=None, description="New participants may join.")
+    max_posts: int | None = Field(default=None, description="Posts per participant, 1 to 500.")
 
 
 class ScreenIn(BaseModel):
@@ -107,8 +117,10 @@ class FacilitatorOut(BaseModel):
     url: str
 
 
-def _done(live: LiveDep, table: Table, seq: int) -> Changed:
-    live.notify(table.id or 0, seq)
+def _done(live: Broadcaster, session: Session, change: Committed) -> Changed:
+    """Publish what the service committed and answer with the table's seq after it."""
+    live.publish(change)
+    seq = change.seq if change.seq is not None else state.current_seq(session, change.table_id)
     return Changed(seq=seq)
 
 
@@ -116,37 +128,34 @@ def _done(live: LiveDep, table: Table, seq: int) -> Changed:
 def set_phase(
     body: PhaseIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
-    return _done(live, table, phases.set_phase(session, table, body.phase))
+    return _done(live, session, phases.set_phase(session, table, body.phase))
 
 
 @router.put("/timer", response_model=Changed)
 def start_timer(
     body: TimerIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
-    seq = phases.start_timer(session, table, seconds=body.seconds, advance=body.advance)
-    live.watch_timer(table.id or 0, table.timer_ends_at)
-    return _done(live, table, seq)
+    change = phases.start_timer(session, table, seconds=body.seconds, advance=body.advance)
+    return _done(live, session, change)
 
 
 @router.post("/timer/extend", response_model=Changed)
 def extend_timer(
     body: ExtendIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
-    seq = phases.extend_timer(session, table, seconds=body.seconds)
-    live.watch_timer(table.id or 0, table.timer_ends_at)
-    return _done(live, table, seq)
+    return _done(live, session, phases.extend_timer(session, table, seconds=body.seconds))
 
 
 @router.delete("/timer", response_model=Changed)
 def stop_timer(session: SessionDep, table: ApiRunnerTableDep, live: LiveDep) -> Changed:
-    return _done(live, table, phases.stop_timer(session, table))
+    return _done(live, session, phases.stop_timer(session, table))
 
 
 @router.patch("/settings", response_model=Changed)
 def update_settings(
     body: SettingsIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
-    return _done(live, table, screen.update_settings(session, table, **body.model_dump()))
+    return _done(live, session, screen.update_settings(session, table, **body.model_dump()))
 
 
 @router.put("/screen", response_model=Changed)
@@ -154,7 +163,7 @@ def set_screen(
     body: ScreenIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
     return _done(
-        live, table, screen.set_mode(session, table, body.mode, spotlight_id=body.spotlight_id)
+        live, session, screen.set_mode(session, table, body.mode, spotlight_id=body.spotlight_id)
     )
 
 
@@ -162,33 +171,35 @@ def set_screen(
 def accept(
     proposal_id: int, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
-    return _done(live, table, moderation.accept(session, table, proposal_id))
+    return _done(live, session, moderation.accept(session, table, proposal_id))
 
 
 @router.post("/proposals/{proposal_id}/reject", response_model=Changed)
 def reject(
     proposal_id: int, body: NoteIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
-    return _done(live, table, moderation.reject(session, table, proposal_id, note=body.note))
+    return _done(live, session, moderation.reject(session, table, proposal_id, note=body.note))
 
 
 @router.post("/proposals/{proposal_id}/rephrase", response_model=Changed)
 def rephrase(
     proposal_id: int, body: NoteIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
-    return _done(live, table, moderation.ask_rephrase(session, table, proposal_id, note=body.note))
+    return _done(
+        live, session, moderation.ask_rephrase(session, table, proposal_id, note=body.note)
+    )
 
 
 @router.post("/proposals/{proposal_id}/hide", response_model=Changed)
 def hide(proposal_id: int, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep) -> Changed:
-    return _done(live, table, moderation.hide(session, table, proposal_id))
+    return _done(live, session, moderation.hide(session, table, proposal_id))
 
 
 @router.post("/proposals/{proposal_id}/restore", response_model=Changed)
 def restore(
     proposal_id: int, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
-    return _done(live, table, moderation.restore(session, table, proposal_id))
+    return _done(live, session, moderation.restore(session, table, proposal_id))
 
 
 @router.put("/proposals/{proposal_id}/text", response_model=Changed)
@@ -197,65 +208,66 @@ def edit(
 ) -> Changed:
     """Edit a post's wording; the author's original is kept and the card marked as edited."""
     return _done(
-        live, table, moderation.edit(session, table, proposal_id, title=body.title, body=body.body)
+        live,
+        session,
+        moderation.edit(session, table, proposal_id, title=body.title, body=body.body),
     )
 
 
 @router.post("/merges", status_code=201, response_model=MergeOut)
 def merge(body: MergeIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep) -> MergeOut:
-    record = moderation.merge(
+    merged = moderation.merge(
         session, table, survivor_id=body.survivor_id, merged_ids=body.proposal_ids
     )
-    live.notify(table.id or 0, table.seq)
-    return MergeOut(id=record.id or 0, seq=table.seq)
+    live.publish(merged)
+    return MergeOut(id=merged.merge_id, seq=merged.seq)
 
 
 @router.delete("/merges/{merge_id}", response_model=Changed)
 def undo_merge(
     merge_id: int, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
-    return _done(live, table, moderation.undo_merge(session, table, merge_id))
+    return _done(live, session, moderation.undo_merge(session, table, merge_id))
 
 
 @router.post("/tags", status_code=201, response_model=TagOut)
 def create_tag(body: TagIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep) -> TagOut:
-    tag = moderation.create_tag(session, table, body.name)
-    live.notify(table.id or 0, table.seq)
-    return TagOut(id=tag.id or 0, name=tag.name)
+    created = moderation.create_tag(session, table, body.name)
+    live.publish(created)
+    return TagOut(id=created.tag_id, name=created.name)
 
 
 @router.delete("/tags/{tag_id}", response_model=Changed)
 def delete_tag(
     tag_id: int, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
-    return _done(live, table, moderation.delete_tag(session, table, tag_id))
+    return _done(live, session, moderation.delete_tag(session, table, tag_id))
 
 
 @router.post("/tags/{tag_id}/proposals", response_model=Changed)
 def tag_proposals(
     tag_id: int, body: TagProposalsIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
-    seq = moderation.set_tag(
+    change = moderation.set_tag(
         session, table, tag_id=tag_id, proposal_ids=body.proposal_ids, on=body.on
     )
-    return _done(live, table, seq)
+    return _done(live, session, change)
 
 
 @router.delete("/participants/{participant_id}", response_model=Changed)
 def remove_participant(
     participant_id: int, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> Changed:
-    return _done(live, table, moderation.remove_participant(session, table, participant_id))
+    return _done(live, session, moderation.remove_participant(session, table, participant_id))
 
 
 @router.post("/paper-participants", status_code=201, response_model=PaperParticipantOut)
 def add_paper_participant(
-    body: PaperParticipantIn, session: SessionDep, table: ApiRunnerTableDep
+    body: PaperParticipantIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> PaperParticipantOut:
-    person = moderation.add_paper_participant(
-        session, table, name=body.name, category=body.category
-    )
-    return PaperParticipantOut(id=person.id or 0, name=person.name)
+    added = moderation.add_paper_participant(session, table, name=body.name, category=body.category)
+    live.publish(added)
+    return PaperParticipantOut(id=added.participant.id or 0, name=added.participant.name)
 
 
 @router.post(
@@ -269,10 +281,10 @@ def post_for(
     live: LiveDep,
 ) -> Changed:
     person = moderation.paper_participant(session, table, participant_id)
-    proposal = proposals.post_proposal(
+    posted = proposals.post_proposal(
         session, participant=person, kind=body.kind, title=body.title, body=body.body
     )
-    return _done(live, table, proposal.created_seq)
+    return _done(live, session, posted)
 
 
 @router.put("/paper-participants/{participant_id}/votes/{proposal_id}", response_model=Changed)
@@ -286,7 +298,7 @@ def vote_for(
 ) -> Changed:
     person = moderation.paper_participant(session, table, participant_id)
     result = voting.set_vote(session, participant=person, proposal_id=proposal_id, dots=body.dots)
-    return _done(live, table, result.seq)
+    return _done(live, session, result)
 
 
 @router.post("/facilitator-link", status_code=201, response_model=FacilitatorOut)

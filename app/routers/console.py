@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app.deps import LiveDep, SessionDep, csrf_protect
-from app.live.broadcaster import Broadcaster
+from app.deps import LiveDep, SessionDep, csrf_protect, release
+from app.live.broadcaster import Broadcaster, Committed
 from app.models import Table
 from app.reports import access as report_access
+from app.routing import UnitOfWorkRoute
 from app.services import access, moderation, phases, proposals, screen, state, voting
 from app.services.errors import Invalid
 from app.templating import templates
@@ -24,11 +25,14 @@ from app.views import shared_context
 from app.web import csrf_token
 
 router = APIRouter(
-    prefix="/run/{token}/{code}", dependencies=[Depends(csrf_protect)], include_in_schema=False
+    prefix="/run/{token}/{code}",
+    dependencies=[Depends(csrf_protect)],
+    include_in_schema=False,
+    route_class=UnitOfWorkRoute,
 )
 
 IdsForm = Annotated[list[int], Form()]
-Action = Callable[[Session, Table], int | None]
+Action = Callable[[Session, Table], Committed]
 
 
 @dataclass
@@ -52,10 +56,10 @@ class Console:
             "dashboard_url": f"/m/{self.token}" if moderator else "",
         }
 
-    def answer(self, seq: int | None) -> Response:
-        """Notify the other screens, then show this console its updated live region."""
-        if seq is not None:
-            self.live.notify(self.table.id or 0, seq)
+    def answer(self, change: Committed | None) -> Response:
+        """Publish the change to the other screens, then show this console its live region."""
+        if change is not None:
+            self.live.publish(change)
         if not self.request.headers.get("hx-request"):
             return RedirectResponse(f"/run/{self.token}/{self.table.code}/", status_code=303)
         return templates.TemplateResponse(
@@ -69,7 +73,11 @@ class Console:
 def get_console(
     request: Request, token: str, code: str, session: SessionDep, live: LiveDep
 ) -> Console:
-    return Console(request, token, session, access.table_for_runner(session, token, code), live)
+    try:
+        table = access.table_for_runner(session, token, code)
+    finally:
+        release(session)
+    return Console(request, token, session, table, live)
 
 
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -99,16 +107,16 @@ def step_phase(c: ConsoleDep, step: Annotated[int, Form()]) -> Response:
 def start_timer(
     c: ConsoleDep, minutes: Annotated[float, Form()], advance: Annotated[bool, Form()] = False
 ) -> Response:
-    seq = phases.start_timer(c.session, c.table, seconds=round(minutes * 60), advance=advance)
-    c.live.watch_timer(c.table.id or 0, c.table.timer_ends_at)
-    return c.answer(seq)
+    if not 0 < minutes <= phases.MAX_TIMER_SECONDS / 60:
+        raise Invalid("The timer runs from 1 second to 4 hours", field="minutes")
+    return c.run(
+        lambda s, t: phases.start_timer(s, t, seconds=max(1, round(minutes * 60)), advance=advance)
+    )
 
 
 @router.post("/timer/extend")
 def extend_timer(c: ConsoleDep, seconds: Annotated[int, Form()]) -> Response:
-    seq = phases.extend_timer(c.session, c.table, seconds=seconds)
-    c.live.watch_timer(c.table.id or 0, c.table.timer_ends_at)
-    return c.answer(seq)
+    return c.run(lambda s, t: phases.extend_timer(s, t, seconds=seconds))
 
 
 @router.post("/timer/stop")
@@ -202,8 +210,9 @@ def bulk(
 
 @router.post("/merges")
 def merge(c: ConsoleDep, survivor_id: Annotated[int, Form()], proposal_ids: IdsForm) -> Response:
-    moderation.merge(c.session, c.table, survivor_id=survivor_id, merged_ids=proposal_ids)
-    response = c.answer(c.table.seq)
+    response = c.run(
+        lambda s, t: moderation.merge(s, t, survivor_id=survivor_id, merged_ids=proposal_ids)
+    )
     response.headers["HX-Trigger"] = "tavoli:merged"
     return response
 
@@ -220,8 +229,7 @@ def undo_merge(c: ConsoleDep, merge_id: int) -> Response:
 
 @router.post("/tags")
 def create_tag(c: ConsoleDep, name: Annotated[str, Form()]) -> Response:
-    moderation.create_tag(c.session, c.table, name)
-    return c.answer(c.table.seq)
+    return c.run(lambda s, t: moderation.create_tag(s, t, name))
 
 
 @router.post("/tags/{tag_id}/delete")
@@ -238,8 +246,7 @@ def remove_participant(c: ConsoleDep, participant_id: int) -> Response:
 def add_paper(
     c: ConsoleDep, name: Annotated[str, Form()], category: Annotated[str, Form()] = ""
 ) -> Response:
-    moderation.add_paper_participant(c.session, c.table, name=name, category=category)
-    return c.answer(None)
+    return c.run(lambda s, t: moderation.add_paper_participant(s, t, name=name, category=category))
 
 
 @router.post("/paper/{participant_id}/proposals")
@@ -251,10 +258,9 @@ def post_for(
     body: Annotated[str, Form()] = "",
 ) -> Response:
     person = moderation.paper_participant(c.session, c.table, participant_id)
-    proposal = proposals.post_proposal(
-        c.session, participant=person, kind=kind, title=title, body=body
+    return c.answer(
+        proposals.post_proposal(c.session, participant=person, kind=kind, title=title, body=body)
     )
-    return c.answer(proposal.created_seq)
 
 
 @router.post("/paper/{participant_id}/votes")
@@ -265,8 +271,9 @@ def vote_for(
     dots: Annotated[int, Form()],
 ) -> Response:
     person = moderation.paper_participant(c.session, c.table, participant_id)
-    result = voting.set_vote(c.session, participant=person, proposal_id=proposal_id, dots=dots)
-    return c.answer(result.seq)
+    return c.answer(
+        voting.set_vote(c.session, participant=person, proposal_id=proposal_id, dots=dots)
+    )
 
 
 @router.post("/synthesis")
@@ -276,7 +283,8 @@ def save_synthesis(
     synthesis: Annotated[str, Form()] = "",
 ) -> Response:
     """The facilitator's name and written synthesis, for the minutes; the wall is unchanged."""
-    report_access.save_synthesis(
-        c.session, c.table, facilitator=facilitator_name, synthesis=synthesis
+    return c.run(
+        lambda s, t: report_access.save_synthesis(
+            s, t, facilitator=facilitator_name, synthesis=synthesis
+        )
     )
-    return c.answer(None)

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from app import ratelimit
 from app.deps import LiveDep, SessionDep, SettingsDep, SignerDep, csrf_protect
 from app.i18n import LOCALES
 from app.models import Participant, Table
+from app.routing import UnitOfWorkRoute
 from app.security import Signer
 from app.services import participants, proposals, state, tables, voting
 from app.services.errors import NotFound
@@ -18,7 +20,9 @@ from app.templating import templates
 from app.views import participant_context, shared_context
 from app.web import LANG_COOKIE, csrf_token, public_base
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = APIRouter(
+    dependencies=[Depends(csrf_protect)], include_in_schema=False, route_class=UnitOfWorkRoute
+)
 
 PARTICIPANT_COOKIE = "tavoli_p"
 
@@ -58,7 +62,7 @@ def home(request: Request) -> Response:
 @router.get("/join")
 def find_table(request: Request, session: SessionDep, code: str = "") -> Response:
     try:
-        table = tables.table_by_code(session, code)
+        table = tables.table_by_code(session, code, client=ratelimit.address(request))
     except NotFound:
         return _page(request, "pages/home.html", status_code=404, code=code, not_found=True)
     return _see_other(f"/t/{table.code}")
@@ -75,7 +79,7 @@ def set_language(locale: str, next: str = "/") -> Response:
 
 @router.get("/t/{code}")
 def table_page(request: Request, code: str, session: SessionDep, signer: SignerDep) -> Response:
-    table = tables.table_by_code(session, code)
+    table = tables.table_by_code(session, code, client=ratelimit.address(request))
     if table.code != code:
         return _see_other(f"/t/{table.code}")
     me = _me(request, session, signer, table)
@@ -106,7 +110,7 @@ def join(
     category: Annotated[str, Form()] = "",
     named_in_minutes: Annotated[bool, Form()] = False,
 ) -> Response:
-    table = tables.table_by_code(session, code)
+    table = tables.table_by_code(session, code, client=ratelimit.address(request))
     participants.refuse_removed(_me(request, session, signer, table))
     _participant, token = participants.join(
         session,
@@ -116,6 +120,7 @@ def join(
         organisation=organisation,
         category=category,
         named_in_minutes=named_in_minutes,
+        client=ratelimit.address(request),
     )
     response = _see_other(f"/t/{table.code}")
     response.set_cookie(
@@ -143,8 +148,9 @@ def post_proposal(
 ) -> Response:
     table = tables.table_by_code(session, code)
     me = _require_me(request, session, signer, table)
-    proposal = proposals.post_proposal(session, participant=me, kind=kind, title=title, body=body)
-    live.notify(table.id or 0, proposal.created_seq)
+    posted = proposals.post_proposal(session, participant=me, kind=kind, title=title, body=body)
+    live.publish(posted)
+    proposal = posted.proposal
     if not _is_htmx(request):
         return _see_other(f"/t/{table.code}#p-{proposal.id}")
     return _page(
@@ -169,10 +175,9 @@ def edit_own(
 ) -> Response:
     table = tables.table_by_code(session, code)
     me = _require_me(request, session, signer, table)
-    seq = proposals.edit_own(
-        session, participant=me, proposal_id=proposal_id, title=title, body=body
+    live.publish(
+        proposals.edit_own(session, participant=me, proposal_id=proposal_id, title=title, body=body)
     )
-    live.notify(table.id or 0, seq)
     return _mine(request, session, table, me)
 
 
@@ -187,8 +192,7 @@ def withdraw_own(
 ) -> Response:
     table = tables.table_by_code(session, code)
     me = _require_me(request, session, signer, table)
-    seq = proposals.withdraw_own(session, participant=me, proposal_id=proposal_id)
-    live.notify(table.id or 0, seq)
+    live.publish(proposals.withdraw_own(session, participant=me, proposal_id=proposal_id))
     return _mine(request, session, table, me)
 
 
@@ -211,7 +215,7 @@ def vote(
     table = tables.table_by_code(session, code)
     me = _require_me(request, session, signer, table)
     result = voting.set_vote(session, participant=me, proposal_id=proposal_id, dots=dots)
-    live.notify(table.id or 0, result.seq)
+    live.publish(result)
     if not _is_htmx(request):
         return _see_other(f"/t/{table.code}#p-{proposal_id}")
     return _page(
@@ -221,20 +225,20 @@ def vote(
         p=state.proposal_view(session, proposal_id),
         my_votes=voting.my_votes(session, me),
         dots_left=result.dots_left,
-        me_seq=max(result.seq, state.current_seq(session, table.id or 0)),
+        me_seq=max(result.seq or 0, state.current_seq(session, table.id or 0)),
     )
 
 
 @router.get("/t/{code}/screen")
 def screen(request: Request, code: str, session: SessionDep) -> Response:
-    table = tables.table_by_code(session, code)
+    table = tables.table_by_code(session, code, client=ratelimit.address(request))
     people = request.app.state.live.people(table.id)
     return _page(request, "pages/screen.html", **shared_context(session, table, "screen", people))
 
 
 @router.get("/t/{code}/qr.svg")
 def qr_code(request: Request, code: str, session: SessionDep, settings: SettingsDep) -> Response:
-    table = tables.table_by_code(session, code)
+    table = tables.table_by_code(session, code, client=ratelimit.address(request))
     qr = segno.make(f"{public_base(request, settings.tavoli_public_url)}/t/{table.code}", error="m")
     buffer = io.BytesIO()
     qr.save(buffer, kind="svg", scale=10, border=2, dark="#000", light="#fff", title=table.code)

@@ -9,10 +9,12 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app import i18n, reports
+from app.api_errors import ERROR_RESPONSES
 from app.deps import SessionDep, SettingsDep, TokenDep
 from app.models import Table, utcnow
 from app.reports import access, data
 from app.reports.html import csp
+from app.routing import UnitOfWorkRoute
 from app.services.errors import Forbidden
 from app.templating import N_, TEMPLATE_DIR, templates
 from app.web import csrf_token, public_base
@@ -29,8 +31,10 @@ FORMAT_LABELS = {
     "md": "Markdown",
 }
 
-api = APIRouter(prefix="/api", tags=["reports"])
-pages = APIRouter(include_in_schema=False)
+api = APIRouter(
+    prefix="/api", tags=["reports"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
+)
+pages = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 
 
 class CoordinatorOut(BaseModel):

@@ -1,13 +1,31 @@
-"""WebSocket streams: a snapshot on every (re)connect, then the table's pushes in order."""
+"""WebSocket streams: a snapshot on every (re)connect, then the table's pushes in order.
+
+Slow clients: a client that does not read is not noticed by `send_text` at first. Its bytes
+wait in the server's kernel socket buffer (autotuned up to `net.ipv4.tcp_wmem`'s maximum,
+4 MiB on Linux by default), then in uvicorn's transport (64 KiB high-water mark); only then
+does `send_text` wait. So a connection is dropped (1013: it reconnects and resynchronises)
+when its queue holds `TAVOLI_SEND_QUEUE` pushes or `TAVOLI_SEND_BUFFER_BYTES` bytes of its
+payload, or when one send has waited `TAVOLI_SEND_TIMEOUT` seconds. The kernel's share is
+out of an ASGI app's reach (no socket options): the host bounds it (`net.ipv4.tcp_wmem`).
+A dropped client's close frame queues behind what it has not read; the TCP connection ends
+once it reads, or when its connection dies.
+
+Abuse: each address holds at most `ratelimit` "websocket" open sockets (over it: accepted
+and closed with 1013, before any database work), and unknown table codes count as failed
+lookups like on the pages (over the limit: 1013).
+"""
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlmodel import Session
 
+from app import ratelimit
 from app.db import open_session
 from app.i18n import current_locale, using_locale
 from app.live.broadcaster import Broadcaster
@@ -25,14 +43,16 @@ from app.live.hub import Hub, table_channel
 from app.models import Participant, Table
 from app.security import Signer
 from app.services import access, events, participants, state, tables
-from app.services.errors import DomainError
+from app.services.errors import DomainError, TooMany
 from app.views import participant_context, shared_context
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013  # htmx-ext-ws reconnects on this code, and so should machine clients
+CLOSE_SECONDS = 1.0  # a close frame queues behind what a stalled client has not read
 
 Snapshot = Callable[[Session], tuple[int, str]]
 
@@ -69,12 +89,18 @@ async def _serve(
     key = payload_key(audience, current_locale())
     table_id = table.id or 0
     async with hub.subscribe(
-        table_channel(table_id), maxsize=app_state.settings.tavoli_send_queue
+        table_channel(table_id),
+        maxsize=app_state.settings.tavoli_send_queue,
+        max_bytes=app_state.settings.tavoli_send_buffer_bytes,
+        key=key,
     ) as sub:
         if participant_id is not None:
             live.arrive(table_id, participant_id)
         try:
             last = await _send_snapshot(websocket, app_state.engine, snapshot)
+            if last is None:
+                await _close_try_again(websocket)
+                return
             # The receiver ends the connection when the client leaves; the loop below sends
             # without a task per push (a thousand screens, several pushes a second).
             async with anyio.create_task_group() as group:
@@ -86,15 +112,25 @@ async def _serve(
                 group.start_soon(receive)
                 while True:
                     push = await sub.next()
+                    sent: int | None = last
                     if push is None:  # fell behind: drop it, it resynchronises on reconnect
-                        await websocket.close(CLOSE_TRY_AGAIN)
-                        break
-                    if push.prev_seq == last:
-                        last = push.seq
-                        if key in push.payloads:
-                            await websocket.send_text(push.payloads[key])
+                        sent = None
+                    elif push.prev_seq == last:
+                        sent = push.seq
+                        if key in push.payloads and not await _send(websocket, push.payloads[key]):
+                            sent = None
                     elif push.seq > last:  # overlaps our snapshot or skips past it
-                        last = await _send_snapshot(websocket, app_state.engine, snapshot)
+                        sent = await _send_snapshot(websocket, app_state.engine, snapshot)
+                    if sent is None:  # fell behind, or stalled: 1013, and it resynchronises
+                        log.warning(
+                            "closing a socket (%s) of table %s with 1013: it does not keep up",
+                            audience,
+                            table_id,
+                        )
+                        sub.drop()
+                        await _close_try_again(websocket)
+                        break
+                    last = sent
                 group.cancel_scope.cancel()
         except* WebSocketDisconnect:
             pass  # the client left while we were sending
@@ -103,14 +139,44 @@ async def _serve(
                 live.leave(table_id, participant_id)
 
 
-async def _send_snapshot(websocket: WebSocket, engine: object, snapshot: Snapshot) -> int:
+async def _send_snapshot(websocket: WebSocket, engine: object, snapshot: Snapshot) -> int | None:
+    """Send the current state; its sequence number, or None when the client did not take it."""
+
     def build() -> tuple[int, str]:
         with open_session(engine) as session:  # type: ignore[arg-type]
             return snapshot(session)
 
     seq, text = await asyncio.to_thread(build)
-    await websocket.send_text(text)
-    return seq
+    return seq if await _send(websocket, text) else None
+
+
+async def _send(websocket: WebSocket, text: str) -> bool:
+    """Send, unless the client has stopped reading: False when the send waited too long."""
+    with anyio.move_on_after(websocket.app.state.settings.tavoli_send_timeout):
+        await websocket.send_text(text)
+        return True
+    return False
+
+
+async def _close_try_again(websocket: WebSocket, reason: str = "") -> None:
+    """Close with 1013 without waiting long: for a stalled client the close frame queues
+    behind everything it has not read (returning ends the connection all the same)."""
+    with anyio.move_on_after(CLOSE_SECONDS), contextlib.suppress(RuntimeError):
+        await websocket.close(CLOSE_TRY_AGAIN, reason)
+
+
+async def _capped(websocket: WebSocket, stream: Coroutine[Any, Any, None]) -> None:
+    """Run a stream while it holds one of its address's open-socket slots. Over the cap the
+    socket is accepted only to be closed with 1013 (try again later), before any lookup."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(ratelimit.holding("websocket", ratelimit.address(websocket)))
+        except TooMany:
+            stream.close()
+            await websocket.accept()
+            await _close_try_again(websocket, "Too many connections from this address")
+            return
+        await stream
 
 
 async def _drain(websocket: WebSocket) -> None:
@@ -130,9 +196,18 @@ async def _open(
     signer: Signer = websocket.app.state.signer
     cookie = websocket.cookies.get("tavoli_p") if with_participant else None
     try:
-        found = await asyncio.to_thread(
-            _lookup, websocket.app.state.engine, code, signer if with_participant else None, cookie
-        )
+        with ratelimit.failures("lookup", ratelimit.address(websocket)):  # codes are guessable
+            found = await asyncio.to_thread(
+                _lookup,
+                websocket.app.state.engine,
+                code,
+                signer if with_participant else None,
+                cookie,
+            )
+    except TooMany:
+        await websocket.accept()
+        await _close_try_again(websocket, "Too many unknown codes from this address")
+        return None
     except DomainError:
         await websocket.close(CLOSE_POLICY)
         return None
@@ -142,6 +217,10 @@ async def _open(
 
 @router.websocket("/t/{code}/ws")
 async def participant_stream(websocket: WebSocket, code: str) -> None:
+    await _capped(websocket, _participant_stream(websocket, code))
+
+
+async def _participant_stream(websocket: WebSocket, code: str) -> None:
     opened = await _open(websocket, code, with_participant=True)
     if opened is None:
         return
@@ -177,6 +256,10 @@ def _shared_snapshot(websocket: WebSocket, table: Table, audience: str) -> Snaps
 
 @router.websocket("/t/{code}/screen/ws")
 async def screen_stream(websocket: WebSocket, code: str) -> None:
+    await _capped(websocket, _screen_stream(websocket, code))
+
+
+async def _screen_stream(websocket: WebSocket, code: str) -> None:
     opened = await _open(websocket, code, with_participant=False)
     if opened is None:
         return
@@ -188,6 +271,10 @@ async def screen_stream(websocket: WebSocket, code: str) -> None:
 
 @router.websocket("/run/{token}/{code}/ws")
 async def moderator_stream(websocket: WebSocket, token: str, code: str) -> None:
+    await _capped(websocket, _moderator_stream(websocket, token, code))
+
+
+async def _moderator_stream(websocket: WebSocket, token: str, code: str) -> None:
     """The console's live region, for the event's moderator or the table's facilitator."""
     if not _same_origin(websocket):
         await websocket.close(CLOSE_POLICY)
@@ -213,6 +300,10 @@ async def moderator_stream(websocket: WebSocket, token: str, code: str) -> None:
 
 @router.websocket("/api/tables/{code}/stream")
 async def api_stream(websocket: WebSocket, code: str) -> None:
+    await _capped(websocket, _api_stream(websocket, code))
+
+
+async def _api_stream(websocket: WebSocket, code: str) -> None:
     """JSON events for machine clients: a `snapshot`, then a `delta` or a whole `state` per push."""
     opened = await _open(websocket, code, with_participant=False)
     if opened is None:
@@ -229,6 +320,10 @@ async def api_stream(websocket: WebSocket, code: str) -> None:
 
 @router.websocket("/m/{token}/ws")
 async def dashboard_stream(websocket: WebSocket, token: str) -> None:
+    await _capped(websocket, _dashboard_stream(websocket, token))
+
+
+async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
     """The event dashboard: every table's row, live. Rows are whole, so no sequence to keep."""
     if not _same_origin(websocket):
         await websocket.close(CLOSE_POLICY)
@@ -264,11 +359,18 @@ async def dashboard_stream(websocket: WebSocket, token: str) -> None:
     async with contextlib.AsyncExitStack() as stack:
         subs = [
             await stack.enter_async_context(
-                hub.subscribe(table_channel(tid), maxsize=app_state.settings.tavoli_send_queue)
+                hub.subscribe(
+                    table_channel(tid),
+                    maxsize=app_state.settings.tavoli_send_queue,
+                    max_bytes=app_state.settings.tavoli_send_buffer_bytes,
+                    key=key,
+                )
             )
             for tid in table_ids
         ]
-        await websocket.send_text(snapshot)
+        if not await _send(websocket, snapshot):
+            await _close_try_again(websocket)
+            return
         receiver = asyncio.create_task(_drain(websocket))
         getters = {asyncio.create_task(sub.next()): sub for sub in subs}
         try:
@@ -281,11 +383,11 @@ async def dashboard_stream(websocket: WebSocket, token: str) -> None:
                 for task in done:
                     sub = getters.pop(task)
                     push = task.result()
-                    if push is None:
-                        await websocket.close(CLOSE_TRY_AGAIN)
+                    if push is None or (
+                        key in push.payloads and not await _send(websocket, push.payloads[key])
+                    ):
+                        await _close_try_again(websocket)
                         return
-                    if key in push.payloads:
-                        await websocket.send_text(push.payloads[key])
                     getters[asyncio.create_task(sub.next())] = sub
         except WebSocketDisconnect:
             return

@@ -35,3 +35,13 @@ class Conflict(DomainError):
 
 class Invalid(DomainError):
     status = 422
+
+
+class TooMany(DomainError):
+    """Over a rate limit: `retry_after` whole seconds, sent as the Retry-After header."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, seconds=retry_after)
+        self.retry_after = retry_after

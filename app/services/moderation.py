@@ -1,6 +1,9 @@
 """Keeping the wall clean: the queue, hide and restore, edits, merges, tags, removals."""
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, delete, select
 
@@ -8,24 +11,28 @@ from app.models import Merge, Participant, Proposal, ProposalTag, Table, Tag, Vo
 from app.security import hash_token, new_token
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.phases import require_open
-from app.services.tables import bump_layout, event_of
+from app.services.rows import by_id
+from app.services.tables import Change, Write, event_of, table_write
 from app.services.text import clean_line, clean_paragraphs
-from app.services.voting import dots_used
+from app.services.voting import dots_used, trim_to_budget
 
 MAX_TAGS = 12
 NOTE_LIMIT = 300
 
 
 def proposal_on(session: Session, table: Table, proposal_id: int) -> Proposal:
-    proposal = session.get(Proposal, proposal_id)
+    proposal = by_id(session, Proposal, proposal_id)
     if proposal is None or proposal.table_id != table.id:
         raise NotFound("No proposal with this id on your table")
     return proposal
 
 
-def _begin(session: Session, table: Table) -> int:
-    require_open(table)
-    return bump_layout(session, table)
+@contextmanager
+def _moderating(session: Session, table: Table) -> Iterator[Write]:
+    """A moderator's unit of work: the table locked first, then refused once closed."""
+    with table_write(session, table.id or 0, layout=True) as write:
+        require_open(write.table)
+        yield write
 
 
 def _touch(session: Session, proposal: Proposal, seq: int) -> None:
@@ -33,71 +40,86 @@ def _touch(session: Session, proposal: Proposal, seq: int) -> None:
     session.add(proposal)
 
 
-def accept(session: Session, table: Table, proposal_id: int) -> int:
-    proposal = proposal_on(session, table, proposal_id)
-    if proposal.status not in ("pending", "rephrase", "rejected", "hidden"):
-        raise Conflict("This post is not waiting for a decision")
-    seq = _begin(session, table)
+def accept(session: Session, table: Table, proposal_id: int) -> Change:
+    with _moderating(session, table) as write:
+        proposal = proposal_on(session, write.table, proposal_id)
+        if proposal.status not in ("pending", "rephrase", "rejected", "hidden"):
+            raise Conflict("This post is not waiting for a decision")
+        _to_wall(session, write, proposal)
+    return write.change
+
+
+def _to_wall(session: Session, write: Write, proposal: Proposal) -> None:
     proposal.status, proposal.moderator_note = "visible", ""
-    _touch(session, proposal, seq)
-    session.commit()
-    return seq
+    _touch(session, proposal, write.seq)
+    session.flush()
+    trim_to_budget(session, write.table, proposal)
 
 
-def reject(session: Session, table: Table, proposal_id: int, *, note: str = "") -> int:
+def reject(session: Session, table: Table, proposal_id: int, *, note: str = "") -> Change:
     return _send_back(session, table, proposal_id, status="rejected", note=note)
 
 
-def ask_rephrase(session: Session, table: Table, proposal_id: int, *, note: str) -> int:
+def ask_rephrase(session: Session, table: Table, proposal_id: int, *, note: str) -> Change:
     if not note.strip():
         raise Invalid("Tell the author what to change", field="note")
     return _send_back(session, table, proposal_id, status="rephrase", note=note)
 
 
-def _send_back(session: Session, table: Table, proposal_id: int, *, status: str, note: str) -> int:
-    proposal = proposal_on(session, table, proposal_id)
-    if proposal.status not in ("pending", "visible", "rephrase"):
-        raise Conflict("This post is not waiting for a decision")
+def _send_back(
+    session: Session, table: Table, proposal_id: int, *, status: str, note: str
+) -> Change:
     clean_note = clean_line(note, field="note", limit=NOTE_LIMIT)
-    seq = _begin(session, table)
-    proposal.status, proposal.moderator_note = status, clean_note
-    _touch(session, proposal, seq)
-    session.commit()
-    return seq
+    with _moderating(session, table) as write:
+        proposal = proposal_on(session, write.table, proposal_id)
+        if proposal.status not in ("pending", "visible", "rephrase"):
+            raise Conflict("This post is not waiting for a decision")
+        proposal.status, proposal.moderator_note = status, clean_note
+        _touch(session, proposal, write.seq)
+    return write.change
 
 
-def hide(session: Session, table: Table, proposal_id: int) -> int:
-    proposal = proposal_on(session, table, proposal_id)
-    if proposal.status != "visible":
-        raise Conflict("Only a post on the wall can be hidden")
-    seq = _begin(session, table)
-    proposal.status = "hidden"
-    _touch(session, proposal, seq)
-    session.commit()
-    return seq
+def hide(session: Session, table: Table, proposal_id: int) -> Change:
+    with _moderating(session, table) as write:
+        proposal = proposal_on(session, write.table, proposal_id)
+        if proposal.status != "visible":
+            raise Conflict("Only a post on the wall can be hidden")
+        proposal.status = "hidden"
+        _touch(session, proposal, write.seq)
+    return write.change
 
 
-def restore(session: Session, table: Table, proposal_id: int) -> int:
-    proposal = proposal_on(session, table, proposal_id)
-    if proposal.status != "hidden":
-        raise Conflict("Only a hidden post can be restored")
-    return accept(session, table, proposal_id)
+def restore(session: Session, table: Table, proposal_id: int) -> Change:
+    """Back on the wall; its votes count again only within each voter's budget."""
+    with _moderating(session, table) as write:
+        proposal = proposal_on(session, write.table, proposal_id)
+        if proposal.status != "hidden":
+            raise Conflict("Only a hidden post can be restored")
+        _to_wall(session, write, proposal)
+    return write.change
 
 
-def edit(session: Session, table: Table, proposal_id: int, *, title: str, body: str) -> int:
+def edit(session: Session, table: Table, proposal_id: int, *, title: str, body: str) -> Change:
     """Fix a typo or clarify; the author's wording is kept and the card marked as edited."""
-    proposal = proposal_on(session, table, proposal_id)
     clean_title = clean_line(title, field="title", limit=140, required=True)
     clean_body = clean_paragraphs(body, field="body", limit=1000)
-    if (clean_title, clean_body) == (proposal.title, proposal.body):
-        return table.seq
-    seq = _begin(session, table)
-    if proposal.original_title is None:
-        proposal.original_title, proposal.original_body = proposal.title, proposal.body
-    proposal.title, proposal.body = clean_title, clean_body
-    _touch(session, proposal, seq)
-    session.commit()
-    return seq
+    with _moderating(session, table) as write:
+        proposal = proposal_on(session, write.table, proposal_id)
+        if (clean_title, clean_body) == (proposal.title, proposal.body):
+            write.nothing()
+        else:
+            if proposal.original_title is None:
+                proposal.original_title, proposal.original_body = proposal.title, proposal.body
+            proposal.title, proposal.body = clean_title, clean_body
+            _touch(session, proposal, write.seq)
+    return write.change
+
+
+@dataclass(frozen=True)
+class Merged:
+    table_id: int
+    seq: int
+    merge_id: int
 
 
 def merge(
@@ -106,7 +128,7 @@ def merge(
     *,
     survivor_id: int,
     merged_ids: list[int],
-) -> Merge:
+) -> Merged:
     """Fold duplicates into one proposal, moving votes over without double counting.
 
     A participant keeps one approval, or with dots the sum of their dots capped at the
@@ -115,86 +137,101 @@ def merge(
     others = [pid for pid in dict.fromkeys(merged_ids) if pid != survivor_id]
     if not others:
         raise Invalid("Pick at least two proposals to merge", field="proposal_ids")
-    survivor = proposal_on(session, table, survivor_id)
-    merged = [proposal_on(session, table, pid) for pid in others]
-    if any(p.status != "visible" for p in (survivor, *merged)):
-        raise Conflict("Only proposals on the wall can be merged")
-    seq = _begin(session, table)
-    involved = [survivor_id, *others]
-    votes = list(session.exec(select(Vote).where(col(Vote.proposal_id).in_(involved))))
-    record = Merge(
-        table_id=table.id or 0,
-        survivor_id=survivor_id,
-        merged_ids=others,
-        votes_before=[[v.participant_id, v.proposal_id, v.dots] for v in votes],
-        statuses_before={str(p.id): p.status for p in merged},
-    )
-    cap = 1 if table.voting_mode == "approval" else table.max_per_proposal
-    totals: dict[int, int] = defaultdict(int)
-    for vote in votes:
-        totals[vote.participant_id] += vote.dots
-        session.delete(vote)
-    session.flush()
-    for participant_id, total in totals.items():
-        session.add(
-            Vote(participant_id=participant_id, proposal_id=survivor_id, dots=min(total, cap))
+    with _moderating(session, table) as write:
+        current = write.table
+        survivor = proposal_on(session, current, survivor_id)
+        merged = [proposal_on(session, current, pid) for pid in others]
+        if any(p.status != "visible" for p in (survivor, *merged)):
+            raise Conflict("Only proposals on the wall can be merged")
+        involved = [survivor_id, *others]
+        votes = list(session.exec(select(Vote).where(col(Vote.proposal_id).in_(involved))))
+        record = Merge(
+            table_id=current.id or 0,
+            survivor_id=survivor_id,
+            merged_ids=others,
+            votes_before=[[v.participant_id, v.proposal_id, v.dots] for v in votes],
+            statuses_before={str(p.id): p.status for p in merged},
         )
-    for proposal in merged:
-        proposal.status, proposal.merged_into_id = "merged", survivor_id
-        _touch(session, proposal, seq)
-    _touch(session, survivor, seq)
-    session.add(record)
-    session.commit()
-    session.refresh(record)
-    return record
+        cap = 1 if current.voting_mode == "approval" else current.max_per_proposal
+        totals: dict[int, int] = defaultdict(int)
+        for vote in votes:
+            totals[vote.participant_id] += vote.dots
+            session.delete(vote)
+        session.flush()
+        for participant_id, total in totals.items():
+            session.add(
+                Vote(participant_id=participant_id, proposal_id=survivor_id, dots=min(total, cap))
+            )
+        for proposal in merged:
+            proposal.status, proposal.merged_into_id = "merged", survivor_id
+            _touch(session, proposal, write.seq)
+        _touch(session, survivor, write.seq)
+        session.add(record)
+        session.flush()
+        merge_id = record.id or 0
+    return Merged(current.id or 0, write.seq, merge_id)
 
 
-def undo_merge(session: Session, table: Table, merge_id: int) -> int:
+def undo_merge(session: Session, table: Table, merge_id: int) -> Change:
     """Split a merge again. Whoever had votes on it before gets those votes back (trimmed to
-    their budget if they have spent the returned dots since); later voters keep theirs."""
-    record = session.get(Merge, merge_id)
-    if record is None or record.table_id != table.id:
-        raise NotFound("No merge with this id on your table")
-    if record.undone_at is not None:
-        raise Conflict("This merge was already undone")
-    survivor = proposal_on(session, table, record.survivor_id)
-    involved_ids = {record.survivor_id, *record.merged_ids}
-    later = [
-        m
-        for m in merges_of(session, table)
-        if (m.id or 0) > (record.id or 0) and involved_ids & {m.survivor_id, *m.merged_ids}
-    ]
-    if survivor.status != "visible" or later:
-        raise Conflict("Undo the later merge first")
-    seq = _begin(session, table)
-    involved = [record.survivor_id, *record.merged_ids]
-    before: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for participant_id, proposal_id, dots in record.votes_before:
-        before[participant_id].append((proposal_id, dots))
-    session.exec(
-        delete(Vote).where(
-            col(Vote.proposal_id).in_(involved), col(Vote.participant_id).in_(list(before))
+    their budget if they have spent the returned dots since); later voters keep theirs.
+    A participant removed since gets nothing back: their votes count nowhere."""
+    with _moderating(session, table) as write:
+        current = write.table
+        record = by_id(session, Merge, merge_id)
+        if record is None or record.table_id != current.id:
+            raise NotFound("No merge with this id on your table")
+        if record.undone_at is not None:
+            raise Conflict("This merge was already undone")
+        survivor = proposal_on(session, current, record.survivor_id)
+        involved_ids = {record.survivor_id, *record.merged_ids}
+        later = [
+            m
+            for m in merges_of(session, current)
+            if (m.id or 0) > (record.id or 0) and involved_ids & {m.survivor_id, *m.merged_ids}
+        ]
+        if survivor.status != "visible" or later:
+            raise Conflict("Undo the later merge first")
+        involved = [record.survivor_id, *record.merged_ids]
+        before: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for participant_id, proposal_id, dots in record.votes_before:
+            before[participant_id].append((proposal_id, dots))
+        session.exec(
+            delete(Vote).where(
+                col(Vote.proposal_id).in_(involved), col(Vote.participant_id).in_(list(before))
+            )
         )
-    )
-    session.flush()
-    for participant_id, restored in before.items():
-        room = _room(session, table, participant_id)
-        # The survivor's votes first: they are what the participant sees now.
-        for proposal_id, dots in sorted(restored, key=lambda pair: pair[0] != record.survivor_id):
-            give = dots if room is None else min(dots, room)
-            if give > 0:
-                session.add(Vote(participant_id=participant_id, proposal_id=proposal_id, dots=give))
-                room = None if room is None else room - give
-    for proposal_id in record.merged_ids:
-        proposal = proposal_on(session, table, proposal_id)
-        proposal.status = record.statuses_before.get(str(proposal_id), "visible")
-        proposal.merged_into_id = None
-        _touch(session, proposal, seq)
-    _touch(session, survivor, seq)
-    record.undone_at = utcnow()
-    session.add(record)
-    session.commit()
-    return seq
+        session.flush()
+        removed = set(
+            session.exec(
+                select(Participant.id).where(
+                    col(Participant.id).in_(list(before)), col(Participant.removed).is_(True)
+                )
+            )
+        )
+        for participant_id, restored in before.items():
+            if participant_id in removed:
+                continue
+            room = _room(session, current, participant_id)
+            # The survivor's votes first: they are what the participant sees now.
+            for proposal_id, dots in sorted(
+                restored, key=lambda pair: pair[0] != record.survivor_id
+            ):
+                give = dots if room is None else min(dots, room)
+                if give > 0:
+                    session.add(
+                        Vote(participant_id=participant_id, proposal_id=proposal_id, dots=give)
+                    )
+                    room = None if room is None else room - give
+        for proposal_id in record.merged_ids:
+            proposal = proposal_on(session, current, proposal_id)
+            proposal.status = record.statuses_before.get(str(proposal_id), "visible")
+            proposal.merged_into_id = None
+            _touch(session, proposal, write.seq)
+        _touch(session, survivor, write.seq)
+        record.undone_at = utcnow()
+        session.add(record)
+    return write.change
 
 
 def _room(session: Session, table: Table, participant_id: int) -> int | None:
@@ -215,52 +252,58 @@ def merges_of(session: Session, table: Table) -> list[Merge]:
     )
 
 
-def create_tag(session: Session, table: Table, name: str) -> Tag:
+@dataclass(frozen=True)
+class TagCreated:
+    table_id: int
+    seq: int
+    tag_id: int
+    name: str
+
+
+def create_tag(session: Session, table: Table, name: str) -> TagCreated:
     clean = clean_line(name, field="name", limit=40, required=True)
-    existing = list(session.exec(select(Tag).where(Tag.table_id == table.id)))
-    if any(tag.name.casefold() == clean.casefold() for tag in existing):
-        raise Conflict("This tag already exists")
-    if len(existing) >= MAX_TAGS:
-        raise Conflict("At most %(limit)s tags per table", limit=MAX_TAGS)
-    _begin(session, table)
-    tag = Tag(table_id=table.id or 0, name=clean)
-    session.add(tag)
-    session.commit()
-    session.refresh(tag)
-    return tag
+    with _moderating(session, table) as write:
+        existing = list(session.exec(select(Tag).where(Tag.table_id == write.table.id)))
+        if any(tag.name.casefold() == clean.casefold() for tag in existing):
+            raise Conflict("This tag already exists")
+        if len(existing) >= MAX_TAGS:
+            raise Conflict("At most %(limit)s tags per table", limit=MAX_TAGS)
+        tag = Tag(table_id=write.table.id or 0, name=clean)
+        session.add(tag)
+        session.flush()
+        tag_id = tag.id or 0
+    return TagCreated(write.table.id or 0, write.seq, tag_id, clean)
 
 
-def delete_tag(session: Session, table: Table, tag_id: int) -> int:
-    tag = _tag_on(session, table, tag_id)
-    seq = _begin(session, table)
-    session.exec(delete(ProposalTag).where(col(ProposalTag.tag_id) == tag.id))
-    session.delete(tag)
-    session.commit()
-    return seq
+def delete_tag(session: Session, table: Table, tag_id: int) -> Change:
+    with _moderating(session, table) as write:
+        tag = _tag_on(session, write.table, tag_id)
+        session.exec(delete(ProposalTag).where(col(ProposalTag.tag_id) == tag.id))
+        session.delete(tag)
+    return write.change
 
 
 def set_tag(
     session: Session, table: Table, *, tag_id: int, proposal_ids: list[int], on: bool = True
-) -> int:
+) -> Change:
     """Tag (or untag) several proposals at once."""
-    tag = _tag_on(session, table, tag_id)
-    proposals = [proposal_on(session, table, pid) for pid in dict.fromkeys(proposal_ids)]
-    if not proposals:
+    if not proposal_ids:
         raise Invalid("Pick at least one proposal", field="proposal_ids")
-    seq = _begin(session, table)
-    for proposal in proposals:
-        link = session.get(ProposalTag, (proposal.id, tag.id))
-        if on and link is None:
-            session.add(ProposalTag(proposal_id=proposal.id or 0, tag_id=tag.id or 0))
-        elif not on and link is not None:
-            session.delete(link)
-        _touch(session, proposal, seq)
-    session.commit()
-    return seq
+    with _moderating(session, table) as write:
+        tag = _tag_on(session, write.table, tag_id)
+        proposals = [proposal_on(session, write.table, pid) for pid in dict.fromkeys(proposal_ids)]
+        for proposal in proposals:
+            link = session.get(ProposalTag, (proposal.id, tag.id))
+            if on and link is None:
+                session.add(ProposalTag(proposal_id=proposal.id or 0, tag_id=tag.id or 0))
+            elif not on and link is not None:
+                session.delete(link)
+            _touch(session, proposal, write.seq)
+    return write.change
 
 
 def _tag_on(session: Session, table: Table, tag_id: int) -> Tag:
-    tag = session.get(Tag, tag_id)
+    tag = by_id(session, Tag, tag_id)
     if tag is None or tag.table_id != table.id:
         raise NotFound("No tag with this id on your table")
     return tag
@@ -270,47 +313,58 @@ def tags_of(session: Session, table: Table) -> list[Tag]:
     return list(session.exec(select(Tag).where(Tag.table_id == table.id).order_by(col(Tag.name))))
 
 
-def remove_participant(session: Session, table: Table, participant_id: int) -> int:
-    """Remove someone who abuses the table: their posts leave the wall, their token stops."""
-    participant = session.get(Participant, participant_id)
-    if participant is None or participant.table_id != table.id:
-        raise NotFound("No participant with this id on your table")
-    seq = _begin(session, table)
-    participant.removed = True
-    session.add(participant)
-    posts = session.exec(
-        select(Proposal).where(
-            Proposal.participant_id == participant_id,
-            col(Proposal.status).in_(("visible", "pending", "rephrase")),
+def remove_participant(session: Session, table: Table, participant_id: int) -> Change:
+    """Remove someone who abuses the table: their posts leave the wall, their token stops,
+    and their votes are withdrawn, so they count nowhere (live, API, minutes)."""
+    with _moderating(session, table) as write:
+        participant = by_id(session, Participant, participant_id)
+        if participant is None or participant.table_id != write.table.id:
+            raise NotFound("No participant with this id on your table")
+        participant.removed = True
+        session.add(participant)
+        posts = session.exec(
+            select(Proposal).where(
+                Proposal.participant_id == participant_id,
+                col(Proposal.status).in_(("visible", "pending", "rephrase")),
+            )
         )
-    )
-    for proposal in posts:
-        proposal.status = "hidden"
-        _touch(session, proposal, seq)
-    session.commit()
-    return seq
+        for proposal in posts:
+            proposal.status = "hidden"
+            _touch(session, proposal, write.seq)
+        for vote in list(session.exec(select(Vote).where(Vote.participant_id == participant_id))):
+            voted = session.get(Proposal, vote.proposal_id)
+            if voted is not None:
+                _touch(session, voted, write.seq)
+            session.delete(vote)
+    return write.change
+
+
+@dataclass(frozen=True)
+class PaperAdded:
+    table_id: int
+    seq: int
+    participant: Participant
 
 
 def add_paper_participant(
     session: Session, table: Table, *, name: str, category: str = ""
-) -> Participant:
+) -> PaperAdded:
     """Someone without a smartphone: the moderator posts and votes for them, marked as proxy."""
-    require_open(table)
     clean_name = clean_line(name, field="name", limit=100, required=True)
     clean_category = clean_line(category, field="category", limit=100)
-    if clean_category and clean_category not in event_of(session, table).categories:
-        raise Invalid("Unknown stakeholder category", field="category")
-    participant = Participant(
-        table_id=table.id or 0,
-        token_hash=hash_token(new_token()),  # never handed out: only moderators act for them
-        name=clean_name,
-        category=clean_category,
-        proxy=True,
-    )
-    session.add(participant)
-    session.commit()
+    with _moderating(session, table) as write:
+        if clean_category and clean_category not in event_of(session, write.table).categories:
+            raise Invalid("Unknown stakeholder category", field="category")
+        participant = Participant(
+            table_id=write.table.id or 0,
+            token_hash=hash_token(new_token()),  # never handed out: only moderators act for them
+            name=clean_name,
+            category=clean_category,
+            proxy=True,
+        )
+        session.add(participant)
     session.refresh(participant)
-    return participant
+    return PaperAdded(write.table.id or 0, write.seq, participant)
 
 
 def paper_participants(session: Session, table: Table) -> list[Participant]:
@@ -324,7 +378,7 @@ def paper_participants(session: Session, table: Table) -> list[Participant]:
 
 
 def paper_participant(session: Session, table: Table, participant_id: int) -> Participant:
-    participant = session.get(Participant, participant_id)
+    participant = by_id(session, Participant, participant_id)
     if participant is None or participant.table_id != table.id or not participant.proxy:
         raise NotFound("No paper participant with this id on your table")
     return participant

@@ -2,9 +2,11 @@
 
 from sqlmodel import Session, select
 
+from app import ratelimit
 from app.models import Event, Participant, Table
 from app.security import hash_token, new_token
-from app.services.errors import Forbidden, Invalid, Unauthorized
+from app.services.errors import Conflict, Forbidden, Invalid, Unauthorized
+from app.services.tables import table_write
 from app.services.text import clean_line
 
 
@@ -17,24 +19,34 @@ def join(
     organisation: str = "",
     category: str = "",
     named_in_minutes: bool = False,
+    client: str | None = None,
 ) -> tuple[Participant, str]:
     """Add a participant; returns it with its token (kept by the phone, stored hashed here).
 
-    Their name reaches the minutes only if they said so, and only with a name given."""
+    Their name reaches the minutes only if they said so, and only with a name given. The
+    table is locked first: a join racing "close joining" is refused, not let in."""
     category = clean_line(category, field="category", limit=100)
     if category and category not in event.categories:
         raise Invalid("Unknown stakeholder category", field="category")
+    clean_name = clean_line(name, field="name", limit=100)
+    clean_organisation = clean_line(organisation, field="organisation", limit=150)
+    if client is not None:  # joins per address: a hall behind one router, not a script
+        ratelimit.hit("join", client)
     token = new_token()
-    participant = Participant(
-        table_id=table.id or 0,
-        token_hash=hash_token(token),
-        name=clean_line(name, field="name", limit=100),
-        organisation=clean_line(organisation, field="organisation", limit=150),
-        category=category,
-        named_in_minutes=named_in_minutes and bool(name.strip()),
-    )
-    session.add(participant)
-    session.commit()
+    with table_write(session, table.id or 0) as write:
+        if not write.table.joining_open:
+            raise Conflict("This table is not taking new participants")
+        if write.table.phase == "closed":
+            raise Conflict("The table is closed")
+        participant = Participant(
+            table_id=write.table.id or 0,
+            token_hash=hash_token(token),
+            name=clean_name,
+            organisation=clean_organisation,
+            category=category,
+            named_in_minutes=named_in_minutes and bool(clean_name),
+        )
+        session.add(participant)
     session.refresh(participant)
     return participant, token
 
@@ -42,6 +54,8 @@ def join(
 def participant_by_token(session: Session, token: str | None) -> Participant:
     if not token:
         raise Unauthorized("The participant token is missing")
+    if len(token) > 200:
+        raise Forbidden("The participant token is not valid")
     participant = session.exec(
         select(Participant).where(Participant.token_hash == hash_token(token))
     ).first()

@@ -1,14 +1,24 @@
 """Phases of a table and the timer: what participants may do, and when."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
 from app.models import PHASES, PhaseChange, Table, utcnow
 from app.services.errors import Conflict, Invalid
-from app.services.tables import bump_layout
+from app.services.tables import Change, table_write
 
 MAX_TIMER_SECONDS = 4 * 3600
+
+
+@dataclass(frozen=True)
+class TimerChange:
+    """A timer set: the caller watches `ends_at` so the table moves on at zero."""
+
+    table_id: int
+    seq: int
+    ends_at: dt.datetime | None
 
 
 def can_post(table: Table) -> bool:
@@ -34,24 +44,28 @@ def require_open(table: Table) -> None:
         raise Conflict("The table is closed")
 
 
-def set_phase(session: Session, table: Table, phase: str) -> int:
+def set_phase(session: Session, table: Table, phase: str) -> Change:
     """Move the table to any phase (forward, or back a step); the timeline keeps each move."""
     if phase not in PHASES:
         raise Invalid("Unknown phase", field="phase")
-    seq = bump_layout(session, table)
+    with table_write(session, table.id or 0, layout=True) as write:
+        _move(session, write.table, phase)
+    return write.change
+
+
+def step_phase(session: Session, table: Table, step: int) -> Change:
+    """One phase forward (step > 0) or back, from the phase the table is in when locked."""
+    with table_write(session, table.id or 0, layout=True) as write:
+        current = write.table.phase
+        _move(session, write.table, next_phase(current) if step > 0 else previous_phase(current))
+    return write.change
+
+
+def _move(session: Session, table: Table, phase: str) -> None:
     if table.phase != phase:
         table.phase = phase
         session.add(PhaseChange(table_id=table.id or 0, phase=phase))
     session.add(table)
-    session.commit()
-    return seq
-
-
-def step_phase(session: Session, table: Table, step: int) -> int:
-    """One phase forward (step > 0) or back."""
-    return set_phase(
-        session, table, next_phase(table.phase) if step > 0 else previous_phase(table.phase)
-    )
 
 
 def next_phase(phase: str) -> str:
@@ -74,41 +88,42 @@ def timeline(session: Session, table: Table) -> list[PhaseChange]:
     )
 
 
-def start_timer(session: Session, table: Table, *, seconds: int, advance: bool = False) -> int:
+def start_timer(
+    session: Session, table: Table, *, seconds: int, advance: bool = False
+) -> TimerChange:
     """Count down from now; with `advance`, the phase moves on when it reaches zero."""
     if not 1 <= seconds <= MAX_TIMER_SECONDS:
         raise Invalid("The timer runs from 1 second to 4 hours", field="seconds")
-    seq = bump_layout(session, table)
-    table.timer_ends_at = utcnow() + dt.timedelta(seconds=seconds)
-    table.timer_seconds = seconds
-    table.timer_advances = advance
-    session.add(table)
-    session.commit()
-    return seq
+    with table_write(session, table.id or 0, layout=True) as write:
+        current = write.table
+        current.timer_ends_at = utcnow() + dt.timedelta(seconds=seconds)
+        current.timer_seconds = seconds
+        current.timer_advances = advance
+        session.add(current)
+    return TimerChange(current.id or 0, write.seq, current.timer_ends_at)
 
 
-def extend_timer(session: Session, table: Table, *, seconds: int) -> int:
-    if table.timer_ends_at is None:
-        raise Conflict("No timer is running")
+def extend_timer(session: Session, table: Table, *, seconds: int) -> TimerChange:
     if not -MAX_TIMER_SECONDS <= seconds <= MAX_TIMER_SECONDS:
         raise Invalid("The timer runs from 1 second to 4 hours", field="seconds")
-    seq = bump_layout(session, table)
-    # A timer that already ran out (but was not finished yet) is extended from now.
-    ends = max(_aware(table.timer_ends_at), utcnow()) + dt.timedelta(seconds=seconds)
-    table.timer_ends_at = max(ends, utcnow())
-    table.timer_seconds = max(1, table.timer_seconds + seconds)
-    session.add(table)
-    session.commit()
-    return seq
+    with table_write(session, table.id or 0, layout=True) as write:
+        current = write.table
+        if current.timer_ends_at is None:
+            raise Conflict("No timer is running")
+        # A timer that already ran out (but was not finished yet) is extended from now.
+        ends = max(_aware(current.timer_ends_at), utcnow()) + dt.timedelta(seconds=seconds)
+        current.timer_ends_at = max(ends, utcnow())
+        current.timer_seconds = max(1, current.timer_seconds + seconds)
+        session.add(current)
+    return TimerChange(current.id or 0, write.seq, current.timer_ends_at)
 
 
-def stop_timer(session: Session, table: Table) -> int:
-    seq = bump_layout(session, table)
-    table.timer_ends_at = None
-    table.timer_advances = False
-    session.add(table)
-    session.commit()
-    return seq
+def stop_timer(session: Session, table: Table) -> Change:
+    with table_write(session, table.id or 0, layout=True) as write:
+        write.table.timer_ends_at = None
+        write.table.timer_advances = False
+        session.add(write.table)
+    return write.change
 
 
 def seconds_left(table: Table, now: dt.datetime | None = None) -> int | None:
@@ -118,20 +133,21 @@ def seconds_left(table: Table, now: dt.datetime | None = None) -> int | None:
     return max(0, round(left))
 
 
-def finish_timer(session: Session, table: Table) -> int | None:
-    """Called when a timer reaches zero: advance the phase if the moderator asked for it."""
-    left = seconds_left(table)
-    if left is None or left > 0:
-        return None
-    seq = bump_layout(session, table)
-    if table.timer_advances and table.phase != "closed":
-        table.phase = next_phase(table.phase)
-        session.add(PhaseChange(table_id=table.id or 0, phase=table.phase))
-    table.timer_ends_at = None
-    table.timer_advances = False
-    session.add(table)
-    session.commit()
-    return seq
+def finish_timer(session: Session, table_id: int) -> Change:
+    """Called when a timer reaches zero: advance the phase if the moderator asked for it.
+    Checked under the lock: a timer stopped or extended meanwhile is left alone."""
+    with table_write(session, table_id, layout=True) as write:
+        current = write.table
+        left = seconds_left(current)
+        if left is None or left > 0:
+            write.nothing()
+        else:
+            if current.timer_advances and current.phase != "closed":
+                _move(session, current, next_phase(current.phase))
+            current.timer_ends_at = None
+            current.timer_advances = False
+            session.add(current)
+    return write.change
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -1,12 +1,17 @@
 """Posting proposals, needs and resources; authors may fix or withdraw theirs while collecting."""
 
-from sqlmodel import Session
+from dataclasses import dataclass
 
-from app.models import KINDS, Participant, Proposal, Table
+from sqlmodel import Session, col, func, select
+
+from app import ratelimit
+from app.models import KINDS, Participant, Proposal
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.phases import require_posting
-from app.services.tables import bump_layout, bump_seq
+from app.services.rows import by_id
+from app.services.tables import Change, table_write
 from app.services.text import clean_line, clean_paragraphs
+from app.services.voting import active_participant
 
 TITLE_LIMIT = 140
 BODY_LIMIT = 1000
@@ -19,64 +24,79 @@ def _clean(kind: str, title: str, body: str) -> tuple[str, str, str]:
     return kind, clean_title, clean_paragraphs(body, field="body", limit=BODY_LIMIT)
 
 
+@dataclass(frozen=True)
+class Posted:
+    table_id: int
+    seq: int
+    proposal: Proposal
+
+
 def post_proposal(
     session: Session, *, participant: Participant, kind: str, title: str, body: str = ""
-) -> Proposal:
+) -> Posted:
     """Post to the wall, or to the moderators' queue when the table pre-moderates."""
     kind, clean_title, clean_body = _clean(kind, title, body)
-    table = _table(session, participant)
-    require_posting(table)
-    seq = bump_seq(session, participant.table_id)
-    proposal = Proposal(
-        table_id=participant.table_id,
-        participant_id=participant.id or 0,
-        kind=kind,
-        title=clean_title,
-        body=clean_body,
-        status="pending" if table.premoderation and not participant.proxy else "visible",
-        created_seq=seq,
-        updated_seq=seq,
-    )
-    session.add(proposal)
-    session.commit()
+    if not participant.proxy:  # a moderator typing for a paper participant is not a script
+        ratelimit.hit("post", str(participant.id))
+    with table_write(session, participant.table_id) as write:
+        table = write.table
+        me = active_participant(session, participant.id or 0)
+        require_posting(table)
+        posts = session.exec(
+            select(func.count())
+            .select_from(Proposal)
+            .where(Proposal.participant_id == me.id, col(Proposal.status) != "withdrawn")
+        ).one()
+        if not me.proxy and int(posts) >= table.max_posts:
+            raise Conflict("At most %(limit)s posts each at this table", limit=table.max_posts)
+        proposal = Proposal(
+            table_id=table.id or 0,
+            participant_id=me.id or 0,
+            kind=kind,
+            title=clean_title,
+            body=clean_body,
+            status="pending" if table.premoderation and not me.proxy else "visible",
+            created_seq=write.seq,
+            updated_seq=write.seq,
+        )
+        session.add(proposal)
     session.refresh(proposal)
-    return proposal
+    return Posted(table.id or 0, write.seq, proposal)
 
 
 def edit_own(
     session: Session, *, participant: Participant, proposal_id: int, title: str, body: str = ""
-) -> int:
+) -> Change:
     """The author rewrites their post; one sent back for rephrasing goes to the queue again."""
-    proposal = _own(session, participant, proposal_id)
-    _kind, clean_title, clean_body = _clean(proposal.kind, title, body)
-    table = _table(session, participant)
-    require_posting(table)
-    seq = bump_layout(session, table)
-    proposal.title, proposal.body = clean_title, clean_body
-    if proposal.status == "rephrase" or (table.premoderation and not participant.proxy):
-        # A rewritten post is checked again before it is (back) on the wall.
-        proposal.status = "pending" if table.premoderation else "visible"
-        proposal.moderator_note = ""
-    proposal.updated_seq = seq
-    session.add(proposal)
-    session.commit()
-    return seq
+    with table_write(session, participant.table_id, layout=True) as write:
+        table = write.table
+        me = active_participant(session, participant.id or 0)
+        proposal = _own(session, me, proposal_id)
+        _kind, clean_title, clean_body = _clean(proposal.kind, title, body)
+        require_posting(table)
+        proposal.title, proposal.body = clean_title, clean_body
+        if proposal.status == "rephrase" or (table.premoderation and not me.proxy):
+            # A rewritten post is checked again before it is (back) on the wall.
+            proposal.status = "pending" if table.premoderation else "visible"
+            proposal.moderator_note = ""
+        proposal.updated_seq = write.seq
+        session.add(proposal)
+    return write.change
 
 
-def withdraw_own(session: Session, *, participant: Participant, proposal_id: int) -> int:
-    proposal = _own(session, participant, proposal_id)
-    table = _table(session, participant)
-    require_posting(table)
-    seq = bump_layout(session, table)
-    proposal.status = "withdrawn"
-    proposal.updated_seq = seq
-    session.add(proposal)
-    session.commit()
-    return seq
+def withdraw_own(session: Session, *, participant: Participant, proposal_id: int) -> Change:
+    with table_write(session, participant.table_id, layout=True) as write:
+        me = active_participant(session, participant.id or 0)
+        proposal = _own(session, me, proposal_id)
+        require_posting(write.table)
+        proposal.status = "withdrawn"
+        proposal.updated_seq = write.seq
+        session.add(proposal)
+    return write.change
 
 
 def _own(session: Session, participant: Participant, proposal_id: int) -> Proposal:
-    proposal = session.get(Proposal, proposal_id)
+    proposal = by_id(session, Proposal, proposal_id)
     if proposal is None or proposal.table_id != participant.table_id:
         raise NotFound("No proposal with this id on your table")
     if proposal.participant_id != participant.id:
@@ -84,10 +104,3 @@ def _own(session: Session, participant: Participant, proposal_id: int) -> Propos
     if proposal.status not in ("visible", "pending", "rephrase"):
         raise Conflict("This post can no longer be changed")
     return proposal
-
-
-def _table(session: Session, participant: Participant) -> Table:
-    table = session.get(Table, participant.table_id, populate_existing=True)
-    if table is None:
-        raise NotFound("No table has this code")
-    return table

@@ -5,46 +5,55 @@ from sqlmodel import Session, col, select
 from app.models import SCREEN_MODES, Proposal, Table
 from app.services.errors import Conflict, Invalid
 from app.services.moderation import proposal_on
-from app.services.tables import bump_layout
+from app.services.tables import Change, table_write
 
 
-def set_mode(session: Session, table: Table, mode: str, *, spotlight_id: int | None = None) -> int:
+def set_mode(
+    session: Session, table: Table, mode: str, *, spotlight_id: int | None = None
+) -> Change:
     if mode not in SCREEN_MODES:
         raise Invalid("Unknown screen mode", field="mode")
+    with table_write(session, table.id or 0, layout=True) as write:
+        _show(session, write.table, mode, spotlight_id)
+    return write.change
+
+
+def _show(session: Session, table: Table, mode: str, spotlight_id: int | None) -> None:
     if spotlight_id is not None and proposal_on(session, table, spotlight_id).status != "visible":
         raise Conflict("Only a proposal on the wall can be in the spotlight")
-    seq = bump_layout(session, table)
     table.screen_mode = mode
     if spotlight_id is not None:
         table.spotlight_id = spotlight_id
     session.add(table)
-    session.commit()
-    return seq
 
 
-def step_spotlight(session: Session, table: Table, step: int) -> int:
+def step_spotlight(session: Session, table: Table, step: int) -> Change:
     """Spotlight the next (or previous) proposal of the wall, in posting order."""
-    visible_ids = [
-        pid or 0
-        for pid in session.exec(
-            select(Proposal.id)
-            .where(Proposal.table_id == table.id, Proposal.status == "visible")
-            .order_by(col(Proposal.created_seq))
-        )
-    ]
-    if not visible_ids:
-        raise Conflict("There is nothing on the wall yet")
-    if table.spotlight_id in visible_ids:
-        index = (visible_ids.index(table.spotlight_id) + step) % len(visible_ids)
-    else:
-        index = 0 if step > 0 else len(visible_ids) - 1
-    return set_mode(session, table, "spotlight", spotlight_id=visible_ids[index])
+    with table_write(session, table.id or 0, layout=True) as write:
+        current = write.table
+        visible_ids = [
+            pid or 0
+            for pid in session.exec(
+                select(Proposal.id)
+                .where(Proposal.table_id == current.id, Proposal.status == "visible")
+                .order_by(col(Proposal.created_seq))
+            )
+        ]
+        if not visible_ids:
+            raise Conflict("There is nothing on the wall yet")
+        if current.spotlight_id in visible_ids:
+            index = (visible_ids.index(current.spotlight_id) + step) % len(visible_ids)
+        else:
+            index = 0 if step > 0 else len(visible_ids) - 1
+        _show(session, current, "spotlight", visible_ids[index])
+    return write.change
 
 
-SETTINGS = ("premoderation", "post_in_discussion", "results_hidden", "group_by_tag")
+SETTINGS = ("premoderation", "post_in_discussion", "results_hidden", "group_by_tag", "joining_open")
+MAX_POSTS_LIMIT = 500
 
 
-def update_setting(session: Session, table: Table, name: str, value: bool) -> int:
+def update_setting(session: Session, table: Table, name: str, value: bool) -> Change:
     """One switch of the console, by name."""
     if name not in SETTINGS:
         raise Invalid("Unknown setting", field="name")
@@ -59,16 +68,25 @@ def update_settings(
     post_in_discussion: bool | None = None,
     results_hidden: bool | None = None,
     group_by_tag: bool | None = None,
-) -> int:
-    seq = bump_layout(session, table)
-    if premoderation is not None:
-        table.premoderation = premoderation
-    if post_in_discussion is not None:
-        table.post_in_discussion = post_in_discussion
-    if results_hidden is not None:
-        table.results_hidden = results_hidden
-    if group_by_tag is not None:
-        table.group_by_tag = group_by_tag
-    session.add(table)
-    session.commit()
-    return seq
+    joining_open: bool | None = None,
+    max_posts: int | None = None,
+) -> Change:
+    """The console's switches, and the cap on posts per participant."""
+    if max_posts is not None and not 1 <= max_posts <= MAX_POSTS_LIMIT:
+        raise Invalid(
+            "Posts per participant: from 1 to %(limit)s", field="max_posts", limit=MAX_POSTS_LIMIT
+        )
+    with table_write(session, table.id or 0, layout=True) as write:
+        current = write.table
+        for name, value in (
+            ("premoderation", premoderation),
+            ("post_in_discussion", post_in_discussion),
+            ("results_hidden", results_hidden),
+            ("group_by_tag", group_by_tag),
+            ("joining_open", joining_open),
+            ("max_posts", max_posts),
+        ):
+            if value is not None:
+                setattr(current, name, value)
+        session.add(current)
+    return write.change

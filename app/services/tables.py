@@ -1,12 +1,15 @@
 """Tables (tavoli): join codes, voting rules and the per-table sequence number."""
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app import ratelimit
 from app.models import Event, Table
 from app.services.errors import Invalid, NotFound
 from app.services.text import clean_line
@@ -75,7 +78,16 @@ def create_table(
     raise RuntimeError("could not draw a free table code")
 
 
-def table_by_code(session: Session, code: str) -> Table:
+def table_by_code(session: Session, code: str, *, client: str | None = None) -> Table:
+    """The table with this code. Given the client's address, failed lookups count against
+    it, so codes cannot be enumerated (the limit `lookup`)."""
+    if client is None:
+        return _table_by_code(session, code)
+    with ratelimit.failures("lookup", client):
+        return _table_by_code(session, code)
+
+
+def _table_by_code(session: Session, code: str) -> Table:
     table = session.exec(select(Table).where(Table.code == normalise_code(code))).first()
     if table is None:
         raise NotFound("No table has this code")
@@ -96,23 +108,75 @@ def event_of(session: Session, table: Table) -> Event:
 
 
 def bump_seq(session: Session, table_id: int) -> int:
-    """Start a table's write: take its write lock first, then return its next sequence number.
+    """Take a table's write lock and return its next sequence number.
 
-    Every write service calls this before reading what it checks, so that writes to one
-    table are serialised (budget checks cannot race) on SQLite and PostgreSQL alike.
+    `UPDATE tables SET seq = seq + 1 ... RETURNING seq` locks the table's row on PostgreSQL
+    and the database on SQLite until the transaction ends, so writes to one table are
+    serialised and commit in sequence order.
     """
     seq = session.execute(
         update(Table)
         .where(col(Table.id) == table_id)
         .values(seq=col(Table.seq) + 1)
         .returning(col(Table.seq))
-    ).scalar_one()
+    ).scalar_one_or_none()
+    if seq is None:
+        raise NotFound("No table has this code")
     return int(seq)
 
 
-def bump_layout(session: Session, table: Table) -> int:
-    """Start a write that changes more than cards and tallies: pushes re-render regions."""
-    seq = bump_seq(session, table.id or 0)
-    session.refresh(table)
-    table.layout_seq = seq
-    return seq
+@dataclass(frozen=True)
+class Change:
+    """What a write committed: the caller publishes `seq` to the table's screens.
+
+    `seq` is None when the write changed nothing (a double tap): nothing to publish."""
+
+    table_id: int
+    seq: int | None
+
+
+@dataclass
+class Write:
+    """One unit of work on one table, inside `table_write`."""
+
+    table: Table
+    seq: int
+    changed: bool = True
+
+    def nothing(self) -> None:
+        """Nothing to write after all: roll back, so no sequence number is spent."""
+        self.changed = False
+
+    @property
+    def change(self) -> Change:
+        return Change(self.table.id or 0, self.seq if self.changed else None)
+
+
+@contextmanager
+def table_write(session: Session, table_id: int, *, layout: bool = False) -> Iterator[Write]:
+    """The one write path: lock the table FIRST, then read and check, write, commit.
+
+    Everything is read after the lock (the session's cache is expired), so no check can see
+    a state that another write is changing: a vote waiting behind a merge finds the merged
+    proposal gone, a vote waiting behind the close finds the table closed. An error rolls
+    back (and frees the lock) before it leaves; `layout` marks a change that redraws whole
+    regions (phase, screen, moderation) rather than cards and tallies.
+    """
+    seq = bump_seq(session, table_id)
+    session.expire_all()
+    table = session.get(Table, table_id)
+    if table is None:  # the UPDATE found it: impossible
+        raise NotFound("No table has this code")
+    if layout:
+        table.layout_seq = seq
+        session.add(table)
+    write = Write(table, seq)
+    try:
+        yield write
+    except BaseException:
+        session.rollback()
+        raise
+    if write.changed:
+        session.commit()
+    else:
+        session.rollback()

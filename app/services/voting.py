@@ -5,19 +5,22 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app import ratelimit
 from app.models import Participant, Proposal, Table, Vote, utcnow
-from app.services.errors import Conflict, Invalid, NotFound
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.phases import require_voting
-from app.services.tables import bump_seq
+from app.services.rows import by_id
+from app.services.tables import table_write
 
 
 @dataclass(frozen=True)
 class VoteResult:
+    table_id: int
     proposal_id: int
     my_dots: int
     dots_left: int | None  # None in approval mode: there is no budget
     tally: int | None  # None while the moderator hides the results
-    seq: int
+    seq: int | None  # None when the vote changed nothing (a double tap): nothing to push
 
 
 def dots_used(session: Session, participant: Participant) -> int:
@@ -51,64 +54,84 @@ def my_votes(session: Session, participant: Participant) -> dict[int, int]:
     return {proposal_id: dots for proposal_id, dots in rows}
 
 
+def active_participant(session: Session, participant_id: int) -> Participant:
+    """The participant as stored now (call it after the table's lock): a removed one is
+    refused by every door, whatever their phone still shows."""
+    participant = session.get(Participant, participant_id)
+    if participant is None:
+        raise NotFound("Join the table first")
+    if participant.removed:
+        raise Forbidden("You were removed from this table")
+    return participant
+
+
 def set_vote(
     session: Session, *, participant: Participant, proposal_id: int, dots: int
 ) -> VoteResult:
     """Set this participant's dots on a proposal (0 removes them). Idempotent."""
-    table = session.get(Table, participant.table_id, populate_existing=True)
-    proposal = session.get(Proposal, proposal_id)
-    if table is None or proposal is None or proposal.table_id != participant.table_id:
-        raise NotFound("No proposal with this id on your table")
-    require_voting(table)
-    if proposal.status != "visible":
-        raise Conflict("This proposal is not on the wall")
-    cap = 1 if table.voting_mode == "approval" else table.max_per_proposal
     if dots < 0:
         raise Invalid("Dots cannot be negative", field="dots")
-    if dots > cap:
-        if table.voting_mode == "approval":
-            raise Invalid("Approval voting takes 0 or 1", field="dots")
-        raise Conflict("At most %(cap)s dots on one proposal", cap=cap)
-
-    seq = bump_seq(session, table.id or 0)  # serialises this table's writes before the check
-    vote = session.get(Vote, (participant.id, proposal_id))
-    current = vote.dots if vote else 0
-    if table.voting_mode == "dots":
-        left = table.dots - dots_used(session, participant) + current
-        if dots > left:
-            session.rollback()
-            raise Conflict("Not enough dots left: %(left)s", left=left)
-    if dots == current:
-        session.rollback()  # nothing changes: no new sequence number, no push
-        return _result(session, participant, table, proposal_id, dots, seq=table.seq)
-    if dots == 0 and vote is not None:
-        session.delete(vote)
-    elif vote is not None:
-        vote.dots, vote.updated_at = dots, utcnow()
-    else:
-        session.add(Vote(participant_id=participant.id or 0, proposal_id=proposal_id, dots=dots))
-    proposal.updated_seq = seq
-    session.add(proposal)
-    session.commit()
-    return _result(session, participant, table, proposal_id, dots, seq=seq)
-
-
-def _result(
-    session: Session,
-    participant: Participant,
-    table: Table,
-    proposal_id: int,
-    dots: int,
-    *,
-    seq: int,
-) -> VoteResult:
+    if not participant.proxy:
+        ratelimit.hit("vote", str(participant.id))
+    participant_id = participant.id or 0
+    with table_write(session, participant.table_id) as write:
+        table = write.table
+        me = active_participant(session, participant_id)
+        proposal = by_id(session, Proposal, proposal_id)
+        if proposal is None or proposal.table_id != table.id:
+            raise NotFound("No proposal with this id on your table")
+        require_voting(table)
+        if proposal.status != "visible":
+            raise Conflict("This proposal is not on the wall")
+        cap = 1 if table.voting_mode == "approval" else table.max_per_proposal
+        if dots > cap:
+            if table.voting_mode == "approval":
+                raise Invalid("Approval voting takes 0 or 1", field="dots")
+            raise Conflict("At most %(cap)s dots on one proposal", cap=cap)
+        vote = session.get(Vote, (participant_id, proposal_id))
+        current = vote.dots if vote else 0
+        if table.voting_mode == "dots":
+            left = table.dots - dots_used(session, me) + current
+            if dots > left:
+                raise Conflict("Not enough dots left: %(left)s", left=left)
+        if dots == current:
+            write.nothing()  # no new sequence number, no push
+        elif dots == 0 and vote is not None:
+            session.delete(vote)
+        elif vote is not None:
+            vote.dots, vote.updated_at = dots, utcnow()
+        else:
+            session.add(Vote(participant_id=participant_id, proposal_id=proposal_id, dots=dots))
+        if write.changed:
+            proposal.updated_seq = write.seq
+            session.add(proposal)
     return VoteResult(
+        table_id=table.id or 0,
         proposal_id=proposal_id,
         my_dots=dots,
-        dots_left=dots_left(session, participant, table),
+        dots_left=dots_left(session, me, table),
         tally=None if table.results_hidden else tally(session, proposal_id),
-        seq=seq,
+        seq=write.change.seq,
     )
+
+
+def trim_to_budget(session: Session, table: Table, proposal: Proposal) -> None:
+    """Votes on a post coming back to the wall (restored, or split from a merge) count only
+    within each voter's budget: the excess is trimmed, and the voter's phone shows it."""
+    if table.voting_mode != "dots":
+        return
+    for vote in list(session.exec(select(Vote).where(Vote.proposal_id == proposal.id))):
+        voter = session.get(Participant, vote.participant_id)
+        room = table.dots - (dots_used(session, voter) if voter else 0)
+        if proposal.status == "visible":  # its own dots are already counted as used
+            room += vote.dots
+        give = min(vote.dots, max(room, 0))
+        if give == 0:
+            session.delete(vote)
+        elif give != vote.dots:
+            vote.dots = give
+            session.add(vote)
+        session.flush()
 
 
 def tallies(session: Session, proposal_ids: list[int]) -> dict[int, tuple[int, int]]:

@@ -82,6 +82,126 @@
     else target.dataset.seq = incoming.dataset.seq;  // innerHTML swaps keep the old element
   });
 
+  // --- An answer whose target a push has already replaced -----------------------------------
+  // A console action answers with #console-live, and its push redraws #console-live too. When
+  // the push comes first, the region the request aimed at has left the page. htmx would still
+  // take the page's hx-preserve fields (synthesis, facilitator, selection, edit blocks) out to
+  // carry them into the answer, find no parent to put the answer in, and drop them: gone until
+  // the next push, and a save would then send them empty. Aim the answer at the element that
+  // now has the target's id instead; if that one shows a later seq, the answer is stale.
+  function aimAtCurrent(event) {
+    var detail = event.detail;
+    var target = detail.target;
+    if (!target || target.isConnected || !target.id) return;
+    var current = document.getElementById(target.id);
+    if (!current) return;
+    detail.target = current;
+    if (!detail.shouldSwap || !current.dataset.seq) return;
+    var parsed = document.createElement("template");
+    parsed.innerHTML = typeof detail.serverResponse === "string" ? detail.serverResponse : "";
+    var incoming = parsed.content.getElementById(target.id);
+    if (incoming && incoming.dataset.seq &&
+        parseInt(incoming.dataset.seq, 10) < parseInt(current.dataset.seq, 10)) {
+      detail.shouldSwap = false;
+    }
+  }
+  // Listened to on the target itself: once it has left the page, its events no longer reach
+  // the document. (The same function is added once, however many requests aim there.)
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (!target) return;
+    if (target.id) target.addEventListener("htmx:beforeSwap", aimAtCurrent);
+    target.addEventListener("htmx:beforeSwap", keepTyped);  // after aimAtCurrent
+  });
+
+  // --- Redraws keep what is being typed in the fields without hx-preserve --------------------
+  // hx-preserve keeps the old element, which suits the fields listed in architecture.md; the
+  // others (new tag, timer minutes, paper participants, the bulk action's tag) must take a
+  // redraw's options and their form's fresh state after its own answer. So a redraw carries
+  // over only what was changed here and not yet sent, and the focus and caret.
+  function changedHere(field) {
+    if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+    if (field.tagName === "SELECT") {
+      for (var i = 0; i < field.options.length; i++) {
+        if (field.options[i].selected !== field.options[i].defaultSelected) return true;
+      }
+      return false;
+    }
+    return field.value !== field.defaultValue;
+  }
+  function typedIn(root, sent) {  // sent: the ids of the fields the request sent
+    var kept = [];
+    var opened = root.querySelectorAll("details[id][open]");  // e.g. a paper participant's
+    for (var j = 0; j < opened.length; j++) {
+      if (!opened[j].closest("[hx-preserve], [data-hx-preserve]")) kept.push({ id: opened[j].id, tag: "DETAILS" });
+    }
+    var fields = root.querySelectorAll("input[id], textarea[id], select[id]");
+    for (var i = 0; i < fields.length; i++) {
+      var field = fields[i];
+      if (field.type === "hidden" || field.closest("[hx-preserve], [data-hx-preserve]")) continue;
+      if (sent && sent[field.id]) continue;  // its answer resets it (a push may have moved it)
+      var focused = field === document.activeElement;
+      if (!focused && !changedHere(field)) continue;
+      var caret = null;
+      try { caret = [field.selectionStart, field.selectionEnd]; } catch (e) { caret = null; }
+      kept.push({ id: field.id, tag: field.tagName, type: field.type, value: field.value,
+                  checked: field.checked, focused: focused, caret: caret });
+    }
+    return kept;
+  }
+  function putBack(kept) {
+    for (var i = 0; i < kept.length; i++) {
+      var k = kept[i];
+      var field = document.getElementById(k.id);
+      if (!field || field.tagName !== k.tag) continue;
+      if (k.tag === "DETAILS") { field.open = true; continue; }
+      if (field.type !== k.type) continue;
+      var moved = false;
+      if (k.type === "checkbox" || k.type === "radio") field.checked = k.checked;
+      else if (field.value !== k.value) {
+        field.value = k.value;
+        moved = true;
+        if (k.tag === "SELECT" && field.value !== k.value) field.selectedIndex = 0;  // option gone
+      }
+      if (!k.focused) continue;
+      if (document.activeElement !== field) { field.focus({ preventScroll: true }); moved = true; }
+      if (moved && k.caret && k.caret[0] !== null) {
+        try { field.setSelectionRange(k.caret[0], k.caret[1]); } catch (e) { /* no caret here */ }
+      }
+    }
+  }
+  // Pushes (out-of-band swaps): the same details object reaches oobAfterSwap.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    if (event.detail.shouldSwap && target && target.querySelectorAll) event.detail.tavoliTyped = typedIn(target, null);
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var kept = event.detail.tavoliTyped;
+    if (!kept) return;
+    delete event.detail.tavoliTyped;
+    putBack(kept);
+  });
+  // Answers: beforeSwap is heard on the target (above), afterSwap on the new content; the
+  // request's xhr is the object both details share.
+  function keepTyped(event) {
+    var detail = event.detail;
+    if (!detail.shouldSwap || !detail.target || !detail.xhr) return;
+    var elt = detail.requestConfig && detail.requestConfig.elt;
+    var form = elt && (elt.form || (elt.closest && elt.closest("form")));
+    var sent = {};
+    var fields = form ? form.elements : [];
+    for (var i = 0; i < fields.length; i++) if (fields[i].id) sent[fields[i].id] = true;
+    if (elt && elt.id) sent[elt.id] = true;
+    detail.xhr.tavoliTyped = typedIn(detail.target, sent);
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || !xhr.tavoliTyped) return;
+    var kept = xhr.tavoliTyped;
+    delete xhr.tavoliTyped;
+    putBack(kept);
+  });
+
   // --- Connection state --------------------------------------------------------------------
   function setOnline(online) { document.body.classList.toggle("offline", !online); }
   document.addEventListener("htmx:wsOpen", function () { setOnline(true); });

@@ -1,0 +1,252 @@
+"""Rate limits: every limit of the application, with its default and why, in one place.
+
+Counters live in the `limits` library's storage (moving windows), chosen by URL with
+`TAVOLI_LIMITS_URL`: `memory://` counts in this process; a `redis://` URL shares the counts
+between workers. The one exception is `websocket`, a cap on *open* connections rather than
+a rate: `limits` offers rate strategies only (fixed, moving and sliding windows, no
+semaphore), so open sockets are counted in this process, per worker (W workers admit up
+to W times the cap from one address).
+
+API, for services and routes (the module is configured once, by `create_app`):
+
+    ratelimit.hit("post", str(participant.id))      # counts one; TooMany (429) over a limit
+    ratelimit.check("lookup", address)              # TooMany if over, counts nothing
+    with ratelimit.failures("lookup", address):     # check first; a NotFound escaping the
+        table = tables.table_by_code(session, code) # block counts one failure, then propagates
+    with ratelimit.holding("websocket", address):   # one open connection while inside
+        ...
+    address = ratelimit.address(request)            # a Request's or WebSocket's client
+
+`TooMany` carries `retry_after` (whole seconds, from the limiter's window: when the oldest
+hit in the full window leaves it); the app's error handler turns it into a `Retry-After`
+header. `configure(storage_uri, enabled=False)` (setting `TAVOLI_RATE_LIMITS=false`) turns
+every check off; `overrides` (setting `TAVOLI_LIMITS`, e.g.
+`join=600/minute;3000/hour, websocket=1000`) replaces defaults; `reset()` forgets all
+counts (tests). The client address is the peer's, or the proxy's `X-Forwarded-For` when
+uvicorn runs with `--proxy-headers` behind a trusted proxy; IPv6 clients are counted per
+/64, the block one device or household gets.
+"""
+
+import ipaddress
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import HTTPConnection
+
+from app.services.errors import NotFound, TooMany
+from app.templating import N_
+
+TOO_MANY = N_("Too many requests: try again in %(seconds)s seconds")
+NAMESPACE = "tavoli"
+
+
+@dataclass(frozen=True)
+class Limit:
+    spec: str  # `limits` notation: "5/10 seconds;30/10 minutes", or a count for a cap
+    per: str
+    why: str
+
+
+LIMITS: dict[str, Limit] = {
+    "join": Limit(
+        "300/minute;1500/hour",
+        "client address",
+        "A venue's Wi-Fi puts a whole hall behind one address: 300 people scanning the QR "
+        "code in the same minute must all get in, and a big event's whole attendance within "
+        "the hour; a script making thousands of participants is stopped.",
+    ),
+    "lookup": Limit(
+        "60/minute;600/hour",
+        "client address, failed lookups only (a 404)",
+        "Codes are 6 of 29 letters (29^6 = 594,823,321). Only unknown codes count, so a hall "
+        "opening the right link never meets it; 60 typos a minute behind one router is "
+        "generous. Enumeration drops from 342 guesses a second to 600 an hour: with 100 "
+        "live tables, about 1 chance in 10,000 per address per hour of finding one. Once "
+        "over, every lookup from the address waits (else the guessing would go on).",
+    ),
+    "post": Limit(
+        "5/10 seconds;30/10 minutes",
+        "participant",
+        "A fast thumb writes a post in 10 s or more; 30 in ten minutes is a busy table's "
+        "most prolific voice. A script posting 1,000 in 10 s is stopped at the fifth.",
+    ),
+    "vote": Limit(
+        "30/10 seconds;600/10 minutes",
+        "participant",
+        "Tapping through 40 cards (a dot on, a dot off) runs at two or three taps a second; "
+        "a script voting hundreds of times a second, each a push to every screen, is not.",
+    ),
+    "websocket": Limit(
+        "400",
+        "client address, open connections (a cap, not a rate)",
+        "A venue's NAT puts a whole hall behind one address: 300 phones, the projectors, "
+        "consoles and a few second tabs fit under 400, and 1,500 sockets from one address "
+        "do not. Over the cap the socket is closed with 1013 and the client retries later.",
+    ),
+}
+
+_limiter: MovingWindowRateLimiter | None = None
+_enabled = True
+_items: dict[str, list[RateLimitItem]] = {}
+_caps: dict[str, int] = {}
+_open: Counter[tuple[str, str]] = Counter()
+_open_lock = threading.Lock()
+
+
+def configure(
+    storage_uri: str = "memory://",
+    *,
+    enabled: bool = True,
+    overrides: Mapping[str, str] | str | None = None,
+) -> None:
+    """Set the storage (`memory://`, `redis://…`) and the limits; counts start from zero."""
+    global _limiter, _enabled
+    specs = {name: limit.spec for name, limit in LIMITS.items()}
+    for name, spec in _parse_overrides(overrides).items():
+        if name not in LIMITS:
+            raise ValueError(f"unknown rate limit {name!r}: known are {', '.join(LIMITS)}")
+        specs[name] = spec
+    items, caps = {}, {}
+    for name, spec in specs.items():
+        if spec.strip().isdigit():
+            caps[name] = int(spec)
+        else:
+            items[name] = [
+                type(item)(item.amount, item.multiples, namespace=NAMESPACE)
+                for item in parse_many(spec)
+            ]
+    storage = storage_from_string(storage_uri)
+    limiter = MovingWindowRateLimiter(storage)
+    _items.clear()
+    _items.update(items)
+    _caps.clear()
+    _caps.update(caps)
+    _limiter, _enabled = limiter, enabled
+
+
+def _parse_overrides(overrides: Mapping[str, str] | str | None) -> dict[str, str]:
+    if overrides is None:
+        return {}
+    if isinstance(overrides, str):
+        pairs = [part.split("=", 1) for part in overrides.split(",") if part.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError(f"rate limit overrides are name=spec, comma separated: {overrides!r}")
+        return {name.strip(): spec.strip() for name, spec in pairs}
+    return dict(overrides)
+
+
+def reset() -> None:
+    """Forget every count (tests; an operator lifting a block)."""
+    if _limiter is not None:
+        _limiter.storage.reset()
+    with _open_lock:
+        _open.clear()
+
+
+def _items_of(name: str) -> list[RateLimitItem]:
+    if _limiter is None:
+        configure()
+    try:
+        return _items[name]
+    except KeyError:
+        raise ValueError(f"{name!r} is not a rate limit (see ratelimit.LIMITS)") from None
+
+
+def _retry_after(item: RateLimitItem, name: str, key: str) -> int:
+    assert _limiter is not None
+    reset_at = _limiter.get_window_stats(item, name, key).reset_time
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+def check(name: str, key: str) -> None:
+    """Raise TooMany if `key` has used up a window of the limit `name`; count nothing."""
+    items = _items_of(name)
+    if not _enabled:
+        return
+    assert _limiter is not None
+    over = [item for item in items if not _limiter.test(item, name, key)]
+    if over:
+        raise TooMany(TOO_MANY, retry_after=max(_retry_after(i, name, key) for i in over))
+
+
+def hit(name: str, key: str) -> None:
+    """Count one for `key` in every window of the limit `name`, or raise TooMany.
+
+    A refused hit is not counted, so retrying early does not push the wait further."""
+    check(name, key)
+    if not _enabled:
+        return
+    assert _limiter is not None
+    for item in _items[name]:
+        if not _limiter.hit(item, name, key):  # another request took the last one meanwhile
+            raise TooMany(TOO_MANY, retry_after=_retry_after(item, name, key))
+
+
+@contextmanager
+def failures(name: str, key: str) -> Iterator[None]:
+    """Refuse when over the limit; count one when the block raises NotFound (a failed
+    lookup), which then propagates. Successful lookups are free."""
+    check(name, key)
+    try:
+        yield
+    except NotFound:
+        if _enabled:
+            assert _limiter is not None
+            for item in _items[name]:
+                _limiter.hit(item, name, key)
+        raise
+
+
+def _cap(name: str) -> int:
+    if _limiter is None:
+        configure()
+    try:
+        return _caps[name]
+    except KeyError:
+        raise ValueError(f"{name!r} is not a cap on open connections") from None
+
+
+@contextmanager
+def holding(name: str, key: str) -> Iterator[None]:
+    """Hold one of `key`'s open slots under the cap `name` while inside, or raise TooMany
+    (retry_after 1: a slot frees whenever a connection ends)."""
+    cap = _cap(name)
+    slot = (name, key)
+    with _open_lock:
+        if _enabled and _open[slot] >= cap:
+            raise TooMany(TOO_MANY, retry_after=1)
+        _open[slot] += 1
+    try:
+        yield
+    finally:
+        with _open_lock:
+            _open[slot] -= 1
+            if _open[slot] <= 0:
+                del _open[slot]
+
+
+def open_count(name: str, key: str) -> int:
+    with _open_lock:
+        return _open[(name, key)]
+
+
+def address(conn: HTTPConnection) -> str:
+    """The client's address as limits count it: IPv4 as is, IPv6 by its /64."""
+    host = conn.client.host if conn.client else "unknown"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
