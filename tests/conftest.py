@@ -33,6 +33,7 @@ BOTH_DATABASES = {
     "test_facilitation_api",
     "test_input_hygiene",
     "test_integrity",
+    "test_invariants",
     "test_live",
     "test_pages",
     "test_reports",

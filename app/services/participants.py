@@ -33,7 +33,7 @@ def join(
     if client is not None:  # joins per address: a hall behind one router, not a script
         ratelimit.hit("join", client)
     token = new_token()
-    with table_write(session, table.id or 0) as write:
+    with table_write(session, table.id or 0, shown=False) as write:
         if not write.table.joining_open:
             raise Conflict("This table is not taking new participants")
         if write.table.phase == "closed":

@@ -1,0 +1,254 @@
+"""The invariants of docs/security.md, checked after every step of random sequences.
+
+A hypothesis state machine joins, posts, votes (from phones and for paper participants),
+hides, restores, merges, undoes merges, removes people and changes phases on one dots table,
+on SQLite and on PostgreSQL. After every step: each tally is the sum of the counted votes in
+the live state and in the minutes; nobody is over budget or cap; a removed participant's
+votes count nowhere; every vote the service acknowledged is there until a moderator's action
+moves it.
+"""
+
+from typing import Any
+
+import hypothesis.strategies as st
+import pytest
+from hypothesis import HealthCheck, Phase, event, settings
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from app import ratelimit
+from app.models import Participant, Proposal, Table, Vote
+from app.reports.data import build_table_report
+from app.services import moderation, phases, proposals, state, voting
+from app.services.errors import DomainError
+from tests.conftest import make_event, make_participant, make_table
+
+BUDGET, CAP = 5, 3
+TITLES = ["Bus per le frazioni", "Asilo nido comunale", "Centro diurno", "Sportello casa"]
+
+
+def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
+    class Table_(RuleBasedStateMachine):
+        people = Bundle("people")
+        posts = Bundle("posts")
+        merges = Bundle("merges")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.session = Session(engine, expire_on_commit=False)
+            event, _ = make_event(self.session)
+            self.table = make_table(self.session, event, mode="dots", dots=BUDGET, cap=CAP)
+            self.table_id = self.table.id or 0
+            self.removed: set[int] = set()
+            self.acknowledged: dict[tuple[int, int], int] = {}
+            phones = [make_participant(self.session, self.table)[0] for _ in range(3)]
+            paper = moderation.add_paper_participant(self.session, self.table, name="Rosa")
+            self.first_posts = [
+                proposals.post_proposal(
+                    self.session, participant=phones[0], kind="need", title=title
+                ).proposal.id
+                for title in TITLES[:3]
+            ]
+            phases.set_phase(self.session, self.table, "voting")
+            self.first_people = [*(p.id or 0 for p in phones), paper.participant.id or 0]
+
+        @initialize(target=people)
+        def people_at_the_table(self) -> Any:
+            return multiple(*self.first_people)
+
+        @initialize(target=posts)
+        def first_posts_on_the_wall(self) -> Any:
+            return multiple(*self.first_posts)
+
+        def teardown(self) -> None:
+            self.session.close()
+
+        def _fresh_table(self) -> Table:
+            self.session.expire_all()
+            table = self.session.get(Table, self.table_id)
+            assert table is not None
+            return table
+
+        def _reload_acknowledged(self) -> None:
+            """A moderator's action may move votes: what counts from now is what is stored."""
+            self.session.expire_all()
+            self.acknowledged = {(v.participant_id, v.proposal_id): v.dots for v in self._votes()}
+
+        def _votes(self) -> list[Vote]:
+            return list(
+                self.session.exec(
+                    select(Vote)
+                    .join(Proposal, col(Proposal.id) == Vote.proposal_id)
+                    .where(Proposal.table_id == self.table_id)
+                )
+            )
+
+        def _try(self, action: Any) -> Any:
+            try:
+                return action()
+            except DomainError as refused:
+                assert refused.status in (403, 404, 409, 422), refused
+                self.session.rollback()
+                return None
+
+        @rule(target=people)
+        def join(self) -> Any:
+            table = self._fresh_table()
+            if table.phase == "closed":
+                return multiple()
+            person, _ = make_participant(self.session, table)
+            return person.id or 0
+
+        @rule(target=posts, who=people, title=st.sampled_from(TITLES))
+        def post(self, who: int, title: str) -> Any:
+            person = self.session.get(Participant, who)
+            assert person is not None
+            posted = self._try(
+                lambda: proposals.post_proposal(
+                    self.session, participant=person, kind="proposal", title=title
+                )
+            )
+            return multiple() if posted is None else posted.proposal.id
+
+        @rule(who=people, post=posts, dots=st.integers(0, CAP + 1))
+        def vote(self, who: int, post: int, dots: int) -> None:
+            person = self.session.get(Participant, who)
+            assert person is not None
+            result = self._try(
+                lambda: voting.set_vote(
+                    self.session, participant=person, proposal_id=post, dots=dots
+                )
+            )
+            event("vote acknowledged" if result is not None else "vote refused")
+            if result is not None:
+                assert who not in self.removed
+                if dots:
+                    self.acknowledged[(who, post)] = dots
+                else:
+                    self.acknowledged.pop((who, post), None)
+
+        @rule(who=people, post=posts, dots=st.integers(1, CAP))
+        def vote_more(self, who: int, post: int, dots: int) -> None:
+            """Voting is what a table does most: a second rule doubles its share of steps."""
+            self.vote(who, post, dots)
+
+        @rule(post=posts)
+        def hide(self, post: int) -> None:
+            self._try(lambda: moderation.hide(self.session, self._fresh_table(), post))
+            self._reload_acknowledged()
+
+        @rule(post=posts)
+        def restore(self, post: int) -> None:
+            self._try(lambda: moderation.restore(self.session, self._fresh_table(), post))
+            self._reload_acknowledged()
+
+        @rule(target=merges, survivor=posts, duplicate=posts)
+        def merge(self, survivor: int, duplicate: int) -> Any:
+            if survivor == duplicate:
+                return multiple()
+            merged = self._try(
+                lambda: moderation.merge(
+                    self.session, self._fresh_table(), survivor_id=survivor, merged_ids=[duplicate]
+                )
+            )
+            self._reload_acknowledged()
+            return multiple() if merged is None else merged.merge_id
+
+        @rule(merge=consumes(merges))
+        def undo(self, merge: int) -> None:
+            self._try(lambda: moderation.undo_merge(self.session, self._fresh_table(), merge))
+            self._reload_acknowledged()
+
+        @rule(who=people, chance=st.integers(0, 5))
+        def remove(self, who: int, chance: int) -> None:
+            if chance:  # removals are rare at a real table, and end a voter's part
+                return
+            done = self._try(
+                lambda: moderation.remove_participant(self.session, self._fresh_table(), who)
+            )
+            if done is not None:
+                self.removed.add(who)
+            self._reload_acknowledged()
+
+        @rule(
+            phase=st.sampled_from(["collect", "voting", "voting", "voting", "discussion", "closed"])
+        )
+        def move(self, phase: str) -> None:
+            self._try(lambda: phases.set_phase(self.session, self._fresh_table(), phase))
+
+        @invariant()
+        def tallies_are_the_counted_votes_everywhere(self) -> None:
+            self.session.expire_all()
+            votes = self._votes()
+            removed = {
+                p.id
+                for p in self.session.exec(
+                    select(Participant).where(
+                        Participant.table_id == self.table_id, col(Participant.removed).is_(True)
+                    )
+                )
+            }
+            assert removed == self.removed
+            assert not [v for v in votes if v.participant_id in removed]  # count nowhere
+            sums: dict[int, int] = {}
+            for vote in votes:
+                sums[vote.proposal_id] = sums.get(vote.proposal_id, 0) + vote.dots
+            table = self._fresh_table()
+            current = state.table_state(self.session, table)
+            for view in current.proposals:
+                assert view.tally == sums.get(view.id, 0), view
+            report = build_table_report(self.session, table)
+            for line in report.lines:
+                assert line.votes == sums.get(line.id, 0), line
+            assert report.total_votes == sum(sums.get(p.id, 0) for p in current.visible)
+
+        @invariant()
+        def nobody_over_budget_or_cap(self) -> None:
+            visible = {
+                p.id
+                for p in self.session.exec(
+                    select(Proposal).where(
+                        Proposal.table_id == self.table_id, Proposal.status == "visible"
+                    )
+                )
+            }
+            used: dict[int, int] = {}
+            for vote in self._votes():
+                assert 1 <= vote.dots <= CAP, vote
+                if vote.proposal_id in visible:
+                    used[vote.participant_id] = used.get(vote.participant_id, 0) + vote.dots
+            assert all(total <= BUDGET for total in used.values()), used
+
+        @invariant()
+        def every_acknowledged_vote_is_there(self) -> None:
+            stored = {(v.participant_id, v.proposal_id): v.dots for v in self._votes()}
+            assert stored == self.acknowledged
+
+    return Table_
+
+
+@pytest.mark.timeout(240)
+def test_invariants_hold_after_every_step(engine: Engine, db: str) -> None:
+    ratelimit.configure(enabled=False)  # a machine taps faster than any thumb
+    steps = 40 if db == "sqlite" else 25
+    run_state_machine_as_test(
+        machine_for(engine),
+        settings=settings(
+            max_examples=30 if db == "sqlite" else 12,
+            phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
+            stateful_step_count=steps,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
