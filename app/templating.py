@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from app import i18n
+from app.services.visibility import tallies_shown
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -77,6 +78,7 @@ def build_templates() -> Jinja2Templates:
         "phase_hint": _label(PHASE_HINTS),
         "screen_label": _label(SCREEN_LABELS),
         "mmss": _mmss,
+        "tallies_shown": tallies_shown,
         "PHASES": tuple(PHASE_LABELS),
         "SCREEN_MODES": tuple(SCREEN_LABELS),
         "long_date": i18n.long_date,

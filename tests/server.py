@@ -21,7 +21,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(database_url: str, log_path: Path, **env: str) -> Iterator[str]:
+def running_server(database_url: str, log_path: Path, *args: str, **env: str) -> Iterator[str]:
     """Migrate the database like `make run` does, start uvicorn on a free port, yield its
     base URL; the server is stopped (and its log closed) on the way out."""
     environment = {
@@ -51,6 +51,7 @@ def running_server(database_url: str, log_path: Path, **env: str) -> Iterator[st
                 "127.0.0.1",
                 "--port",
                 str(port),
+                *args,
             ],
             cwd=ROOT,
             env=environment,

@@ -33,7 +33,7 @@ def public(client: TestClient, code: str) -> dict[str, Any]:
 
 
 def wall(client: TestClient, code: str) -> dict[str, Any]:
-    """Title -> tally, as anyone sees it."""
+    """Title -> tally, as anyone sees it (None before voting: the count is not public yet)."""
     return {p["title"]: p["tally"] for p in public(client, code)["proposals"]}
 
 
@@ -104,7 +104,7 @@ def test_stepping_back_reopens_posting(client: TestClient) -> None:
     refused_vote = client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(me))
     assert refused_vote.status_code == 409
     assert refused_vote.json() == {"detail": "Voting is not open in this phase"}
-    assert wall(client, code) == {"Riaperto": 0}
+    assert wall(client, code) == {"Riaperto": None}
 
 
 def test_timer_over_the_api(client: TestClient) -> None:
@@ -243,7 +243,7 @@ def test_premoderation_queue_is_for_moderators_only(client: TestClient) -> None:
     reject = run(client, "POST", code, f"/proposals/{third}/reject", json={"note": "Offensivo"})
     assert reject.status_code == 200
 
-    assert wall(client, code) == {"Casa": 0}
+    assert wall(client, code) == {"Casa": None}
     seen = moderation_view(client, code)
     assert seen["queue"] == []
     assert [(p["id"], p["status"], p["note"]) for p in seen["off_wall"]] == [
@@ -257,7 +257,7 @@ def test_premoderation_queue_is_for_moderators_only(client: TestClient) -> None:
     )
     assert edited.status_code == 200
     assert [p["title"] for p in moderation_view(client, code)["queue"]] == ["Centro diurno"]
-    assert wall(client, code) == {"Casa": 0}
+    assert wall(client, code) == {"Casa": None}
 
 
 def test_moderator_edit_hide_restore_and_tags(client: TestClient) -> None:
@@ -272,10 +272,10 @@ def test_moderator_edit_hide_restore_and_tags(client: TestClient) -> None:
     ]
 
     assert run(client, "POST", code, f"/proposals/{b}/hide").status_code == 200
-    assert wall(client, code) == {"Casa": 0}
+    assert wall(client, code) == {"Casa": None}
     assert run(client, "POST", code, f"/proposals/{b}/hide").status_code == 409
     assert run(client, "POST", code, f"/proposals/{b}/restore").status_code == 200
-    assert wall(client, code) == {"Casa": 0, "Lavoro": 0}
+    assert wall(client, code) == {"Casa": None, "Lavoro": None}
 
     tag = run(client, "POST", code, "/tags", json={"name": "Abitare"})
     assert tag.status_code == 201
@@ -303,7 +303,7 @@ def test_authors_own_edit_and_withdraw_over_the_api(client: TestClient) -> None:
     assert client.delete(url, headers=bearer(other)).status_code == 403
     edited = client.patch(url, json={"title": "Doposcuola gratis"}, headers=bearer(author))
     assert edited.status_code == 200
-    assert wall(client, code) == {"Doposcuola gratis": 0}
+    assert wall(client, code) == {"Doposcuola gratis": None}
     set_phase(client, code, "voting")
     assert client.delete(url, headers=bearer(author)).status_code == 409
     set_phase(client, code, "collect")
@@ -399,12 +399,12 @@ def test_removed_participant_gets_403_and_leaves_the_wall(client: TestClient) ->
     post(client, code, fair, "Proposta seria")
 
     assert run(client, "DELETE", code, f"/participants/{troll_id}", token=fair).status_code == 403
-    assert wall(client, code) == {"Insulto": 0, "Proposta seria": 0}
+    assert wall(client, code) == {"Insulto": None, "Proposta seria": None}
 
     removed = run(client, "DELETE", code, f"/participants/{troll_id}")
     assert removed.status_code == 200
     assert removed.json()["seq"] == public(client, code)["seq"]
-    assert wall(client, code) == {"Proposta seria": 0}
+    assert wall(client, code) == {"Proposta seria": None}
     again = client.post(
         f"/api/tables/{code}/proposals", json={"title": "Ancora"}, headers=bearer(troll)
     )

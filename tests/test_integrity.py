@@ -513,3 +513,26 @@ def test_a_script_meets_the_limits_a_person_does_not(limited: TestClient) -> Non
     for _ in range(3):
         assert limited.get("/api/tables/ZZZZZZ").status_code == 404
     assert limited.get(f"/api/tables/{code}").status_code == 429  # guessing stops lookups
+
+
+def test_who_sees_a_tally_is_decided_once(client: TestClient) -> None:
+    """One rule (services/visibility.py) for the API, its stream, the vote's answer, the
+    projector and the console: a one-proposal table's total is its tally, so it hides too."""
+    _, code = create_table(client)
+    me = join(client, code)
+    pid = post(client, code, me, "Un solo centro diurno per tutto l'Ambito")
+    set_phase(client, code, "voting")
+    runner = bearer(RUNNERS[code])
+    client.patch(f"/api/tables/{code}/settings", json={"results_hidden": True}, headers=runner)
+    client.put(f"/api/tables/{code}/screen", json={"mode": "wall"}, headers=runner)
+    answer = client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(me))
+    assert answer.json()["tally"] is None
+    public = client.get(f"/api/tables/{code}").json()
+    assert public["tallies_shown"] is False and public["proposals"][0]["tally"] is None
+    screen = client.get(f"/t/{code}/screen").text
+    assert "<dt>voto</dt>" not in screen and "<dt>voti</dt>" not in screen
+    console = client.get(f"/run/{RUNNERS[code]}/{code}/").text
+    assert "<dt>voto</dt>" in console  # moderators always see the count
+    client.patch(f"/api/tables/{code}/settings", json={"results_hidden": False}, headers=runner)
+    assert client.get(f"/api/tables/{code}").json()["proposals"][0]["tally"] == 1
+    assert "<dt>voto</dt>" in client.get(f"/t/{code}/screen").text

@@ -9,8 +9,6 @@ import os
 import re
 import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,11 +28,11 @@ from app.config import Settings
 from app.live.hub import Hub, Push
 from app.main import create_app
 from app.services.errors import NotFound, TooMany
+from tests.server import running_server
 from tests.test_api import create_table
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "limits-organiser-token"
-UVICORN = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app"]
 
 
 @pytest.fixture(autouse=True)
@@ -242,12 +240,6 @@ async def test_a_subscription_is_dropped_past_its_bytes_counting_the_push_being_
 # a real server
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Server:
     def __init__(self, base: str, log: Path) -> None:
         self.base, self.log = base, log
@@ -265,51 +257,19 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """uvicorn in a process, migrated like `make run`, with short bounds for slow clients."""
     data = tmp_path_factory.mktemp("limits")
-    port = _free_port()
     env = {
-        **os.environ,
         "DATABASE_URL": f"sqlite:///{data}/tavoli.db",
         "TAVOLI_ADMIN_TOKEN": ADMIN_TOKEN,
         "TAVOLI_SECRET_KEY": "limits-secret-key",
-        "HUB_URL": "memory://",
-        "TAVOLI_WARM_PDF": "false",
         "TAVOLI_RATE_LIMITS": "true",
         "TAVOLI_LIMITS": "websocket=4",
         "TAVOLI_SEND_BUFFER_BYTES": str(256 * 1024),
         "TAVOLI_SEND_TIMEOUT": "3",
     }
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    log = data / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [*UVICORN, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                httpx.get(base + "/", timeout=0.5)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not start: " + log.read_text())
-        running = Server(base, log)
+    with running_server(env.pop("DATABASE_URL"), data / "server.log", **env) as base:
+        running = Server(base, data / "server.log")
         yield running
         running.http.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _table(

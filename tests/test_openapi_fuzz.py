@@ -8,7 +8,6 @@ whole run (about a minute with the server's start).
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.server import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "fuzz-organiser-token"
@@ -38,60 +39,22 @@ EXCLUDED_CHECKS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     data = tmp_path_factory.mktemp("fuzz")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{data}/tavoli.db",
-        "TAVOLI_ADMIN_TOKEN": ADMIN_TOKEN,
-        "TAVOLI_SECRET_KEY": "fuzz-secret-key",
-        "TAVOLI_WARM_PDF": "true",  # report.pdf is fuzzed too: its workers start with the server
-        "HUB_URL": "memory://",
+    log_path = data / "server.log"
+    with running_server(
+        f"sqlite:///{data}/tavoli.db",
+        log_path,
+        "--no-access-log",
+        TAVOLI_ADMIN_TOKEN=ADMIN_TOKEN,
+        TAVOLI_SECRET_KEY="fuzz-secret-key",
+        TAVOLI_WARM_PDF="true",  # report.pdf is fuzzed too: its workers start with the server
         # One client hammering every route would meet the rate limits (429, documented) and
         # stop reaching the routes' logic: they are off for this server.
-        "TAVOLI_RATE_LIMITS": "false",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    log_path = data / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app"),
-                *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    httpx.get(base + "/openapi.json", timeout=0.5)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            else:
-                raise RuntimeError("the server did not start: " + log_path.read_text())
-            yield base, log_path
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+        TAVOLI_RATE_LIMITS="false",
+    ) as base:
+        yield base, log_path
 
 
 def _seed(base: str) -> dict[str, object]:

@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 from app.i18n import LOCALES, using_locale
 from app.models import Table
 from app.services.state import TableDelta, TableState, TableStats
+from app.services.visibility import tallies_shown
 
 SCREEN, PARTICIPANT, MODERATOR, DASHBOARD, API = (
     "screen",
@@ -35,14 +36,15 @@ def snapshot_json(state: TableState, people: int) -> str:
 def table_json(state: TableState, *, people: int | None = None) -> dict[str, Any]:
     """The public view of a table: what a participant may see (no queue, no hidden posts)."""
     table = state.table
-    hidden = table.results_hidden
+    hidden = not tallies_shown(table, API)
     data: dict[str, Any] = {
         "code": table.code,
         "title": table.title,
         "question": table.question,
         "phase": table.phase,
         "voting": voting_json(table),
-        "results_hidden": hidden,
+        "results_hidden": table.results_hidden,
+        "tallies_shown": not hidden,
         "screen": {"mode": table.screen_mode, "spotlight_id": table.spotlight_id},
         "timer": {"seconds_left": state.timer_left, "advances": table.timer_advances},
         "participants": state.participants,
@@ -126,7 +128,7 @@ class Fragments:
                 prev_seq=delta.prev_seq,
                 **table_json(current, people=stats.people),
             )
-        hidden = current.table.results_hidden
+        hidden = not tallies_shown(current.table, API)
         return api_event(
             "delta",
             delta.seq,

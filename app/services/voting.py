@@ -11,6 +11,7 @@ from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.phases import require_voting
 from app.services.rows import by_id
 from app.services.tables import table_write
+from app.services.visibility import tallies_shown
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def set_vote(
         proposal_id=proposal_id,
         my_dots=dots,
         dots_left=dots_left(session, me, table),
-        tally=None if table.results_hidden else tally(session, proposal_id),
+        tally=tally(session, proposal_id) if tallies_shown(table, "participant") else None,
         seq=write.change.seq,
     )
 
