@@ -385,6 +385,7 @@ def test_a_participants_posts_are_capped_by_the_table(session: Session) -> None:
 
 def test_a_closed_door_refuses_new_participants(client: TestClient) -> None:
     _, code = create_table(client)
+    page = client.get(f"/t/{code}").text  # read while open: closed, the page has no form
     response = client.patch(
         f"/api/tables/{code}/settings", json={"joining_open": False}, headers=bearer(RUNNERS[code])
     )
@@ -393,7 +394,6 @@ def test_a_closed_door_refuses_new_participants(client: TestClient) -> None:
     assert refused.status_code == 409
     assert refused.json()["detail"] == "This table is not taking new participants"
     assert client.get(f"/api/tables/{code}").json()["participants"] == 0
-    page = client.get(f"/t/{code}").text
     form = client.post(f"/t/{code}/join", data={"csrf_token": csrf_of(page)})
     assert form.status_code == 409
     assert "non accoglie nuovi partecipanti" in form.text
@@ -536,3 +536,55 @@ def test_who_sees_a_tally_is_decided_once(client: TestClient) -> None:
     client.patch(f"/api/tables/{code}/settings", json={"results_hidden": False}, headers=runner)
     assert client.get(f"/api/tables/{code}").json()["proposals"][0]["tally"] == 1
     assert "<dt>voto</dt>" in client.get(f"/t/{code}/screen").text
+
+
+def test_the_console_and_the_api_register_one_list_of_actions() -> None:
+    """Every moderator action comes from app/actions.py; no door has a write of its own
+    beyond the few conveniences named here."""
+    from fastapi.routing import APIRoute
+
+    from app.actions import ACTIONS
+    from app.routers import api, api_facilitation, console
+
+    routes = {
+        (method, route.path)
+        for router in (api.router, api_facilitation.router, console.router)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+    for action in ACTIONS:
+        if action.api:
+            method, path = action.api
+            assert (method, f"/api/tables/{{code}}{path}") in routes, action.name
+        if action.console:
+            assert ("POST", f"/run/{{token}}/{{code}}{action.console}") in routes, action.name
+    listed = {("POST", f"/run/{{token}}/{{code}}{a.console}") for a in ACTIONS if a.console} | {
+        (a.api[0], f"/api/tables/{{code}}{a.api[1]}") for a in ACTIONS if a.api
+    }
+    own = {
+        (method, path)
+        for method, path in routes
+        if method not in ("GET", "HEAD")
+        and (path.startswith("/run/{token}/{code}") or path.startswith("/api/tables/{code}/"))
+        and (method, path) not in listed
+    }
+    assert own == {
+        ("POST", "/run/{token}/{code}/bulk"),  # asks which wording survives, or tags many
+        ("POST", "/run/{token}/{code}/merges/cancel"),  # closes the merge panel: no write
+        ("POST", "/api/tables/{code}/facilitator-link"),  # the event's moderator only
+        ("POST", "/api/tables/{code}/participants"),  # a participant joins
+        ("POST", "/api/tables/{code}/proposals"),  # a participant posts
+    }
+
+
+def test_the_synthesis_is_saved_through_either_door(client: TestClient) -> None:
+    _, code = create_table(client)
+    answer = client.put(
+        f"/api/tables/{code}/synthesis",
+        json={"facilitator_name": "Marta Esposito", "synthesis": "## Priorità\n\n- Trasporti"},
+        headers=bearer(RUNNERS[code]),
+    )
+    assert answer.status_code == 200, answer.text
+    page = client.get(f"/run/{RUNNERS[code]}/{code}/").text
+    assert "Marta Esposito" in page and "## Priorità" in page

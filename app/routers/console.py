@@ -16,9 +16,9 @@ from sqlmodel import Session
 from app.deps import LiveDep, SessionDep, csrf_protect, release
 from app.live.broadcaster import Broadcaster, Committed
 from app.models import Table
-from app.reports import access as report_access
+from app.routers.registered import register_console
 from app.routing import UnitOfWorkRoute
-from app.services import access, moderation, phases, proposals, screen, state, voting
+from app.services import access, moderation, state
 from app.services.errors import Invalid
 from app.templating import templates
 from app.views import shared_context
@@ -93,94 +93,6 @@ def console_without_slash(c: ConsoleDep) -> Response:
     return RedirectResponse(f"/run/{c.token}/{c.table.code}/", status_code=308)
 
 
-@router.post("/phase")
-def set_phase(c: ConsoleDep, phase: Annotated[str, Form()]) -> Response:
-    return c.run(lambda s, t: phases.set_phase(s, t, phase))
-
-
-@router.post("/phase/step")
-def step_phase(c: ConsoleDep, step: Annotated[int, Form()]) -> Response:
-    return c.run(lambda s, t: phases.step_phase(s, t, step))
-
-
-@router.post("/timer/start")
-def start_timer(
-    c: ConsoleDep, minutes: Annotated[float, Form()], advance: Annotated[bool, Form()] = False
-) -> Response:
-    if not 0 < minutes <= phases.MAX_TIMER_SECONDS / 60:
-        raise Invalid("The timer runs from 1 second to 4 hours", field="minutes")
-    return c.run(
-        lambda s, t: phases.start_timer(s, t, seconds=max(1, round(minutes * 60)), advance=advance)
-    )
-
-
-@router.post("/timer/extend")
-def extend_timer(c: ConsoleDep, seconds: Annotated[int, Form()]) -> Response:
-    return c.run(lambda s, t: phases.extend_timer(s, t, seconds=seconds))
-
-
-@router.post("/timer/stop")
-def stop_timer(c: ConsoleDep) -> Response:
-    return c.run(phases.stop_timer)
-
-
-@router.post("/screen")
-def set_screen(c: ConsoleDep, mode: Annotated[str, Form()]) -> Response:
-    return c.run(lambda s, t: screen.set_mode(s, t, mode))
-
-
-@router.post("/screen/spotlight")
-def step_spotlight(c: ConsoleDep, step: Annotated[int, Form()]) -> Response:
-    return c.run(lambda s, t: screen.step_spotlight(s, t, step))
-
-
-@router.post("/proposals/{proposal_id}/spotlight")
-def spotlight(c: ConsoleDep, proposal_id: int) -> Response:
-    return c.run(lambda s, t: screen.set_mode(s, t, "spotlight", spotlight_id=proposal_id))
-
-
-@router.post("/settings")
-def update_setting(
-    c: ConsoleDep, name: Annotated[str, Form()], value: Annotated[bool, Form()]
-) -> Response:
-    return c.run(lambda s, t: screen.update_setting(s, t, name, value))
-
-
-@router.post("/proposals/{proposal_id}/accept")
-def accept(c: ConsoleDep, proposal_id: int) -> Response:
-    return c.run(lambda s, t: moderation.accept(s, t, proposal_id))
-
-
-@router.post("/proposals/{proposal_id}/reject")
-def reject(c: ConsoleDep, proposal_id: int, note: Annotated[str, Form()] = "") -> Response:
-    return c.run(lambda s, t: moderation.reject(s, t, proposal_id, note=note))
-
-
-@router.post("/proposals/{proposal_id}/rephrase")
-def rephrase(c: ConsoleDep, proposal_id: int, note: Annotated[str, Form()] = "") -> Response:
-    return c.run(lambda s, t: moderation.ask_rephrase(s, t, proposal_id, note=note))
-
-
-@router.post("/proposals/{proposal_id}/hide")
-def hide(c: ConsoleDep, proposal_id: int) -> Response:
-    return c.run(lambda s, t: moderation.hide(s, t, proposal_id))
-
-
-@router.post("/proposals/{proposal_id}/restore")
-def restore(c: ConsoleDep, proposal_id: int) -> Response:
-    return c.run(lambda s, t: moderation.restore(s, t, proposal_id))
-
-
-@router.post("/proposals/{proposal_id}/text")
-def edit(
-    c: ConsoleDep,
-    proposal_id: int,
-    title: Annotated[str, Form()] = "",
-    body: Annotated[str, Form()] = "",
-) -> Response:
-    return c.run(lambda s, t: moderation.edit(s, t, proposal_id, title=title, body=body))
-
-
 @router.post("/bulk")
 def bulk(
     c: ConsoleDep,
@@ -208,83 +120,10 @@ def bulk(
     )
 
 
-@router.post("/merges")
-def merge(c: ConsoleDep, survivor_id: Annotated[int, Form()], proposal_ids: IdsForm) -> Response:
-    response = c.run(
-        lambda s, t: moderation.merge(s, t, survivor_id=survivor_id, merged_ids=proposal_ids)
-    )
-    response.headers["HX-Trigger"] = "tavoli:merged"
-    return response
-
-
 @router.post("/merges/cancel")
 def cancel_merge() -> Response:
     return Response('<div id="merge-panel"></div>', media_type="text/html")
 
 
-@router.post("/merges/{merge_id}/undo")
-def undo_merge(c: ConsoleDep, merge_id: int) -> Response:
-    return c.run(lambda s, t: moderation.undo_merge(s, t, merge_id))
-
-
-@router.post("/tags")
-def create_tag(c: ConsoleDep, name: Annotated[str, Form()]) -> Response:
-    return c.run(lambda s, t: moderation.create_tag(s, t, name))
-
-
-@router.post("/tags/{tag_id}/delete")
-def delete_tag(c: ConsoleDep, tag_id: int) -> Response:
-    return c.run(lambda s, t: moderation.delete_tag(s, t, tag_id))
-
-
-@router.post("/participants/{participant_id}/remove")
-def remove_participant(c: ConsoleDep, participant_id: int) -> Response:
-    return c.run(lambda s, t: moderation.remove_participant(s, t, participant_id))
-
-
-@router.post("/paper")
-def add_paper(
-    c: ConsoleDep, name: Annotated[str, Form()], category: Annotated[str, Form()] = ""
-) -> Response:
-    return c.run(lambda s, t: moderation.add_paper_participant(s, t, name=name, category=category))
-
-
-@router.post("/paper/{participant_id}/proposals")
-def post_for(
-    c: ConsoleDep,
-    participant_id: int,
-    title: Annotated[str, Form()],
-    kind: Annotated[str, Form()] = "proposal",
-    body: Annotated[str, Form()] = "",
-) -> Response:
-    person = moderation.paper_participant(c.session, c.table, participant_id)
-    return c.answer(
-        proposals.post_proposal(c.session, participant=person, kind=kind, title=title, body=body)
-    )
-
-
-@router.post("/paper/{participant_id}/votes")
-def vote_for(
-    c: ConsoleDep,
-    participant_id: int,
-    proposal_id: Annotated[int, Form()],
-    dots: Annotated[int, Form()],
-) -> Response:
-    person = moderation.paper_participant(c.session, c.table, participant_id)
-    return c.answer(
-        voting.set_vote(c.session, participant=person, proposal_id=proposal_id, dots=dots)
-    )
-
-
-@router.post("/synthesis")
-def save_synthesis(
-    c: ConsoleDep,
-    facilitator_name: Annotated[str, Form()] = "",
-    synthesis: Annotated[str, Form()] = "",
-) -> Response:
-    """The facilitator's name and written synthesis, for the minutes; the wall is unchanged."""
-    return c.run(
-        lambda s, t: report_access.save_synthesis(
-            s, t, facilitator=facilitator_name, synthesis=synthesis
-        )
-    )
+# Every other action comes from the one list, registered on the API's router too.
+register_console(router, ConsoleDep)

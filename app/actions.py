@@ -1,0 +1,380 @@
+"""The one list of what a table's moderator (or facilitator) can do.
+
+Each action names its input (one pydantic model, read from JSON by the API and from the
+form by the console), the service it runs and where each door offers it: a method and path
+under `/api/tables/{code}`, a POST path under the console's `/run/{token}/{code}`. Both
+routers register every action from this list (`app/routers/registered.py`), so a check or
+an input rule cannot exist on one door and not on the other: the checks themselves live in
+the services. A few actions are offered by one door only: conveniences of the console's
+buttons (step the phase, step the spotlight, one switch by name) and the API's
+paper-participant creation, which answers with an id.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from app.live.broadcaster import Committed
+from app.models import Table
+from app.reports import access as report_access
+from app.services import moderation, phases, proposals, screen, state, voting
+from app.services.errors import Invalid
+
+Phase = Literal["preparation", "collect", "discussion", "voting", "closed"]
+ScreenMode = Literal["join", "wall", "spotlight", "results", "timer"]
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+class NoInput(BaseModel):
+    pass
+
+
+class PhaseIn(BaseModel):
+    phase: Phase
+
+
+class StepIn(BaseModel):
+    step: int = Field(ge=-1, le=1, description="1: forward, -1: back.")
+
+
+class TimerIn(BaseModel):
+    seconds: int | None = Field(default=None, description="Length of the countdown, 1 s to 4 h.")
+    minutes: float | None = Field(default=None, description="Or the length in minutes.")
+    advance: bool = Field(default=False, description="Move to the next phase at zero.")
+
+    def length(self) -> int:
+        if self.seconds is not None:
+            return self.seconds
+        if self.minutes is not None and 0 < self.minutes <= phases.MAX_TIMER_SECONDS / 60:
+            return max(1, round(self.minutes * 60))
+        return 0  # refused by the service, with its message
+
+
+class ExtendIn(BaseModel):
+    seconds: int
+
+
+class SettingsIn(BaseModel):
+    premoderation: bool | None = None
+    post_in_discussion: bool | None = None
+    results_hidden: bool | None = None
+    group_by_tag: bool | None = None
+    joining_open: bool | None = Field(default=None, description="New participants may join.")
+    max_posts: int | None = Field(default=None, description="Posts per participant, 1 to 500.")
+
+
+class SwitchIn(BaseModel):
+    name: str
+    value: bool = False
+
+
+class ScreenIn(BaseModel):
+    mode: ScreenMode
+    spotlight_id: int | None = None
+
+
+class NoteIn(BaseModel):
+    note: str = ""
+
+
+class TextIn(BaseModel):
+    title: str = ""
+    body: str = ""
+
+
+class MergeIn(BaseModel):
+    survivor_id: int = Field(description="The proposal whose wording survives.")
+    proposal_ids: list[int] = Field(description="The duplicates folded into it.")
+
+
+class TagIn(BaseModel):
+    name: str
+
+
+class TagProposalsIn(BaseModel):
+    proposal_ids: list[int]
+    on: bool = True
+
+
+class PaperParticipantIn(BaseModel):
+    name: str
+    category: str = ""
+
+
+class ProposalIn(BaseModel):
+    kind: Literal["need", "proposal", "resource"] = "proposal"
+    title: str = ""
+    body: str = ""
+
+
+class VoteIn(BaseModel):
+    dots: int
+    proposal_id: int | None = Field(
+        default=None, description="Given by the path in the API, by the form in the console."
+    )
+
+
+class SynthesisIn(BaseModel):
+    facilitator_name: str = ""
+    synthesis: str = ""
+
+
+# --- answers of the API ----------------------------------------------------------------------
+
+
+class Changed(BaseModel):
+    seq: int = Field(description="The table's sequence number after the change.")
+
+
+class MergeOut(BaseModel):
+    id: int
+    seq: int
+
+
+class TagOut(BaseModel):
+    id: int
+    name: str
+
+
+class PaperParticipantOut(BaseModel):
+    id: int
+    name: str
+
+
+def _changed(result: Committed, session: Session) -> BaseModel:
+    seq = result.seq if result.seq is not None else state.current_seq(session, result.table_id)
+    return Changed(seq=seq)
+
+
+# --- the list ----------------------------------------------------------------------------------
+
+Run = Callable[..., Committed]
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    run: Run  # (session, table, input, **path ids) -> what the service committed
+    input: type[BaseModel] = NoInput
+    api: tuple[str, str] | None = None  # (method, path under /api/tables/{code})
+    console: str | None = None  # POST path under /run/{token}/{code}
+    answer: Callable[[Any, Session], BaseModel] = _changed
+    answer_model: type[BaseModel] = Changed
+    status_code: int = 200
+    summary: str = ""
+    console_trigger: str = ""  # an event the console's page listens for after the answer
+
+
+def _paper_vote(s: Session, t: Table, i: VoteIn, participant_id: int, **ids: int) -> Committed:
+    person = moderation.paper_participant(s, t, participant_id)
+    proposal_id = ids.get("proposal_id", i.proposal_id)
+    if proposal_id is None:
+        raise Invalid("Choose a proposal", field="proposal_id")
+    return voting.set_vote(s, participant=person, proposal_id=proposal_id, dots=i.dots)
+
+
+def _paper_post(s: Session, t: Table, i: ProposalIn, participant_id: int) -> Committed:
+    person = moderation.paper_participant(s, t, participant_id)
+    return proposals.post_proposal(s, participant=person, kind=i.kind, title=i.title, body=i.body)
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action(
+        "set_phase",
+        lambda s, t, i: phases.set_phase(s, t, i.phase),
+        PhaseIn,
+        api=("PUT", "/phase"),
+        console="/phase",
+        summary="Move the table to a phase (forward, or back a step).",
+    ),
+    Action(
+        "step_phase",
+        lambda s, t, i: phases.step_phase(s, t, i.step),
+        StepIn,
+        console="/phase/step",
+    ),
+    Action(
+        "start_timer",
+        lambda s, t, i: phases.start_timer(s, t, seconds=i.length(), advance=i.advance),
+        TimerIn,
+        api=("PUT", "/timer"),
+        console="/timer/start",
+        summary="Start a countdown; with `advance`, the phase moves on at zero.",
+    ),
+    Action(
+        "extend_timer",
+        lambda s, t, i: phases.extend_timer(s, t, seconds=i.seconds),
+        ExtendIn,
+        api=("POST", "/timer/extend"),
+        console="/timer/extend",
+    ),
+    Action(
+        "stop_timer",
+        lambda s, t, i: phases.stop_timer(s, t),
+        api=("DELETE", "/timer"),
+        console="/timer/stop",
+    ),
+    Action(
+        "update_settings",
+        lambda s, t, i: screen.update_settings(s, t, **i.model_dump()),
+        SettingsIn,
+        api=("PATCH", "/settings"),
+        summary="The table's switches, and the cap on posts per participant.",
+    ),
+    Action(
+        "switch",
+        lambda s, t, i: screen.update_setting(s, t, i.name, i.value),
+        SwitchIn,
+        console="/settings",
+    ),
+    Action(
+        "set_screen",
+        lambda s, t, i: screen.set_mode(s, t, i.mode, spotlight_id=i.spotlight_id),
+        ScreenIn,
+        api=("PUT", "/screen"),
+        console="/screen",
+        summary="What the projector shows.",
+    ),
+    Action(
+        "step_spotlight",
+        lambda s, t, i: screen.step_spotlight(s, t, i.step),
+        StepIn,
+        console="/screen/spotlight",
+    ),
+    Action(
+        "spotlight",
+        lambda s, t, i, proposal_id: screen.set_mode(s, t, "spotlight", spotlight_id=proposal_id),
+        console="/proposals/{proposal_id}/spotlight",
+    ),
+    Action(
+        "accept",
+        lambda s, t, i, proposal_id: moderation.accept(s, t, proposal_id),
+        api=("POST", "/proposals/{proposal_id}/accept"),
+        console="/proposals/{proposal_id}/accept",
+    ),
+    Action(
+        "reject",
+        lambda s, t, i, proposal_id: moderation.reject(s, t, proposal_id, note=i.note),
+        NoteIn,
+        api=("POST", "/proposals/{proposal_id}/reject"),
+        console="/proposals/{proposal_id}/reject",
+    ),
+    Action(
+        "rephrase",
+        lambda s, t, i, proposal_id: moderation.ask_rephrase(s, t, proposal_id, note=i.note),
+        NoteIn,
+        api=("POST", "/proposals/{proposal_id}/rephrase"),
+        console="/proposals/{proposal_id}/rephrase",
+    ),
+    Action(
+        "hide",
+        lambda s, t, i, proposal_id: moderation.hide(s, t, proposal_id),
+        api=("POST", "/proposals/{proposal_id}/hide"),
+        console="/proposals/{proposal_id}/hide",
+    ),
+    Action(
+        "restore",
+        lambda s, t, i, proposal_id: moderation.restore(s, t, proposal_id),
+        api=("POST", "/proposals/{proposal_id}/restore"),
+        console="/proposals/{proposal_id}/restore",
+    ),
+    Action(
+        "edit_text",
+        lambda s, t, i, proposal_id: moderation.edit(s, t, proposal_id, title=i.title, body=i.body),
+        TextIn,
+        api=("PUT", "/proposals/{proposal_id}/text"),
+        console="/proposals/{proposal_id}/text",
+        summary="Edit a post's wording; the author's original is kept.",
+    ),
+    Action(
+        "merge",
+        lambda s, t, i: moderation.merge(
+            s, t, survivor_id=i.survivor_id, merged_ids=i.proposal_ids
+        ),
+        MergeIn,
+        api=("POST", "/merges"),
+        console="/merges",
+        answer=lambda r, s: MergeOut(id=r.merge_id, seq=r.seq),
+        answer_model=MergeOut,
+        status_code=201,
+        console_trigger="tavoli:merged",
+        summary="Fold duplicates into one proposal; votes move without double counting.",
+    ),
+    Action(
+        "undo_merge",
+        lambda s, t, i, merge_id: moderation.undo_merge(s, t, merge_id),
+        api=("DELETE", "/merges/{merge_id}"),
+        console="/merges/{merge_id}/undo",
+    ),
+    Action(
+        "create_tag",
+        lambda s, t, i: moderation.create_tag(s, t, i.name),
+        TagIn,
+        api=("POST", "/tags"),
+        console="/tags",
+        answer=lambda r, s: TagOut(id=r.tag_id, name=r.name),
+        answer_model=TagOut,
+        status_code=201,
+    ),
+    Action(
+        "delete_tag",
+        lambda s, t, i, tag_id: moderation.delete_tag(s, t, tag_id),
+        api=("DELETE", "/tags/{tag_id}"),
+        console="/tags/{tag_id}/delete",
+    ),
+    Action(
+        "tag_proposals",
+        lambda s, t, i, tag_id: moderation.set_tag(
+            s, t, tag_id=tag_id, proposal_ids=i.proposal_ids, on=i.on
+        ),
+        TagProposalsIn,
+        api=("POST", "/tags/{tag_id}/proposals"),
+    ),
+    Action(
+        "remove_participant",
+        lambda s, t, i, participant_id: moderation.remove_participant(s, t, participant_id),
+        api=("DELETE", "/participants/{participant_id}"),
+        console="/participants/{participant_id}/remove",
+        summary="Remove someone who abuses the table: posts hidden, votes withdrawn.",
+    ),
+    Action(
+        "add_paper_participant",
+        lambda s, t, i: moderation.add_paper_participant(s, t, name=i.name, category=i.category),
+        PaperParticipantIn,
+        api=("POST", "/paper-participants"),
+        console="/paper",
+        answer=lambda r, s: PaperParticipantOut(id=r.participant.id or 0, name=r.participant.name),
+        answer_model=PaperParticipantOut,
+        status_code=201,
+    ),
+    Action(
+        "post_for",
+        _paper_post,
+        ProposalIn,
+        api=("POST", "/paper-participants/{participant_id}/proposals"),
+        console="/paper/{participant_id}/proposals",
+        status_code=201,
+    ),
+    Action(
+        "vote_for",
+        _paper_vote,
+        VoteIn,
+        api=("PUT", "/paper-participants/{participant_id}/votes/{proposal_id}"),
+        console="/paper/{participant_id}/votes",
+    ),
+    Action(
+        "save_synthesis",
+        lambda s, t, i: report_access.save_synthesis(
+            s, t, facilitator=i.facilitator_name, synthesis=i.synthesis
+        ),
+        SynthesisIn,
+        api=("PUT", "/synthesis"),
+        console="/synthesis",
+        summary="The facilitator's name and written synthesis, for the minutes.",
+    ),
+)
