@@ -12,4 +12,6 @@ COPY migrations ./migrations
 RUN pip install --no-cache-dir . && useradd --create-home tavoli && mkdir data && chown tavoli data
 USER tavoli
 EXPOSE 8000
+# --proxy-headers trusts X-Forwarded-Proto/-For from 127.0.0.1 only: behind a proxy in another
+# container, set FORWARDED_ALLOW_IPS to its address or network (docs/deploy.md).
 CMD ["sh", "-c", "alembic upgrade head && python -m app.cli links && exec uvicorn --factory app.main:create_app --host 0.0.0.0 --port 8000 --proxy-headers"]

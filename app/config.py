@@ -28,7 +28,11 @@ class Settings(BaseSettings):
         default="", description="Base URL printed in QR codes; the request's URL when empty."
     )
     tavoli_secure_cookies: bool = Field(
-        default=False, description="Mark cookies Secure (set behind HTTPS)."
+        default=False,
+        description=(
+            "Mark cookies Secure even on plain-HTTP requests; they are Secure on HTTPS ones"
+            " anyway (behind a proxy: uvicorn --proxy-headers and FORWARDED_ALLOW_IPS)."
+        ),
     )
     tavoli_push_interval: float = Field(
         default=0.1, description="Seconds between two pushes of one table (vote coalescing)."
@@ -76,6 +80,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Reports show a stakeholder category with fewer people as '< N' (privacy).",
     )
+    tavoli_purge_interval: float = Field(
+        default=3600,
+        ge=0,
+        description="Seconds between two retention sweeps (the first at start); 0 turns them off.",
+    )
 
     @property
     def admin_token(self) -> str:
@@ -91,7 +100,7 @@ def _stored_secret(name: str) -> str:
     path = DATA_DIR / f".{name}"
     if path.exists():
         return path.read_text().strip()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
     path.touch(mode=0o600)
     path.write_text(value + "\n")

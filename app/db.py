@@ -22,7 +22,7 @@ def make_engine(url: str, *, threads: int = 40) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **pool)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        private_files(Path(parsed.database))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
     @event.listens_for(engine, "connect")
@@ -32,9 +32,26 @@ def make_engine(url: str, *, threads: int = 40) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Deleted and overwritten content is zeroed in the file, so an erasure really erases
+        # (services/privacy also empties the WAL after one).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     return engine
+
+
+def private_files(database: Path) -> None:
+    """The SQLite file holds personal data: a folder we create is 0700, the database 0600.
+
+    SQLite gives its -wal and -shm files the database file's mode, so creating it 0600
+    before the first connection covers them; existing ones are narrowed too."""
+    if not database.parent.exists():
+        database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not database.exists():
+        database.touch(mode=0o600)
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
 
 
 @contextmanager

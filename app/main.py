@@ -10,17 +10,28 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from app import i18n, ratelimit
+from app import i18n, logs, ratelimit
 from app.api_errors import validation_error
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.hygiene import BodyGuard
+from app.live import retention
 from app.live.broadcaster import Broadcaster
 from app.live.fragments import Fragments
 from app.live.hub import hub_from_url
 from app.reports import pdf
-from app.routers import admin, api, api_facilitation, console, docs, pages, reports, sockets
-from app.security import Signer, author_tag
+from app.routers import (
+    admin,
+    api,
+    api_facilitation,
+    console,
+    docs,
+    pages,
+    privacy,
+    reports,
+    sockets,
+)
+from app.security import Signer
 from app.services.errors import DomainError, Invalid, TooMany
 from app.templating import templates
 from app.web import WebMiddleware, csrf_token
@@ -39,9 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         overrides=settings.tavoli_limits,
     )
     signer = Signer(secret_key)
-    fragments = Fragments(
-        templates, lambda pid: author_tag(secret_key, pid), settings.tavoli_public_url
-    )
+    logs.install()  # no capability token in uvicorn's access log
+    fragments = Fragments(templates, settings.tavoli_public_url)
     live = Broadcaster(
         hub=hub, engine=engine, render=fragments.push, interval=settings.tavoli_push_interval
     )
@@ -54,9 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await live.start()
         if settings.tavoli_warm_pdf:  # a PDF worker starts; the server answers meanwhile
             pdf.warm_up()
+        sweeper = retention.start(engine, live, settings.tavoli_purge_interval)
         try:
             yield
         finally:
+            await retention.stop(sweeper)
             await live.stop()
             await hub.disconnect()
             pdf.shutdown()
@@ -86,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sockets.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
+    app.include_router(privacy.api)
+    app.include_router(privacy.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

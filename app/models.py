@@ -31,6 +31,11 @@ class Event(SQLModel, table=True):
     moderator_token_hash: str = Field(max_length=64, unique=True)
     # Read-only link for the Ufficio di Piano: downloads the reports, changes nothing.
     coordinator_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    # The privacy notice (art. 13 GDPR) as the organiser filled it in, by field (see
+    # services/privacy.NOTICE_FIELDS); {} until then, and the default notice is shown.
+    privacy: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Days after the event's date when its participants' personal data is erased.
+    retention_days: int = Field(default=90)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -111,6 +116,9 @@ class Participant(SQLModel, table=True):
     proxy: bool = Field(default=False)
     # Removed by a moderator for abuse: their posts are hidden, their token refused.
     removed: bool = Field(default=False)
+    # Erased (art. 17, or the retention sweep): no name, organisation or token; the row keeps
+    # only what the published figures count (category, proxy, removed) and a coarse time.
+    erased: bool = Field(default=False)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 

@@ -44,9 +44,3 @@ class Signer:
 
     def csrf_valid(self, session_id: str, token: str | None) -> bool:
         return bool(token) and tokens_equal(self.csrf_token(session_id), token or "")
-
-
-def author_tag(secret_key: str, participant_id: int) -> str:
-    """An opaque per-author mark, so a phone can spot its own cards without exposing ids."""
-    digest = hmac.new(secret_key.encode(), f"author:{participant_id}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:12]

@@ -1,10 +1,11 @@
 """What each audience's templates need, built once here for pages, snapshots and pushes."""
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from app.models import Participant, Table
+from app.models import Participant, Proposal, Table
 from app.services import state, voting
 
 
@@ -24,9 +25,37 @@ def participant_context(session: Session, table: Table, me: Participant) -> dict
         "my_posts": [
             p for p in current.by_author(me.id or 0) if current.can_post or p.status != "visible"
         ],
+        "my_cards": own_cards(
+            ((p.id, p.author_id, p.merged_into_id) for p in current.proposals), me.id or 0
+        ),
         # Orders this phone's own fragments: an answer read before a newer one is dropped.
         "me_seq": current.seq,
     }
+
+
+def own_cards(proposals: Iterable[tuple[int, int, int | None]], me: int) -> list[int]:
+    """The cards a phone marks "by you": its own posts and every card they were merged into
+    (so the survivor of duplicates it co-authored), from (id, author, merged into) rows.
+    Only this person's own fragments carry it; shared cards say nothing about authors."""
+    rows = list(proposals)
+    parent = {pid: into for pid, _author, into in rows if into is not None}
+    mine: set[int] = set()
+    for pid, author, _into in rows:
+        current: int | None = pid if author == me else None
+        while current is not None and current not in mine:
+            mine.add(current)
+            current = parent.get(current)
+    return sorted(mine)
+
+
+def my_cards(session: Session, table: Table, me: Participant) -> list[int]:
+    """`own_cards` for an answer that does not read the whole table (a vote)."""
+    rows = session.exec(
+        select(Proposal.id, Proposal.participant_id, Proposal.merged_into_id).where(
+            Proposal.table_id == table.id
+        )
+    ).all()
+    return own_cards(((pid or 0, author, into) for pid, author, into in rows), me.id or 0)
 
 
 def shared_context(session: Session, table: Table, audience: str, people: int) -> dict[str, Any]:

@@ -39,11 +39,16 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
+# Sent on HTTPS answers only (behind a proxy: uvicorn --proxy-headers reads the scheme
+# from X-Forwarded-Proto). No includeSubDomains or preload: the venue's domain may hold
+# other sites, still on plain HTTP.
+HSTS = "max-age=31536000"
 
 
 class WebMiddleware:
     """Pure ASGI: sets the locale for the request, gives every browser a signed session id
-    (the key of its CSRF token) and adds the security headers."""
+    (the key of its CSRF token) and adds the security headers. Over HTTPS (or with
+    TAVOLI_SECURE_COOKIES, which forces it) every cookie the app sets is Secure."""
 
     def __init__(self, app: ASGIApp, *, signer: Signer, secure_cookies: bool) -> None:
         self.app = app
@@ -63,22 +68,39 @@ class WebMiddleware:
         state = scope.setdefault("state", {})
         state["sid"], state["locale"] = sid, locale
         needs_sid = new_sid and not scope["path"].startswith(("/static/", "/api/"))
+        https = scope.get("scheme") in ("https", "wss")
+        secure = self.secure or https
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if https:
+                    headers.setdefault("strict-transport-security", HSTS)
                 if needs_sid:
                     headers.append("set-cookie", self._cookie(SID_COOKIE, self.signer.sign(sid)))
+                if secure:
+                    _secure_cookies(headers)
             await send(message)
 
         with using_locale(locale):
             await self.app(scope, receive, send_with_headers)
 
     def _cookie(self, name: str, value: str) -> str:
-        secure = "; Secure" if self.secure else ""
-        return f"{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
+        return f"{name}={value}; Path=/; HttpOnly; SameSite=Lax"
+
+
+def _secure_cookies(headers: MutableHeaders) -> None:
+    """Adds `Secure` to every Set-Cookie of the answer (the session id, the participant's
+    cookie, the language), whichever route set it."""
+    raw = headers.raw  # the message's own list: edited in place
+    for index, (name, value) in enumerate(raw):
+        if name.lower() != b"set-cookie":
+            continue
+        attributes = {part.strip().lower() for part in value.split(b";")[1:]}
+        if b"secure" not in attributes:
+            raw[index] = (name, value + b"; Secure")
 
 
 def csrf_token(conn: HTTPConnection, signer: Signer) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel
 
+from app import ratelimit
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
@@ -34,8 +35,10 @@ BOTH_DATABASES = {
     "test_input_hygiene",
     "test_integrity",
     "test_invariants",
+    "test_joining",
     "test_live",
     "test_pages",
+    "test_privacy_data",
     "test_reports",
     "test_services",
 }
@@ -66,6 +69,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     module = metafunc.module.__name__.rpartition(".")[2]
     if "db" in metafunc.fixturenames and module in BOTH_DATABASES:
         metafunc.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits() -> None:
+    """Services called without an app meet no limit (counters are per process and ids repeat
+    between tests); tests of the limits create an app that turns them on."""
+    ratelimit.configure(enabled=False)
 
 
 @pytest.fixture
@@ -151,6 +161,7 @@ def settings(database_url: str) -> Settings:
         tavoli_push_interval=0.02,
         tavoli_warm_pdf=False,  # a test app lives a moment: no PDF engine to warm
         tavoli_rate_limits=False,  # tests make many posts and votes quickly: see test_limits
+        tavoli_purge_interval=0,  # the factories' events are years past their retention
     )
 
 
@@ -223,7 +234,10 @@ def in_phase(session: Session, table: Table, phase: str) -> Table:
 
 
 def make_participant(session: Session, table: Table, **fields: str) -> tuple[Participant, str]:
-    return participants.join(session, table=table, event=tables.event_of(session, table), **fields)
+    joined = participants.join(
+        session, table=table, event=tables.event_of(session, table), **fields
+    )
+    return joined.participant, joined.token
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -588,3 +588,43 @@ def test_the_synthesis_is_saved_through_either_door(client: TestClient) -> None:
     assert answer.status_code == 200, answer.text
     page = client.get(f"/run/{RUNNERS[code]}/{code}/").text
     assert "Marta Esposito" in page and "## Priorità" in page
+
+
+@pytest.mark.parametrize("door", ("api", "console"))
+def test_every_listed_action_refuses_another_events_link_alike(
+    client: TestClient, door: str
+) -> None:
+    """Generated from the one list: each action, through each door that offers it, with a
+    link of another event, is a 403 and changes nothing."""
+    from app.actions import ACTIONS
+
+    _, code = create_table(client)
+    _, foreign = create_table(client)
+    author = join(client, code)
+    pid = post(client, code, author, "Mensa solidale")
+    ids = {"proposal_id": pid, "merge_id": 1, "tag_id": 1, "participant_id": 1}
+    page = client.get(f"/t/{code}").text  # any page of this browser carries its CSRF token
+    token = RUNNERS[foreign]
+    before = snapshot(client, code)
+    tried = 0
+    for action in ACTIONS:
+        if door == "api" and action.api:
+            method, path = action.api
+            status = client.request(
+                method,
+                f"/api/tables/{code}{path.format(**ids)}",
+                json={},
+                headers=bearer(token),
+            ).status_code
+        elif door == "console" and action.console:
+            status = client.post(
+                f"/run/{token}/{code}{action.console.format(**ids)}",
+                data={"csrf_token": csrf_of(page)},
+                headers=HTMX,
+            ).status_code
+        else:
+            continue
+        tried += 1
+        assert status == 403, (action.name, status)
+    assert tried >= 17
+    assert snapshot(client, code) == before

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from app import reports
 from app.reports import data, labels, privacy
 from app.reports.privacy import WITHHELD, Cell
-from tests.conftest import make_event, make_participant, make_table
+from tests.conftest import in_phase, make_event, make_participant, make_table
 from tests.test_reports import CITTADINO, COMUNE, ETS, IMPRESA
 
 MIN_GROUP = 3
@@ -85,6 +85,7 @@ def test_a_column_total_cannot_give_a_small_category_away(session: Session) -> N
         for category, n in counts.items():
             for _ in range(n):
                 make_participant(session, table, category=category)
+        in_phase(session, table, "closed")  # categories are in the final minutes only
     report = data.build_event_report(session, event, min_group=MIN_GROUP)
     doc = json.loads(reports.render_event(report, "json"))
 
@@ -95,7 +96,9 @@ def test_a_column_total_cannot_give_a_small_category_away(session: Session) -> N
     a = dict(zip(categories, rows[0], strict=True))
     assert (a[ETS], a[COMUNE], a[IMPRESA]) == (5, "*", "< 3")
     published = dict(zip(categories, totals, strict=True))
-    assert published[ETS] == 14 and published[IMPRESA] == "< 3"
+    # Changed by issue 9: a total is exact only where every cell of its column is, so that
+    # no download, nor two of them, says more than the tables' own rows.
+    assert published[ETS] == 14 and published[IMPRESA] == "*"
     assert published[COMUNE] == "*"  # 12, withheld: it would give Impresa at A away
     _assert_protected(rows, row_totals, totals)
     # Every format prints the same marks: the HTML's participation table, for one.
@@ -135,7 +138,8 @@ def test_random_events_never_give_a_small_figure_away() -> None:
             marks = privacy.row_marks(dict(zip(names, row, strict=True)), names, MIN_GROUP)
             rows.append([marks.get(n, v) for n, v in zip(names, row, strict=True)])
         column_totals = [sum(row[c] for row in counts) for c in range(4)]
-        totals = privacy.protect_totals(rows, column_totals, MIN_GROUP)
+        totals = privacy.protect_totals(rows, 4)
+        assert all(t == s or t is WITHHELD for t, s in zip(totals, column_totals, strict=True))
         # A row that holds a single small group and nobody else gives itself away through
         # its own total; no report can help that (a table of one or two people).
         if any(sum(1 for v in row if v is None or v is WITHHELD) == 1 for row in rows):
@@ -143,3 +147,41 @@ def test_random_events_never_give_a_small_figure_away() -> None:
         _assert_protected([_cells(r) for r in rows], [sum(r) for r in counts], _cells(totals))
         checked += 1
     assert checked > 100
+
+
+def test_tables_without_a_breakdown_keep_every_category_open(session: Session) -> None:
+    """Issue 9: a closed table of one person and a running one print "*" in every category;
+    every filling of the participation table consistent with the printed figures leaves each
+    of their cells, and every "< 3", at least two possible values."""
+    event, _ = make_event(session)
+    layout = {
+        "A": ({ETS: 5, COMUNE: 4, IMPRESA: 1}, "closed"),
+        "B": ({CITTADINO: 1}, "closed"),
+        "C": ({ETS: 2, COMUNE: 1}, "voting"),
+    }
+    for counts, phase in layout.values():
+        table = make_table(session, event)
+        for category, n in counts.items():
+            for _ in range(n):
+                make_participant(session, table, category=category)
+        in_phase(session, table, phase)
+    report = data.build_event_report(session, event, min_group=MIN_GROUP)
+    doc = json.loads(reports.render_event(report, "json"))
+    categories = [c for c in doc["categories"] if c in (ETS, COMUNE, IMPRESA, CITTADINO)]
+    rows = [[report.cell(t, c) for c in categories] for t in report.tables]
+    cells = [_cells(row) for row in rows]
+    assert cells[1] == cells[2] == ["*"] * len(categories)
+    totals = _cells([report.people[report.categories.index(c)] for c in categories])
+    row_totals = [t.people_total for t in report.tables]
+    # The category totals add up the tables with a breakdown (A) only: the reader solves A
+    # against them, and every other row against its own total.
+    seen: dict[tuple[int, int], set[int]] = {}
+    blind = ["*"] * len(categories)
+    for r, row_set, sums in ((0, cells[:1], totals), (1, cells[1:2], blind), (2, cells[2:], blind)):
+        for filled in _solutions(row_set, row_totals[r : r + 1], sums):
+            for (_r, c), value in filled.items():
+                seen.setdefault((r, c), set()).add(value)
+    for (r, c), values in seen.items():
+        if r in (1, 2) or cells[r][c] == f"< {MIN_GROUP}":
+            assert len(values) >= 2, (r, categories[c], values)
+    assert doc["draft"] is True

@@ -14,7 +14,7 @@ from app import reports
 from app.models import Table
 from app.reports import csvfile, data, labels, sheets
 from app.services import phases, tables, voting
-from tests.conftest import make_participant
+from tests.conftest import in_phase, make_participant
 from tests.test_reports import ETS, TOTAL_VOTES, Known, _post, build_known
 
 LONG_TITLE = "Disabilità, progetti di vita indipendente e servizi per il dopo di noi"
@@ -75,9 +75,9 @@ def _stem(name: str) -> str:
 def test_a_long_table_title_gives_a_sheet_name_cut_on_a_word(
     session: Session, known: Known
 ) -> None:
-    _table(session, known, LONG_TITLE)
-    _table(session, known, LONG_TITLE)  # the same title twice: two sheets all the same
-    _table(session, known, "Scuola: [sostegno]/inclusione?")
+    for title in (LONG_TITLE, LONG_TITLE, "Scuola: [sostegno]/inclusione?"):
+        # The same title twice: two sheets all the same. Closed: a draft's sheet says so.
+        in_phase(session, _table(session, known, title), "closed")
     _report, book = _event_book(session, known)
     names = book.sheetnames[2:]
     assert len(names) == 4 and len({n.casefold() for n in names}) == 4
@@ -90,7 +90,7 @@ def test_a_long_table_title_gives_a_sheet_name_cut_on_a_word(
         assert LONG_TITLE.startswith(stem) and LONG_TITLE[len(stem)] == " ", name
     assert names[3] == "4 · Scuola sostegno inclusione"
 
-    table = _table(session, known, LONG_TITLE)
+    table = in_phase(session, _table(session, known, LONG_TITLE), "closed")
     own = _book(reports.render_table(data.build_table_report(session, table), "xlsx"))
     name = own.sheetnames[0]
     assert len(name) <= 31 and name.endswith("…")
@@ -133,7 +133,7 @@ def test_the_header_row_is_frozen_filtered_and_printed_on_every_page(
         assert all(c.alignment.wrap_text for c in cells), ws.title
     summary = book[labels._("Summary")]
     assert _header_row(summary) == 4  # not the event's title in row 1
-    assert summary["A1"].value == known.event.title
+    assert summary["A1"].value == labels.titled(known.event.title, report)  # a draft: "(bozza)"
     assert _header(summary)[0] == labels._("Table")
     # The filter covers the tables, not the totals under them.
     assert summary.auto_filter.ref == f"A4:K{4 + len(report.tables)}"
@@ -234,7 +234,7 @@ def test_csv_and_xlsx_have_the_same_columns_in_the_same_order(
         _("Voting"),
         _("Voters"),
     ]
-    assert rows[0][-3:] == [_("Proxy input"), _("Proxy votes"), _("Merged from")]
+    assert rows[0][-4:] == [_("Proxy input"), _("Proxy votes"), _("Merged from"), _("Version")]
 
     # The event's CSV lists every category of the event; a table's sheet, those it has.
     event, book = _event_book(session, known)

@@ -115,7 +115,8 @@ def known(session: Session) -> Known:
 
 # Expected, by hand: the merge folds 3 + 3 distinct approvals into 6; the removed
 # participant's approval is withdrawn with them (it counts nowhere) and they are not counted
-# among the participants; Cittadino (2 people) and Impresa (1) are below the threshold.
+# among the participants, nor is their category; Cittadino (2 people, one on paper) is below
+# the threshold, and Comune (3) is withheld with it.
 TOTAL_VOTES = 6 + 3 + 1 + 1 + 0
 PARTICIPANTS = 8  # 3 ETS, 3 Comune, 1 citizen, 1 on paper; the removed one not counted
 
@@ -123,23 +124,26 @@ PARTICIPANTS = 8  # 3 ETS, 3 Comune, 1 citizen, 1 on paper; the removed one not 
 def test_builder_figures(session: Session, known: Known) -> None:
     report = data.build_table_report(session, known.table, min_group=3)
     assert report.people_total == PARTICIPANTS
-    assert (report.paper, report.removed) == (1, 1)
+    # One on paper: "< 3", like a category (their proxy votes would be their ballot).
+    assert (report.paper, report.removed) == (None, 1)
     people = dict(zip(report.categories, report.people, strict=True))
-    assert people[ETS] == 3 and people[COMUNE] == 3
+    assert people[ETS] == 3
     assert people[CITTADINO] is None  # 2 people: "< 3"
-    # The only one was removed (and their vote with them): the category stays protected.
-    assert people[IMPRESA] is None
+    # Changed by issue 9: the removed person is in no figure, so Impresa is not listed and
+    # Cittadino alone would be the total minus the others: Comune is withheld with it.
+    assert people[COMUNE] is WITHHELD
+    assert IMPRESA not in report.categories
     by_id = {line.id: line for line in report.lines}
     transport = by_id[known.p_transport.id or 0]
     assert (transport.rank, transport.votes, transport.voters) == (1, 6, 6)
     assert transport.merged_from == ("Trasporti sociali su richiesta",)
     assert transport.tags == ("Mobilità",)
     split = dict(zip(report.categories, transport.by_category, strict=True))
-    assert (split[ETS], split[COMUNE], split[CITTADINO]) == (3, 2, None)
+    assert (split[ETS], split[COMUNE], split[CITTADINO]) == (3, WITHHELD, None)
     day = by_id[known.p_day_centre.id or 0]
-    assert (day.rank, day.votes, day.proxy_votes) == (2, 3, 1)
-    assert dict(zip(report.categories, day.by_category, strict=True))[IMPRESA] is None
-    assert by_id[known.p_paper.id or 0].proxy
+    # The proxy votes are the one paper participant's ballot: "< 3", like its head count.
+    assert (day.rank, day.votes, day.proxy_votes) == (2, 3, None)
+    assert by_id[known.p_paper.id or 0].proxy is None
     assert report.total_votes == TOTAL_VOTES
     assert len(report.lines) == 5
     assert dict(report.off_wall) == {"hidden": 2}
@@ -162,8 +166,11 @@ def test_event_report_totals(session: Session, known: Known) -> None:
     assert report.people_total == PARTICIPANTS + 1
     assert report.votes_by_mode() == {"approval": TOTAL_VOTES}
     people = dict(zip(report.categories, report.people, strict=True))
-    assert people[ETS] == 4 and people[CITTADINO] is None
-    assert report.cell(report.tables[1], ETS) is None
+    # The other table runs: a draft, no category of its own; the event's totals add up the
+    # printed cells of the closed table, "*" where one is hidden.
+    assert people[ETS] == 3 and people[CITTADINO] is WITHHELD and people[COMUNE] is WITHHELD
+    assert report.cell(report.tables[1], ETS) is WITHHELD
+    assert report.draft and not report.tables[0].draft
 
 
 def test_ties_share_a_rank_and_a_table_lists_only_categories_it_has(
@@ -178,7 +185,7 @@ def test_ties_share_a_rank_and_a_table_lists_only_categories_it_has(
         (0, 5),
     ]
     # Nobody from a school took part: the table has no column for schools; the event does.
-    assert report.categories == (COMUNE, ETS, CITTADINO, IMPRESA)
+    assert report.categories == (COMUNE, ETS, CITTADINO)
     event = data.build_event_report(session, known.event, min_group=3)
     assert "Scuola o università" in event.categories
 
@@ -482,7 +489,12 @@ def test_event_pdf_is_the_synthesis_then_every_tables_own_minutes(
     own = PdfReader(io.BytesIO(reports.render_table(report.tables[0], "pdf")))
     assert whole.metadata is not None and whole.metadata.title == known.event.title
     tops = [item for item in whole.outline if not isinstance(item, list)]
-    assert [item.title for item in tops] == [known.event.title, known.table.title, other.title]
+    # The other table runs: it and the event are drafts ("bozza"), in their headings too.
+    assert [item.title for item in tops] == [
+        f"{known.event.title} (bozza)",
+        known.table.title,
+        f"{other.title} (bozza)",
+    ]
     # The known table's pages, from its bookmark on, are its own PDF's, numbered within it.
     first = whole.get_destination_page_number(tops[1])
     tail = whole.pages[first : first + len(own.pages)]
@@ -585,6 +597,7 @@ def test_one_small_category_never_stands_alone(session: Session) -> None:
     phases.set_phase(session, table, "voting")
     for person in (*crowd, lonely):
         _vote(session, person, post)
+    phases.set_phase(session, table, "closed")  # figures by category: final minutes only
     report = data.build_table_report(session, table, min_group=3)
     people = dict(zip(report.categories, report.people, strict=True))
     votes = dict(zip(report.categories, report.lines[0].by_category, strict=True))

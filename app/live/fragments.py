@@ -1,7 +1,7 @@
 """What a push carries: HTML per audience and locale, and JSON for machine clients."""
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
@@ -70,16 +70,12 @@ def voting_json(table: Table) -> dict[str, Any]:
 class Fragments:
     """Renders every payload of a push once; connections only pick theirs."""
 
-    def __init__(
-        self, templates: Jinja2Templates, author_tag: Callable[[int], str], public_url: str = ""
-    ) -> None:
+    def __init__(self, templates: Jinja2Templates, public_url: str = "") -> None:
         self._templates = templates
-        self.author_tag = author_tag
         # Shown on the projector; when not configured, the page fills in its own host.
         self.join_host = public_url.split("://", 1)[-1].rstrip("/")
 
     def render(self, name: str, **context: Any) -> str:
-        context.setdefault("author_tag", self.author_tag)
         context.setdefault("join_host", self.join_host)
         return self._templates.get_template(name).render(context)
 
@@ -139,5 +135,6 @@ class Fragments:
             else {str(p.id): p.tally for p in (*delta.new, *delta.changed) if p.visible},
             proposal_count=stats.proposals,
             vote_total=None if hidden else stats.votes,
+            participants=stats.joined,
             people=stats.people,
         )

@@ -61,9 +61,12 @@ def slug(text: str, limit: int = 40) -> str:
     return "-".join(kept)[:limit] or "x"
 
 
-def filename(event: str, date: dt.date, fmt: str, table: str = "") -> str:
-    """Event, table and date, e.g. stati-generali_disabilita_2024-11-09.pdf."""
+def filename(event: str, date: dt.date, fmt: str, table: str = "", *, draft: str = "") -> str:
+    """Event, table and date, e.g. stati-generali_disabilita_2024-11-09.pdf; a draft ends
+    with its word (`draft`, "bozza" in Italian): stati-generali_disabilita_2024-11-09_bozza.pdf."""
     parts = [slug(event), *([slug(table)] if table else ["sintesi"]), date.isoformat()]
+    if draft:
+        parts.append(slug(draft))
     return "_".join(parts) + f".{fmt}"
 
 

@@ -57,9 +57,10 @@ def columns(categories: tuple[str, ...]) -> list[Column]:
         Column(_("Voting"), "text", 14),
         Column(_("Voters"), "figure", 10),
         *(Column(labels.category(c), "figure", 12) for c in categories),
-        Column(_("Proxy input"), "flag", 10),
+        Column(_("Proxy input"), "figure", 10),
         Column(_("Proxy votes"), "figure", 10),
         Column(_("Merged from"), "text", 25),
+        Column(_("Version"), "text", 12),
     ]
 
 
@@ -77,10 +78,18 @@ def values(report: TableReport, line: Line, categories: tuple[str, ...]) -> list
         unit(report.voting_mode),
         line.voters,
         *(raw_cell(by.get(c, 0), report.min_group) for c in categories),
-        labels._("yes") if line.proxy else "",
-        line.proxy_votes,
+        _proxy(line.proxy, report.min_group),
+        raw_cell(line.proxy_votes, report.min_group),
         " | ".join(line.merged_from),
+        labels.draft() if report.draft else labels._("final"),
     ]
+
+
+def _proxy(flag: bool | None, min_group: int) -> str:
+    """ "yes", "", or the mark of a group too small to say which posts are theirs."""
+    if flag is None:
+        return labels.mark(None, min_group)
+    return labels._("yes") if flag else ""
 
 
 def _rows(report: TableReport, categories: tuple[str, ...]) -> list[list[object]]:

@@ -1,8 +1,8 @@
 """The report data: one builder reads the database, every renderer prints the same figures.
 
 The builder applies the privacy rule once (app/reports/privacy.py: a category with fewer
-than `min_group` people becomes None, a figure hidden to protect it WITHHELD), so no
-renderer can forget it.
+than `min_group` people becomes None, a figure hidden to protect it WITHHELD; a draft, or a
+table too small for a breakdown, has no categories at all), so no renderer can forget it.
 """
 
 import datetime as dt
@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, func, select
 
 from app.models import KINDS, Event, Participant, PhaseChange, Proposal, Table, Vote
-from app.reports.privacy import Cell, protect_totals, row_marks
+from app.reports.privacy import (
+    WITHHELD,
+    Cell,
+    crossing_shown,
+    group_cell,
+    protect_totals,
+    table_marks,
+)
 from app.services.state import ProposalView, table_state
 
 OFF_WALL = ("hidden", "rejected", "pending", "rephrase", "withdrawn")
@@ -46,8 +53,8 @@ class Line:
     votes: int
     voters: int
     by_category: tuple[Cell, ...]  # aligned with the report's categories
-    proxy: bool  # posted by the moderator for a paper participant
-    proxy_votes: int  # dots the moderator gave for paper participants
+    proxy: bool | None  # posted for a paper participant; None: withheld (fewer than N on paper)
+    proxy_votes: Cell  # dots the moderator gave for paper participants
     merged_from: tuple[str, ...]  # titles of the duplicates folded into it
     edited: bool
 
@@ -58,7 +65,7 @@ class Named:
 
     name: str
     organisation: str
-    category: str
+    category: str | None  # None: not printed (the table does not print that category)
 
 
 @dataclass(frozen=True)
@@ -79,20 +86,33 @@ class TableReport:
     dots: int
     max_per_proposal: int
     phase: str
+    # Why the table prints no figure by category: "" (it does), "draft" (still running),
+    # "reopened" (closed again after a reopening) or "few" (too few people).
+    withheld: str
     start: dt.datetime | None
     end: dt.datetime | None
     timeline: tuple[Step, ...]
-    categories: tuple[str, ...]  # "" is "not stated"
+    categories: tuple[str, ...]  # "" is "not stated"; () when there is no breakdown
     people: tuple[Cell, ...]  # participants by category, aligned with categories
     people_total: int
-    paper: int  # paper participants (proxy), included in people_total
-    removed: int  # removed by a moderator, not counted in people
+    paper: Cell  # paper participants (proxy), included in people_total
+    removed: int  # removed by a moderator, in no figure (their votes are gone)
     named: tuple[Named, ...]  # only those who consented, by name
+    named_withheld: bool  # some consented, but the table is too small to name anyone
     lines: tuple[Line, ...]  # most votes first, then in posting order; ties share a rank
     off_wall: tuple[tuple[str, int], ...]  # (status, count): counted, never printed
     merged: int
     synthesis: str
     min_group: int
+
+    @property
+    def draft(self) -> bool:
+        """Downloaded while the table runs: a "bozza", with totals only."""
+        return self.phase != "closed"
+
+    @property
+    def breakdown(self) -> bool:
+        return not self.withheld
 
     @property
     def total_votes(self) -> int:
@@ -125,8 +145,13 @@ class EventReport:
     event: EventInfo
     tables: tuple[TableReport, ...]
     categories: tuple[str, ...]
-    people: tuple[Cell, ...]  # whole event by category
+    people: tuple[Cell, ...]  # by category, over the tables that print categories
     min_group: int
+
+    @property
+    def draft(self) -> bool:
+        """Some table still runs: the event's minutes are a "bozza" too."""
+        return any(t.draft for t in self.tables)
 
     @property
     def people_total(self) -> int:
@@ -149,6 +174,8 @@ class EventReport:
 
 
 def _cell(table: TableReport, category: str) -> Cell:
+    if not table.breakdown:
+        return WITHHELD if table.people_total else 0
     if category not in table.categories:
         return 0
     return table.people[table.categories.index(category)]
@@ -182,24 +209,11 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
     current = table_state(session, table)
     table, event = current.table, current.event
     people = list(session.exec(select(Participant).where(Participant.table_id == table.id)))
+    # Removed people are in no figure: not counted, and their votes are gone.
     active = [p for p in people if not p.removed]
-    categories = _categories(event, {p.category for p in people}, every_listed=False)
     present: dict[str, int] = defaultdict(int)
-    everyone: dict[str, int] = defaultdict(int)
-    for person in people:
-        everyone[person.category] += 1
-        if not person.removed:
-            present[person.category] += 1
-    # Decided on everyone who took part (removed people too), the same for every row.
-    hidden = row_marks(everyone, categories, min_group)
-    standings = current.standings
-    votes_by = _votes_by_category(session, [p.id for _rank, p in standings])
-    lines = tuple(
-        _line(view, rank, categories, votes_by.get(view.id, {}), hidden) for rank, view in standings
-    )
-    statuses: dict[str, int] = defaultdict(int)
-    for view in current.proposals:
-        statuses[view.status] += 1
+    for person in active:
+        present[person.category] += 1
     steps = tuple(
         Step(phase=c.phase, at=_aware(c.at))
         for c in session.exec(
@@ -208,8 +222,49 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
             .order_by(col(PhaseChange.at), col(PhaseChange.id))
         )
     )
+    every = _categories(event, set(present), every_listed=False)
+    marks = table_marks(present, every, min_group)
+    if table.phase != "closed":
+        withheld = "draft"
+    elif sum(1 for s in steps if s.phase == "closed") > 1:
+        withheld = "reopened"  # two final versions could be told apart
+    elif marks is None:
+        withheld = "few"
+    else:
+        withheld = ""
+    hidden: dict[str, Cell] = marks or {}
+    categories = every if not withheld else ()
+    paper_people = [p for p in active if p.proxy]
+    paper = group_cell(len(paper_people), min_group)
+    proxy_exact = not withheld and _proxy_shown(active, hidden, min_group)
+    standings = current.standings
+    votes_by = _votes_by_category(session, [p.id for _rank, p in standings])
+    lines = tuple(
+        _line(
+            view,
+            rank,
+            categories,
+            votes_by.get(view.id, {}),
+            hidden,
+            paper=paper,
+            proxy_exact=proxy_exact,
+        )
+        for rank, view in standings
+    )
+    statuses: dict[str, int] = defaultdict(int)
+    for view in current.proposals:
+        statuses[view.status] += 1
     starts = [s.at for s in steps if s.phase != "preparation"]
     ends = [s.at for s in steps if s.phase == "closed"]
+    consenting = [
+        p
+        for p in sorted(active, key=lambda p: p.name.casefold())
+        if p.named_in_minutes and p.name and not p.proxy
+    ]
+    # A table of fewer than N people: its totals are those few people's votes, so nobody
+    # is named next to them.
+    few = len(active) < min_group
+    shown = {c for c in categories if isinstance(hidden.get(c, present[c]), int)}
     return TableReport(
         event=_event_info(event),
         code=table.code,
@@ -220,19 +275,22 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
         dots=table.dots,
         max_per_proposal=table.max_per_proposal,
         phase=table.phase,
+        withheld=withheld,
         start=starts[0] if starts else None,
         end=ends[-1] if ends and table.phase == "closed" else None,
         timeline=steps,
         categories=categories,
         people=tuple(hidden.get(c, present[c]) for c in categories),
         people_total=len(active),
-        paper=sum(1 for p in active if p.proxy),
+        paper=paper,
         removed=len(people) - len(active),
-        named=tuple(
-            Named(p.name, p.organisation, p.category)
-            for p in sorted(active, key=lambda p: p.name.casefold())
-            if p.named_in_minutes and p.name and not p.proxy
+        named=()
+        if few
+        else tuple(
+            Named(p.name, p.organisation, p.category if p.category in shown else None)
+            for p in consenting
         ),
+        named_withheld=few and bool(consenting),
         lines=lines,
         off_wall=tuple((s, statuses[s]) for s in OFF_WALL if statuses[s]),
         merged=statuses["merged"],
@@ -241,18 +299,35 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
     )
 
 
+def _proxy_shown(active: list[Participant], hidden: dict[str, Cell], min_group: int) -> bool:
+    """Rule 3 of privacy.py for the proxy votes: the paper participants against every
+    printed category and against the hidden ones together."""
+    parts: dict[str, list[int]] = {}
+    for person in active:
+        group = "\x00hidden" if person.category in hidden else person.category
+        part = parts.setdefault(group, [0, 0])
+        part[0 if person.proxy else 1] += 1
+    return crossing_shown([(a, b) for a, b in parts.values()], min_group)
+
+
 def _line(
     view: ProposalView,
     rank: int,
     categories: tuple[str, ...],
     votes: dict[tuple[str, bool], int],
     hidden: dict[str, Cell],
+    *,
+    paper: Cell,
+    proxy_exact: bool,
 ) -> Line:
     by_category: list[Cell] = []
     for category in categories:
         dots = sum(v for (c, _proxy), v in votes.items() if c == category)
         # A small category's votes could single someone out: hide them like its head count.
         by_category.append(hidden.get(category, dots))
+    proxy_votes: Cell = sum(v for (_c, proxy), v in votes.items() if proxy)
+    if paper != 0 and not proxy_exact:
+        proxy_votes = paper if paper is None else WITHHELD
     return Line(
         id=view.id,
         rank=rank,
@@ -263,8 +338,9 @@ def _line(
         votes=view.tally,
         voters=view.voters,
         by_category=tuple(by_category),
-        proxy=bool(view.proxy_name),
-        proxy_votes=sum(v for (_c, proxy), v in votes.items() if proxy),
+        # Which posts one or two paper participants made is theirs, like their votes.
+        proxy=bool(view.proxy_name) if isinstance(paper, int) else None,
+        proxy_votes=proxy_votes,
         merged_from=tuple(title for _id, title in view.merged_from),
         edited=view.edited,
     )
@@ -282,7 +358,7 @@ def _votes_by_category(
         rows = session.exec(
             select(Vote.proposal_id, Participant.category, Participant.proxy, func.sum(Vote.dots))
             .join(Participant, col(Participant.id) == Vote.participant_id)
-            .where(col(Vote.proposal_id).in_(chunk))
+            .where(col(Vote.proposal_id).in_(chunk), col(Participant.removed).is_(False))
             .group_by(col(Vote.proposal_id), col(Participant.category), col(Participant.proxy))
         )
         for proposal_id, category, proxy, dots in rows:
@@ -295,19 +371,13 @@ def build_event_report(session: Session, event: Event, *, min_group: int = 3) ->
         select(Table).where(Table.event_id == event.id).order_by(col(Table.id))
     ).all()
     reports = tuple(build_table_report(session, t, min_group=min_group) for t in tables)
+    # Only the tables that print categories lend them to the event: a category seen only at
+    # a draft or a small table would tell where its few people sat.
     seen = {c for r in reports for c in r.categories}
     categories = _categories(event, seen, every_listed=True)
-    totals: dict[str, int] = defaultdict(int)
-    for person in session.exec(
-        select(Participant)
-        .join(Table, col(Table.id) == Participant.table_id)
-        .where(Table.event_id == event.id, col(Participant.removed).is_(False))
-    ):
-        totals[person.category] += 1
-    # The participation table has totals both ways: its category totals are protected
-    # together with the tables' rows.
-    cells = [[_cell(r, c) for c in categories] for r in reports]
-    people = protect_totals(cells, [totals[c] for c in categories], min_group)
+    # The category totals add up the printed cells of those tables (rule 4 of privacy.py).
+    cells = [[_cell(r, c) for c in categories] for r in reports if r.breakdown]
+    people = protect_totals(cells, len(categories))
     return EventReport(
         event=_event_info(event),
         tables=reports,

@@ -7,7 +7,7 @@ from babel.dates import format_time
 from babel.numbers import format_decimal
 
 from app import i18n
-from app.reports.data import Line, Named
+from app.reports.data import EventReport, Line, Named, TableReport
 from app.reports.privacy import Cell, Withheld
 from app.templating import KIND_GROUPS, KIND_LABELS, N_, PHASE_LABELS
 
@@ -64,7 +64,7 @@ def line_details(line: Line, mode: str, categories: tuple[str, ...], min_group: 
     head = f" — {tally(mode, line.votes)} · {_('Voters')}: {number(line.voters)}"
     if line.proxy:
         head += f" · [{_('proxy input')}]"
-    if line.proxy_votes:
+    if shown_proxy_votes(line):
         head += f" · [{_('proxy votes')}: {line.proxy_votes}]"
     rows = [head]
     if line.body:
@@ -92,6 +92,11 @@ def breakdown(line: Line, categories: tuple[str, ...], min_group: int) -> str:
         other = _("other categories")
         parts.append(f"{other} {number(hidden)}")
     return " · ".join(parts)
+
+
+def shown_proxy_votes(line: Line) -> bool:
+    """The proxy votes are printed next to a title when they are a figure and not 0."""
+    return isinstance(line.proxy_votes, int) and line.proxy_votes > 0
 
 
 def raw_cell(value: Cell, min_group: int) -> int | str:
@@ -148,6 +153,62 @@ def privacy_note(min_group: int) -> str:
         "not shown so that nobody can be singled out. “*”: a figure withheld as well, so "
         "that a “< %(n)s” one cannot be worked out from the totals."
     ) % {"n": min_group}
+
+
+def draft() -> str:
+    return _("draft")
+
+
+def titled(title: str, report: TableReport | EventReport) -> str:
+    """A heading, marked “(bozza)” while the table (or a table of the event) runs."""
+    return f"{title} ({draft()})" if report.draft else title
+
+
+def withheld_note(report: TableReport) -> str:
+    """Why a table's minutes give no figure by category (empty when they give them)."""
+    n = {"n": report.min_group}
+    notes = {
+        "draft": _(
+            "Draft: the table is still running. Figures by category are given only in the "
+            "final minutes, once the table is closed; a draft gives totals only, so that two "
+            "downloads cannot be compared to tell how someone voted."
+        ),
+        "reopened": _(
+            "The table was reopened after it had been closed: figures by category are not "
+            "given, so that two versions of the final minutes cannot be compared."
+        ),
+        "few": _(
+            "Too few people in the categories of this table to give figures by category "
+            "without singling someone out (each figure must mix at least %(n)s people): "
+            "only totals are given."
+        )
+        % n,
+    }
+    parts = [notes[report.withheld]] if report.withheld else []
+    if report.named_withheld:
+        parts.append(
+            _("Fewer than %(n)s people took part: nobody is named next to their votes.") % n
+        )
+    return " ".join(parts)
+
+
+def paper_note(report: TableReport) -> str:
+    return _(
+        "Of whom on paper (input typed by the moderator): %(n)s. Removed by the moderator, "
+        "not counted: %(m)s."
+    ) % {"n": cell(report.paper, report.min_group), "m": report.removed}
+
+
+def event_totals_note(report: EventReport) -> str:
+    """Under the event's participation table: what its category totals count."""
+    text = _(
+        "Category totals add up the tables whose minutes give figures by category (closed, "
+        "with enough people); a total is “*” where one of its figures is not shown. Tables "
+        "still running or too small show “*” in every category."
+    )
+    if report.draft:
+        text = _("Draft: some tables are still running.") + " " + text
+    return text
 
 
 def named(people: tuple[Named, ...]) -> str:

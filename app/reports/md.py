@@ -317,8 +317,8 @@ def _details(line: Line) -> list[str]:
     marks = []
     if line.proxy:
         marks.append(_("proxy input"))
-    if line.proxy_votes:
-        marks.append(f"{_('proxy votes')}: {labels.number(line.proxy_votes)}")
+    if labels.shown_proxy_votes(line):
+        marks.append(f"{_('proxy votes')}: {labels.cell(line.proxy_votes, 0)}")
     if marks:
         rows.append("*" + " · ".join(marks) + "*")
     if not rows:
@@ -337,8 +337,11 @@ def _table(report: TableReport, level: int) -> list[str]:
     _ = labels._
     h = "#" * level
     n = report.min_group
-    out = [f"*{_('Minutes of the table')} · {esc(report.code)}*", ""]
-    out += [f"{h} {esc(report.title, heading=True)}", ""]
+    eyebrow = f"*{_('Minutes of the table')} · {esc(report.code)}*"
+    if report.draft:
+        eyebrow += f" · **{labels.draft().upper()}**"
+    out = [eyebrow, ""]
+    out += [f"{h} {esc(labels.titled(report.title, report), heading=True)}", ""]
     if report.question:
         out += [f"**{_('Guiding question')}:** {esc(report.question)}", ""]
     voting = labels.voting(report.voting_mode, report.dots, report.max_per_proposal)
@@ -348,6 +351,11 @@ def _table(report: TableReport, level: int) -> list[str]:
         f"**{_('Start time')}:** {labels.clock(report.start)} · **{_('End')}:** "
         f"{labels.clock(report.end)} · **{_('Phase')}:** {labels.phase(report.phase)}",
         "",
+    ]
+    withheld = labels.withheld_note(report)
+    if withheld:
+        out += [f"> {withheld}", ""]
+    out += [
         f"{h}# {_('Timeline')}",
         "",
     ]
@@ -362,11 +370,7 @@ def _table(report: TableReport, level: int) -> list[str]:
     people = [*(labels.cell(v, n) for v in report.people), labels.number(report.people_total)]
     out += _grid([*cats, _("Total")], ["---:"] * (len(cats) + 1), [people])
     out += [
-        _(
-            "Of whom on paper (input typed by the moderator): %(n)s. Removed by the moderator, "
-            "not counted: %(m)s."
-        )
-        % {"n": report.paper, "m": report.removed},
+        labels.paper_note(report),
         "",
         labels.privacy_note(n),
         "",
@@ -443,7 +447,11 @@ def event_md(report: EventReport) -> bytes:
     table's minutes, one heading level down."""
     _ = labels._
     n = report.min_group
-    out = [f"*{_('Event summary')}*", "", f"# {esc(report.event.title, heading=True)}", ""]
+    eyebrow = f"*{_('Event summary')}*"
+    if report.draft:
+        eyebrow += f" · **{labels.draft().upper()}**"
+    title = esc(labels.titled(report.event.title, report), heading=True)
+    out = [eyebrow, "", f"# {title}", ""]
     out += _event_line(report, with_title=False)
     out += [
         _("Tables: %(t)s · participants: %(p)s · proposals on the wall: %(n)s · %(votes)s")
@@ -474,7 +482,8 @@ def event_md(report: EventReport) -> bytes:
         ]
     )
     out += _grid([_("Table"), *cats, _("Total")], ["---", *(["---:"] * (len(cats) + 1))], rows)
-    out += [labels.privacy_note(n), "", f"## {_('Top priorities of each table')}", ""]
+    out += [labels.event_totals_note(report), "", labels.privacy_note(n), ""]
+    out += [f"## {_('Top priorities of each table')}", ""]
     for t in report.tables:
         out += [f"### {esc(t.title, heading=True)}", ""]
         out += [labels.voting(t.voting_mode, t.dots, t.max_per_proposal), ""]

@@ -33,19 +33,22 @@ def table_data(report: TableReport) -> dict[str, Any]:
             "max_per_proposal": report.max_per_proposal,
         },
         "phase": report.phase,
+        "draft": report.draft,
+        "breakdown_withheld": report.withheld or None,
         "start": _time(report.start),
         "end": _time(report.end),
         "timeline": [{"phase": s.phase, "at": _time(s.at)} for s in report.timeline],
         "categories": list(cats),
         "participants": {
             "total": report.people_total,
-            "paper": report.paper,
+            "paper": raw_cell(report.paper, n),
             "removed": report.removed,
             "by_category": {c: raw_cell(v, n) for c, v in zip(cats, report.people, strict=True)},
             "named": [
                 {"name": p.name, "organisation": p.organisation, "category": p.category}
                 for p in report.named
             ],
+            "named_withheld": report.named_withheld,
         },
         "proposals": [
             {
@@ -61,7 +64,7 @@ def table_data(report: TableReport) -> dict[str, Any]:
                     c: raw_cell(v, n) for c, v in zip(cats, line.by_category, strict=True)
                 },
                 "proxy": line.proxy,
-                "proxy_votes": line.proxy_votes,
+                "proxy_votes": raw_cell(line.proxy_votes, n),
                 "merged_from": list(line.merged_from),
                 "edited": line.edited,
             }
@@ -90,6 +93,7 @@ def event_json(report: EventReport) -> bytes:
     data = {
         "schema": SCHEMA,
         "kind": "event",
+        "draft": report.draft,
         "event": {
             "id": report.event.id,
             "title": report.event.title,

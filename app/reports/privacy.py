@@ -1,21 +1,34 @@
-"""Which figures a report withholds, so that nobody's category or vote can be singled out.
+"""Which figures a report shows, so that nobody's category or vote can be singled out.
 
-Two marks, both truthful:
-- "< N" (None here): a stakeholder category with fewer than N people (primary);
-- "*" (WITHHELD): a larger figure hidden only so that a "< N" one cannot be worked out by
-  subtracting the shown figures from a total (secondary).
+One rule, over exactly the people whose figures are printed (a table's participants; removed
+ones are in no figure, their votes are gone), with N = TAVOLI_REPORT_MIN_GROUP:
 
-A row of a table's minutes (its people, and every proposal's votes by category) hides the
-small categories and, if they hold fewer than N people between them or are alone, the
-smallest other categories too: every hidden vote figure then mixes at least N people.
-The event's participation table (tables x categories, with totals both ways) also hides
-category totals until no hidden figure is determined by the published ones (checked by
-linear algebra over the row and column equations).
+1. Per-category figures (people and votes by category, the proxy votes) are printed only in
+   the final minutes of a table: closed, and never reopened after a closing. Every other
+   download is a draft ("bozza") with totals only, so two downloads around one vote differ
+   in totals only, never in a category.
+2. In a row (a table's people, and every proposal's votes) a category with fewer than N
+   people is "< N" (None here); if the hidden ones are alone or hold fewer than N people
+   between them, the smallest other categories are withheld too ("*", WITHHELD), so every
+   hidden figure mixes N people or more. If that leaves no category shown (a table of fewer
+   than N people, or of one big category and small ones) the table has no breakdown at all:
+   totals only (`table_marks` returns None).
+3. A column fed by a group of people across the categories (the proxy votes: the paper
+   participants) is printed only if that group and its complement, inside every printed
+   category and inside the hidden ones together, have 0 or N people or more: then every
+   difference a reader can take between the column, the categories and the total still
+   mixes N people (`crossing_shown`). A head count of such a group is "< N" when small.
+4. The event's category totals add up the tables' printed cells: a total is printed only
+   if every cell of its column is printed, "*" otherwise. It then adds nothing a reader
+   could not add up, in this download or between two (a table that closes, is added or
+   reopened changes the totals by figures its own minutes print).
+5. The named list (people who consented) prints a category only when the table prints that
+   category's count, and is left out of a table with fewer than N people (its totals are
+   those few people's votes).
 """
 
 import enum
 from collections.abc import Mapping, Sequence
-from fractions import Fraction
 
 
 class Withheld(enum.Enum):
@@ -46,88 +59,41 @@ def row_marks(
     return marks
 
 
-def protect_totals(
-    rows: Sequence[Sequence[Cell]], column_totals: Sequence[int], min_group: int
-) -> list[Cell]:
-    """The column totals to print under a table of counts whose rows are already protected
-    (each row's total is published, and so is the grand total): small ones are "< N", and
-    more are WITHHELD until no "< N" figure, cell or total, can be worked out from what is
-    shown. (No complement by size alone: a total whose cells are all shown is no secret.)"""
-    result: list[Cell] = [None if 0 < n < min_group else n for n in column_totals]
-    hidden_cells = [
-        (r, c) for r, row in enumerate(rows) for c, value in enumerate(row) if _hidden(value)
-    ]
-    # What a row gives away on its own (one person at a table), no total can protect.
-    lost = _exposed(rows, [WITHHELD] * len(result), hidden_cells)
-    while exposed := _exposed(rows, result, hidden_cells) - lost:
-        columns = {column for _kind, column, _row in exposed}
-        candidates = [
-            c
-            for c, total in enumerate(result)
-            if not _hidden(total) and any(cc == c for _r, cc in hidden_cells)
-        ]
-        if not candidates:
-            break
-        # Hide the total of an exposed figure's column if we can, the smallest first.
-        best = min(candidates, key=lambda c: (c not in columns, column_totals[c], c))
-        result[best] = WITHHELD
-    return result
+def table_marks(
+    counts: Mapping[str, int], categories: Sequence[str], min_group: int
+) -> dict[str, Cell] | None:
+    """The marks of a table's rows, or None when no category could be shown exactly: then
+    the table has no per-category breakdown at all (rule 2)."""
+    marks = row_marks(counts, categories, min_group)
+    present = [c for c in categories if counts.get(c, 0) > 0]
+    if not present or all(c in marks for c in present):
+        return None
+    return marks
 
 
-def _hidden(value: Cell) -> bool:
-    return value is None or value is WITHHELD
+def group_cell(count: int, min_group: int) -> Cell:
+    """A head count of a group that is not a category (the paper participants)."""
+    return None if 0 < count < min_group else count
 
 
-# A "< N" figure: ("cell", column, row) or ("total", column, -1).
-Target = tuple[str, int, int]
+def crossing_shown(parts: Sequence[tuple[int, int]], min_group: int) -> bool:
+    """Whether a column fed by a group that crosses the categories may be printed (rule 3).
+
+    `parts`: for every printed category, and for the hidden categories together, the
+    (in the group, not in the group) people. Every difference between the column, the
+    categories and the total is a sum of whole parts: each must be empty or hold N."""
+    inside = sum(a for a, _b in parts)
+    if inside < min_group:
+        return False
+    return all(n == 0 or n >= min_group for part in parts for n in part)
 
 
-def _exposed(
-    rows: Sequence[Sequence[Cell]], totals: Sequence[Cell], hidden_cells: list[tuple[int, int]]
-) -> set[Target]:
-    """The "< N" figures that the published equations (every row total, the shown column
-    totals) determine exactly."""
-    index = {cell: i for i, cell in enumerate(hidden_cells)}
-
-    def ones(cells: list[tuple[int, int]]) -> Vector:
-        return {index[cell]: Fraction(1) for cell in cells}
-
-    equations = [ones([cell for cell in hidden_cells if cell[0] == r]) for r in range(len(rows))]
-    columns = [ones([cell for cell in hidden_cells if cell[1] == c]) for c in range(len(totals))]
-    equations += [col for col, total in zip(columns, totals, strict=True) if not _hidden(total)]
-    basis = _basis(equations)
-    exposed: set[Target] = set()
-    for (r, c), i in index.items():
-        if rows[r][c] is None and not _reduce({i: Fraction(1)}, basis):
-            exposed.add(("cell", c, r))
-    for c, total in enumerate(totals):
-        if total is None and not _reduce(columns[c], basis):
-            exposed.add(("total", c, -1))
-    return exposed
-
-
-Vector = dict[int, Fraction]
-
-
-def _reduce(vector: Vector, basis: list[tuple[int, Vector]]) -> Vector:
-    """What is left of `vector` outside the span of `basis` (empty: it is determined)."""
-    left = {k: v for k, v in vector.items() if v}
-    for pivot, row in basis:
-        factor = left.get(pivot)
-        if factor:
-            for k, v in row.items():
-                left[k] = left.get(k, Fraction(0)) - factor * v
-            left = {k: v for k, v in left.items() if v}
-    return left
-
-
-def _basis(equations: list[Vector]) -> list[tuple[int, Vector]]:
-    """Gaussian elimination, exact: each row has 1 at its pivot and 0 at the pivots of the
-    rows before it, so `_reduce`, going through the rows in order, clears every pivot."""
-    basis: list[tuple[int, Vector]] = []
-    for equation in equations:
-        left = _reduce(equation, basis)
-        if left:
-            pivot = min(left)
-            basis.append((pivot, {k: v / left[pivot] for k, v in left.items()}))
-    return basis
+def protect_totals(rows: Sequence[Sequence[Cell]], width: int) -> list[Cell]:
+    """The `width` column totals under a table of counts whose rows are protected (rule 4):
+    exact where every cell of the column is, "*" elsewhere."""
+    totals: list[Cell] = []
+    for c in range(width):
+        column = [row[c] for row in rows]
+        exact = [v for v in column if isinstance(v, int)]
+        totals.append(sum(exact) if len(exact) == len(column) else WITHHELD)
+    return totals

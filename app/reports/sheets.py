@@ -261,13 +261,13 @@ def _table_sheet(ws: Worksheet, report: TableReport) -> None:
     _grid(ws, top, cols, rows, turn=True)
     ws.freeze_panes = f"A{top + 1}"
     # The table's name, the same on every row, is in the page header instead.
-    _print(ws, top, report.event, report.title, voting, first_column=2)
+    _print(ws, top, report.event, labels.titled(report.title, report), voting, first_column=2)
 
 
 def _summary(ws: Worksheet, report: EventReport) -> None:
     _ = labels._
     e = report.event
-    ws.cell(row=1, column=1, value=_value(e.title)).font = TITLE
+    ws.cell(row=1, column=1, value=_value(labels.titled(e.title, report))).font = TITLE
     ws.cell(row=2, column=1, value=_value(_when(report)))
     cols = [
         Column(_("Table"), "text", 32),
@@ -326,8 +326,9 @@ def _participation(ws: Worksheet, report: EventReport) -> None:
     total = [_("Total"), *(raw_cell(v, n) for v in report.people), report.people_total]
     last = _grid(ws, 1, cols, rows, [total])
     ws.freeze_panes = "B2"
-    _note(ws, last + 2, labels.privacy_note(n), len(cols))
-    _print(ws, 1, report.event, _("Participation"))
+    note = labels.event_totals_note(report) + " " + labels.privacy_note(n)
+    _note(ws, last + 2, note, len(cols))
+    _print(ws, 1, report.event, labels.titled(_("Participation"), report))
 
 
 def _table_participation(ws: Worksheet, report: TableReport) -> None:
@@ -351,11 +352,15 @@ def _table_participation(ws: Worksheet, report: TableReport) -> None:
             Column(_("Organisation"), "text", 50),
             Column(_("Stakeholder category"), "text", 40),
         ]
-        named = [[p.name, p.organisation, labels.category(p.category)] for p in report.named]
+        named = [
+            [p.name, p.organisation, "" if p.category is None else labels.category(p.category)]
+            for p in report.named
+        ]
         last = _grid(ws, last + 3, people, named)
         ws.auto_filter.ref = f"A1:B{1 + len(rows)}"  # one filter a sheet: the figures'
-    _note(ws, last + 2, labels.privacy_note(n), 3)
-    _print(ws, 1, report.event, f"{report.title} · {_('Participation')}")
+    note = " ".join(x for x in (labels.withheld_note(report), labels.privacy_note(n)) if x)
+    _note(ws, last + 2, labels.paper_note(report) + " " + note, 3)
+    _print(ws, 1, report.event, f"{labels.titled(report.title, report)} · {_('Participation')}")
 
 
 def _save(wb: Workbook) -> bytes:
@@ -364,15 +369,21 @@ def _save(wb: Workbook) -> bytes:
     return buffer.getvalue()
 
 
+def _draft_prefix(report: TableReport) -> str:
+    return f"{labels.draft().upper()} · " if report.draft else ""
+
+
 def table_xlsx(report: TableReport) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     _ = labels._
     used = {"history", _("Participation").casefold()}  # "History" is Excel's own
-    ws.title = _sheet_name(report.title, used)
+    # A draft says so first: a long title is cut at the end of a sheet's name.
+    ws.title = _sheet_name(report.title, used, prefix=_draft_prefix(report))
     _table_sheet(ws, report)
     _table_participation(wb.create_sheet(_("Participation")), report)
+    wb.properties.title = labels.titled(report.title, report)
     return _save(wb)
 
 
@@ -384,8 +395,10 @@ def event_xlsx(report: EventReport) -> bytes:
     used = {"history", _("Summary").casefold(), _("Participation").casefold()}
     summary.title = _("Summary")
     _summary(summary, report)
+    wb.properties.title = labels.titled(report.event.title, report)
     _participation(wb.create_sheet(_("Participation")), report)
     for number, t in enumerate(report.tables, start=1):
-        sheet = wb.create_sheet(_sheet_name(t.title, used, prefix=f"{number} · "))
+        prefix = f"{number} · {_draft_prefix(t)}"
+        sheet = wb.create_sheet(_sheet_name(t.title, used, prefix=prefix))
         _table_sheet(sheet, t)
     return _save(wb)

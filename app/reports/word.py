@@ -493,7 +493,7 @@ def _proposal_cell(line: Line) -> list[list[Run]]:
     marks = []
     if line.proxy:
         marks.append(f"[{_('proxy input')}]")
-    if line.proxy_votes:
+    if labels.shown_proxy_votes(line):
         marks.append(f"[{_('proxy votes')}: {line.proxy_votes}]")
     if marks:
         paragraphs.append([(" ".join(marks), "note")])
@@ -551,7 +551,10 @@ def _proposals(doc: DocumentObject, report: TableReport, level: int, footer: str
 def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
     _ = labels._
     n = report.min_group
-    _heading(doc, clean(report.title), level)
+    _heading(doc, clean(labels.titled(report.title, report)), level)
+    withheld = labels.withheld_note(report)
+    if withheld:
+        _paragraph(doc, withheld, "IntenseQuote")
     if report.question:
         _meta(doc, (_("Guiding question"), report.question))
     _meta(
@@ -591,16 +594,7 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
         rows,
         total=True,
     )
-    _note(
-        doc,
-        _(
-            "Of whom on paper (input typed by the moderator): %(n)s. Removed by the moderator, "
-            "not counted: %(m)s."
-        )
-        % {"n": report.paper, "m": report.removed}
-        + " "
-        + labels.privacy_note(n),
-    )
+    _note(doc, labels.paper_note(report) + " " + labels.privacy_note(n))
     if report.named:
         _meta(doc, (_("Named with their consent"), labels.named(report.named)))
 
@@ -627,9 +621,12 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
 
 def table_docx(report: TableReport, *, generated: dt.datetime | None = None) -> bytes:
     _ = labels._
-    footer = f"{report.title} · {report.event.title}"
+    footer = f"{labels.titled(report.title, report)} · {report.event.title}"
     doc = _new(footer, _("Minutes of the table"), footer, generated)
-    _paragraph(doc, f"{_('Minutes of the table')} · {clean(report.event.title)}", "Note")
+    eyebrow = f"{_('Minutes of the table')} · {clean(report.event.title)}"
+    if report.draft:
+        eyebrow += f" · {labels.draft().upper()}"
+    _paragraph(doc, eyebrow, "Note")
     _event_line(doc, report)
     _table(doc, report, 1, footer)
     return _save(doc)
@@ -672,7 +669,7 @@ def _participation(doc: DocumentObject, report: EventReport) -> None:
         ]
     )
     _grid(doc, columns, rows, total=True)
-    _note(doc, labels.privacy_note(n))
+    _note(doc, labels.event_totals_note(report) + " " + labels.privacy_note(n))
     if turn:
         _section(doc, title, landscape=False)
 
@@ -680,8 +677,9 @@ def _participation(doc: DocumentObject, report: EventReport) -> None:
 def event_docx(report: EventReport, *, generated: dt.datetime | None = None) -> bytes:
     _ = labels._
     e = report.event
-    doc = _new(e.title, _("Event summary"), e.title, generated)
-    _heading(doc, clean(e.title), 0)
+    title = labels.titled(e.title, report)
+    doc = _new(title, _("Event summary"), title, generated)
+    _heading(doc, clean(title), 0)
     _paragraph(doc, _("Event summary"), "Subtitle")
     _event_line(doc, report)
     doc.add_paragraph(

@@ -160,12 +160,12 @@ def create_table(
 
 @router.post("/tables/{code}/participants", status_code=201, response_model=JoinOut)
 def join_table(
-    request: Request, code: str, session: SessionDep, body: JoinIn | None = None
+    request: Request, code: str, session: SessionDep, live: LiveDep, body: JoinIn | None = None
 ) -> JoinOut:
     client = ratelimit.address(request)
     table = tables.table_by_code(session, code, client=client)
     body = body or JoinIn()
-    participant, token = participants.join(
+    joined = participants.join(
         session,
         table=table,
         event=tables.event_of(session, table),
@@ -175,7 +175,8 @@ def join_table(
         named_in_minutes=body.named_in_minutes,
         client=client,
     )
-    return JoinOut(participant_id=participant.id or 0, token=token)
+    live.publish(joined)
+    return JoinOut(participant_id=joined.participant.id or 0, token=joined.token)
 
 
 @router.post("/tables/{code}/proposals", status_code=201, response_model=ProposalOut)

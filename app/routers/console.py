@@ -51,7 +51,6 @@ class Console:
         return {
             **shared_context(self.session, self.table, "moderator", people),
             "csrf_token": csrf_token(self.request, self.request.app.state.signer),
-            "author_tag": self.request.app.state.fragments.author_tag,
             "base": f"/run/{self.token}/{self.table.code}/",
             "dashboard_url": f"/m/{self.token}" if moderator else "",
         }

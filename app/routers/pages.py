@@ -17,7 +17,7 @@ from app.security import Signer
 from app.services import participants, proposals, state, tables, voting
 from app.services.errors import NotFound
 from app.templating import templates
-from app.views import participant_context, shared_context
+from app.views import my_cards, participant_context, shared_context
 from app.web import LANG_COOKIE, csrf_token, public_base
 
 router = APIRouter(
@@ -37,7 +37,6 @@ def _see_other(url: str) -> RedirectResponse:
 
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     context["csrf_token"] = csrf_token(request, request.app.state.signer)
-    context.setdefault("author_tag", request.app.state.fragments.author_tag)
     context.setdefault("join_host", request.app.state.fragments.join_host)
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
@@ -105,6 +104,7 @@ def join(
     session: SessionDep,
     signer: SignerDep,
     settings: SettingsDep,
+    live: LiveDep,
     name: Annotated[str, Form()] = "",
     organisation: Annotated[str, Form()] = "",
     category: Annotated[str, Form()] = "",
@@ -112,7 +112,7 @@ def join(
 ) -> Response:
     table = tables.table_by_code(session, code, client=ratelimit.address(request))
     participants.refuse_removed(_me(request, session, signer, table))
-    _participant, token = participants.join(
+    joined = participants.join(
         session,
         table=table,
         event=tables.event_of(session, table),
@@ -122,10 +122,11 @@ def join(
         named_in_minutes=named_in_minutes,
         client=ratelimit.address(request),
     )
+    live.publish(joined)
     response = _see_other(f"/t/{table.code}")
     response.set_cookie(
         PARTICIPANT_COOKIE,
-        signer.sign(token),
+        signer.sign(joined.token),
         path=f"/t/{table.code}",
         max_age=30 * 86400,
         httponly=True,
@@ -224,6 +225,7 @@ def vote(
         table=table,
         p=state.proposal_view(session, proposal_id),
         my_votes=voting.my_votes(session, me),
+        my_cards=my_cards(session, table, me),
         dots_left=result.dots_left,
         me_seq=max(result.seq or 0, state.current_seq(session, table.id or 0)),
     )

@@ -12,7 +12,7 @@ from app import i18n, reports
 from app.api_errors import ERROR_RESPONSES
 from app.deps import SessionDep, SettingsDep, TokenDep
 from app.models import Table, utcnow
-from app.reports import access, data
+from app.reports import access, data, labels
 from app.reports.html import csp
 from app.routing import UnitOfWorkRoute
 from app.services.errors import Forbidden
@@ -58,7 +58,8 @@ def _table_file(
     with i18n.using_locale(lang or i18n.current_locale()):
         report = data.build_table_report(session, table, min_group=min_group)
         body = reports.render_table(report, fmt, generated=utcnow())
-    name = reports.filename(report.event.title, report.event.date, fmt, table.title)
+        draft = labels.draft() if report.draft else ""
+    name = reports.filename(report.event.title, report.event.date, fmt, table.title, draft=draft)
     return _file(body, fmt, name)
 
 
@@ -69,7 +70,8 @@ def _event_file(
     with i18n.using_locale(lang or i18n.current_locale()):
         report = data.build_event_report(session, event, min_group=min_group)
         body = reports.render_event(report, fmt, generated=utcnow())
-    return _file(body, fmt, reports.filename(event.title, event.date, fmt))
+        draft = labels.draft() if report.draft else ""
+    return _file(body, fmt, reports.filename(event.title, event.date, fmt, draft=draft))
 
 
 @api.get("/tables/{code}/report.{fmt}", response_class=Response)

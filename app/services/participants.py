@@ -1,5 +1,7 @@
 """Participants: a phone at one table, anonymous unless they say more."""
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, select
 
 from app import ratelimit
@@ -8,6 +10,17 @@ from app.security import hash_token, new_token
 from app.services.errors import Conflict, Forbidden, Invalid, Unauthorized
 from app.services.tables import table_write
 from app.services.text import clean_line
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A join committed: the screens count who has joined, so it is published like any write.
+    `token` is kept by the phone and stored here only hashed."""
+
+    table_id: int
+    seq: int
+    participant: Participant
+    token: str
 
 
 def join(
@@ -20,8 +33,8 @@ def join(
     category: str = "",
     named_in_minutes: bool = False,
     client: str | None = None,
-) -> tuple[Participant, str]:
-    """Add a participant; returns it with its token (kept by the phone, stored hashed here).
+) -> Joined:
+    """Add a participant; returns it with its token and the seq the screens' count moved to.
 
     Their name reaches the minutes only if they said so, and only with a name given. The
     table is locked first: a join racing "close joining" is refused, not let in."""
@@ -33,7 +46,7 @@ def join(
     if client is not None:  # joins per address: a hall behind one router, not a script
         ratelimit.hit("join", client)
     token = new_token()
-    with table_write(session, table.id or 0, shown=False) as write:
+    with table_write(session, table.id or 0) as write:
         if not write.table.joining_open:
             raise Conflict("This table is not taking new participants")
         if write.table.phase == "closed":
@@ -48,7 +61,7 @@ def join(
         )
         session.add(participant)
     session.refresh(participant)
-    return participant, token
+    return Joined(write.table.id or 0, write.seq, participant, token)
 
 
 def participant_by_token(session: Session, token: str | None) -> Participant:

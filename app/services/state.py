@@ -65,7 +65,7 @@ class TableState:
     table: Table
     event: Event
     seq: int
-    participants: int
+    participants: int  # joined from a phone and not removed (paper participants apart)
     proposals: list[ProposalView]  # every status, oldest first
     tags: list[Tag] = field(default_factory=list)
     merges: list[Merge] = field(default_factory=list)
@@ -102,7 +102,12 @@ class TableState:
         return sum(p.tally for p in self.visible)
 
     def stats(self, people: int) -> "TableStats":
-        return TableStats(proposals=len(self.visible), votes=self.total_votes, people=people)
+        return TableStats(
+            proposals=len(self.visible),
+            votes=self.total_votes,
+            people=people,
+            joined=self.participants,
+        )
 
     @property
     def max_tally(self) -> int:
@@ -246,7 +251,11 @@ def table_state(session: Session, table: Table) -> TableState:
     participants = session.exec(
         select(func.count())
         .select_from(Participant)
-        .where(Participant.table_id == table.id, col(Participant.proxy).is_(False))
+        .where(
+            Participant.table_id == table.id,
+            col(Participant.proxy).is_(False),
+            col(Participant.removed).is_(False),
+        )
     ).one()
     return TableState(
         table=table,
@@ -296,3 +305,4 @@ class TableStats:
     proposals: int
     votes: int
     people: int  # participants connected now
+    joined: int  # participants who have joined and were not removed: stuffing shows

@@ -107,7 +107,7 @@ def event_of(session: Session, table: Table) -> Event:
     return event
 
 
-def bump_seq(session: Session, table_id: int, *, step: int = 1) -> int:
+def bump_seq(session: Session, table_id: int) -> int:
     """Take a table's write lock and return its next sequence number.
 
     `UPDATE tables SET seq = seq + 1 ... RETURNING seq` locks the table's row on PostgreSQL
@@ -117,7 +117,7 @@ def bump_seq(session: Session, table_id: int, *, step: int = 1) -> int:
     seq = session.execute(
         update(Table)
         .where(col(Table.id) == table_id)
-        .values(seq=col(Table.seq) + step)
+        .values(seq=col(Table.seq) + 1)
         .returning(col(Table.seq))
     ).scalar_one_or_none()
     if seq is None:
@@ -142,7 +142,6 @@ class Write:
     table: Table
     seq: int
     changed: bool = True
-    shown: bool = True  # False: nothing any screen shows changes, no seq is spent
 
     def nothing(self) -> None:
         """Nothing to write after all: roll back, so no sequence number is spent."""
@@ -150,24 +149,22 @@ class Write:
 
     @property
     def change(self) -> Change:
-        return Change(self.table.id or 0, self.seq if self.changed and self.shown else None)
+        return Change(self.table.id or 0, self.seq if self.changed else None)
 
 
 @contextmanager
-def table_write(
-    session: Session, table_id: int, *, layout: bool = False, shown: bool = True
-) -> Iterator[Write]:
+def table_write(session: Session, table_id: int, *, layout: bool = False) -> Iterator[Write]:
     """The one write path: lock the table FIRST, then read and check, write, commit.
 
     Everything is read after the lock (the session's cache is expired), so no check can see
     a state that another write is changing: a vote waiting behind a merge finds the merged
     proposal gone, a vote waiting behind the close finds the table closed. An error rolls
     back (and frees the lock) before it leaves; `layout` marks a change that redraws whole
-    regions (phase, screen, moderation) rather than cards and tallies. A write that no
-    screen shows (`shown=False`: a join) takes the lock without spending a seq: a seq that
-    is never pushed would make every connected client resynchronise in full.
+    regions (phase, screen, moderation) rather than cards and tallies. Every write spends a
+    seq and its caller publishes it (a join too: the screens count who has joined); a seq
+    that is never pushed would make every connected client resynchronise in full.
     """
-    seq = bump_seq(session, table_id, step=1 if shown else 0)
+    seq = bump_seq(session, table_id)
     session.expire_all()
     table = session.get(Table, table_id)
     if table is None:  # the UPDATE found it: impossible
@@ -175,7 +172,7 @@ def table_write(
     if layout:
         table.layout_seq = seq
         session.add(table)
-    write = Write(table, seq, shown=shown)
+    write = Write(table, seq)
     try:
         yield write
     except BaseException:

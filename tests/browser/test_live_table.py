@@ -126,6 +126,9 @@ def test_a_post_and_a_vote_reach_the_screen_and_the_other_phone(
     for page in (screen, bruno, anna):
         expect(page.locator(card)).to_contain_text(title)  # no reload anywhere
     expect(anna.locator(card)).to_have_class("card kind-need mine")  # marked as her own
+    expect(bruno.locator(card)).to_have_class("card kind-need")  # not his, and no clue whose
+    for page in (screen, bruno, anna):
+        assert "data-authors" not in page.content()
 
     run(live_server, code, "phase", {"phase": "voting"})
     expect(bruno.locator(".status")).to_contain_text("Votazione")
@@ -157,6 +160,22 @@ def test_a_post_and_a_vote_reach_the_screen_and_the_other_phone(
 
     assert_accessible(anna, "participant page")
     assert_accessible(screen, "screen")
+
+    # Anna's duplicate folded into Bruno's post: both phones now mark the survivor as their
+    # own (from their own state), the screen marks nobody's.
+    with httpx.Client(base_url=live_server) as api:
+        ids = {p["title"]: p["id"] for p in api.get(f"/api/tables/{code}").json()["proposals"]}
+        merged = api.post(
+            f"/api/tables/{code}/merges",
+            json={"survivor_id": ids[PROPOSALS[1][1]], "proposal_ids": [ids[PROPOSALS[3][1]]]},
+            headers={"Authorization": f"Bearer {RUNNERS[code]}"},
+        )
+        assert merged.status_code in (200, 201), merged.text
+    survivor = f"#p-{ids[PROPOSALS[1][1]]}"
+    for page in (anna, bruno):
+        expect(page.locator(survivor)).to_contain_text("1")  # "merges 1 similar post"
+        expect(page.locator(survivor)).to_have_class("card kind-proposal mine")
+    expect(screen.locator(f"{survivor}.mine")).to_have_count(0)
 
 
 def test_a_phone_that_loses_the_connection_catches_up(

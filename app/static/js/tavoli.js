@@ -4,12 +4,17 @@
   "use strict";
 
   // --- This phone's own cards and votes -------------------------------------------------
+  // Shared cards say nothing about who wrote them: #me (this phone's own state) lists the
+  // ids of its cards, co-authored survivors of merges included.
   function markMine() {
-    var me = document.body.dataset.me;
+    var me = document.getElementById("me");
     if (!me) return;
-    // Co-authors of merged duplicates count as authors too.
-    var cards = document.querySelectorAll('.card[data-authors~="' + me + '"]');
-    for (var i = 0; i < cards.length; i++) cards[i].classList.add("mine");
+    var ids = [];
+    try { ids = JSON.parse(me.dataset.mine || "[]"); } catch (e) { ids = []; }
+    var mine = {};
+    for (var j = 0; j < ids.length; j++) mine["p-" + ids[j]] = true;
+    var cards = document.querySelectorAll(".card[id^='p-']");
+    for (var i = 0; i < cards.length; i++) cards[i].classList.toggle("mine", !!mine[cards[i].id]);
   }
 
   // Pushed cards are the same for everyone; #me holds this phone's votes and dots left.

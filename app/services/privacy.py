@@ -1,0 +1,330 @@
+"""Personal data: the event's privacy notice, a participant's access and erasure (GDPR art.
+13, 15, 17), the retention sweep and deleting an event. docs/privacy.md lists every datum.
+
+Erasure keeps the participant's row as an anonymous ballot: name, organisation, consent and
+token go, the join time and vote times are cut to the day, and `erased` is set. The row keeps
+only `category`, `proxy` and `removed`, which the published figures count (participants by
+category, votes by category, paper votes): tallies, budgets, merges and undos, and the
+minutes' figures are exactly what they were. Nothing left in it points to a person: no
+name, no organisation, no token (the cookie and the bearer token stop working), no time
+finer than the event's day. Posts stay on the wall as anonymous posts.
+
+Erasure really erases (`scrub`): SQLite runs with `secure_delete` (app/db.py), so the old
+bytes are zeroed in the file, and the WAL is checkpointed and truncated after each erasure;
+PostgreSQL vacuums the tables, so the dead row versions go as well.
+"""
+
+import datetime as dt
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, delete, update
+from sqlmodel import Session, col, select
+
+from app.models import (
+    Event,
+    Merge,
+    Participant,
+    PhaseChange,
+    Proposal,
+    ProposalTag,
+    Table,
+    Tag,
+    Vote,
+)
+from app.security import hash_token, new_token, tokens_equal
+from app.services.errors import Forbidden, Invalid, NotFound, Unauthorized
+from app.services.events import event_for_moderator
+from app.services.tables import Change, bump_seq, table_write
+from app.services.text import clean_line, clean_paragraphs
+
+# The notice's fields (art. 13 GDPR), in the order a DPO reads them, with their limits; the
+# first three are single lines, the rest free text.
+NOTICE_FIELDS: dict[str, int] = {
+    "controller": 300,  # titolare del trattamento
+    "dpo": 200,  # responsabile della protezione dei dati (RPD/DPO)
+    "dpo_contact": 200,
+    "purposes": 2000,  # finalità
+    "legal_basis": 2000,  # base giuridica
+    "recipients": 2000,  # destinatari
+    "retention": 2000,  # conservazione
+    "rights": 2000,  # diritti dell'interessato
+    "complaint": 2000,  # reclamo al Garante
+}
+LINES = ("controller", "dpo", "dpo_contact")
+REQUIRED = ("controller", "purposes", "legal_basis")
+RETENTION_DAYS = (1, 3650)
+# Every table whose rows belong to a table of an event, children first.
+_PERSONAL_TABLES = ("participants", "votes", "proposals", "proposal_tags", "merges", "tables")
+
+
+def notice_filled(event: Event) -> bool:
+    return bool(event.privacy.get("controller"))
+
+
+def set_notice(
+    session: Session, *, event: Event, fields: dict[str, str], retention_days: int
+) -> Event:
+    """Store the event's notice; all fields empty clears it (the default notice is shown)."""
+    lo, hi = RETENTION_DAYS
+    if not lo <= retention_days <= hi:
+        raise Invalid(
+            "Retention must be between %(low)s and %(high)s days",
+            field="retention_days",
+            low=lo,
+            high=hi,
+        )
+    notice: dict[str, str] = {}
+    for name, limit in NOTICE_FIELDS.items():
+        raw = fields.get(name) or ""
+        clean = clean_line if name in LINES else clean_paragraphs
+        notice[name] = clean(raw, field=name, limit=limit)
+    if any(notice.values()):
+        for name in REQUIRED:
+            if not notice[name]:
+                raise Invalid("This field is required", field=name)
+    fresh = session.get(Event, event.id)
+    if fresh is None:
+        raise NotFound("No event has this id")
+    fresh.privacy = notice if any(notice.values()) else {}
+    fresh.retention_days = retention_days
+    session.add(fresh)
+    session.commit()
+    session.refresh(fresh)
+    return fresh
+
+
+def erase_after(event: Event) -> dt.date:
+    """The first day on which the sweep erases the event's personal data."""
+    return event.date + dt.timedelta(days=event.retention_days + 1)
+
+
+def event_for_manager(
+    session: Session, event_id: int, token: str | None, admin_token: str
+) -> Event:
+    """The event, for the organiser's token or this event's moderator token."""
+    if not token:
+        raise Unauthorized("The moderator token is missing")
+    if tokens_equal(token, admin_token):
+        event = session.get(Event, event_id)
+        if event is None:
+            raise NotFound("No event has this id")
+        return event
+    event = event_for_moderator(session, token)
+    if event.id != event_id:
+        raise Forbidden("This moderator token is for another event")
+    return event
+
+
+def participant_for_data(session: Session, token: str | None, table: Table) -> Participant:
+    """The participant behind a token, at this table; a removed one too (their data is
+    theirs to see and erase)."""
+    if not token:
+        raise Unauthorized("The participant token is missing")
+    if len(token) > 200:
+        raise Forbidden("The participant token is not valid")
+    participant = session.exec(
+        select(Participant).where(Participant.token_hash == hash_token(token))
+    ).first()
+    if participant is None:
+        raise Forbidden("The participant token is not valid")
+    if participant.table_id != table.id:
+        raise Forbidden("This participant token is for another table")
+    return participant
+
+
+@dataclass(frozen=True)
+class MyData:
+    """What Tavoli holds about one participant (art. 15)."""
+
+    name: str
+    organisation: str
+    category: str
+    named_in_minutes: bool
+    joined_at: dt.datetime
+    posts: list[dict[str, Any]]
+    votes: list[dict[str, Any]]
+
+
+def my_data(session: Session, participant: Participant) -> MyData:
+    posts = session.exec(
+        select(Proposal).where(Proposal.participant_id == participant.id).order_by(col(Proposal.id))
+    )
+    votes = session.exec(
+        select(Vote, Proposal.title)
+        .join(Proposal, col(Proposal.id) == Vote.proposal_id)
+        .where(Vote.participant_id == participant.id)
+        .order_by(col(Vote.proposal_id))
+    )
+    return MyData(
+        name=participant.name,
+        organisation=participant.organisation,
+        category=participant.category,
+        named_in_minutes=participant.named_in_minutes,
+        joined_at=_aware(participant.created_at),
+        posts=[
+            {
+                "id": p.id,
+                "kind": p.kind,
+                "title": p.title,
+                "body": p.body,
+                "status": p.status,
+                "posted_at": _aware(p.created_at),
+            }
+            for p in posts
+        ],
+        votes=[
+            {
+                "proposal_id": vote.proposal_id,
+                "title": title,
+                "dots": vote.dots,
+                "at": _aware(vote.updated_at),
+            }
+            for vote, title in votes
+        ],
+    )
+
+
+def erase_participant(session: Session, *, participant: Participant) -> Change:
+    """Art. 17: erase one participant (see the module); the table is locked first."""
+    participant_id = participant.id or 0
+    with table_write(session, participant.table_id) as write:
+        me = session.get(Participant, participant_id)
+        if me is None or me.erased:
+            write.nothing()
+        else:
+            _anonymise(session, [me])
+    if write.changed:
+        scrub(session)
+    return write.change
+
+
+def purge_expired(session: Session, *, today: dt.date | None = None) -> list[Change]:
+    """The retention sweep: erase the personal data of every event past its retention (its
+    participants as in `erase_participant`, and the facilitator's name). Figures stay.
+    The sweep runs `scrub` every time, so it also empties a WAL an erasure left busy."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    expired = [e for e in session.exec(select(Event)) if erase_after(e) <= today]
+    table_ids = [
+        table_id
+        for event in expired
+        for table_id in session.exec(
+            select(Table.id).where(Table.event_id == event.id).order_by(col(Table.id))
+        )
+        if table_id is not None
+    ]
+    session.rollback()  # reading done: each table is then locked before it is read again
+    changes: list[Change] = []
+    for table_id in table_ids:
+        with table_write(session, table_id, layout=True) as write:
+            people = list(
+                session.exec(
+                    select(Participant).where(
+                        Participant.table_id == table_id, col(Participant.erased).is_(False)
+                    )
+                )
+            )
+            if not people and not write.table.facilitator_name:
+                write.nothing()
+            else:
+                _anonymise(session, people)
+                write.table.facilitator_name = ""
+                session.add(write.table)
+        if write.changed:
+            changes.append(write.change)
+    scrub(session)  # every sweep: also finishes a checkpoint an earlier erasure found busy
+    return changes
+
+
+def delete_event(session: Session, *, event: Event) -> list[int]:
+    """Erase an event and everything about it; returns the ids its tables had.
+
+    Every table is locked first (in id order, as every multi-table writer must), so no write
+    of a table can land between the reads and the deletes."""
+    event_id = event.id
+    table_ids = [
+        t for t in session.exec(select(Table.id).where(Table.event_id == event_id)) if t is not None
+    ]
+    session.rollback()
+    for table_id in sorted(table_ids):
+        bump_seq(session, table_id)
+    session.expire_all()
+    try:
+        if session.get(Event, event_id) is None:
+            raise NotFound("No event has this id")
+        proposal_ids = select(Proposal.id).where(col(Proposal.table_id).in_(table_ids))
+        participant_ids = select(Participant.id).where(col(Participant.table_id).in_(table_ids))
+        session.execute(delete(ProposalTag).where(col(ProposalTag.proposal_id).in_(proposal_ids)))
+        session.execute(delete(Vote).where(col(Vote.proposal_id).in_(proposal_ids)))
+        session.execute(delete(Vote).where(col(Vote.participant_id).in_(participant_ids)))
+        session.execute(delete(Merge).where(col(Merge.table_id).in_(table_ids)))
+        session.execute(
+            update(Proposal)
+            .where(col(Proposal.table_id).in_(table_ids))
+            .values(merged_into_id=None)
+        )
+        session.execute(delete(Proposal).where(col(Proposal.table_id).in_(table_ids)))
+        session.execute(delete(Tag).where(col(Tag.table_id).in_(table_ids)))
+        session.execute(delete(PhaseChange).where(col(PhaseChange.table_id).in_(table_ids)))
+        session.execute(delete(Participant).where(col(Participant.table_id).in_(table_ids)))
+        session.execute(delete(Table).where(col(Table.id).in_(table_ids)))
+        session.execute(delete(Event).where(col(Event.id) == event_id))
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+    scrub(session)
+    return table_ids
+
+
+def scrub(session: Session) -> None:
+    """After an erasure has committed: leave no copy of the old rows in the database's files
+    (SQLite: the WAL is checkpointed and truncated; `secure_delete` already zeroed the
+    pages) or in dead row versions (PostgreSQL: VACUUM, which cannot run in a transaction)."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    session.commit()  # no transaction of ours may hold a snapshot the checkpoint must keep
+    scrub_engine(engine)
+
+
+def scrub_engine(engine: Engine) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if engine.dialect.name == "sqlite":
+            # A pending TRUNCATE checkpoint holds back every writer: wait briefly, never for
+            # the pool's 30 s; when readers keep it busy, the next sweep truncates the WAL.
+            connection.exec_driver_sql("PRAGMA busy_timeout=100")
+            try:
+                for _attempt in range(3):
+                    busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+                    if not busy:
+                        break
+                    time.sleep(0.05)
+            finally:
+                connection.exec_driver_sql("PRAGMA busy_timeout=30000")
+        elif engine.dialect.name == "postgresql":
+            names = ", ".join(("events", "phase_changes", "tags", *_PERSONAL_TABLES))
+            connection.exec_driver_sql(f"VACUUM (SKIP_LOCKED) {names}")
+
+
+def _anonymise(session: Session, people: Iterable[Participant]) -> None:
+    for person in people:
+        person.name = ""
+        person.organisation = ""
+        person.named_in_minutes = False
+        person.token_hash = hash_token(new_token())  # a token nobody holds
+        person.created_at = _day(person.created_at)
+        person.erased = True
+        session.add(person)
+        for vote in session.exec(select(Vote).where(Vote.participant_id == person.id)):
+            vote.updated_at = _day(vote.updated_at)
+            session.add(vote)
+
+
+def _day(value: dt.datetime) -> dt.datetime:
+    return value.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
