@@ -82,6 +82,7 @@ def test_moderator_fills_in_the_notice_through_the_api(
     page = client.get(f"/t/{table.code}/privacy").text
     assert "Titolare del trattamento" in page and "rpd@comune.fisciano.sa.it" in page
     assert "Reclamo al Garante" in page
+    assert "non ha ancora pubblicato" not in page  # the default's excuse is for no notice
 
     bad_days = client.put(url, json={**NOTICE, "retention_days": 0}, headers=bearer(moderator))
     assert bad_days.status_code == 422 and bad_days.json()["field"] == "retention_days"
