@@ -22,6 +22,7 @@ from app.models import Table
 from app.reports import access as report_access
 from app.services import moderation, phases, proposals, screen, state, voting
 from app.services.errors import Invalid
+from app.templating import N_
 
 Phase = Literal["preparation", "collect", "discussion", "voting", "closed"]
 ScreenMode = Literal["join", "wall", "spotlight", "results", "timer"]
@@ -103,7 +104,22 @@ class TagProposalsIn(BaseModel):
 
 class PaperParticipantIn(BaseModel):
     name: str
+    organisation: str = ""
     category: str = ""
+    named_in_minutes: bool = Field(
+        default=False, description="They agree to have name and organisation in the minutes."
+    )
+
+
+class KindIn(BaseModel):
+    kind: Literal["need", "proposal", "resource"]
+
+
+class RemoveIn(BaseModel):
+    keep_ids: list[int] = Field(
+        default_factory=list,
+        description="Their posts on the wall to keep there (others support them).",
+    )
 
 
 class ProposalIn(BaseModel):
@@ -117,6 +133,10 @@ class VoteIn(BaseModel):
     proposal_id: int | None = Field(
         default=None, description="Given by the path in the API, by the form in the console."
     )
+
+
+class JoiningIn(BaseModel):
+    open: bool = Field(description="False closes joining; true reopens it.")
 
 
 class SynthesisIn(BaseModel):
@@ -168,6 +188,7 @@ class Action:
     status_code: int = 200
     summary: str = ""
     console_trigger: str = ""  # an event the console's page listens for after the answer
+    console_done: str = ""  # a msgid the console shows in its flash region after success
 
 
 def _paper_vote(s: Session, t: Table, i: VoteIn, participant_id: int, **ids: int) -> Committed:
@@ -337,14 +358,26 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "remove_participant",
-        lambda s, t, i, participant_id: moderation.remove_participant(s, t, participant_id),
+        lambda s, t, i, participant_id: moderation.remove_participant(
+            s, t, participant_id, keep_ids=i.keep_ids
+        ),
+        RemoveIn,
         api=("DELETE", "/participants/{participant_id}"),
         console="/participants/{participant_id}/remove",
-        summary="Remove someone who abuses the table: posts hidden, votes withdrawn.",
+        console_trigger="tavoli:removed",
+        summary="Remove someone who abuses the table: posts hidden (but those in `keep_ids`), "
+        "votes withdrawn.",
     ),
     Action(
         "add_paper_participant",
-        lambda s, t, i: moderation.add_paper_participant(s, t, name=i.name, category=i.category),
+        lambda s, t, i: moderation.add_paper_participant(
+            s,
+            t,
+            name=i.name,
+            category=i.category,
+            organisation=i.organisation,
+            named_in_minutes=i.named_in_minutes,
+        ),
         PaperParticipantIn,
         api=("POST", "/paper-participants"),
         console="/paper",
@@ -359,6 +392,7 @@ ACTIONS: tuple[Action, ...] = (
         api=("POST", "/paper-participants/{participant_id}/proposals"),
         console="/paper/{participant_id}/proposals",
         status_code=201,
+        console_done=N_("Post recorded for them."),
     ),
     Action(
         "vote_for",
@@ -366,6 +400,7 @@ ACTIONS: tuple[Action, ...] = (
         VoteIn,
         api=("PUT", "/paper-participants/{participant_id}/votes/{proposal_id}"),
         console="/paper/{participant_id}/votes",
+        console_done=N_("Vote recorded: it is listed under their name."),
     ),
     Action(
         "save_synthesis",
@@ -376,5 +411,27 @@ ACTIONS: tuple[Action, ...] = (
         api=("PUT", "/synthesis"),
         console="/synthesis",
         summary="The facilitator's name and written synthesis, for the minutes.",
+    ),
+    Action(
+        "set_joining",
+        lambda s, t, i: screen.update_settings(s, t, joining_open=i.open),
+        JoiningIn,
+        api=("PUT", "/joining"),
+        summary="Close joining once the room is in (`open: false`), or reopen it.",
+    ),
+    Action(
+        "accept_all",
+        lambda s, t, i: moderation.accept_all(s, t),
+        api=("POST", "/queue/accept"),
+        console="/queue/accept",
+        summary="Put every post waiting for approval on the wall.",
+    ),
+    Action(
+        "set_kind",
+        lambda s, t, i, proposal_id: moderation.set_kind(s, t, proposal_id, i.kind),
+        KindIn,
+        api=("PUT", "/proposals/{proposal_id}/kind"),
+        console="/proposals/{proposal_id}/kind",
+        summary="Say whether a post is a need, a proposal or a resource.",
     ),
 )

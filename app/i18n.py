@@ -38,6 +38,37 @@ def pick_locale(requested: str | None) -> str:
     return requested if requested in LOCALES else DEFAULT_LOCALE
 
 
+def from_accept_language(header: str | None) -> str | None:
+    """The first of our locales the browser asks for (`en-GB,en;q=0.9,it;q=0.8` gives "en"),
+    by quality then order; None when it asks for none of them."""
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        language = tag.strip().lower().split("-")[0]
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if language in LOCALES and quality > 0:
+            candidate = (-quality, position, language)
+            if best is None or candidate < best:
+                best = candidate
+    return best[2] if best else None
+
+
+def choose_locale(*, query: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """`?lang=` first, then the remembered choice (cookie), then the browser's languages;
+    Italian for everything else."""
+    for requested in (query, cookie):
+        if requested in LOCALES:
+            return requested
+    return from_accept_language(accept_language) or DEFAULT_LOCALE
+
+
 def current_locale() -> str:
     return _locale.get()
 

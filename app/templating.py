@@ -35,6 +35,8 @@ PHASE_HINTS = {
     "voting": N_("Vote for the proposals you see as priorities."),
     "closed": N_("The table is closed. Thank you for taking part!"),
 }
+# One name per voting method, on every page and in every format of the minutes.
+VOTING_LABELS = {"approval": N_("Approval voting"), "dots": N_("Dot voting")}
 SCREEN_LABELS = {
     "join": N_("Join"),
     "wall": N_("Wall"),
@@ -77,6 +79,7 @@ def build_templates() -> Jinja2Templates:
         "phase_label": _label(PHASE_LABELS),
         "phase_hint": _label(PHASE_HINTS),
         "screen_label": _label(SCREEN_LABELS),
+        "voting_label": _label(VOTING_LABELS),
         "mmss": _mmss,
         "tallies_shown": tallies_shown,
         "PHASES": tuple(PHASE_LABELS),

@@ -6,12 +6,13 @@ from typing import Any
 from sqlmodel import Session, select
 
 from app.models import Participant, Proposal, Table
-from app.services import state, voting
+from app.services import proposals, state, voting
 
 
 def participant_context(session: Session, table: Table, me: Participant) -> dict[str, Any]:
     """A phone's view: the shared wall plus its own votes, dots and posts."""
     current = state.table_state(session, table)
+    mine = own_cards(((p.id, p.author_id, p.merged_into_id) for p in current.proposals), me.id or 0)
     return {
         "audience": "participant",
         "state": current,
@@ -23,14 +24,29 @@ def participant_context(session: Session, table: Table, me: Participant) -> dict
         # While collecting, every own post can be fixed or withdrawn; later only the ones
         # that still need the author's attention are listed.
         "my_posts": [
-            p for p in current.by_author(me.id or 0) if current.can_post or p.status != "visible"
+            p
+            for p in my_posts(current, me.id or 0, mine)
+            if current.can_post or p.status != "visible"
         ],
-        "my_cards": own_cards(
-            ((p.id, p.author_id, p.merged_into_id) for p in current.proposals), me.id or 0
-        ),
+        "my_cards": mine,
+        # The limits of the services, shown by the counters of the phone's text fields.
+        "title_limit": proposals.TITLE_LIMIT,
+        "body_limit": proposals.BODY_LIMIT,
         # Orders this phone's own fragments: an answer read before a newer one is dropped.
         "me_seq": current.seq,
     }
+
+
+def my_posts(current: state.TableState, me: int, mine: list[int]) -> list[state.ProposalView]:
+    """This phone's posts: its own, and in place of one merged into another card, that card
+    (the duplicates a moderator merged still count as the author's contribution)."""
+    own = {p.id for p in current.by_author(me)}
+    cards = set(mine)
+    return [
+        p
+        for p in current.proposals
+        if p.id in own or (p.id in cards and p.status in ("visible", "pending", "rephrase"))
+    ]
 
 
 def own_cards(proposals: Iterable[tuple[int, int, int | None]], me: int) -> list[int]:

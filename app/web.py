@@ -7,7 +7,7 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 
-from app.i18n import DEFAULT_LOCALE, pick_locale, using_locale
+from app.i18n import LOCALES, choose_locale, using_locale
 from app.security import Signer
 
 Scope = MutableMapping[str, Any]
@@ -18,6 +18,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SID_COOKIE = "tavoli_sid"
 LANG_COOKIE = "tavoli_lang"
+LANG_ATTRIBUTES = f"Path=/; Max-Age={365 * 86400}; SameSite=Lax"
 CSP = "; ".join(
     (
         "default-src 'self'",
@@ -60,7 +61,14 @@ class WebMiddleware:
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
-        locale = pick_locale(conn.cookies.get(LANG_COOKIE) or DEFAULT_LOCALE)
+        asked = conn.query_params.get("lang")
+        locale = choose_locale(
+            query=asked,
+            cookie=conn.cookies.get(LANG_COOKIE),
+            accept_language=conn.headers.get("accept-language"),
+        )
+        # A language asked for with ?lang= is remembered, like the footer link's.
+        remember = asked in LOCALES and asked != conn.cookies.get(LANG_COOKIE)
         sid = self.signer.unsign(conn.cookies.get(SID_COOKIE))
         new_sid = sid is None
         if sid is None:
@@ -80,6 +88,8 @@ class WebMiddleware:
                     headers.setdefault("strict-transport-security", HSTS)
                 if needs_sid:
                     headers.append("set-cookie", self._cookie(SID_COOKIE, self.signer.sign(sid)))
+                if remember and scope["type"] == "http":
+                    headers.append("set-cookie", f"{LANG_COOKIE}={locale}; {LANG_ATTRIBUTES}")
                 if secure:
                     _secure_cookies(headers)
             await send(message)

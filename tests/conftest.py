@@ -30,6 +30,7 @@ ADMIN_TOKEN = "test-organiser-token"
 BOTH_DATABASES = {
     "test_api",
     "test_console",
+    "test_console_more",
     "test_facilitation",
     "test_facilitation_api",
     "test_input_hygiene",
@@ -37,7 +38,9 @@ BOTH_DATABASES = {
     "test_invariants",
     "test_joining",
     "test_live",
+    "test_organiser",
     "test_pages",
+    "test_phone",
     "test_privacy_data",
     "test_reports",
     "test_services",

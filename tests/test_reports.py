@@ -8,8 +8,10 @@ import pickle
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from html import unescape
 
 import pytest
 from docx import Document
@@ -21,6 +23,7 @@ from sqlmodel import Session
 from app import i18n, reports
 from app.models import Event, Participant, Proposal, Table
 from app.reports import access, data, pdf
+from app.reports.html import MARKDOWN
 from app.reports.privacy import WITHHELD
 from app.services import moderation, phases, proposals, voting
 from app.services.access import new_facilitator_link
@@ -605,3 +608,127 @@ def test_one_small_category_never_stands_alone(session: Session) -> None:
     assert (people[ETS], people[COMUNE], people[CITTADINO]) == (5, WITHHELD, None)
     assert (votes[ETS], votes[COMUNE], votes[CITTADINO]) == (5, WITHHELD, None)
     assert report.lines[0].votes == 9  # totals stay exact
+
+
+# --- the privacy notice the minutes cite (issue 9) -------------------------------------------
+
+# Markdown would read the brackets and stars: the minutes must print them as typed.
+CONTROLLER = "Comune di Fisciano [Ufficio *Politiche sociali*]"
+DPO = "Dott.ssa Laura Bianchi"
+DPO_CONTACT = "rpd@comune.fisciano.sa.it"
+ERASED_FROM = "sabato 8 febbraio 2025"  # 9 November 2024, 90 days kept, erased the day after
+DEFAULT_LINE = (
+    "Informativa privacy: testo predefinito di Tavoli; i dati personali dei partecipanti "
+    f"sono cancellati dal {ERASED_FROM}."
+)
+FILLED_LINE = (
+    f"Informativa privacy (art. 13 GDPR): titolare del trattamento {CONTROLLER}; "
+    f"responsabile della protezione dei dati {DPO} ({DPO_CONTACT}). I dati personali dei "
+    f"partecipanti sono cancellati dal {ERASED_FROM}."
+)
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _minutes_text(render: Callable[[str], bytes]) -> dict[str, str]:
+    """Every minutes format read back as the text a reader sees, blanks folded."""
+    book = load_workbook(io.BytesIO(render("xlsx")))
+    texts = {
+        "html": unescape(re.sub(r"<[^>]+>", " ", render("html").decode())),
+        # As a Markdown tool shows it: an escape that went missing would show here.
+        "md": unescape(re.sub(r"<[^>]+>", " ", MARKDOWN.render(render("md").decode()))),
+        "docx": _docx_text(render("docx")),
+        "xlsx": " ".join(
+            str(c.value)
+            for ws in book.worksheets
+            for row in ws.iter_rows()
+            for c in row
+            if c.value is not None
+        ),
+    }
+    if shutil.which("pdftotext"):
+        texts["pdf"] = _pdf_text(render("pdf"))
+    return {fmt: _plain(text) for fmt, text in texts.items()}
+
+
+def _every_minutes(session: Session, known: Known) -> dict[str, tuple[dict[str, str], dict]]:  # type: ignore[type-arg]
+    """The table's and the event's minutes: their text in every format, and their JSON."""
+    table = _table_report(session, known)
+    event = data.build_event_report(session, known.event, min_group=3)
+    return {
+        "table": (
+            _minutes_text(lambda fmt: reports.render_table(table, fmt)),
+            json.loads(reports.render_table(table, "json")),
+        ),
+        "event": (
+            _minutes_text(lambda fmt: reports.render_event(event, fmt)),
+            json.loads(reports.render_event(event, "json")),
+        ),
+    }
+
+
+def test_the_minutes_cite_the_default_notice_when_none_was_filled(
+    session: Session, known: Known
+) -> None:
+    for kind, (texts, body) in _every_minutes(session, known).items():
+        for fmt, text in texts.items():
+            assert DEFAULT_LINE in text, (kind, fmt)
+            assert "art. 13" not in text, (kind, fmt)
+        assert body["event"]["privacy"] == {
+            "controller": None,
+            "dpo": None,
+            "dpo_contact": None,
+            "erase_after": "2025-02-08",
+        }, kind
+
+
+def test_the_minutes_cite_the_organisers_notice_in_every_format(
+    session: Session, known: Known
+) -> None:
+    event = session.get(Event, known.event.id)
+    assert event is not None
+    event.privacy = {
+        "controller": CONTROLLER,
+        "dpo": DPO,
+        "dpo_contact": DPO_CONTACT,
+        "purposes": "Verbale degli Stati Generali",
+        "legal_basis": "Art. 6.1.e GDPR",
+    }
+    session.add(event)
+    session.commit()
+    for kind, (texts, body) in _every_minutes(session, known).items():
+        for fmt, text in texts.items():
+            assert CONTROLLER in text, (kind, fmt)
+            assert FILLED_LINE in text, (kind, fmt)
+            assert "testo predefinito" not in text, (kind, fmt)
+        assert body["event"]["privacy"] == {
+            "controller": CONTROLLER,
+            "dpo": DPO,
+            "dpo_contact": DPO_CONTACT,
+            "erase_after": "2025-02-08",
+        }, kind
+    markdown = reports.render_table(_table_report(session, known), "md").decode()
+    assert r"Comune di Fisciano \[Ufficio \*Politiche sociali\*\]" in markdown
+
+
+def test_the_notice_without_a_dpo_names_the_controller_only(session: Session, known: Known) -> None:
+    event = session.get(Event, known.event.id)
+    assert event is not None
+    event.privacy = {"controller": "Ambito S6", "purposes": "Verbale", "legal_basis": "Art. 6"}
+    event.retention_days = 30
+    session.add(event)
+    session.commit()
+    report = _table_report(session, known)
+    line = (
+        "Informativa privacy (art. 13 GDPR): titolare del trattamento Ambito S6. I dati "
+        "personali dei partecipanti sono cancellati dal martedì 10 dicembre 2024."
+    )
+    assert line in _plain(reports.render_table(report, "md").decode())
+    assert json.loads(reports.render_table(report, "json"))["event"]["privacy"] == {
+        "controller": "Ambito S6",
+        "dpo": None,
+        "dpo_contact": None,
+        "erase_after": "2024-12-10",
+    }

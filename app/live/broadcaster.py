@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from app.db import open_session
 from app.live.hub import Hub, Push, table_channel
 from app.models import Table
+from app.services.errors import NotFound
 from app.services.phases import finish_timer
 from app.services.state import (
     TableDelta,
@@ -217,9 +218,12 @@ class Broadcaster:
         presence, feed.presence_dirty = feed.presence_dirty, False
         min_pending, feed.min_pending = feed.min_pending, None
         people = len(feed.people)
-        push = await asyncio.to_thread(
-            self._build, feed.table_id, feed.last_seq, min_pending, data, people
-        )
+        try:
+            push = await asyncio.to_thread(
+                self._build, feed.table_id, feed.last_seq, min_pending, data, people
+            )
+        except NotFound:  # the table was deleted meanwhile: nothing to push
+            return
         if push is None or (push.seq == feed.last_seq and not presence):
             return  # nothing new to show (a notice that raced the previous push)
         feed.last_seq = push.seq

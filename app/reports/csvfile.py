@@ -41,7 +41,7 @@ class Column:
 
 def unit(mode: str) -> str:
     """How a table voted: next to every count of votes, so approvals and dots never mix."""
-    return labels._("Dots") if mode == "dots" else labels._("Approval")
+    return labels.voting_name(mode)
 
 
 def columns(categories: tuple[str, ...]) -> list[Column]:
@@ -57,6 +57,7 @@ def columns(categories: tuple[str, ...]) -> list[Column]:
         Column(_("Voting"), "text", 14),
         Column(_("Voters"), "figure", 10),
         *(Column(labels.category(c), "figure", 12) for c in categories),
+        Column(_("No."), "figure", 6),
         Column(_("Proxy input"), "figure", 10),
         Column(_("Proxy votes"), "figure", 10),
         Column(_("Merged from"), "text", 25),
@@ -78,6 +79,7 @@ def values(report: TableReport, line: Line, categories: tuple[str, ...]) -> list
         unit(report.voting_mode),
         line.voters,
         *(raw_cell(by.get(c, 0), report.min_group) for c in categories),
+        line.number,
         _proxy(line.proxy, report.min_group),
         raw_cell(line.proxy_votes, report.min_group),
         " | ".join(line.merged_from),

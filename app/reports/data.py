@@ -20,6 +20,7 @@ from app.reports.privacy import (
     protect_totals,
     table_marks,
 )
+from app.services.privacy import erase_after, notice_filled
 from app.services.state import ProposalView, table_state
 
 OFF_WALL = ("hidden", "rejected", "pending", "rephrase", "withdrawn")
@@ -32,6 +33,16 @@ class EventInfo:
     date: dt.date
     place: str
     organiser: str
+    # The privacy notice the minutes cite (art. 13 GDPR): "" where the organiser wrote
+    # nothing (no controller: the notice was not filled and Tavoli's default text applies).
+    controller: str
+    dpo: str
+    dpo_contact: str
+    erase_after: dt.date  # the first day the retention sweep erases personal data
+
+    @property
+    def notice_filled(self) -> bool:
+        return bool(self.controller)
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,7 @@ class Line:
 
     id: int
     rank: int
+    number: int  # "n. 12": its place in the table's posting order, as on the wall's card
     kind: str
     title: str
     body: str
@@ -192,12 +204,17 @@ def _categories(event: Event, seen: set[str], *, every_listed: bool) -> tuple[st
 
 
 def _event_info(event: Event) -> EventInfo:
+    notice = event.privacy if notice_filled(event) else {}
     return EventInfo(
         id=event.id or 0,
         title=event.title,
         date=event.date,
         place=event.place,
         organiser=event.organiser,
+        controller=notice.get("controller", ""),
+        dpo=notice.get("dpo", ""),
+        dpo_contact=notice.get("dpo_contact", ""),
+        erase_after=erase_after(event),
     )
 
 
@@ -331,6 +348,7 @@ def _line(
     return Line(
         id=view.id,
         rank=rank,
+        number=view.number,
         kind=view.kind,
         title=view.title,
         body=view.body,
@@ -388,9 +406,11 @@ def build_event_report(session: Session, event: Event, *, min_group: int = 3) ->
 
 
 def proposal_count(session: Session, table_id: int) -> int:
-    """How many posts a table has: the downloads page warns before a long PDF."""
+    """How many posts a table's wall shows (the figure the wall and the minutes give)."""
     return int(
         session.exec(
-            select(func.count()).select_from(Proposal).where(Proposal.table_id == table_id)
+            select(func.count())
+            .select_from(Proposal)
+            .where(Proposal.table_id == table_id, Proposal.status == "visible")
         ).one()
     )

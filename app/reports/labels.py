@@ -1,15 +1,16 @@
 """Words and numbers of the reports, in the current locale (Italian unless asked otherwise)."""
 
 import datetime as dt
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
 from babel.numbers import format_decimal
 
 from app import i18n
-from app.reports.data import EventReport, Line, Named, TableReport
+from app.reports.data import EventInfo, EventReport, Line, Named, TableReport
 from app.reports.privacy import Cell, Withheld
-from app.templating import KIND_GROUPS, KIND_LABELS, N_, PHASE_LABELS
+from app.templating import KIND_GROUPS, KIND_LABELS, N_, PHASE_LABELS, VOTING_LABELS
 
 # Events happen in Italy; timestamps are stored in UTC.
 LOCAL_TIME = ZoneInfo("Europe/Rome")
@@ -43,6 +44,39 @@ def status(value: str) -> str:
     return _(STATUS_LABELS.get(value, value))
 
 
+def off_wall(status: str, count: int) -> str:
+    """“rifiutati: 3”, “rifiutato: 1”: a kind of post not on the wall, with how many."""
+    n = {"num": number(count)}
+    ngettext = i18n.ngettext
+    if status == "merged":
+        text = ngettext(
+            "merged into another proposal: %(num)s", "merged into other proposals: %(num)s", count
+        )
+    elif status == "hidden":
+        text = ngettext(
+            "hidden by the moderator: %(num)s", "hidden by the moderator: %(num)s", count
+        )
+    elif status == "rejected":
+        text = ngettext("rejected: %(num)s", "rejected: %(num)s", count)
+    elif status == "pending":
+        text = ngettext("waiting for approval: %(num)s", "waiting for approval: %(num)s", count)
+    elif status == "rephrase":
+        text = ngettext("sent back to rephrase: %(num)s", "sent back to rephrase: %(num)s", count)
+    elif status == "withdrawn":
+        text = ngettext(
+            "withdrawn by the author: %(num)s", "withdrawn by the author: %(num)s", count
+        )
+    else:
+        return f"{status}: {n['num']}"
+    return text % n
+
+
+def off_wall_lines(report: TableReport) -> list[str]:
+    """The posts counted but not printed, one line per kind (merged first)."""
+    merged = [("merged", report.merged)] if report.merged else []
+    return [off_wall(s, c) for s, c in (*merged, *report.off_wall)]
+
+
 def category(value: str) -> str:
     return value or _("Not stated")
 
@@ -61,7 +95,7 @@ def mark(value: Withheld | None, min_group: int) -> str:
 def line_details(line: Line, mode: str, categories: tuple[str, ...], min_group: int) -> str:
     """What follows a proposal's title in the PDF, one item a line (the paragraph keeps
     line breaks): WeasyPrint lays out plain text far faster than nested inline elements."""
-    head = f" — {tally(mode, line.votes)} · {_('Voters')}: {number(line.voters)}"
+    head = f" — {tally(mode, line.votes)} · {_('Voters')}: {number(line.voters)} · {numbered(line)}"
     if line.proxy:
         head += f" · [{_('proxy input')}]"
     if shown_proxy_votes(line):
@@ -118,13 +152,26 @@ def clock(value: dt.datetime | None) -> str:
     return format_time(value.astimezone(LOCAL_TIME), format="short", locale=i18n.current_locale())
 
 
+def moment(value: dt.datetime) -> str:
+    """A step of the timeline: “sabato 9 novembre 2024, 10:15”."""
+    return f"{long_date(value.astimezone(LOCAL_TIME).date())}, {clock(value)}"
+
+
+def numbered(line: Line) -> str:
+    """A proposal's number, the one its card shows on the wall: “n. 12”."""
+    return _("No. %(num)s") % {"num": line.number}
+
+
+def voting_name(mode: str) -> str:
+    """The method's one name, shared with every page: “Voto per approvazione”, “Bollini”."""
+    return _(VOTING_LABELS.get(mode, mode))
+
+
 def voting(mode: str, dots: int, cap: int) -> str:
     if mode == "dots":
-        return _("Dots: %(dots)s each, at most %(cap)s on one proposal") % {
-            "dots": dots,
-            "cap": cap,
-        }
-    return _("Approval voting")
+        rule = _("%(dots)s each, at most %(cap)s on one proposal") % {"dots": dots, "cap": cap}
+        return f"{voting_name(mode)}: {rule}"
+    return voting_name(mode)
 
 
 def tally(mode: str, count: int) -> str:
@@ -157,6 +204,11 @@ def privacy_note(min_group: int) -> str:
 
 def draft() -> str:
     return _("draft")
+
+
+def provisional(report: TableReport) -> str:
+    """A table in the event's synthesis: “Tutela minori (provvisorio)” while it runs."""
+    return f"{report.title} ({_('provisional')})" if report.draft else report.title
 
 
 def titled(title: str, report: TableReport | EventReport) -> str:
@@ -214,3 +266,46 @@ def event_totals_note(report: EventReport) -> str:
 def named(people: tuple[Named, ...]) -> str:
     """Those who consented to be named: «Name (Organisation)», one after the other."""
     return "; ".join(f"{p.name} ({p.organisation})" if p.organisation else p.name for p in people)
+
+
+def privacy_line(event: EventInfo, text: Callable[[str], str] = str) -> str:
+    """The one line every minutes format gives on the event's privacy notice (art. 13
+    GDPR): its controller and DPO when the organiser filled it, else that Tavoli's default
+    notice applies; and the day the participants' personal data are erased. `text` escapes
+    what the organiser typed (Markdown)."""
+    # As the notice's own page says it: "dal sabato 8 febbraio 2025" (the weekday also
+    # spares Italian its "dall'8").
+    date = long_date(event.erase_after)
+    if not event.notice_filled:
+        return _(
+            "Privacy notice: Tavoli's default text; participants' personal data are erased "
+            "from %(date)s."
+        ) % {"date": date}
+    values = {"controller": text(event.controller), "date": date}
+    dpo = event.dpo or event.dpo_contact
+    if not dpo:
+        return (
+            _(
+                "Privacy notice (art. 13 GDPR): data controller %(controller)s. Participants' "
+                "personal data are erased from %(date)s."
+            )
+            % values
+        )
+    if event.dpo and event.dpo_contact:
+        values |= {"dpo": text(event.dpo), "dpo_contact": text(event.dpo_contact)}
+        return (
+            _(
+                "Privacy notice (art. 13 GDPR): data controller %(controller)s; data protection "
+                "officer %(dpo)s (%(dpo_contact)s). Participants' personal data are erased "
+                "from %(date)s."
+            )
+            % values
+        )
+    values |= {"dpo": text(dpo)}
+    return (
+        _(
+            "Privacy notice (art. 13 GDPR): data controller %(controller)s; data protection "
+            "officer %(dpo)s. Participants' personal data are erased from %(date)s."
+        )
+        % values
+    )

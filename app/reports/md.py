@@ -324,7 +324,7 @@ def _details(line: Line) -> list[str]:
     if not rows:
         return []
     # Two spaces end a line inside the item: each note on a line of its own.
-    head = f"- **{line.rank}. {esc(line.title)}**"
+    head = f"- **{line.rank}. {esc(line.title)}** ({labels.numbered(line)})"
     return [head + "  ", *(f"  {r}  " for r in rows[:-1]), f"  {rows[-1]}"]
 
 
@@ -332,8 +332,9 @@ def _details(line: Line) -> list[str]:
 
 
 def _table(report: TableReport, level: int) -> list[str]:
-    """As the HTML minutes: head, timeline, participants, priorities, the facilitator's
-    synthesis, every proposal with its description, the posts not on the wall."""
+    """As the HTML minutes: head, timeline, participants (with the privacy notice's line),
+    priorities, the facilitator's synthesis, every proposal with its description, the posts
+    not on the wall."""
     _ = labels._
     h = "#" * level
     n = report.min_group
@@ -360,8 +361,8 @@ def _table(report: TableReport, level: int) -> list[str]:
         "",
     ]
     if report.timeline:
-        steps = ([labels.clock(s.at), labels.phase(s.phase)] for s in report.timeline)
-        out += _grid([_("Time"), _("Phase")], ["---", "---"], steps)
+        steps = ([labels.moment(s.at), labels.phase(s.phase)] for s in report.timeline)
+        out += _grid([_("Date and time"), _("Phase")], ["---", "---"], steps)
     else:
         out += [_("No phase change recorded yet."), ""]
 
@@ -377,6 +378,7 @@ def _table(report: TableReport, level: int) -> list[str]:
     ]
     if report.named:
         out += [f"**{_('Named with their consent')}:** {esc(labels.named(report.named))}", ""]
+    out += [labels.privacy_line(report.event, esc), ""]
 
     out += [f"{h}# {_('Priorities')}", ""]
     out += [
@@ -397,11 +399,19 @@ def _table(report: TableReport, level: int) -> list[str]:
     for group in groups:
         tag = esc(group.tag, heading=True) if group.tag else _("no tag")
         out += [f"{h}## {labels.kind_group(group.kind)} · {tag}", ""]
-        header = ["#", _("Title"), labels.votes_heading(report.voting_mode), _("Voters"), *cats]
-        align = ["---:", "---", "---:", "---:", *(["---:"] * len(cats))]
+        header = [
+            _("Rank"),
+            _("No."),
+            _("Title"),
+            labels.votes_heading(report.voting_mode),
+            _("Voters"),
+            *cats,
+        ]
+        align = ["---:", "---:", "---", "---:", "---:", *(["---:"] * len(cats))]
         rows = (
             [
                 str(line.rank),
+                labels.number(line.number),
                 esc(line.title, cell=True),
                 labels.number(line.votes),
                 labels.number(line.voters),
@@ -418,9 +428,7 @@ def _table(report: TableReport, level: int) -> list[str]:
 
     if report.merged or report.off_wall:
         out += [f"{h}# {_('Posts not on the wall')}", ""]
-        if report.merged:
-            out.append(f"- {_('merged into another proposal')}: {report.merged}")
-        out += [f"- {labels.status(s)}: {c}" for s, c in report.off_wall]
+        out += [f"- {text}" for text in labels.off_wall_lines(report)]
         out += ["", _("Counted, not printed: their text stays with the moderator."), ""]
     return out
 
@@ -483,14 +491,15 @@ def event_md(report: EventReport) -> bytes:
     )
     out += _grid([_("Table"), *cats, _("Total")], ["---", *(["---:"] * (len(cats) + 1))], rows)
     out += [labels.event_totals_note(report), "", labels.privacy_note(n), ""]
+    out += [labels.privacy_line(report.event, esc), ""]
     out += [f"## {_('Top priorities of each table')}", ""]
     for t in report.tables:
-        out += [f"### {esc(t.title, heading=True)}", ""]
+        out += [f"### {esc(labels.provisional(t), heading=True)}", ""]
         out += [labels.voting(t.voting_mode, t.dots, t.max_per_proposal), ""]
         out += _ranked(t, t.top(5))
     out += ["## " + _("The tables' summaries"), ""]
     for t in report.tables:
-        out += [f"### {esc(t.title, heading=True)}", ""]
+        out += [f"### {esc(labels.provisional(t), heading=True)}", ""]
         if t.facilitator:
             out += [f"{_('Facilitator')}: {esc(t.facilitator)}", ""]
         out += _synthesis_block(t, 4)

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from app.reports.data import EventReport, TableReport
+from app.reports.data import EventInfo, EventReport, TableReport
 from app.reports.labels import raw_cell
 
 SCHEMA = "tavoli.report/1"
@@ -54,6 +54,7 @@ def table_data(report: TableReport) -> dict[str, Any]:
             {
                 "id": line.id,
                 "rank": line.rank,
+                "number": line.number,
                 "kind": line.kind,
                 "title": line.title,
                 "body": line.body,
@@ -81,7 +82,7 @@ def table_json(report: TableReport) -> bytes:
     data = {
         "schema": SCHEMA,
         "kind": "table",
-        "event": _event(report),
+        "event": _event(report.event),
         "min_group": report.min_group,
         **table_data(report),
     }
@@ -94,13 +95,7 @@ def event_json(report: EventReport) -> bytes:
         "schema": SCHEMA,
         "kind": "event",
         "draft": report.draft,
-        "event": {
-            "id": report.event.id,
-            "title": report.event.title,
-            "date": report.event.date.isoformat(),
-            "place": report.event.place,
-            "organiser": report.event.organiser,
-        },
+        "event": _event(report.event),
         "min_group": n,
         "categories": list(report.categories),
         "participants": {
@@ -116,14 +111,21 @@ def event_json(report: EventReport) -> bytes:
     return _dump(data)
 
 
-def _event(report: TableReport) -> dict[str, Any]:
-    e = report.event
+def _event(e: EventInfo) -> dict[str, Any]:
     return {
         "id": e.id,
         "title": e.title,
         "date": e.date.isoformat(),
         "place": e.place,
         "organiser": e.organiser,
+        # The privacy notice the minutes cite: null where the organiser wrote nothing (no
+        # controller: the notice is not filled, Tavoli's default text applies).
+        "privacy": {
+            "controller": e.controller or None,
+            "dpo": e.dpo or None,
+            "dpo_contact": e.dpo_contact or None,
+            "erase_after": e.erase_after.isoformat(),
+        },
     }
 
 

@@ -328,6 +328,7 @@ def _participation(ws: Worksheet, report: EventReport) -> None:
     ws.freeze_panes = "B2"
     note = labels.event_totals_note(report) + " " + labels.privacy_note(n)
     _note(ws, last + 2, note, len(cols))
+    _note(ws, last + 3, labels.privacy_line(report.event), len(cols))
     _print(ws, 1, report.event, labels.titled(_("Participation"), report))
 
 
@@ -360,6 +361,7 @@ def _table_participation(ws: Worksheet, report: TableReport) -> None:
         ws.auto_filter.ref = f"A1:B{1 + len(rows)}"  # one filter a sheet: the figures'
     note = " ".join(x for x in (labels.withheld_note(report), labels.privacy_note(n)) if x)
     _note(ws, last + 2, labels.paper_note(report) + " " + note, 3)
+    _note(ws, last + 3, labels.privacy_line(report.event), 3)
     _print(ws, 1, report.event, f"{labels.titled(report.title, report)} · {_('Participation')}")
 
 

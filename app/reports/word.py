@@ -486,7 +486,7 @@ def _synthesis(doc: DocumentObject, report: TableReport, top: int) -> None:
 def _proposal_cell(line: Line) -> list[list[Run]]:
     """The title, its description, then its tags and marks, each on its own line."""
     _ = labels._
-    paragraphs: list[list[Run]] = [[(line.title, "b")]]
+    paragraphs: list[list[Run]] = [[(line.title, "b"), (f" ({labels.numbered(line)})", "note")]]
     paragraphs += [[(text, "")] for text in line.body.splitlines() if text.strip()]
     if len(line.tags) > 1:
         paragraphs.append([(f"{_('Tags')}: {', '.join(line.tags)}", "note")])
@@ -518,7 +518,7 @@ def _proposals(doc: DocumentObject, report: TableReport, level: int, footer: str
         _section(doc, footer, landscape=True)
     room, widths = _fit([RANK_CM, *widths], TITLE_CM, landscape=_landscape(doc))
     columns = [
-        Column("#", widths[0], numeric=True),
+        Column(_("Pos."), widths[0], numeric=True),
         Column(_("Title"), room),
         *(Column(label, w, numeric=True) for label, w in zip(heads, widths[1:], strict=True)),
     ]
@@ -541,10 +541,8 @@ def _proposals(doc: DocumentObject, report: TableReport, level: int, footer: str
         _note(doc, _("No proposal on the wall."))
     if report.merged or report.off_wall:
         _heading(doc, _("Posts not on the wall"), level + 1)
-        if report.merged:
-            _paragraph(doc, f"{_('merged into another proposal')}: {report.merged}", "ListBullet")
-        for status, count in report.off_wall:
-            _paragraph(doc, f"{labels.status(status)}: {count}", "ListBullet")
+        for text in labels.off_wall_lines(report):
+            _paragraph(doc, text, "ListBullet")
         _note(doc, _("Counted, not printed: their text stays with the moderator."))
 
 
@@ -573,8 +571,8 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
     if report.timeline:
         _grid(
             doc,
-            [Column(_("Time"), 2.2), Column(_("Phase"), 5.0)],
-            [[labels.clock(s.at), labels.phase(s.phase)] for s in report.timeline],
+            [Column(_("Date and time"), 5.0), Column(_("Phase"), 4.0)],
+            [[labels.moment(s.at), labels.phase(s.phase)] for s in report.timeline],
         )
     else:
         _note(doc, _("No phase change recorded yet."))
@@ -597,6 +595,7 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
     _note(doc, labels.paper_note(report) + " " + labels.privacy_note(n))
     if report.named:
         _meta(doc, (_("Named with their consent"), labels.named(report.named)))
+    _note(doc, labels.privacy_line(report.event))
 
     _heading(doc, _("Priorities"), level + 1)
     mode = report.voting_mode
@@ -670,6 +669,7 @@ def _participation(doc: DocumentObject, report: EventReport) -> None:
     )
     _grid(doc, columns, rows, total=True)
     _note(doc, labels.event_totals_note(report) + " " + labels.privacy_note(n))
+    _note(doc, labels.privacy_line(report.event))
     if turn:
         _section(doc, title, landscape=False)
 
@@ -696,7 +696,7 @@ def event_docx(report: EventReport, *, generated: dt.datetime | None = None) -> 
 
     _heading(doc, _("Top priorities of each table"), 1)
     for t in report.tables:
-        _heading(doc, clean(t.title), 2)
+        _heading(doc, clean(labels.provisional(t)), 2)
         _meta(doc, (_("Voting"), labels.voting(t.voting_mode, t.dots, t.max_per_proposal)))
         top = t.top(5)
         _ranked(doc, top, t.voting_mode)
@@ -705,7 +705,7 @@ def event_docx(report: EventReport, *, generated: dt.datetime | None = None) -> 
 
     _heading(doc, _("The tables' summaries"), 1)
     for t in report.tables:
-        _heading(doc, clean(t.title), 2)
+        _heading(doc, clean(labels.provisional(t)), 2)
         if t.facilitator:
             _meta(doc, (_("Facilitator"), t.facilitator))
         _synthesis(doc, t, 3)

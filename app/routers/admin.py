@@ -8,11 +8,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app.deps import SessionDep, SettingsDep, csrf_protect
+from app.config import Settings
+from app.deps import LiveDep, SessionDep, SettingsDep, csrf_protect
+from app.models import Event, Table
 from app.reports import access as report_access
+from app.reports import cards, content_disposition
 from app.routing import UnitOfWorkRoute
-from app.services import access, events, tables
-from app.services.errors import Invalid
+from app.services import access, events, privacy, tables
+from app.services.errors import Invalid, NotFound
 from app.templating import templates
 from app.views import shared_context
 from app.web import csrf_token, public_base
@@ -28,7 +31,7 @@ def _page(request: Request, name: str, **context: Any) -> Response:
 
 
 @router.get("/admin/{token}")
-def organiser(request: Request, token: str, settings: SettingsDep) -> Response:
+def organiser(request: Request, token: str, session: SessionDep, settings: SettingsDep) -> Response:
     events.check_admin(admin_token=settings.admin_token, given=token)
     return _page(
         request,
@@ -36,7 +39,19 @@ def organiser(request: Request, token: str, settings: SettingsDep) -> Response:
         token=token,
         today=dt.date.today(),
         default_categories=events.DEFAULT_CATEGORIES,
+        summaries=events.list_events(session),
     )
+
+
+@router.post("/admin/{token}/events/{event_id}/moderator-link")
+def reissue_moderator_link(
+    token: str, event_id: int, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """A new moderator link: the old one stops at once. The answer is the event's page under
+    the new link, a GET that can be reloaded and bookmarked, which says so once."""
+    events.check_admin(admin_token=settings.admin_token, given=token)
+    new = events.new_moderator_link(session, events.event_by_id(session, event_id))
+    return RedirectResponse(f"/m/{new}?reissued=1", status_code=303)
 
 
 @router.post("/admin/{token}/events")
@@ -51,10 +66,7 @@ def create_event(
     categories: Annotated[str, Form()] = "",
 ) -> Response:
     events.check_admin(admin_token=settings.admin_token, given=token)
-    try:
-        day = dt.date.fromisoformat(date)
-    except ValueError:
-        raise Invalid("Enter the date of the event", field="date") from None
+    day = _day(date)
     _event, moderator_token = events.create_event(
         session,
         title=title,
@@ -67,8 +79,14 @@ def create_event(
 
 
 @router.get("/m/{token}")
-def moderator(request: Request, token: str, session: SessionDep, created: bool = False) -> Response:
-    return _dashboard(request, token, session, created=created)
+def moderator(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    created: bool = False,
+    reissued: bool = False,
+) -> Response:
+    return _dashboard(request, token, session, created=created, reissued=reissued)
 
 
 def _dashboard(
@@ -77,7 +95,7 @@ def _dashboard(
     session: Session,
     *,
     created: bool = False,
-    new_link: tuple[str, str] | None = None,
+    reissued: bool = False,
     coordinator_url: str = "",
 ) -> Response:
     event = events.event_for_moderator(session, token)
@@ -93,21 +111,165 @@ def _dashboard(
         event=event,
         rows=rows,
         created=created,
-        new_link=new_link,
+        reissued=reissued,
         coordinator_url=coordinator_url,
+        has_participants=events.has_participants(session, event),
     )
 
 
 @router.post("/m/{token}/tables/{code}/facilitator")
-def facilitator_link(
-    request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
-) -> Response:
-    """A link that runs one table only, for the volunteer who facilitates it."""
+def facilitator_link(token: str, code: str, session: SessionDep) -> Response:
+    """A link that runs one table only, for the volunteer who facilitates it; the previous
+    one stops working. Only its hash is stored, so the answer redirects to a page under the
+    new link itself (`/run/{new}/{code}/link`): a GET that shows the link, survives a reload
+    and can be bookmarked, where a POST's answer would re-submit (and revoke) on reload."""
     events.event_for_moderator(session, token)
     table = access.table_for_runner(session, token, code)
     new = access.new_facilitator_link(session, table)
-    url = f"{public_base(request, settings.tavoli_public_url)}/run/{new}/{table.code}/"
-    return _dashboard(request, token, session, new_link=(table.code, url))
+    return RedirectResponse(f"/run/{new}/{table.code}/link", status_code=303)
+
+
+@router.get("/run/{token}/{code}/link")
+def facilitator_handout(
+    request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The facilitator link to hand out, shown by the link itself (facilitator links only)."""
+    table = access.table_for_runner(session, token, code)
+    if access.is_event_moderator(session, token, table):
+        raise NotFound("This page shows facilitator links only")
+    base = public_base(request, settings.tavoli_public_url)
+    return _page(
+        request,
+        "pages/admin_facilitator.html",
+        table=table,
+        event=tables.event_of(session, table),
+        console_path=f"/run/{token}/{table.code}/",
+        url=f"{base}/run/{token}/{table.code}/",
+    )
+
+
+@router.get("/run/{token}/{code}/card.pdf")
+def facilitator_card(
+    request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
+) -> Response:
+    table = access.table_for_runner(session, token, code)
+    return _card_file(request, session, settings, tables.event_of(session, table), [table])
+
+
+@router.get("/m/{token}/tables/{code}/card.pdf")
+def table_card(
+    request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
+) -> Response:
+    event = events.event_for_moderator(session, token)
+    table = access.table_for_runner(session, token, code)
+    return _card_file(request, session, settings, event, [table])
+
+
+@router.get("/m/{token}/cards.pdf")
+def event_cards(
+    request: Request, token: str, session: SessionDep, settings: SettingsDep
+) -> Response:
+    event = events.event_for_moderator(session, token)
+    return _card_file(request, session, settings, event, tables.tables_of(session, event))
+
+
+def _card_file(
+    request: Request, session: Session, settings: Settings, event: Event, found: list[Table]
+) -> Response:
+    base = public_base(request, settings.tavoli_public_url)
+    body = cards.cards_pdf(event, found, base)
+    name = cards.filename(event, found[0] if len(found) == 1 else None)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": content_disposition(name, inline=False),
+            "cache-control": "no-store",
+        },
+    )
+
+
+@router.post("/m/{token}/event")
+def edit_event(
+    token: str,
+    session: SessionDep,
+    live: LiveDep,
+    title: Annotated[str, Form()] = "",
+    date: Annotated[str, Form()] = "",
+    place: Annotated[str, Form()] = "",
+    organiser: Annotated[str, Form()] = "",
+    categories: Annotated[str | None, Form()] = None,
+) -> Response:
+    event = events.event_for_moderator(session, token)
+    edit = events.update_event(
+        session,
+        event=event,
+        title=title,
+        date=_day(date),
+        place=place,
+        organiser=organiser,
+        categories=categories.splitlines() if categories is not None else None,
+    )
+    for change in edit.changes:
+        live.publish(change)
+    return RedirectResponse(f"/m/{token}?event_saved=1#event-title", status_code=303)
+
+
+@router.get("/m/{token}/tables/{code}")
+def table_settings(request: Request, token: str, code: str, session: SessionDep) -> Response:
+    """Edit or delete one table."""
+    event = events.event_for_moderator(session, token)
+    table = access.table_for_runner(session, token, code)
+    return _page(
+        request,
+        "pages/admin_table.html",
+        token=token,
+        event=event,
+        table=table,
+        voting_opened=tables.voting_opened(session, table),
+        contents=tables.contents(session, table),
+    )
+
+
+@router.post("/m/{token}/tables/{code}")
+def edit_table(
+    token: str,
+    code: str,
+    session: SessionDep,
+    live: LiveDep,
+    title: Annotated[str, Form()] = "",
+    question: Annotated[str, Form()] = "",
+    mode: Annotated[str | None, Form()] = None,
+    dots: Annotated[int, Form()] = 5,
+    max_per_proposal: Annotated[int, Form()] = 3,
+) -> Response:
+    events.event_for_moderator(session, token)
+    table = access.table_for_runner(session, token, code)
+    rules = tables.VotingRules.checked(mode, dots, max_per_proposal) if mode else None
+    live.publish(tables.update_table(session, table, title=title, question=question, voting=rules))
+    return RedirectResponse(f"/m/{token}?saved={table.code}", status_code=303)
+
+
+@router.post("/m/{token}/tables/{code}/delete")
+def delete_table(
+    token: str,
+    code: str,
+    session: SessionDep,
+    confirm: Annotated[bool, Form()] = False,
+) -> Response:
+    events.event_for_moderator(session, token)
+    table = access.table_for_runner(session, token, code)
+    if not confirm:
+        raise Invalid("Tick the box to confirm", field="confirm")
+    privacy.delete_table(session, table=table)
+    return RedirectResponse(f"/m/{token}?deleted=1", status_code=303)
+
+
+def _day(raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid("Enter the date of the event", field="date") from None
 
 
 @router.post("/m/{token}/coordinator")

@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app import ratelimit
@@ -12,13 +13,16 @@ from app.deps import (
     ApiModeratorDep,
     ApiOrganiserDep,
     ApiParticipantDep,
+    ApiRunnerTableDep,
     LiveDep,
     SessionDep,
     SettingsDep,
+    TokenDep,
 )
 from app.live.fragments import table_json
+from app.reports import cards, content_disposition
 from app.routing import UnitOfWorkRoute
-from app.services import events, participants, proposals, state, tables, voting
+from app.services import access, events, participants, privacy, proposals, state, tables, voting
 from app.services.errors import Forbidden
 from app.web import public_base
 
@@ -259,3 +263,191 @@ def get_table(request: Request, code: str, session: SessionDep) -> dict[str, Any
     table = tables.table_by_code(session, code, client=ratelimit.address(request))
     current = state.table_state(session, table)
     return {"seq": current.seq, **table_json(current)}
+
+
+# --- organiser and moderator: events and tables after creation -------------------------------
+
+
+class EventSummaryOut(BaseModel):
+    id: int
+    title: str
+    date: dt.date
+    place: str
+    organiser: str
+    tables: int
+    preparing: int = Field(description="Tables not started yet.")
+    running: int = Field(description="Tables collecting, discussing or voting.")
+    closed: int
+
+
+@router.get("/events", response_model=list[EventSummaryOut])
+def list_events(session: SessionDep, _organiser: ApiOrganiserDep) -> list[EventSummaryOut]:
+    """Every event, newest first, with how many of its tables run or are closed."""
+    return [
+        EventSummaryOut(
+            id=s.event.id or 0,
+            title=s.event.title,
+            date=s.event.date,
+            place=s.event.place,
+            organiser=s.event.organiser,
+            tables=s.tables,
+            preparing=s.preparing,
+            running=s.running,
+            closed=s.closed,
+        )
+        for s in events.list_events(session)
+    ]
+
+
+class ModeratorLinkOut(BaseModel):
+    moderator_token: str = Field(description="Shown once; stored hashed. The old one stops.")
+    moderator_url: str
+
+
+@router.post("/events/{event_id}/moderator-link", status_code=201, response_model=ModeratorLinkOut)
+def moderator_link(
+    request: Request,
+    event_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    _organiser: ApiOrganiserDep,
+) -> ModeratorLinkOut:
+    """A new moderator link for the event (organiser token); the previous one stops at once."""
+    token = events.new_moderator_link(session, events.event_by_id(session, event_id))
+    base = public_base(request, settings.tavoli_public_url)
+    return ModeratorLinkOut(moderator_token=token, moderator_url=f"{base}/m/{token}")
+
+
+class EventEditIn(BaseModel):
+    title: str | None = None
+    date: dt.date | None = None
+    place: str | None = None
+    organiser: str | None = None
+    categories: list[str] | None = Field(
+        default=None, description="Only before anyone has joined one of the event's tables."
+    )
+
+
+class EventDetailsOut(BaseModel):
+    id: int
+    title: str
+    date: dt.date
+    place: str
+    organiser: str
+    categories: list[str]
+
+
+@router.patch("/events/{event_id}", response_model=EventDetailsOut)
+def edit_event(
+    event_id: int, body: EventEditIn, session: SessionDep, event: ApiModeratorDep, live: LiveDep
+) -> EventDetailsOut:
+    """Edit the event (moderator token); omitted fields stay as they are."""
+    if event.id != event_id:
+        raise Forbidden("This moderator token is for another event")
+    edit = events.update_event(session, event=event, **body.model_dump(exclude_unset=True))
+    for change in edit.changes:
+        live.publish(change)
+    e = edit.event
+    return EventDetailsOut(
+        id=e.id or 0,
+        title=e.title,
+        date=e.date,
+        place=e.place,
+        organiser=e.organiser,
+        categories=e.categories,
+    )
+
+
+class TableEditIn(BaseModel):
+    title: str | None = None
+    question: str | None = None
+    voting: Annotated[ApprovalVoting | DotsVoting, Field(discriminator="mode")] | None = Field(
+        default=None, description="Only until voting has opened (409 after)."
+    )
+
+
+class TableDetailsOut(BaseModel):
+    code: str
+    title: str
+    question: str
+    voting: dict[str, Any]
+    seq: int
+
+
+def rules_of(voting: ApprovalVoting | DotsVoting) -> tables.VotingRules:
+    if isinstance(voting, DotsVoting):
+        return tables.VotingRules.checked("dots", voting.dots, voting.max_per_proposal)
+    return tables.VotingRules.checked("approval")
+
+
+@router.patch("/tables/{code}", response_model=TableDetailsOut)
+def edit_table(
+    body: TableEditIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
+) -> TableDetailsOut:
+    """Edit the theme, the question and the voting method (moderator or facilitator)."""
+    change = tables.update_table(
+        session,
+        table,
+        title=body.title,
+        question=body.question,
+        voting=rules_of(body.voting) if body.voting is not None else None,
+    )
+    live.publish(change)
+    fresh = tables.table_by_code(session, table.code)
+    return TableDetailsOut(
+        code=fresh.code,
+        title=fresh.title,
+        question=fresh.question,
+        voting={
+            "mode": fresh.voting_mode,
+            "dots": fresh.dots,
+            "max_per_proposal": fresh.max_per_proposal,
+        },
+        seq=fresh.seq,
+    )
+
+
+@router.delete("/tables/{code}", status_code=204)
+def delete_table(session: SessionDep, table: ApiRunnerTableDep, token: TokenDep) -> Response:
+    """Erase the table with everything about it (the event's moderator only)."""
+    if not access.is_event_moderator(session, token, table):
+        raise Forbidden("Only the event's moderator can delete a table")
+    privacy.delete_table(session, table=table)
+    return Response(status_code=204)
+
+
+def _pdf(body: bytes, name: str) -> Response:
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": content_disposition(name, inline=False),
+            "cache-control": "no-store",
+        },
+    )
+
+
+@router.get("/tables/{code}/card.pdf", response_class=Response)
+def table_card(
+    request: Request, session: SessionDep, table: ApiRunnerTableDep, settings: SettingsDep
+) -> Response:
+    """The table's printable A4 card: theme, question, QR, code (moderator or facilitator)."""
+    event = tables.event_of(session, table)
+    base = public_base(request, settings.tavoli_public_url)
+    return _pdf(cards.cards_pdf(event, [table], base), cards.filename(event, table))
+
+
+@router.get("/events/{event_id}/cards.pdf", response_class=Response)
+def event_cards(
+    request: Request,
+    event_id: int,
+    session: SessionDep,
+    event: ApiModeratorDep,
+    settings: SettingsDep,
+) -> Response:
+    """Every table's card, one page each, in one PDF (moderator token)."""
+    if event.id != event_id:
+        raise Forbidden("This moderator token is for another event")
+    base = public_base(request, settings.tavoli_public_url)
+    found = tables.tables_of(session, event)
+    return _pdf(cards.cards_pdf(event, found, base), cards.filename(event))

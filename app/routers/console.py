@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from app import i18n
 from app.deps import LiveDep, SessionDep, csrf_protect, release
 from app.live.broadcaster import Broadcaster, Committed
 from app.models import Table
@@ -55,14 +56,17 @@ class Console:
             "dashboard_url": f"/m/{self.token}" if moderator else "",
         }
 
-    def answer(self, change: Committed | None) -> Response:
-        """Publish the change to the other screens, then show this console its live region."""
+    def answer(self, change: Committed | None, *, done: str = "") -> Response:
+        """Publish the change to the other screens, then show this console its live region
+        (and, when the action says so, what it did, in the one flash region)."""
         if change is not None:
             self.live.publish(change)
         if not self.request.headers.get("hx-request"):
             return RedirectResponse(f"/run/{self.token}/{self.table.code}/", status_code=303)
         return templates.TemplateResponse(
-            self.request, "partials/_console_live.html", self.context()
+            self.request,
+            "partials/_console_answer.html",
+            {**self.context(), "done": i18n.gettext(done) if done else ""},
         )
 
     def run(self, action: Action) -> Response:
@@ -122,6 +126,23 @@ def bulk(
 @router.post("/merges/cancel")
 def cancel_merge() -> Response:
     return Response('<div id="merge-panel"></div>', media_type="text/html")
+
+
+@router.get("/participants/{participant_id}/remove")
+def confirm_removal(c: ConsoleDep, participant_id: int) -> Response:
+    """Say what removing this participant will do, and let the moderator keep supported posts."""
+    preview = moderation.removal_preview(c.session, c.table, participant_id)
+    response = templates.TemplateResponse(
+        c.request, "partials/_remove_panel.html", {"preview": preview, "table": c.table}
+    )
+    response.headers["HX-Retarget"] = "#remove-panel"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@router.get("/participants/cancel")
+def cancel_removal() -> Response:
+    return Response('<div id="remove-panel"></div>', media_type="text/html")
 
 
 # Every other action comes from the one list, registered on the API's router too.

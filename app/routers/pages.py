@@ -158,7 +158,6 @@ def post_proposal(
         request,
         "partials/_posted.html",
         posted=proposal,
-        kind=kind,
         **participant_context(session, table, me),
     )
 

@@ -29,12 +29,21 @@ def _parameters(action: Action, path: str, body: Any, tail: list[inspect.Paramet
     keyword = inspect.Parameter.KEYWORD_ONLY
     params = [inspect.Parameter(name, keyword, annotation=Id) for name in _ids(path)]
     if action.input is not NoInput:
-        params.append(inspect.Parameter("body", keyword, annotation=body))
+        # An input whose every field has a default may be left out (a DELETE without body).
+        optional = _reads_json(body) and all(
+            not f.is_required() for f in action.input.model_fields.values()
+        )
+        default = None if optional else inspect.Parameter.empty
+        params.append(inspect.Parameter("body", keyword, annotation=body, default=default))
     return inspect.Signature([*params, *tail])
 
 
+def _reads_json(body: Any) -> bool:
+    return isinstance(body, type)  # the API reads the model itself, the console a Form()
+
+
 def _run(action: Action, session: Any, table: Any, values: dict[str, Any], path: str) -> Any:
-    data = values.get("body") or NoInput()
+    data = values.get("body") or action.input()
     ids = {name: values[name] for name in _ids(path)}
     return action.run(session, table, data, **ids)
 
@@ -80,7 +89,8 @@ def register_console(router: APIRouter, console: Any) -> None:
 
         def endpoint(*, _action: Action = action, _path: str = path, **values: Any) -> Response:
             c = values["c"]
-            response: Response = c.answer(_run(_action, c.session, c.table, values, _path))
+            result = _run(_action, c.session, c.table, values, _path)
+            response: Response = c.answer(result, done=_action.console_done)
             if _action.console_trigger:
                 response.headers["HX-Trigger"] = _action.console_trigger
             return response

@@ -9,14 +9,22 @@ from app.services.tables import table_by_code
 
 
 def table_for_runner(session: Session, token: str | None, code: str) -> Table:
-    """The table, if the token is its event's moderator token or its facilitator token."""
+    """The table, if the token is its event's moderator token or its facilitator token.
+
+    A token that runs nothing is refused before the code is looked up, so a wrong link
+    learns nothing about which codes exist (403, never 404)."""
     if not token:
         raise Unauthorized("The moderator token is missing")
-    table = table_by_code(session, code)
     hashed = hash_token(token)
-    if table.facilitator_token_hash == hashed:
+    facilitated = session.exec(select(Table).where(Table.facilitator_token_hash == hashed)).first()
+    event = None
+    if facilitated is None:
+        event = session.exec(select(Event).where(Event.moderator_token_hash == hashed)).first()
+        if event is None:
+            raise Forbidden("This link does not run this table")
+    table = table_by_code(session, code)
+    if table.id == (facilitated.id if facilitated else None):
         return table
-    event = session.exec(select(Event).where(Event.moderator_token_hash == hashed)).first()
     if event is None or event.id != table.event_id:
         raise Forbidden("This link does not run this table")
     return table

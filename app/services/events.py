@@ -1,12 +1,16 @@
 """Events: created by the organiser, run by whoever holds the moderator link."""
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from app.models import Event
+from app.models import Event, Participant, Table
 from app.security import hash_token, new_token, tokens_equal
-from app.services.errors import Forbidden, Invalid, Unauthorized
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from app.services.rows import by_id
+from app.services.tables import Change, bump_seq
 from app.services.text import clean_line
 
 DEFAULT_CATEGORIES = (
@@ -76,3 +80,130 @@ def event_for_moderator(session: Session, token: str | None) -> Event:
     if event is None:
         raise Forbidden("The moderator token is not valid")
     return event
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """One line of the organiser's list: the event and how far its tables have got."""
+
+    event: Event
+    tables: int
+    preparing: int
+    running: int
+    closed: int
+
+
+def list_events(session: Session) -> list[EventSummary]:
+    """Every event, newest first (by date, then by creation)."""
+    phases: dict[int, list[str]] = {}
+    for event_id, phase in session.exec(select(Table.event_id, Table.phase)):
+        phases.setdefault(event_id, []).append(phase)
+    found = session.exec(select(Event).order_by(col(Event.date).desc(), col(Event.id).desc()))
+    summaries = []
+    for event in found:
+        of_event = phases.get(event.id or 0, [])
+        closed = of_event.count("closed")
+        preparing = of_event.count("preparation")
+        summaries.append(
+            EventSummary(
+                event=event,
+                tables=len(of_event),
+                preparing=preparing,
+                running=len(of_event) - closed - preparing,
+                closed=closed,
+            )
+        )
+    return summaries
+
+
+def event_by_id(session: Session, event_id: int) -> Event:
+    event = by_id(session, Event, event_id)
+    if event is None:
+        raise NotFound("No event has this id")
+    return event
+
+
+def new_moderator_link(session: Session, event: Event) -> str:
+    """A fresh moderator token for the event: the previous link stops working at once."""
+    token = new_token()
+    fresh = event_by_id(session, event.id or 0)
+    fresh.moderator_token_hash = hash_token(token)
+    session.add(fresh)
+    session.commit()
+    return token
+
+
+def has_participants(session: Session, event: Event) -> bool:
+    joined = session.exec(
+        select(Participant.id)
+        .join(Table, col(Table.id) == Participant.table_id)
+        .where(Table.event_id == event.id)
+        .limit(1)
+    ).first()
+    return joined is not None
+
+
+@dataclass(frozen=True)
+class EventEdit:
+    event: Event
+    changes: list[Change]
+
+
+def update_event(
+    session: Session,
+    *,
+    event: Event,
+    title: str | None = None,
+    date: dt.date | None = None,
+    place: str | None = None,
+    organiser: str | None = None,
+    categories: list[str] | None = None,
+) -> EventEdit:
+    """Edit the event. Categories change only before anyone has joined one of its tables
+    (a join records a category from the list): every table of the event is locked first, in
+    id order, so no join can land between the check and the write. The screens and phones
+    show the event's title: each table's change is returned, to be published."""
+    clean: dict[str, Any] = {}
+    if title is not None:
+        clean["title"] = clean_line(title, field="title", limit=200, required=True)
+    if date is not None:
+        clean["date"] = date
+    if place is not None:
+        clean["place"] = clean_line(place, field="place", limit=200)
+    if organiser is not None:
+        clean["organiser"] = clean_line(organiser, field="organiser", limit=200)
+    if categories is not None:
+        clean["categories"] = clean_categories(categories)
+    event_id = event.id or 0
+    table_ids = sorted(
+        t for t in session.exec(select(Table.id).where(Table.event_id == event_id)) if t is not None
+    )
+    session.rollback()
+    seqs = [bump_seq(session, table_id) for table_id in table_ids]
+    session.expire_all()
+    try:
+        fresh = event_by_id(session, event_id)
+        new_categories = clean.get("categories", fresh.categories)
+        if new_categories != fresh.categories and has_participants(session, fresh):
+            raise Conflict(
+                "Categories cannot change once someone has joined a table",
+                field="categories",
+            )
+        changed = {k: v for k, v in clean.items() if getattr(fresh, k) != v}
+        if not changed:
+            session.rollback()
+            return EventEdit(fresh, [Change(t, None) for t in table_ids])
+        for name, value in changed.items():
+            setattr(fresh, name, value)
+        session.add(fresh)
+        for table_id in table_ids:
+            table = session.get(Table, table_id)
+            if table is not None:  # the event's title is part of every table's layout
+                table.layout_seq = table.seq
+                session.add(table)
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+    session.refresh(fresh)
+    return EventEdit(fresh, [Change(t, s) for t, s in zip(table_ids, seqs, strict=True)])

@@ -5,9 +5,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
-from app.models import Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote, utcnow
+from app.models import KINDS, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote, utcnow
 from app.security import hash_token, new_token
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.phases import require_open
@@ -46,6 +46,38 @@ def accept(session: Session, table: Table, proposal_id: int) -> Change:
         if proposal.status not in ("pending", "rephrase", "rejected", "hidden"):
             raise Conflict("This post is not waiting for a decision")
         _to_wall(session, write, proposal)
+    return write.change
+
+
+def accept_all(session: Session, table: Table) -> Change:
+    """Put every post waiting in the queue on the wall, oldest first."""
+    with _moderating(session, table) as write:
+        waiting = list(
+            session.exec(
+                select(Proposal)
+                .where(Proposal.table_id == write.table.id, Proposal.status == "pending")
+                .order_by(col(Proposal.created_seq))
+            )
+        )
+        if not waiting:
+            write.nothing()
+        for proposal in waiting:
+            _to_wall(session, write, proposal)
+    return write.change
+
+
+def set_kind(session: Session, table: Table, proposal_id: int, kind: str) -> Change:
+    """Say what a post is (need, proposal, resource) when its author chose the wrong kind."""
+    if kind not in KINDS:
+        raise Invalid("Unknown kind: choose need, proposal or resource", field="kind")
+    with _moderating(session, table) as write:
+        proposal = proposal_on(session, write.table, proposal_id)
+        if proposal.status == "merged":
+            raise Conflict("This post was merged into another")
+        if proposal.kind == kind:
+            write.nothing()
+        proposal.kind = kind
+        _touch(session, proposal, write.seq)
     return write.change
 
 
@@ -313,22 +345,34 @@ def tags_of(session: Session, table: Table) -> list[Tag]:
     return list(session.exec(select(Tag).where(Tag.table_id == table.id).order_by(col(Tag.name))))
 
 
-def remove_participant(session: Session, table: Table, participant_id: int) -> Change:
+def remove_participant(
+    session: Session, table: Table, participant_id: int, *, keep_ids: list[int] | None = None
+) -> Change:
     """Remove someone who abuses the table: their posts leave the wall, their token stops,
-    and their votes are withdrawn, so they count nowhere (live, API, minutes)."""
+    and their votes are withdrawn, so they count nowhere (live, API, minutes). A post of
+    theirs listed in `keep_ids` (one on the wall that others support) stays visible; it
+    keeps its author, and their own vote on it is withdrawn like all their votes."""
+    keep = set(keep_ids or [])
     with _moderating(session, table) as write:
         participant = by_id(session, Participant, participant_id)
         if participant is None or participant.table_id != write.table.id:
             raise NotFound("No participant with this id on your table")
         participant.removed = True
         session.add(participant)
-        posts = session.exec(
-            select(Proposal).where(
-                Proposal.participant_id == participant_id,
-                col(Proposal.status).in_(("visible", "pending", "rephrase")),
+        posts = list(
+            session.exec(
+                select(Proposal).where(
+                    Proposal.participant_id == participant_id,
+                    col(Proposal.status).in_(("visible", "pending", "rephrase")),
+                )
             )
         )
+        keepable = {p.id for p in posts if p.status == "visible"}
+        if keep - keepable:
+            raise Invalid("Only their posts on the wall can be kept", field="keep_ids")
         for proposal in posts:
+            if proposal.id in keep:
+                continue
             proposal.status = "hidden"
             _touch(session, proposal, write.seq)
         for vote in list(session.exec(select(Vote).where(Vote.participant_id == participant_id))):
@@ -340,6 +384,73 @@ def remove_participant(session: Session, table: Table, participant_id: int) -> C
 
 
 @dataclass(frozen=True)
+class RemovedPost:
+    id: int
+    title: str
+    status: str
+    others: int  # other people who voted for it
+    others_dots: int
+
+
+@dataclass(frozen=True)
+class RemovalPreview:
+    """What removing a participant will do, for the moderator to confirm (read only)."""
+
+    participant_id: int
+    name: str
+    proxy: bool
+    posts: list[RemovedPost]
+    own_votes: int  # proposals they voted for
+
+    @property
+    def supported(self) -> list[RemovedPost]:
+        """Posts on the wall that others voted for: the ones worth keeping."""
+        return [p for p in self.posts if p.status == "visible" and p.others]
+
+
+def removal_preview(session: Session, table: Table, participant_id: int) -> RemovalPreview:
+    participant = by_id(session, Participant, participant_id)
+    if participant is None or participant.table_id != table.id:
+        raise NotFound("No participant with this id on your table")
+    if participant.removed:
+        raise Conflict("This participant was already removed")
+    posts = list(
+        session.exec(
+            select(Proposal)
+            .where(
+                Proposal.participant_id == participant_id,
+                col(Proposal.status).in_(("visible", "pending", "rephrase")),
+            )
+            .order_by(col(Proposal.created_seq))
+        )
+    )
+    support: dict[int, tuple[int, int]] = {}
+    if posts:
+        for proposal_id, voters, dots in session.exec(
+            select(Vote.proposal_id, func.count(), func.coalesce(func.sum(Vote.dots), 0))
+            .where(
+                col(Vote.proposal_id).in_([p.id for p in posts]),
+                Vote.participant_id != participant_id,
+            )
+            .group_by(col(Vote.proposal_id))
+        ):
+            support[proposal_id] = (int(voters), int(dots))
+    own = session.exec(
+        select(func.count()).select_from(Vote).where(Vote.participant_id == participant_id)
+    ).one()
+    return RemovalPreview(
+        participant_id=participant_id,
+        name=participant.name,
+        proxy=participant.proxy,
+        posts=[
+            RemovedPost(p.id or 0, p.title, p.status, *support.get(p.id or 0, (0, 0)))
+            for p in posts
+        ],
+        own_votes=int(own),
+    )
+
+
+@dataclass(frozen=True)
 class PaperAdded:
     table_id: int
     seq: int
@@ -347,11 +458,19 @@ class PaperAdded:
 
 
 def add_paper_participant(
-    session: Session, table: Table, *, name: str, category: str = ""
+    session: Session,
+    table: Table,
+    *,
+    name: str,
+    category: str = "",
+    organisation: str = "",
+    named_in_minutes: bool = False,
 ) -> PaperAdded:
-    """Someone without a smartphone: the moderator posts and votes for them, marked as proxy."""
+    """Someone without a smartphone: the moderator posts and votes for them, marked as proxy.
+    Like anyone joining, they may give an organisation and agree to be named in the minutes."""
     clean_name = clean_line(name, field="name", limit=100, required=True)
     clean_category = clean_line(category, field="category", limit=100)
+    clean_organisation = clean_line(organisation, field="organisation", limit=150)
     with _moderating(session, table) as write:
         if clean_category and clean_category not in event_of(session, write.table).categories:
             raise Invalid("Unknown stakeholder category", field="category")
@@ -359,7 +478,9 @@ def add_paper_participant(
             table_id=write.table.id or 0,
             token_hash=hash_token(new_token()),  # never handed out: only moderators act for them
             name=clean_name,
+            organisation=clean_organisation,
             category=clean_category,
+            named_in_minutes=named_in_minutes,
             proxy=True,
         )
         session.add(participant)
@@ -382,3 +503,17 @@ def paper_participant(session: Session, table: Table, participant_id: int) -> Pa
     if participant is None or participant.table_id != table.id or not participant.proxy:
         raise NotFound("No paper participant with this id on your table")
     return participant
+
+
+def paper_votes(session: Session, table: Table) -> dict[int, list[tuple[int, int]]]:
+    """What was typed in for each paper participant: (proposal id, dots), latest first."""
+    rows = session.exec(
+        select(Vote.participant_id, Vote.proposal_id, Vote.dots)
+        .join(Participant, col(Participant.id) == Vote.participant_id)
+        .where(Participant.table_id == table.id, col(Participant.proxy).is_(True))
+        .order_by(col(Vote.updated_at).desc(), col(Vote.proposal_id).desc())
+    )
+    entered: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for participant_id, proposal_id, dots in rows:
+        entered[participant_id].append((proposal_id, dots))
+    return dict(entered)

@@ -254,22 +254,7 @@ def delete_event(session: Session, *, event: Event) -> list[int]:
     try:
         if session.get(Event, event_id) is None:
             raise NotFound("No event has this id")
-        proposal_ids = select(Proposal.id).where(col(Proposal.table_id).in_(table_ids))
-        participant_ids = select(Participant.id).where(col(Participant.table_id).in_(table_ids))
-        session.execute(delete(ProposalTag).where(col(ProposalTag.proposal_id).in_(proposal_ids)))
-        session.execute(delete(Vote).where(col(Vote.proposal_id).in_(proposal_ids)))
-        session.execute(delete(Vote).where(col(Vote.participant_id).in_(participant_ids)))
-        session.execute(delete(Merge).where(col(Merge.table_id).in_(table_ids)))
-        session.execute(
-            update(Proposal)
-            .where(col(Proposal.table_id).in_(table_ids))
-            .values(merged_into_id=None)
-        )
-        session.execute(delete(Proposal).where(col(Proposal.table_id).in_(table_ids)))
-        session.execute(delete(Tag).where(col(Tag.table_id).in_(table_ids)))
-        session.execute(delete(PhaseChange).where(col(PhaseChange.table_id).in_(table_ids)))
-        session.execute(delete(Participant).where(col(Participant.table_id).in_(table_ids)))
-        session.execute(delete(Table).where(col(Table.id).in_(table_ids)))
+        _delete_tables(session, table_ids)
         session.execute(delete(Event).where(col(Event.id) == event_id))
     except BaseException:
         session.rollback()
@@ -277,6 +262,39 @@ def delete_event(session: Session, *, event: Event) -> list[int]:
     session.commit()
     scrub(session)
     return table_ids
+
+
+def delete_table(session: Session, *, table: Table) -> None:
+    """Erase one table and everything about it (its participants, posts, votes, tags, merges
+    and phase changes); the table is locked first."""
+    table_id = table.id or 0
+    bump_seq(session, table_id)  # a 404 when it is already gone
+    session.expire_all()
+    try:
+        _delete_tables(session, [table_id])
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+    scrub(session)
+
+
+def _delete_tables(session: Session, table_ids: list[int]) -> None:
+    """Every row of these tables, children first (in the caller's transaction)."""
+    proposal_ids = select(Proposal.id).where(col(Proposal.table_id).in_(table_ids))
+    participant_ids = select(Participant.id).where(col(Participant.table_id).in_(table_ids))
+    session.execute(delete(ProposalTag).where(col(ProposalTag.proposal_id).in_(proposal_ids)))
+    session.execute(delete(Vote).where(col(Vote.proposal_id).in_(proposal_ids)))
+    session.execute(delete(Vote).where(col(Vote.participant_id).in_(participant_ids)))
+    session.execute(delete(Merge).where(col(Merge.table_id).in_(table_ids)))
+    session.execute(
+        update(Proposal).where(col(Proposal.table_id).in_(table_ids)).values(merged_into_id=None)
+    )
+    session.execute(delete(Proposal).where(col(Proposal.table_id).in_(table_ids)))
+    session.execute(delete(Tag).where(col(Tag.table_id).in_(table_ids)))
+    session.execute(delete(PhaseChange).where(col(PhaseChange.table_id).in_(table_ids)))
+    session.execute(delete(Participant).where(col(Participant.table_id).in_(table_ids)))
+    session.execute(delete(Table).where(col(Table.id).in_(table_ids)))
 
 
 def scrub(session: Session) -> None:

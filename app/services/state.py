@@ -5,11 +5,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag
 from app.services.errors import NotFound
-from app.services.moderation import merges_of, paper_participants, tags_of
+from app.services.moderation import merges_of, paper_participants, paper_votes, tags_of
 from app.services.phases import can_post, can_vote, seconds_left
 from app.services.tables import event_of
 from app.services.voting import tallies
@@ -36,6 +37,7 @@ class ProposalView:
     merged_from: tuple[tuple[int, str], ...] = ()  # (id, title) of the duplicates folded in
     merged_into_id: int | None = None
     coauthor_ids: tuple[int, ...] = ()  # authors of the duplicates folded in
+    number: int = 0  # "n. 12": its place in the table's posting order, the same on wall and minutes
 
     @property
     def visible(self) -> bool:
@@ -70,6 +72,8 @@ class TableState:
     tags: list[Tag] = field(default_factory=list)
     merges: list[Merge] = field(default_factory=list)
     paper: list[Participant] = field(default_factory=list)  # names: moderators' eyes only
+    # What was typed in for each paper participant: (proposal id, dots), latest first.
+    paper_votes: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
 
     @property
     def visible(self) -> list[ProposalView]:
@@ -177,8 +181,25 @@ class TableDelta:
         return not self.new and not self.changed and not self.layout
 
 
-def _views(session: Session, proposals: list[Proposal]) -> list[ProposalView]:
+def _numbers(session: Session, ids: list[int]) -> dict[int, int]:
+    """Each post's number at its table: how many posts the table had when it was posted."""
+    earlier = aliased(Proposal)
+    count = (
+        select(func.count())
+        .select_from(earlier)
+        .where(earlier.table_id == Proposal.table_id, earlier.created_seq <= Proposal.created_seq)
+        .scalar_subquery()
+    )
+    rows = session.exec(select(Proposal.id, count).where(col(Proposal.id).in_(ids)))
+    return {pid or 0: int(n) for pid, n in rows}
+
+
+def _views(
+    session: Session, proposals: list[Proposal], numbers: dict[int, int] | None = None
+) -> list[ProposalView]:
     ids = [p.id for p in proposals if p.id is not None]
+    if numbers is None:
+        numbers = _numbers(session, ids) if ids else {}
     counts = tallies(session, ids)
     tags: dict[int, list[tuple[int, str]]] = defaultdict(list)
     merged: dict[int, list[tuple[int, str]]] = defaultdict(list)
@@ -227,6 +248,7 @@ def _views(session: Session, proposals: list[Proposal]) -> list[ProposalView]:
             merged_from=tuple(merged[p.id or 0]),
             merged_into_id=p.merged_into_id,
             coauthor_ids=tuple(coauthors[p.id or 0]),
+            number=numbers.get(p.id or 0, 0),
         )
         for p in proposals
     ]
@@ -262,10 +284,14 @@ def table_state(session: Session, table: Table) -> TableState:
         event=event_of(session, table),
         seq=seq,
         participants=int(participants),
-        proposals=_views(session, list(proposals)),
+        # Every earlier post is here, in posting order: the numbers need no query.
+        proposals=_views(
+            session, list(proposals), {p.id or 0: n for n, p in enumerate(proposals, 1)}
+        ),
         tags=tags_of(session, table),
         merges=merges_of(session, table),
         paper=paper_participants(session, table),
+        paper_votes=paper_votes(session, table),
     )
 
 

@@ -5,13 +5,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import ratelimit
-from app.models import Event, Table
-from app.services.errors import Invalid, NotFound
+from app.models import Event, Participant, PhaseChange, Proposal, Table, Vote
+from app.services.errors import Conflict, Invalid, NotFound
 from app.services.text import clean_line
 
 # No look-alikes: no 0/O, 1/I/L, and no U/V either.
@@ -182,3 +182,80 @@ def table_write(session: Session, table_id: int, *, layout: bool = False) -> Ite
         session.commit()
     else:
         session.rollback()
+
+
+def voting_opened(session: Session, table: Table) -> bool:
+    """Voting has opened once (the timeline has reached it), even if the table stepped back."""
+    if table.phase == "voting":
+        return True
+    reached = session.exec(
+        select(PhaseChange.id).where(
+            PhaseChange.table_id == table.id, PhaseChange.phase == "voting"
+        )
+    ).first()
+    return reached is not None
+
+
+def update_table(
+    session: Session,
+    table: Table,
+    *,
+    title: str | None = None,
+    question: str | None = None,
+    voting: VotingRules | None = None,
+) -> Change:
+    """Edit a table's theme, question and voting method. The method and its numbers change
+    only until voting has opened once (409 after). The projector and the phones show the
+    theme: the change redraws their layout."""
+    clean: dict[str, object] = {}
+    if title is not None:
+        clean["title"] = clean_line(title, field="title", limit=200, required=True)
+    if question is not None:
+        clean["question"] = clean_line(question, field="question", limit=500)
+    with table_write(session, table.id or 0, layout=True) as write:
+        current = write.table
+        if voting is not None and (
+            voting.mode,
+            voting.dots,
+            voting.max_per_proposal,
+        ) != (current.voting_mode, current.dots, current.max_per_proposal):
+            if voting_opened(session, current):
+                raise Conflict(
+                    "The voting method cannot change once voting has opened", field="voting"
+                )
+            clean["voting_mode"] = voting.mode
+            clean["dots"] = voting.dots
+            clean["max_per_proposal"] = voting.max_per_proposal
+        changed = {k: v for k, v in clean.items() if getattr(current, k) != v}
+        if not changed:
+            write.nothing()
+        else:
+            for name, value in changed.items():
+                setattr(current, name, value)
+            session.add(current)
+    return write.change
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What deleting a table erases, for the confirmation."""
+
+    participants: int
+    proposals: int
+    votes: int
+
+
+def contents(session: Session, table: Table) -> Contents:
+    people = session.exec(
+        select(func.count()).select_from(Participant).where(Participant.table_id == table.id)
+    ).one()
+    posts = session.exec(
+        select(func.count()).select_from(Proposal).where(Proposal.table_id == table.id)
+    ).one()
+    votes = session.exec(
+        select(func.count())
+        .select_from(Vote)
+        .join(Proposal, col(Proposal.id) == Vote.proposal_id)
+        .where(Proposal.table_id == table.id)
+    ).one()
+    return Contents(int(people), int(posts), int(votes))

@@ -39,6 +39,9 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dic
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
+            # The phones of the room speak Italian: Tavoli follows Accept-Language, and a
+            # context without a locale of its own would otherwise ask for English.
+            "--accept-lang=it-IT,it",
         ],
     }
 

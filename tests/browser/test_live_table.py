@@ -185,7 +185,7 @@ def test_a_phone_that_loses_the_connection_catches_up(
     carla = phone(browser, f"http://127.0.0.1:{flaky_link.port}", code)  # on the venue Wi-Fi
     expect(carla.locator("#dots-left")).to_contain_text("3")
     flaky_link.cut()
-    expect(carla.get_by_text("Connessione persa")).to_be_visible()
+    expect(carla.get_by_text("Connessione persa: mi sto ricollegando")).to_be_visible()
     other = phone(browser, live_server, code)
     post_from(other, "Proposta", "Centro diurno aperto anche d'estate")
     run(live_server, code, "phase", {"phase": "voting"})
@@ -195,7 +195,7 @@ def test_a_phone_that_loses_the_connection_catches_up(
     # The WebSocket extension reconnects by itself; the snapshot brings what was missed.
     title = carla.get_by_role("heading", name="Centro diurno aperto anche d'estate")
     expect(title).to_be_visible(timeout=30_000)
-    expect(carla.get_by_text("Connessione persa")).to_be_hidden()
+    expect(carla.get_by_text("Connessione persa: mi sto ricollegando")).to_be_hidden()
     expect(carla.locator(".tally-count")).to_have_text("1")
     carla.get_by_role("button", name="Dai un bollino").click()
     expect(carla.locator("#dots-left strong")).to_have_text("2")

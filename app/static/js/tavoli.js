@@ -67,7 +67,133 @@
     for (var i = 0; i < hosts.length; i++) if (!hosts[i].textContent.trim()) hosts[i].textContent = location.host;
   }
 
-  function refresh() { markMine(); applyMyVotes(); fillJoinHost(); tick(); }
+  function refresh() { markMine(); applyMyVotes(); fillJoinHost(); tick(); fitScreen(); }
+
+  // --- The projector: what is shown fits the screen ------------------------------------------
+  // Titles and texts take the room they need. What would overflow is scaled down in steps
+  // (classes fit-1 to fit-10 set --fit, in tavoli.css); the results past what fits under the
+  // first five are pages that turn by themselves ("pagina 2 di 3").
+  var FIT_STEPS = 10;
+  var PAGE_SECONDS = 8;
+  var TIME_UP_SECONDS = 10;
+  var resultsPage = 0;
+  var resultsPages = 1;
+  var timeUpAt = 0;
+
+  function setFit(el, step) {
+    for (var i = 1; i <= FIT_STEPS; i++) el.classList.toggle("fit-" + i, i === step);
+  }
+  function overflows(el) { return el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1; }
+  function fitDown(el, fits) {
+    var step = 0;
+    setFit(el, 0);
+    while (step < FIT_STEPS && !fits()) setFit(el, ++step);
+  }
+
+  function fitWall(area) {
+    var wall = area.querySelector(".wall-screen");
+    var cards = area.querySelectorAll(".card");
+    for (var i = 0; i < cards.length; i++) setFit(cards[i], 0);
+    if (wall) fitDown(wall, function () { return !overflows(area); });  // cards of free height
+    // Cards in rows of fixed height: each long title as small as it needs; the others take
+    // one step too when some card needed any, so the sizes do not jump from card to card.
+    var steps = [];
+    var most = 0;
+    for (var j = 0; j < cards.length; j++) {
+      var card = cards[j];
+      var step = 0;
+      while (step < FIT_STEPS && overflows(card)) setFit(card, ++step);
+      steps.push(step);
+      most = Math.max(most, step);
+    }
+    var floor = Math.min(most, 1);
+    for (var k = 0; k < cards.length; k++) if (steps[k] < floor) setFit(cards[k], floor);
+  }
+
+  function inside(el, box) {
+    var r = el.getBoundingClientRect();
+    return r.right <= box.right + 1 && r.bottom <= box.bottom + 1 && r.left >= box.left - 1;
+  }
+  function fitResults(section) {
+    var top = section.querySelector(".result-top");
+    if (!top) { resultsPages = 1; return; }  // hidden, or nothing posted: no pages to turn
+    var rest = section.querySelector(".result-rest");
+    var rows = rest ? rest.querySelectorAll(".result") : [];
+    var i;
+    for (i = 0; i < rows.length; i++) rows[i].hidden = true;  // the first five alone, first
+    var bottom = section.getBoundingClientRect().bottom - parseFloat(getComputedStyle(section).paddingBottom);
+    var share = rows.length ? 0.6 : 1;  // leave the rest room for a few rows at least
+    fitDown(top, function () {
+      var box = top.getBoundingClientRect();
+      return box.height <= (bottom - box.top) * share;
+    });
+    // Pages: as many rows as the columns hold, measured; at least one row a page.
+    var pages = 0;
+    if (rows.length) {
+      var frame = rest.getBoundingClientRect();
+      var start = 0;
+      while (start < rows.length) {
+        for (i = 0; i < rows.length; i++) rows[i].hidden = i < start;
+        var end = start + 1;
+        while (end < rows.length && inside(rows[end], frame)) end++;
+        for (i = start; i < end; i++) rows[i].dataset.page = String(pages);
+        pages++;
+        start = end;
+      }
+    }
+    resultsPages = Math.max(1, pages);
+    showResultsPage(section);
+  }
+  function showResultsPage(section) {
+    if (resultsPage >= resultsPages) resultsPage = 0;
+    var rows = section.querySelectorAll(".result-rest .result");
+    for (var i = 0; i < rows.length; i++) rows[i].hidden = rows[i].dataset.page !== String(resultsPage);
+    var pager = section.querySelector(".results-page");
+    if (!pager) return;
+    pager.hidden = resultsPages < 2;
+    pager.textContent = (pager.dataset.pattern || "{page}/{pages}")
+      .replace("{page}", String(resultsPage + 1)).replace("{pages}", String(resultsPages));
+  }
+  function turnResultsPage() {
+    var section = document.querySelector(".screen .results");
+    if (!section || resultsPages < 2) return;
+    resultsPage = (resultsPage + 1) % resultsPages;
+    showResultsPage(section);
+  }
+
+  // A countdown seen here reached zero: "Time is up" stays a few seconds over the phase.
+  function markTimeUp() {
+    var big = document.querySelector(".screen .big-timer");
+    if (!big) return;
+    var running = big.querySelector(".timer-huge");
+    if (running) {  // its end may be drawn by the server's push before the last tick here
+      var t0 = parseInt(running.dataset.t0 || String(Date.now()), 10);
+      var left = parseInt(running.dataset.timerLeft, 10) - (Date.now() - t0) / 1000;
+      timeUpAt = left <= 1.5 ? timeUpAt || Date.now() : 0;
+    }
+    big.classList.toggle("just-over", !running && timeUpAt > 0 && Date.now() - timeUpAt < TIME_UP_SECONDS * 1000);
+  }
+
+  function fitScreen() {
+    if (!document.body.classList.contains("screen")) return;
+    var wall = document.querySelector(".screen-wall");
+    if (wall) fitWall(wall);
+    var spot = document.querySelector(".spotlight");
+    if (spot) fitDown(spot, function () { return !overflows(spot); });
+    var results = document.querySelector(".results");
+    if (results) fitResults(results);
+    markTimeUp();
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!document.body.classList.contains("screen")) return;
+    window.setInterval(turnResultsPage, PAGE_SECONDS * 1000);
+    window.setInterval(markTimeUp, 1000);  // after tick, which marks timer-over
+    var pending = 0;
+    window.addEventListener("resize", function () {
+      window.clearTimeout(pending);
+      pending = window.setTimeout(fitScreen, 150);
+    });
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     refresh();
@@ -224,6 +350,177 @@
     for (var i = 0; i < boxes.length; i++) boxes[i].checked = false;
     var panel = document.getElementById("merge-panel");
     if (panel) panel.innerHTML = "";
+  });
+
+  // --- Console: panels open in view; a removal clears its panel; success notes fade ----------
+  // The merge and removal panels are swapped in above the wall: the moderator clicked far
+  // below them, so bring each new one into view (once) and put the focus in it.
+  function showPanels() {
+    var ids = ["merge-panel", "remove-panel"];
+    for (var i = 0; i < ids.length; i++) {
+      var panel = document.getElementById(ids[i]);
+      if (!panel || !panel.firstElementChild || panel.dataset.shown) continue;
+      panel.dataset.shown = "1";
+      panel.scrollIntoView({ block: "start" });
+      var first = panel.querySelector("input:not([type=hidden]), button");
+      if (first) first.focus({ preventScroll: true });
+    }
+  }
+  document.addEventListener("htmx:afterSettle", showPanels);
+  document.addEventListener("tavoli:removed", function () {
+    var panel = document.getElementById("remove-panel");
+    if (panel) { panel.innerHTML = ""; delete panel.dataset.shown; }
+  });
+  // A success note leaves on its own; an error stays until the next request replaces it.
+  document.addEventListener("htmx:afterSettle", function () {
+    var ok = document.querySelector("#flash .flash-ok");
+    if (!ok || ok.dataset.timed) return;
+    ok.dataset.timed = "1";
+    window.setTimeout(function () { if (ok.isConnected) ok.remove(); }, 6000);
+  });
+
+  // --- Phone: a vote tapped twice counts once ------------------------------------------------
+  // A vote carries the state it asks for (dots), so a repeated request changes nothing; but
+  // once the first answer has flipped the button, a second tap would ask for the opposite.
+  // So a support button ignores taps while its request is on its way and for a moment after.
+  // (A dot's + and − do not: a second + means one more dot, and htmx queues it until the
+  // first answer has set what + asks for next.) Keyed by the form's action, not by the
+  // element: a push may redraw the card in between.
+  var VOTE_QUIET_MS = 500;
+  var voteGuards = {};
+  function voteKey(form) {
+    if (!form || !form.querySelector || !form.querySelector('[data-role="toggle"]')) return null;
+    return form.getAttribute("hx-post");
+  }
+  function voteButton(form) { return form.querySelector("button"); }
+  document.addEventListener("htmx:confirm", function (event) {
+    var key = voteKey(event.detail.elt);
+    if (!key) return;
+    var guard = voteGuards[key];
+    if (guard && (guard.busy || Date.now() < guard.until)) event.preventDefault();
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    var key = voteKey(form);
+    if (!key) return;
+    var guard = voteGuards[key] = { busy: true, until: 0 };
+    var id = voteButton(form) && voteButton(form).id;
+    if (id) document.getElementById(id).setAttribute("aria-busy", "true");
+    event.detail.xhr.addEventListener("loadend", function () {
+      guard.busy = false;
+      guard.until = Date.now() + VOTE_QUIET_MS;
+      var button = id && document.getElementById(id);
+      if (button) button.removeAttribute("aria-busy");
+    });
+  });
+
+  // --- Phone: a tap that does not reach the server says so, and can be sent again ----------
+  // Watched on the request itself (htmx's events would not reach the document from a form a
+  // push has replaced). The values sent are kept, so "Try again" sends the same thing: a
+  // vote's target state, not its opposite.
+  var failed = null;
+  function retryBanner() { return document.getElementById("retry"); }
+  function showRetry(show) {
+    var banner = retryBanner();
+    if (banner) banner.hidden = !show;
+  }
+  function sentValues(form) {
+    var values = [];
+    for (var i = 0; i < form.elements.length; i++) {
+      var field = form.elements[i];
+      if (field.type === "hidden" && field.name) values.push([field.name, field.value]);
+    }
+    return values;
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var xhr = event.detail.xhr;
+    if (!retryBanner() || !elt || elt.tagName !== "FORM") return;
+    var submitter = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent &&
+      event.detail.requestConfig.triggeringEvent.submitter;
+    var attempt = {
+      form: elt,
+      id: elt.id || (voteButton(elt) && voteButton(elt).id) || "",
+      values: sentValues(elt),
+      submitter: submitter || null,
+    };
+    function lost() { failed = attempt; showRetry(true); }
+    xhr.addEventListener("error", lost);
+    xhr.addEventListener("timeout", lost);
+    xhr.addEventListener("load", function () {
+      if (xhr.status >= 500) lost();
+      else if (failed === attempt || failed === null) { failed = null; showRetry(false); }
+    });
+  });
+  function retry() {
+    var attempt = failed;
+    showRetry(false);
+    if (!attempt) return;
+    failed = null;
+    var form = attempt.form;
+    if (!form.isConnected && attempt.id) {  // redrawn by a push meanwhile: its new copy
+      var current = document.getElementById(attempt.id);
+      form = current && (current.tagName === "FORM" ? current : current.form);
+    }
+    if (!form || !form.isConnected) return;
+    for (var i = 0; i < attempt.values.length; i++) {
+      var field = form.elements.namedItem(attempt.values[i][0]);
+      if (field && field.type === "hidden") field.value = attempt.values[i][1];
+    }
+    var key = voteKey(form);
+    if (key) delete voteGuards[key];
+    var submitter = attempt.submitter && attempt.submitter.isConnected ? attempt.submitter : undefined;
+    if (form.requestSubmit) form.requestSubmit(submitter);
+    else htmx.trigger(form, "submit");
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target && event.target.closest && event.target.closest("#retry-button")) retry();
+  });
+
+  // --- Phone: characters left in a text field ----------------------------------------------
+  // The limit is the services' (data-limit, rendered by the server); the text is counted as
+  // the server will store it (NFC, a title's spaces collapsed), in characters, not UTF-16
+  // units. Nothing is cut: past the limit the counter turns red and the post is held back.
+  function counted(field) {
+    var text = (field.value || "").normalize ? field.value.normalize("NFC") : field.value;
+    text = field.tagName === "TEXTAREA" ? text.trim() : text.replace(/\s+/g, " ").trim();
+    return Array.from(text).length;
+  }
+  function overBy(field) { return counted(field) - parseInt(field.dataset.limit, 10); }
+  function updateCounter(field) {
+    var counter = document.getElementById(field.dataset.counter);
+    if (!counter) return;
+    var over = overBy(field);
+    counter.textContent = over > 0
+      ? counter.dataset.over.replace("{n}", String(over))
+      : counter.dataset.left.replace("{n}", String(-over));
+    counter.classList.toggle("counter-over", over > 0);
+    if (over > 0) field.setAttribute("aria-invalid", "true");
+    else field.removeAttribute("aria-invalid");
+  }
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (field && field.dataset && field.dataset.limit) updateCounter(field);
+  });
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt;
+    if (!form || form.tagName !== "FORM") return;
+    var fields = form.querySelectorAll("[data-limit]");
+    for (var i = 0; i < fields.length; i++) {
+      var over = overBy(fields[i]);
+      if (over <= 0) continue;
+      event.preventDefault();
+      updateCounter(fields[i]);
+      var flash = document.getElementById("flash");
+      if (flash) {
+        var message = document.createElement("p");
+        message.className = "flash-message flash-error";
+        message.textContent = fields[i].dataset.error.replace("{n}", String(over));
+        flash.replaceChildren(message);
+      }
+      fields[i].focus();
+      return;
+    }
   });
 
   // --- Console: keyboard shortcuts and their help ----------------------------------------

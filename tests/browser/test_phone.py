@@ -1,0 +1,222 @@
+"""The phone at the table: taps that count once, taps that did not arrive, long texts, the
+header and the sticky phase line, the language, on a 390×844 screen with a full wall."""
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import ADMIN_TOKEN, FlakyLink
+from tests.browser.content import WALL
+from tests.browser.test_live_table import RUNNERS, assert_accessible, run
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+THEME = "Governance partecipata e co-programmazione dei servizi sociali dell'Ambito"
+
+
+def table_with(
+    base: str, *, phase: str, posts: int = 0, title: str = THEME
+) -> tuple[str, list[int]]:
+    """A table in `phase` with the first `posts` posts of the realistic wall."""
+    with httpx.Client(base_url=base) as api:
+        event = api.post(
+            "/api/events",
+            json={
+                "title": "Stati Generali dell'Innovazione Sociale — Ambito S6",
+                "date": "2024-11-09",
+                "place": "Fisciano, Aula Magna",
+                "organiser": "Ufficio di Piano",
+            },
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        ).json()
+        table = api.post(
+            f"/api/events/{event['id']}/tables",
+            json={
+                "title": title,
+                "question": "Come decidiamo insieme, e chi manca oggi a questo tavolo?",
+                "voting": {"mode": "approval"},
+            },
+            headers={"Authorization": f"Bearer {event['moderator_token']}"},
+        ).json()
+        code = str(table["code"])
+        RUNNERS[code] = event["moderator_token"]
+        run(base, code, "phase", {"phase": "collect"})
+        people = [
+            api.post(f"/api/tables/{code}/participants", json={}).json()["token"] for _ in range(8)
+        ]
+        ids = []
+        for index, (kind, text, body) in enumerate(WALL[:posts]):
+            response = api.post(
+                f"/api/tables/{code}/proposals",
+                json={"kind": kind, "title": text, "body": body},
+                headers={"Authorization": f"Bearer {people[index % len(people)]}"},
+            )
+            ids.append(int(response.json()["id"]))
+        if phase != "collect":
+            run(base, code, "phase", {"phase": phase})
+    return code, ids
+
+
+def phone(browser: Browser, base: str, code: str, locale: str = "it-IT") -> Page:
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale=locale
+    )
+    page = context.new_page()
+    # The socket's first message (the snapshot) redraws the wall: wait for it before tapping.
+    page.add_init_script(
+        "document.addEventListener('htmx:wsAfterMessage', () => { window.tavoliSynced = true; })"
+    )
+    page.goto(f"{base}/t/{code}")
+    page.locator("button[type=submit]").click()  # join without saying who
+    expect(page.locator("#status .status-phase")).to_be_visible()
+    for _ in range(200):  # wait_for_function would need eval, which the CSP refuses
+        if page.evaluate("() => window.tavoliSynced === true"):
+            break
+        page.wait_for_timeout(50)
+    return page
+
+
+def tally(page: Page, pid: int) -> str:
+    return page.locator(f"#p-{pid} .tally-count").inner_text()
+
+
+def test_a_double_tap_gives_one_vote(browser: Browser, live_server: str) -> None:
+    code, ids = table_with(live_server, phase="voting", posts=3)
+    page = phone(browser, live_server, code)
+    for pid, gap in zip(ids, (0, 150, 350), strict=True):
+        button = page.locator(f"#vote-{pid}-toggle")
+        if gap == 0:
+            button.dblclick()  # the two clicks of a double tap
+        else:
+            button.click()
+            page.wait_for_timeout(gap)  # the first answer is back by now: the button flipped
+            button.click()
+        expect(button).to_have_attribute("aria-pressed", "true")
+        expect(page.locator(f"#p-{pid} .tally-count")).to_have_text("1")
+    page.wait_for_timeout(700)
+    with httpx.Client(base_url=live_server) as api:
+        stored = {p["id"]: p["tally"] for p in api.get(f"/api/tables/{code}").json()["proposals"]}
+    assert [stored[pid] for pid in ids] == [1, 1, 1]
+    # A deliberate second tap, a moment later, still withdraws.
+    page.locator(f"#vote-{ids[0]}-toggle").click()
+    expect(page.locator(f"#vote-{ids[0]}-toggle")).to_have_attribute("aria-pressed", "false")
+    expect(page.locator(f"#p-{ids[0]} .tally-count")).to_have_text("0")
+
+
+def test_a_vote_that_did_not_arrive_says_so_and_lands_on_retry(
+    browser: Browser, live_server: str, flaky_link: FlakyLink, screenshots: Path
+) -> None:
+    code, ids = table_with(live_server, phase="voting", posts=40)
+    page = phone(browser, f"http://127.0.0.1:{flaky_link.port}", code)  # the venue Wi-Fi
+    card = page.locator(f"#p-{ids[5]}")
+    card.scroll_into_view_if_needed()
+    flaky_link.cut()
+    card.get_by_role("button", name="Sostengo").click()
+    banner = page.locator("#retry")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Connessione persa: riprova")
+    button = card.get_by_role("button", name="Sostengo")
+    expect(button).to_have_attribute("aria-pressed", "false")  # its true state: not counted
+    expect(button).not_to_have_attribute("aria-busy", "true")
+    page.screenshot(path=str(screenshots / "phone-offline-banner.png"))
+    banner_box = banner.bounding_box()
+    assert banner_box and banner_box["y"] + banner_box["height"] <= PHONE["height"]  # in sight
+
+    page.get_by_role("button", name="Riprova").click()  # still cut: it says so again
+    expect(banner).to_be_visible()
+    flaky_link.restore()
+    page.get_by_role("button", name="Riprova").click()
+    expect(banner).to_be_hidden()
+    expect(button).to_have_attribute("aria-pressed", "true")
+    expect(card.locator(".tally-count")).to_have_text("1")
+    with httpx.Client(base_url=live_server) as api:
+        stored = {p["id"]: p["tally"] for p in api.get(f"/api/tables/{code}").json()["proposals"]}
+    assert stored[ids[5]] == 1
+
+
+def test_long_texts_show_a_counter_and_are_never_cut(
+    browser: Browser, live_server: str, screenshots: Path
+) -> None:
+    code, _ = table_with(live_server, phase="collect", posts=40)
+    page = phone(browser, live_server, code)
+    title, body = page.get_by_label("Titolo", exact=True), page.locator("#body")
+    expect(page.locator("#title-count")).to_have_text("Caratteri rimasti: 140")
+    title.fill("Più posti nei gruppi appartamento per il «dopo di noi»")
+    expect(page.locator("#title-count")).to_have_text("Caratteri rimasti: 86")
+    paste = ("Le liste d'attesa superano i due anni e le famiglie restano sole. " * 80)[:5000]
+    body.fill(paste)
+    assert len(body.input_value()) == 5000  # the whole paste, not cut at 1,000
+    counter = page.locator("#body-count")
+    over = len(paste.strip()) - 1000
+    expect(counter).to_have_text(f"{over} caratteri oltre il limite")
+    assert counter.evaluate("e => getComputedStyle(e).color") == "rgb(164, 22, 26)"
+    page.get_by_role("button", name="Pubblica").click()
+    expect(page.locator("#flash")).to_contain_text(
+        f"I dettagli hanno {over} caratteri di troppo: accorciali per pubblicare."
+    )
+    expect(body).to_be_focused()
+    assert len(body.input_value()) == 5000  # still all there, to shorten
+    page.locator("#compose").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "phone-compose-over-limit.png"))
+    with httpx.Client(base_url=live_server) as api:
+        assert len(api.get(f"/api/tables/{code}").json()["proposals"]) == 40  # nothing sent
+
+    # Shortened, it goes; the kind goes back to the default for the next post.
+    body.fill(paste[:1000])
+    expect(counter).to_have_text(f"Caratteri rimasti: {1000 - len(paste[:1000].strip())}")
+    page.locator("label", has_text="Bisogno").click()
+    page.get_by_role("button", name="Pubblica").click()
+    expect(page.get_by_text("Pubblicato:")).to_be_visible()
+    expect(page.locator("#kind-proposal")).to_be_checked()
+    expect(page.locator("#title-count")).to_have_text("Caratteri rimasti: 140")
+    expect(page.locator(".my-posts .count")).to_have_text("1")
+
+
+def test_the_full_wall_on_a_phone(browser: Browser, live_server: str, screenshots: Path) -> None:
+    code, ids = table_with(live_server, phase="collect", posts=40)
+    page = phone(browser, live_server, code)
+    bar = page.locator(".table-bar")
+    name = page.locator(".table-bar-name")
+    expect(name).to_have_text(THEME)
+    # The theme wraps (smaller) instead of "Govern…": at most two lines, none cut mid-line.
+    lines = name.evaluate(
+        "e => Math.round(e.getBoundingClientRect().height"
+        " / parseFloat(getComputedStyle(e).lineHeight))"
+    )
+    assert lines <= 3
+    assert name.evaluate("e => e.scrollHeight <= e.clientHeight + 1")  # nothing clipped
+    page.screenshot(path=str(screenshots / "phone-wall-top.png"))
+    page.locator("#wall-title").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "phone-wall.png"))
+    # An anchor (where a post without JavaScript comes back to) is not under the bars.
+    page.goto(f"{live_server}/t/{code}#p-{ids[20]}")
+    expect(page.locator(f"#p-{ids[20]}")).to_be_visible()
+    page.wait_for_timeout(300)
+    status = page.locator("#status").bounding_box()
+    card = page.locator(f"#p-{ids[20]} .card-title").bounding_box()
+    bar_box = bar.bounding_box()
+    assert status and card and bar_box
+    assert status["y"] >= bar_box["y"] + bar_box["height"] - 1  # the phase line under the bar
+    assert card["y"] >= status["y"] + status["height"]  # and the card's title under both
+    page.screenshot(path=str(screenshots / "phone-wall-anchor.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_accessible(page, "phone with a full wall")
+
+
+def test_the_phone_speaks_the_browsers_language(browser: Browser, live_server: str) -> None:
+    code, _ = table_with(live_server, phase="collect", posts=2)
+    page = phone(browser, live_server, code, locale="en-GB")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#compose-title")).to_have_text("Add to the table")
+    # Pushed fragments come in English too.
+    run(live_server, code, "phase", {"phase": "voting"})
+    expect(page.locator("#status .status-phase")).to_contain_text("Voting")
+    expect(page.get_by_role("button", name=re.compile("^Support")).first).to_be_visible()
+    # ?lang=it is remembered over the browser's languages.
+    page.goto(f"{live_server}/t/{code}?lang=it")
+    page.goto(f"{live_server}/t/{code}")
+    expect(page.locator("html")).to_have_attribute("lang", "it")
