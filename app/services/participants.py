@@ -64,7 +64,10 @@ def join(
     return Joined(write.table.id or 0, write.seq, participant, token)
 
 
-def participant_by_token(session: Session, token: str | None) -> Participant:
+def participant_by_token(
+    session: Session, token: str | None, *, allow_removed: bool = False
+) -> Participant:
+    """The participant behind a bearer token; a removed one only to see or erase their data."""
     if not token:
         raise Unauthorized("The participant token is missing")
     if len(token) > 200:
@@ -74,7 +77,7 @@ def participant_by_token(session: Session, token: str | None) -> Participant:
     ).first()
     if participant is None:
         raise Forbidden("The participant token is not valid")
-    if participant.removed:
+    if participant.removed and not allow_removed:
         raise Forbidden("You were removed from this table")
     return participant
 

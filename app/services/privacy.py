@@ -37,6 +37,7 @@ from app.models import (
 from app.security import hash_token, new_token, tokens_equal
 from app.services.errors import Forbidden, Invalid, NotFound, Unauthorized
 from app.services.events import event_for_moderator
+from app.services.participants import participant_by_token
 from app.services.tables import Change, bump_seq, table_write
 from app.services.text import clean_line, clean_paragraphs
 
@@ -121,15 +122,7 @@ def event_for_manager(
 def participant_for_data(session: Session, token: str | None, table: Table) -> Participant:
     """The participant behind a token, at this table; a removed one too (their data is
     theirs to see and erase)."""
-    if not token:
-        raise Unauthorized("The participant token is missing")
-    if len(token) > 200:
-        raise Forbidden("The participant token is not valid")
-    participant = session.exec(
-        select(Participant).where(Participant.token_hash == hash_token(token))
-    ).first()
-    if participant is None:
-        raise Forbidden("The participant token is not valid")
+    participant = participant_by_token(session, token, allow_removed=True)
     if participant.table_id != table.id:
         raise Forbidden("This participant token is for another table")
     return participant

@@ -22,6 +22,9 @@ class Api:
         self.http = httpx.Client(base_url=base)
         self.code = code
 
+    def __del__(self) -> None:  # closed however the test ends: an open socket would warn
+        self.http.close()
+
     def join(self) -> tuple[int, str]:
         answer = self.http.post(f"/api/tables/{self.code}/participants", json={})
         assert answer.status_code == 201, answer.text
@@ -62,9 +65,14 @@ def console(browser: Browser, base: str, code: str) -> Page:
 
 
 def in_view(page: Page, selector: str) -> None:
-    box = page.locator(selector).bounding_box()
-    assert box is not None, selector
-    assert -2 <= box["y"] < HEIGHT - 40, (selector, box)
+    """In the viewport once the page settles (a push may redraw the wall meanwhile)."""
+    box = None
+    for _ in range(30):
+        box = page.locator(selector).bounding_box()
+        if box is not None and -2 <= box["y"] < HEIGHT - 40:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError((selector, box))
 
 
 def test_a_busy_console_on_a_laptop(browser: Browser, live_server: str, screenshots: Path) -> None:

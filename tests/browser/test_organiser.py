@@ -132,7 +132,7 @@ def test_the_organiser_and_the_moderator_pages(
 
     # the organiser reissues the moderator link: the new page says so, the old link stops
     page.goto(f"{live_server}/admin/{ADMIN_TOKEN}")
-    page.locator(".event-item").first.get_by_role(
+    page.locator(".event-item").filter(has_text="Valle dell'Irno").first.get_by_role(
         "button", name="Nuovo link del moderatore"
     ).click()
     expect(page.get_by_text("Il link precedente non funziona più")).to_be_visible()

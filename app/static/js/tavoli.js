@@ -355,15 +355,23 @@
   // --- Console: panels open in view; a removal clears its panel; success notes fade ----------
   // The merge and removal panels are swapped in above the wall: the moderator clicked far
   // below them, so bring each new one into view (once) and put the focus in it.
+  // A push that redraws the wall just after can move the panel again: for a moment after
+  // it opened, it is brought back into view if it left it (later, the moderator scrolls).
+  var PANEL_SETTLE_MS = 2000;
   function showPanels() {
     var ids = ["merge-panel", "remove-panel"];
     for (var i = 0; i < ids.length; i++) {
       var panel = document.getElementById(ids[i]);
-      if (!panel || !panel.firstElementChild || panel.dataset.shown) continue;
-      panel.dataset.shown = "1";
-      panel.scrollIntoView({ block: "start" });
-      var first = panel.querySelector("input:not([type=hidden]), button");
-      if (first) first.focus({ preventScroll: true });
+      if (!panel || !panel.firstElementChild) continue;
+      if (!panel.dataset.shown) {
+        panel.dataset.shown = String(Date.now());
+        panel.scrollIntoView({ block: "start" });
+        var first = panel.querySelector("input:not([type=hidden]), button");
+        if (first) first.focus({ preventScroll: true });
+      } else if (Date.now() - Number(panel.dataset.shown) < PANEL_SETTLE_MS) {
+        var box = panel.getBoundingClientRect();
+        if (box.top < 0 || box.top > window.innerHeight - 40) panel.scrollIntoView({ block: "start" });
+      }
     }
   }
   document.addEventListener("htmx:afterSettle", showPanels);
