@@ -106,6 +106,10 @@ class Hub:
     async def disconnect(self) -> None:
         return None
 
+    async def check(self) -> None:
+        """Raise when the backend cannot carry pushes (for /healthz); memory always can."""
+        return None
+
     async def publish(self, push: Push) -> None:
         self._fan_out(push)
 
