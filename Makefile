@@ -64,6 +64,7 @@ vendor:
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/ws_votes.py --clients 200
 	$(BIN)/python benchmarks/ws_votes.py --clients 1000
+	$(BIN)/python benchmarks/fanout.py --scenario json500,json1000,quiet,burst
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache screenshots

@@ -6,8 +6,9 @@ under `/api/tables/{code}`, a POST path under the console's `/run/{token}/{code}
 routers register every action from this list (`app/routers/registered.py`), so a check or
 an input rule cannot exist on one door and not on the other: the checks themselves live in
 the services. A few actions are offered by one door only: conveniences of the console's
-buttons (step the phase, step the spotlight, one switch by name) and the API's
-paper-participant creation, which answers with an id.
+buttons (step the phase, step the spotlight, one switch by name, the table's edit form,
+whose API door `PATCH /api/tables/{code}` takes a nested voting object over the same
+service) and the API's paper-participant creation, which answers with an id.
 """
 
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from sqlmodel import Session
 from app.live.broadcaster import Committed
 from app.models import Table
 from app.reports import access as report_access
-from app.services import moderation, phases, proposals, screen, state, voting
+from app.services import moderation, phases, proposals, screen, state, tables, voting
 from app.services.errors import Invalid
 from app.templating import N_
 
@@ -139,6 +140,19 @@ class JoiningIn(BaseModel):
     open: bool = Field(description="False closes joining; true reopens it.")
 
 
+class TableFormIn(BaseModel):
+    """The console's form: flat fields, as the organiser's page sends them (the API's
+    `PATCH /api/tables/{code}` takes the voting method as one nested object)."""
+
+    title: str | None = None
+    question: str | None = None
+    mode: Literal["approval", "dots"] | None = Field(
+        default=None, description="Left out (a locked fieldset sends nothing): it stays."
+    )
+    dots: int = 5
+    max_per_proposal: int = 3
+
+
 class SynthesisIn(BaseModel):
     facilitator_name: str = ""
     synthesis: str = ""
@@ -197,6 +211,11 @@ def _paper_vote(s: Session, t: Table, i: VoteIn, participant_id: int, **ids: int
     if proposal_id is None:
         raise Invalid("Choose a proposal", field="proposal_id")
     return voting.set_vote(s, participant=person, proposal_id=proposal_id, dots=i.dots)
+
+
+def _edit_table(s: Session, t: Table, i: TableFormIn) -> Committed:
+    rules = tables.VotingRules.checked(i.mode, i.dots, i.max_per_proposal) if i.mode else None
+    return tables.update_table(s, t, title=i.title, question=i.question, voting=rules)
 
 
 def _paper_post(s: Session, t: Table, i: ProposalIn, participant_id: int) -> Committed:
@@ -433,5 +452,12 @@ ACTIONS: tuple[Action, ...] = (
         api=("PUT", "/proposals/{proposal_id}/kind"),
         console="/proposals/{proposal_id}/kind",
         summary="Say whether a post is a need, a proposal or a resource.",
+    ),
+    Action(
+        "edit_table",
+        _edit_table,
+        TableFormIn,
+        console="/table",  # the API's door is PATCH /api/tables/{code}, over the same service
+        console_done=N_("Table saved."),
     ),
 )

@@ -35,7 +35,20 @@ class Settings(BaseSettings):
         ),
     )
     tavoli_push_interval: float = Field(
-        default=0.1, description="Seconds between two pushes of one table (vote coalescing)."
+        default=0.1,
+        description=(
+            "Longest wait, in seconds, for every connection to take a table's push before"
+            " the next one is built (pushes are otherwise paced by the load)."
+        ),
+    )
+    tavoli_presence_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "With HUB_URL=redis://: a worker's connected participants expire from the shared"
+            " count after this long unless it renews them (every third of it), so those of"
+            " a killed worker disappear."
+        ),
     )
     tavoli_warm_pdf: bool = Field(
         default=True, description="Start a PDF worker at start (the first PDF is then fast)."

@@ -55,10 +55,24 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class QuietHealthChecks(logging.Filter):
+    """Drops the access-log line of a healthy `/healthz` (a probe every few seconds per
+    worker would bury the requests); a failing one (503) is still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 5 and args[2] in HEALTH_PATHS:
+            return not (isinstance(args[4], int) and args[4] < 400)
+        return True
+
+
+HEALTH_PATHS = ("/healthz",)
 _FILTER = RedactTokens()
+_QUIET = QuietHealthChecks()
 
 
 def install() -> None:
     """Idempotent: the same filter object is added once per logger."""
     for name in LOGGERS:
         logging.getLogger(name).addFilter(_FILTER)
+    logging.getLogger("uvicorn.access").addFilter(_QUIET)

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import anyio.to_thread
@@ -17,6 +18,7 @@ from app.db import make_engine
 from app.hygiene import BodyGuard
 from app.live import retention
 from app.live.broadcaster import Broadcaster
+from app.live.farewell import farewell
 from app.live.fragments import Fragments
 from app.live.hub import hub_from_url
 from app.reports import pdf
@@ -26,6 +28,7 @@ from app.routers import (
     api_facilitation,
     console,
     docs,
+    health,
     pages,
     privacy,
     reports,
@@ -43,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     secret_key = settings.secret_key
     engine = make_engine(settings.database_url, threads=settings.tavoli_threads)
-    hub = hub_from_url(settings.hub_url)
+    hub = hub_from_url(settings.hub_url, presence_seconds=settings.tavoli_presence_seconds)
     ratelimit.configure(
         settings.tavoli_limits_url,
         enabled=settings.tavoli_rate_limits,
@@ -53,7 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logs.install()  # no capability token in uvicorn's access log
     fragments = Fragments(templates, settings.tavoli_public_url)
     live = Broadcaster(
-        hub=hub, engine=engine, render=fragments.push, interval=settings.tavoli_push_interval
+        hub=hub,
+        engine=engine,
+        render=fragments.push,
+        interval=settings.tavoli_push_interval,
+        farewell=partial(farewell, fragments),
     )
 
     @asynccontextmanager
@@ -89,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signer = signer
     app.state.fragments = fragments
 
+    app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(docs.router)
     app.include_router(api_facilitation.router)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from app.models import Participant, Proposal, Table
-from app.services import proposals, state, voting
+from app.services import proposals, state, tables, voting
 
 
 def participant_context(session: Session, table: Table, me: Participant) -> dict[str, Any]:
@@ -77,10 +77,13 @@ def my_cards(session: Session, table: Table, me: Participant) -> list[int]:
 def shared_context(session: Session, table: Table, audience: str, people: int) -> dict[str, Any]:
     """The screen's or the moderators' view: the same for every connection."""
     current = state.table_state(session, table)
-    return {
+    context = {
         "audience": audience,
         "state": current,
         "table": current.table,
         "event": current.event,
         "stats": current.stats(people),
     }
+    if audience == "moderator":  # the console's "Edit the table" locks the voting method
+        context["voting_opened"] = tables.voting_opened(session, current.table)
+    return context

@@ -21,9 +21,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(database_url: str, log_path: Path, *args: str, **env: str) -> Iterator[str]:
+def running_server(
+    database_url: str,
+    log_path: Path,
+    *args: str,
+    processes: list["subprocess.Popen[bytes]"] | None = None,
+    **env: str,
+) -> Iterator[str]:
     """Migrate the database like `make run` does, start uvicorn on a free port, yield its
-    base URL; the server is stopped (and its log closed) on the way out."""
+    base URL; the server is stopped (and its log closed) on the way out. `processes` gets
+    the server's process (a test may kill it)."""
     environment = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -58,6 +65,8 @@ def running_server(database_url: str, log_path: Path, *args: str, **env: str) ->
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        if processes is not None:
+            processes.append(server)
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(150):

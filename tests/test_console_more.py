@@ -293,3 +293,60 @@ def test_a_push_of_new_cards_updates_the_console_wall_count(client: TestClient, 
         post(client, code, me, "Biblioteca aperta la sera")
         push = ws.receive_text()
     assert '<span id="wall-count" class="count" hx-swap-oob="true">1</span>' in push
+
+
+# --- editing the table from the console --------------------------------------------------------
+
+
+def test_the_console_edits_the_tables_theme_question_and_voting_before_voting(
+    client: TestClient, db: str
+) -> None:
+    _, code = create_table(client)
+    page = client.get(console_url(code)).text
+    assert "<summary>Modifica il tavolo</summary>" in page
+    assert 'id="table-voting-locked"' not in page  # not locked yet
+    saved = client.post(
+        console_url(code) + "table",
+        data={
+            "title": "Tutela minori e famiglie fragili",
+            "question": "Quali servizi mancano nei quartieri?",
+            "mode": "dots",
+            "dots": "5",
+            "max_per_proposal": "2",
+        },
+        headers=console_headers(client, code),
+    )
+    assert saved.status_code == 200
+    assert "Tavolo salvato." in saved.text
+    assert 'value="Tutela minori e famiglie fragili"' in saved.text
+    table = public(client, code)
+    assert (table["title"], table["question"]) == (
+        "Tutela minori e famiglie fragili",
+        "Quali servizi mancano nei quartieri?",
+    )
+    assert table["voting"] == {"mode": "dots", "dots": 5, "max_per_proposal": 2}
+
+
+def test_once_voting_opened_the_console_says_the_method_is_locked_and_refuses_it(
+    client: TestClient, db: str
+) -> None:
+    _, code = create_table(client)
+    run(client, "PUT", code, "/phase", json={"phase": "voting"})
+    run(client, "PUT", code, "/phase", json={"phase": "discussion"})  # a step back: still locked
+    page = client.get(console_url(code)).text
+    assert "La votazione è stata aperta: il metodo non può più cambiare." in page
+    assert 'disabled aria-describedby="table-voting-locked"' in page
+    headers = console_headers(client, code)
+    refused = client.post(
+        console_url(code) + "table",
+        data={"title": "Tutela minori", "mode": "dots", "dots": "3", "max_per_proposal": "3"},
+        headers=headers,
+    )
+    assert refused.status_code == 409
+    assert "Il metodo di voto non può cambiare dopo l&#39;apertura della votazione" in refused.text
+    assert public(client, code)["voting"]["mode"] == "approval"
+    # The theme still changes (the locked fieldset sends no method).
+    renamed = client.post(
+        console_url(code) + "table", data={"title": "Tutela dei minori"}, headers=headers
+    )
+    assert renamed.status_code == 200 and public(client, code)["title"] == "Tutela dei minori"

@@ -632,10 +632,16 @@ def test_an_override_in_an_organisation_does_not_reach_the_minutes(db: str, ctx:
         assert response.status_code == 200, (fmt, response.text)
         text = response.content.decode()
         assert not bidi.search(text), fmt
+    closed = ctx.client.put(
+        f"/api/tables/{ctx.code}/phase", json={"phase": "closed"}, headers=bearer(ctx.moderator)
+    )
+    assert closed.status_code == 200, closed.text  # only final minutes name people
     minutes = ctx.client.get(
         f"/api/tables/{ctx.code}/report.md", headers=bearer(ctx.moderator)
     ).text
-    assert "Anna Rossi (Coop Sociale); Bruno Bianchi (Comune)" in minutes
+    assert not bidi.search(minutes)
+    assert re.search(r"Anna Rossi\s*\|\s*Coop Sociale", minutes), minutes
+    assert re.search(r"Bruno Bianchi\s*\|\s*Comune", minutes), minutes
 
 
 # --- the services on their own -------------------------------------------------------------

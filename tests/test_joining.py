@@ -7,8 +7,9 @@ import re
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from app.models import Participant
 from app.services import moderation, screen, state
 from app.services.errors import DomainError
 from tests.conftest import make_participant, make_table
@@ -169,3 +170,27 @@ def test_removed_participants_are_not_counted_as_joined(session: Session) -> Non
     current = state.table_state(session, table)
     assert current.participants == 1 and current.stats(people=0).joined == 1
     assert stays.id != leaves.id
+
+
+def test_a_removed_phone_cannot_rejoin_as_someone_new(client: TestClient) -> None:
+    """The join form is still reachable by URL; posting it again with the removed phone's
+    cookie is refused, and the table counts no one new."""
+    _, code = create_table(client)
+    page = joined(client, code, name="Disturbatore")  # the cookie is now that participant
+    assert client.get(f"/api/tables/{code}").json()["participants"] == 1
+    with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        person = session.exec(select(Participant).where(Participant.name == "Disturbatore")).one()
+    removed = client.delete(
+        f"/api/tables/{code}/participants/{person.id}", headers=bearer(RUNNERS[code])
+    )
+    assert removed.status_code == 200
+    assert client.get(f"/t/{code}").status_code == 403  # the "you were removed" page
+    again = client.post(
+        f"/t/{code}/join", data={"csrf_token": csrf_of(page)}, follow_redirects=False
+    )
+    assert again.status_code == 403
+    assert "Sei stato allontanato da questo tavolo" in again.text
+    assert client.get(f"/api/tables/{code}").json()["participants"] == 0
+    # Another phone (no cookie) still joins.
+    assert "Sei stato allontanato" not in joined(TestClient(client.app), code)
+    assert client.get(f"/api/tables/{code}").json()["participants"] == 1

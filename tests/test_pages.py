@@ -243,5 +243,6 @@ def test_joining_can_consent_to_be_named_in_the_minutes(client: TestClient) -> N
     )
     join(client, code, name="Paolo Gialli")  # no consent: never named
     join(client, code)  # below three people a table names nobody (docs/privacy.md)
+    set_phase(client, code, "closed")  # drafts name nobody either
     minutes = client.get(f"/api/tables/{code}/report.json", headers=bearer(RUNNERS[code])).json()
     assert [p["name"] for p in minutes["participants"]["named"]] == ["Lucia Bianchi"]

@@ -177,7 +177,7 @@ def test_a_phone_sees_and_erases_its_data_through_the_api(
     assert client.get(f"/api/tables/{table.code}/me").status_code == 401
 
     before = build_table_report(session, table)
-    assert [n.name for n in before.named] == [NAME]
+    assert before.named == ()  # a draft names nobody: the register is in the final minutes
     erased = client.delete(f"/api/tables/{table.code}/me", headers=bearer(token))
     assert erased.status_code == 200 and erased.json()["erased"] is True
     assert client.get(f"/api/tables/{table.code}/me", headers=bearer(token)).status_code == 403

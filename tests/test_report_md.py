@@ -190,9 +190,14 @@ def test_no_synthesis_yet(session: Session) -> None:
 
 def test_synthesis_demotion_and_safety_alone() -> None:
     out = md.synthesis("# Uno\n\n## Due\n\n> ### Tre\n\n    # codice\n", 3)
-    assert out.splitlines() == ["### Uno", "", "#### Due", "", "> ##### Tre", "", "    # codice"]
+    # mdformat writes an indented code block fenced; the code is as typed either way.
+    assert out.splitlines() == [
+        *["### Uno", "", "#### Due", "", "> ##### Tre", ""],
+        *["```", "# codice", "```"],
+    ]
     assert md.synthesis("#### Già basso", 3) == "#### Già basso"
-    assert md.synthesis("[a]: javascript:alert(1)\n\n[a]", 3).startswith("[a\\]:")
+    # A script link's definition is dropped, its use keeps its words: "a", no link.
+    assert md.synthesis("[a]: javascript:alert(1)\n\n[a]", 3) == "a"
     assert md.synthesis("<https://example.org>", 3) == "<https://example.org>"
     assert md.synthesis("<javascript:alert(1)>", 3) == "&lt;javascript:alert(1)>"
 

@@ -313,7 +313,7 @@ def test_a_named_person_of_a_hidden_category_is_named_without_it(session: Sessio
     book = load_workbook(io.BytesIO(reports.render_table(report, "xlsx")))
     named = [
         r
-        for r in book[labels._("Participation")].iter_rows(values_only=True)
+        for r in book[labels._("Attendance")].iter_rows(values_only=True)
         if r[0] in ("Anna Bianchi", "Giulia Verdi")
     ]
     assert [(r[0], r[2]) for r in named] == [("Anna Bianchi", ETS), ("Giulia Verdi", None)]

@@ -1,16 +1,27 @@
 """Per-table push loop: coalesce changes, render once per audience, publish through the hub.
 
 Services commit, then routes call `notify(table_id, seq)` from any thread. Each table has
-one flusher task that pushes at most once per `interval`: the first change after a quiet
-moment goes out at once, a burst of votes shares one push. A push is the table's delta
-since the previous push (see `table_delta`), so coalescing never loses a change.
+one flusher task. The first change after a quiet moment goes out at once; the next push
+is built as soon as every local connection has taken the previous one from its queue (at
+most `interval` later), so a burst of votes shares a push and a quiet room waits for
+nothing. A push is the table's delta since the previous push (see `table_delta`), so
+coalescing never loses a change, and it is rendered only for the payload keys that this
+worker's connections send.
+
+With a shared hub (Redis) the commit is also announced to the other workers, which mark
+their own feed of the table; presence is counted across workers (cached here, refreshed on
+presence notices and every `presence_seconds / 3`); every worker watches every running
+timer, and the database decides which one acts (`finish_timer` under the table's lock).
 """
 
 import asyncio
+import contextlib
 import datetime as dt
+import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -18,7 +29,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from app.db import open_session
-from app.live.hub import Hub, Push, table_channel
+from app.live.hub import DELETED, PRESENCE, SEQ, TIMER, Hub, Notice, Push, table_channel
 from app.models import Table
 from app.services.errors import NotFound
 from app.services.phases import finish_timer
@@ -26,7 +37,6 @@ from app.services.state import (
     TableDelta,
     TableState,
     TableStats,
-    current_seq,
     table_delta,
     table_state,
 )
@@ -44,7 +54,28 @@ class Committed(Protocol):
     def seq(self) -> int | None: ...
 
 
-Render = Callable[[TableDelta, TableStats, TableState], Mapping[str, str]]
+class Render(Protocol):
+    """Renders a push's payloads; `keys` names those to render (None: every one)."""
+
+    def __call__(
+        self,
+        delta: TableDelta,
+        stats: TableStats,
+        current: TableState,
+        *,
+        keys: AbstractSet[str] | None = None,
+    ) -> Mapping[str, str]: ...
+
+
+# The last message to a deleted table's connections, per payload key (table id, keys).
+Farewell = Callable[[int, AbstractSet[str]], Mapping[str, str]]
+DELETED_JSON = json.dumps({"type": "deleted"})
+
+
+def api_farewell(_table_id: int, keys: AbstractSet[str]) -> Mapping[str, str]:
+    return {"api": DELETED_JSON} if "api" in keys else {}
+
+
 IDLE_SECONDS = 30.0
 STOP_SECONDS = 5.0  # a push being built gets this long to finish at shutdown
 
@@ -62,21 +93,41 @@ class _Feed:
 
 
 class Broadcaster:
-    def __init__(self, *, hub: Hub, engine: Engine, render: Render, interval: float) -> None:
+    def __init__(
+        self,
+        *,
+        hub: Hub,
+        engine: Engine,
+        render: Render,
+        interval: float,
+        farewell: Farewell = api_farewell,
+    ) -> None:
         self._hub = hub
         self._engine = engine
         self._render = render
-        self._interval = interval
+        self._farewell = farewell
+        self._interval = interval  # the longest a push waits for the previous one's handover
         self._feeds: dict[int, _Feed] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._timers: set[asyncio.TimerHandle] = set()  # timers waiting to reach zero
         self._timer_tasks: set[asyncio.Task[None]] = set()  # timers reaching zero now
+        # Shared hubs: people per table across workers (read by snapshot builders in
+        # threads), the tables whose local presence to write and whose count to read again.
+        self._people: dict[int, int] = {}
+        self._present: set[int] = set()
+        self._recount: set[int] = set()
+        self._presence_wake = asyncio.Event()
+        self._presence_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = False
-        # Timers outlive a restart: watch the ones still running.
+        self._hub.listen(self._on_notice, self._resync)
+        if self._hub.shared:
+            self._presence_wake = asyncio.Event()
+            self._presence_task = self._loop.create_task(self._presence_loop())
+        # Timers outlive a restart (or a killed worker): watch the ones still running.
         for table_id, ends_at in await asyncio.to_thread(self._running_timers):
             self.watch_timer(table_id, ends_at)
 
@@ -103,22 +154,91 @@ class Broadcaster:
             _done, late = await asyncio.wait(tasks, timeout=STOP_SECONDS)
             for task in late:
                 task.cancel()
+        await self._stop_presence()
         self._feeds.clear()
         self._loop = None
+
+    async def _stop_presence(self) -> None:
+        """This worker's participants leave the shared count now, not at their expiry."""
+        task, self._presence_task = self._presence_task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        try:
+            async with asyncio.timeout(1.0):
+                await self._hub.refresh_presence({})
+        except Exception:
+            log.warning("could not remove this worker's presence from the hub")
+            return
+        for table_id in self._people:
+            self._hub.announce(Notice(PRESENCE, table_id))
 
     def notify(self, table_id: int, seq: int) -> None:
         """A change with this seq was committed; safe to call from any thread."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._mark, table_id, seq)
+            self._loop.call_soon_threadsafe(self._committed, table_id, seq)
 
     def publish(self, change: Committed) -> None:
         """Publish what a service committed (nothing, if it changed nothing); a timer the
-        change set is watched, so the table moves on at zero. Any thread."""
+        change set is watched, here and by the other workers, so the table moves on at
+        zero even if this worker is gone by then. Any thread."""
         if change.seq is not None:
             self.notify(change.table_id, change.seq)
         ends_at = getattr(change, "ends_at", None)
         if ends_at is not None:
             self.watch_timer(change.table_id, ends_at)
+            if self._loop is not None:
+                notice = Notice(TIMER, change.table_id, ends_at=ends_at)
+                self._loop.call_soon_threadsafe(self._hub.announce, notice)
+
+    def deleted(self, table_ids: Iterable[int]) -> None:
+        """These tables were erased: their connections, in every worker, get a last message
+        and are closed (they must not reconnect). Any thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._deleted_here, tuple(table_ids))
+
+    def _deleted_here(self, table_ids: tuple[int, ...]) -> None:
+        for table_id in table_ids:
+            self._close_table(table_id)
+            self._hub.announce(Notice(DELETED, table_id))
+
+    def _committed(self, table_id: int, seq: int) -> None:
+        self._hub.announce(Notice(SEQ, table_id, seq))
+        self._mark(table_id, seq)
+
+    def _on_notice(self, notice: Notice) -> None:
+        """Another worker's notice (event loop). A timer is watched everywhere; the rest
+        concerns this worker only if it has connections to the table."""
+        if self._loop is None or self._stopping:
+            return
+        table_id = notice.table_id
+        if notice.kind == TIMER:
+            self.watch_timer(table_id, notice.ends_at)
+            return
+        if not self._hub.subscriber_count(table_channel(table_id)):
+            feed = self._feeds.get(table_id)
+            if feed is not None and notice.kind == SEQ:
+                feed.last_seq = None  # stale now: a future push starts at its first notice
+            self._people.pop(table_id, None)
+            return
+        if notice.kind == SEQ:
+            self._mark(table_id, notice.seq)
+        elif notice.kind == PRESENCE:
+            self._recount_people(table_id)
+        elif notice.kind == DELETED:
+            self._close_table(table_id)
+
+    def _resync(self) -> None:
+        """The hub (re)connected: notices may have been lost meanwhile, so every table with
+        connections here reads its delta and its people again (any gap the sockets see is
+        healed by their snapshot rule)."""
+        if self._loop is None or self._stopping:
+            return
+        for table_id in self._hub.watched_tables():
+            self._mark(table_id, None, data=True)
+            self._recount_people(table_id)
 
     def watch_timer(self, table_id: int, ends_at: dt.datetime | None) -> None:
         """When a timer reaches zero, let the service decide (advance the phase or just stop)."""
@@ -145,36 +265,105 @@ class Broadcaster:
         self._timers.add(handle)
 
     async def _timer_done(self, table_id: int) -> None:
+        """Every worker watching the timer gets here; `finish_timer` decides under the
+        table's lock, so the first one acts and the others find nothing to do (no seq, no
+        push, no notice)."""
+
         def finish() -> int | None:
             with open_session(self._engine) as session:
                 return finish_timer(session, table_id).seq
 
         try:
             seq = await asyncio.to_thread(finish)
+        except NotFound:  # the table was deleted meanwhile
+            return
         except Exception:
             log.exception("timer of table %s failed", table_id)
             return
         if seq is not None:
-            self._mark(table_id, seq)
+            self._committed(table_id, seq)
 
     def arrive(self, table_id: int, participant_id: int) -> None:
         """A participant's connection opened (event loop only)."""
         feed = self._feed(table_id)
         feed.people[participant_id] += 1
         if feed.people[participant_id] == 1:
-            self._mark(table_id, None)
+            self._presence_changed(table_id)
 
     def leave(self, table_id: int, participant_id: int) -> None:
         feed = self._feed(table_id)
         feed.people[participant_id] -= 1
         if feed.people[participant_id] <= 0:
             del feed.people[participant_id]
-            self._mark(table_id, None)
+            self._presence_changed(table_id)
+
+    def watching(self, table_id: int) -> None:
+        """A connection to this table opened here: with a shared hub, make sure its people
+        count is known (it may never have been read in this worker)."""
+        if self._hub.shared and table_id not in self._people:
+            self._recount_people(table_id)
 
     def people(self, table_id: int) -> int:
-        """Participants with at least one open connection to this worker."""
+        """Participants with at least one open connection: to this worker, or with a shared
+        hub to any worker (the latest count read; any thread)."""
         feed = self._feeds.get(table_id)
-        return len(feed.people) if feed else 0
+        here = len(feed.people) if feed else 0
+        if self._hub.shared:
+            return self._people.get(table_id, here)
+        return here
+
+    def _presence_changed(self, table_id: int) -> None:
+        if not self._hub.shared:
+            self._mark(table_id, None)
+            return
+        self._present.add(table_id)
+        self._presence_wake.set()
+
+    def _recount_people(self, table_id: int) -> None:
+        self._recount.add(table_id)
+        self._presence_wake.set()
+
+    async def _presence_loop(self) -> None:
+        """Write this worker's presence changes to the hub and tell the others; read the
+        counts of the tables that changed; every `presence_seconds / 3`, rewrite every
+        member before it expires and read every watched table's count again (a killed
+        worker's participants drop out of it)."""
+        loop = asyncio.get_running_loop()
+        every = self._hub.presence_seconds / 3
+        next_tick = loop.time()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, next_tick - loop.time())):
+                    await self._presence_wake.wait()
+            self._presence_wake.clear()
+            tick = loop.time() >= next_tick
+            present, self._present = self._present, set()
+            recount, self._recount = self._recount, set()
+            try:
+                here = {t: tuple(f.people) for t, f in self._feeds.items() if f.people}
+                if tick:
+                    await self._hub.refresh_presence(here)
+                    next_tick = loop.time() + every
+                    watched = self._hub.watched_tables()
+                    for table_id in set(self._people) - watched:
+                        del self._people[table_id]
+                    recount |= watched
+                elif present:
+                    await self._hub.share_presence({t: here.get(t, ()) for t in present})
+                for table_id in present:
+                    self._hub.announce(Notice(PRESENCE, table_id))
+                recount |= present
+                counts = await self._hub.count_people(recount) if recount else {}
+            except Exception as exc:  # Redis away: try again shortly
+                log.warning("presence not shared (%s); retrying", exc)
+                self._present |= present
+                self._recount |= recount
+                await asyncio.sleep(1.0)
+                continue
+            for table_id, count in counts.items():
+                if self._people.get(table_id) != count:
+                    self._people[table_id] = count
+                    self._mark(table_id, None)
 
     def _feed(self, table_id: int) -> _Feed:
         feed = self._feeds.get(table_id)
@@ -182,20 +371,41 @@ class Broadcaster:
             feed = self._feeds[table_id] = _Feed(table_id)
         return feed
 
-    def _mark(self, table_id: int, seq: int | None) -> None:
+    def _mark(self, table_id: int, seq: int | None, *, data: bool = False) -> None:
+        """Something to push: a commit (`seq`), the people count (no seq), or an unknown
+        change (`data`: read the delta, after notices were lost)."""
         if self._stopping:  # clients reconnect elsewhere and get a snapshot
             return
         feed = self._feed(table_id)
         if seq is not None and feed.last_seq is not None and seq <= feed.last_seq:
             return  # already pushed (a late notice, or a vote that changed nothing)
-        if seq is None:
-            feed.presence_dirty = True
-        else:
+        if seq is not None:
             feed.data_dirty = True
             feed.min_pending = seq if feed.min_pending is None else min(feed.min_pending, seq)
+        elif data:
+            feed.data_dirty = True
+        else:
+            feed.presence_dirty = True
         feed.wake.set()
         if feed.task is None or feed.task.done():
             feed.task = asyncio.get_running_loop().create_task(self._run(feed))
+
+    def _close_table(self, table_id: int) -> None:
+        """The table is gone: its feed ends, and its connections here get a final push."""
+        self._feeds.pop(table_id, None)  # a build in progress finds no table: no push
+        self._people.pop(table_id, None)
+        channel = table_channel(table_id)
+        keys = self._hub.keys(channel)
+        if not self._hub.subscriber_count(channel):
+            return
+        try:
+            payloads = self._farewell(table_id, keys)
+        except Exception:
+            log.exception("the deletion message of table %s failed", table_id)
+            payloads = {}
+        self._hub._fan_out(
+            Push(channel=channel, seq=0, prev_seq=0, payloads=payloads, rendered=keys, final=True)
+        )
 
     async def _run(self, feed: _Feed) -> None:
         while not self._stopping:
@@ -207,46 +417,59 @@ class Broadcaster:
             if self._stopping:
                 return
             feed.wake.clear()
+            push = None
             try:
-                await self._flush(feed)
+                push = await self._flush(feed)
             except Exception:  # a failed push must not stop the table's next ones
                 log.exception("push for table %s failed", feed.table_id)
-            await asyncio.sleep(self._interval)
+            if push is not None:  # paced by the load: the next as soon as this one is taken
+                await self._hub.handed(push, self._interval)
 
-    async def _flush(self, feed: _Feed) -> None:
+    async def _flush(self, feed: _Feed) -> Push | None:
         data, feed.data_dirty = feed.data_dirty, False
         presence, feed.presence_dirty = feed.presence_dirty, False
         min_pending, feed.min_pending = feed.min_pending, None
-        people = len(feed.people)
+        people = self.people(feed.table_id)
+        keys = self._hub.keys(table_channel(feed.table_id))
         try:
             push = await asyncio.to_thread(
-                self._build, feed.table_id, feed.last_seq, min_pending, data, people
+                self._build, feed.table_id, feed.last_seq, min_pending, data, people, keys
             )
         except NotFound:  # the table was deleted meanwhile: nothing to push
-            return
+            return None
         if push is None or (push.seq == feed.last_seq and not presence):
-            return  # nothing new to show (a notice that raced the previous push)
+            return None  # nothing new to show (a notice that raced the previous push)
+        if self._feeds.get(feed.table_id) is not feed:
+            return None  # the table was deleted while this push was built
         feed.last_seq = push.seq
         await self._hub.publish(push)
+        return push
 
     def _build(
-        self, table_id: int, last_seq: int | None, min_pending: int | None, data: bool, people: int
+        self,
+        table_id: int,
+        last_seq: int | None,
+        min_pending: int | None,
+        data: bool,
+        people: int,
+        keys: frozenset[str],
     ) -> Push | None:
         with open_session(self._engine) as session:
+            table = session.get(Table, table_id)
+            if table is None:  # deleted (a socket of it closing late)
+                return None
             if last_seq is None:  # first push of this table in this process
-                last_seq = min_pending - 1 if min_pending else current_seq(session, table_id)
+                last_seq = min_pending - 1 if min_pending else table.seq
             if data:
                 delta = table_delta(session, table_id, last_seq)
             else:
                 delta = TableDelta(table_id=table_id, prev_seq=last_seq, seq=last_seq)
-            table = session.get(Table, table_id)
-            if table is None:
-                return None
             current = table_state(session, table)
-            payloads = self._render(delta, current.stats(people), current)
+            payloads = self._render(delta, current.stats(people), current, keys=keys)
         return Push(
             channel=table_channel(table_id),
             seq=delta.seq,
             prev_seq=delta.prev_seq,
             payloads=payloads,
+            rendered=keys,
         )

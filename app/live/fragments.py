@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
@@ -79,9 +80,23 @@ class Fragments:
         context.setdefault("join_host", self.join_host)
         return self._templates.get_template(name).render(context)
 
-    def push(self, delta: TableDelta, stats: TableStats, current: TableState) -> Mapping[str, str]:
+    def push(
+        self,
+        delta: TableDelta,
+        stats: TableStats,
+        current: TableState,
+        *,
+        keys: AbstractSet[str] | None = None,
+    ) -> Mapping[str, str]:
+        """Every payload, or only those under `keys` (what this worker's connections send)."""
+
+        def wanted(audience: str, locale: str = "") -> bool:
+            return keys is None or payload_key(audience, locale) in keys
+
         table = current.table
-        payloads: dict[str, str] = {API: self._api(delta, stats, current)}
+        payloads: dict[str, str] = {}
+        if wanted(API):
+            payloads[API] = self._api(delta, stats, current)
         new = [p for p in delta.new if p.visible]
         changed = [p for p in delta.changed if p.visible]
         # A new post waiting in the queue changes only the moderators' view, but all of it.
@@ -101,19 +116,25 @@ class Fragments:
         }
         for locale in LOCALES:
             with using_locale(locale):
-                payloads[payload_key(SCREEN, locale)] = self.render(
-                    "partials/_push.html", audience=SCREEN, full=screen_full, **context
-                )
-                if delta.layout or new or changed:
+                if wanted(SCREEN, locale):
+                    payloads[payload_key(SCREEN, locale)] = self.render(
+                        "partials/_push.html", audience=SCREEN, full=screen_full, **context
+                    )
+                if (delta.layout or new or changed) and wanted(PARTICIPANT, locale):
                     payloads[payload_key(PARTICIPANT, locale)] = self.render(
                         "partials/_push.html", audience=PARTICIPANT, full=delta.layout, **context
                     )
-                payloads[payload_key(MODERATOR, locale)] = self.render(
-                    "partials/_push.html", audience=MODERATOR, full=full_for_moderators, **context
-                )
-                payloads[payload_key(DASHBOARD, locale)] = self.render(
-                    "partials/_dashboard_row.html", oob=True, **context
-                )
+                if wanted(MODERATOR, locale):
+                    payloads[payload_key(MODERATOR, locale)] = self.render(
+                        "partials/_push.html",
+                        audience=MODERATOR,
+                        full=full_for_moderators,
+                        **context,
+                    )
+                if wanted(DASHBOARD, locale):
+                    payloads[payload_key(DASHBOARD, locale)] = self.render(
+                        "partials/_dashboard_row.html", oob=True, **context
+                    )
         return payloads
 
     def _api(self, delta: TableDelta, stats: TableStats, current: TableState) -> str:

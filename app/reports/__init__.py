@@ -3,50 +3,22 @@
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable
 from urllib.parse import quote
 
-from app.reports import csvfile, html, md, opendata, pdf, sheets, word
+from app.reports import formats
 from app.reports.data import EventReport, TableReport
 
-MEDIA_TYPES = {
-    "html": "text/html; charset=utf-8",
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-    "json": "application/json",
-    "md": "text/markdown; charset=utf-8",
-}
-FORMATS = tuple(MEDIA_TYPES)
+# Derived from the one registry (app/reports/formats.py).
+FORMATS = formats.KEYS
+MEDIA_TYPES = {f.key: f.media_type for f in formats.FORMATS}
 
 
 def render_table(report: TableReport, fmt: str, *, generated: dt.datetime | None = None) -> bytes:
-    renderers: dict[str, Callable[[], bytes]] = {
-        "html": lambda: html.table_html(report, generated=generated).encode(),
-        "pdf": lambda: pdf.html_to_pdf(html.table_html(report, generated=generated, compact=True)),
-        "docx": lambda: word.table_docx(report, generated=generated),
-        "xlsx": lambda: sheets.table_xlsx(report),
-        "csv": lambda: csvfile.table_csv(report),
-        "json": lambda: opendata.table_json(report),
-        "md": lambda: md.table_md(report),
-    }
-    return renderers[fmt]()
+    return formats.get(fmt).table(report, generated)
 
 
 def render_event(report: EventReport, fmt: str, *, generated: dt.datetime | None = None) -> bytes:
-    renderers: dict[str, Callable[[], bytes]] = {
-        "html": lambda: html.event_html(report, generated=generated).encode(),
-        "pdf": lambda: pdf.combined_pdf(
-            html.event_pdf_parts(report, generated=generated), title=report.event.title
-        ),
-        "docx": lambda: word.event_docx(report, generated=generated),
-        "xlsx": lambda: sheets.event_xlsx(report),
-        "csv": lambda: csvfile.event_csv(report),
-        "json": lambda: opendata.event_json(report),
-        "md": lambda: md.event_md(report),
-    }
-    return renderers[fmt]()
+    return formats.get(fmt).event(report, generated)
 
 
 def slug(text: str, limit: int = 40) -> str:

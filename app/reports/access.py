@@ -74,6 +74,7 @@ def save_synthesis(session: Session, table: Table, *, facilitator: str, synthesi
     with table_write(session, table.id or 0) as write:
         if (write.table.facilitator_name, write.table.synthesis) == (name, text):
             write.nothing()
-        write.table.facilitator_name, write.table.synthesis = name, text
-        session.add(write.table)
+        else:
+            write.table.facilitator_name, write.table.synthesis = name, text
+            session.add(write.table)
     return write.change

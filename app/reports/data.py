@@ -6,8 +6,8 @@ table too small for a breakdown, has no categories at all), so no renderer can f
 """
 
 import datetime as dt
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session, col, func, select
 
@@ -17,6 +17,7 @@ from app.reports.privacy import (
     Cell,
     crossing_shown,
     group_cell,
+    organisation_groups,
     protect_totals,
     table_marks,
 )
@@ -78,6 +79,15 @@ class Named:
     name: str
     organisation: str
     category: str | None  # None: not printed (the table does not print that category)
+    table: str = ""  # in the event's register: the table they sat at
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """A group of the attendance register: N people or more of one organisation."""
+
+    name: str  # as most of them typed it
+    people: int
 
 
 @dataclass(frozen=True)
@@ -109,8 +119,13 @@ class TableReport:
     people_total: int
     paper: Cell  # paper participants (proxy), included in people_total
     removed: int  # removed by a moderator, in no figure (their votes are gone)
-    named: tuple[Named, ...]  # only those who consented, by name
+    named: tuple[Named, ...]  # only those who consented, by name; () without a register
     named_withheld: bool  # some consented, but the table is too small to name anyone
+    # The attendance register (foglio presenze) is given only in the final minutes of a
+    # table of N people or more: "" (it is), or why not ("draft", "reopened", "few").
+    register_withheld: str
+    organisations: tuple[Organisation, ...]  # N people or more each, largest first
+    other_organisations: int  # everyone else: 0 or N or more (privacy.organisation_groups)
     lines: tuple[Line, ...]  # most votes first, then in posting order; ties share a rank
     off_wall: tuple[tuple[str, int], ...]  # (status, count): counted, never printed
     merged: int
@@ -159,6 +174,15 @@ class EventReport:
     categories: tuple[str, ...]
     people: tuple[Cell, ...]  # by category, over the tables that print categories
     min_group: int
+    named: tuple[Named, ...] = ()  # the tables' registers, one after the other
+    # Each organisation's groups in the tables' registers, added up: nothing a reader could
+    # not add up from the tables' own minutes (rule 7 of docs/privacy.md).
+    organisations: tuple[Organisation, ...] = ()
+
+    @property
+    def registered(self) -> int:
+        """People at the tables whose minutes give a register."""
+        return sum(t.people_total for t in self.tables if not t.register_withheld)
 
     @property
     def draft(self) -> bool:
@@ -273,15 +297,30 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
         statuses[view.status] += 1
     starts = [s.at for s in steps if s.phase != "preparation"]
     ends = [s.at for s in steps if s.phase == "closed"]
+    # Paper participants consent like anyone else (the moderator asks them).
     consenting = [
-        p
-        for p in sorted(active, key=lambda p: p.name.casefold())
-        if p.named_in_minutes and p.name and not p.proxy
+        p for p in sorted(active, key=lambda p: p.name.casefold()) if p.named_in_minutes and p.name
     ]
     # A table of fewer than N people: its totals are those few people's votes, so nobody
-    # is named next to them.
+    # is named next to them. A draft, or a table reopened after closing, names nobody
+    # either: two downloads could tell who joined next to a change in the totals.
     few = len(active) < min_group
+    if table.phase != "closed":
+        register_withheld = "draft"
+    elif withheld == "reopened":
+        register_withheld = "reopened"
+    elif few:
+        register_withheld = "few"
+    else:
+        register_withheld = ""
     shown = {c for c in categories if isinstance(hidden.get(c, present[c]), int)}
+    groups: dict[str, int] = {}
+    other_organisations = len(active)
+    if not register_withheld:
+        named_ids = {p.id for p in consenting}
+        groups, other_organisations = organisation_groups(
+            [(_organisation_key(p.organisation), p.id in named_ids) for p in active], min_group
+        )
     return TableReport(
         event=_event_info(event),
         code=table.code,
@@ -302,18 +341,40 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
         paper=paper,
         removed=len(people) - len(active),
         named=()
-        if few
+        if register_withheld
         else tuple(
             Named(p.name, p.organisation, p.category if p.category in shown else None)
             for p in consenting
         ),
         named_withheld=few and bool(consenting),
+        register_withheld=register_withheld,
+        organisations=_organisations(groups, active),
+        other_organisations=other_organisations,
         lines=lines,
         off_wall=tuple((s, statuses[s]) for s in OFF_WALL if statuses[s]),
         merged=statuses["merged"],
         synthesis=table.synthesis,
         min_group=min_group,
     )
+
+
+def _organisation_key(organisation: str) -> str:
+    """People type their organisation: "Comune di  Baronissi" and "comune di baronissi"
+    are one group."""
+    return " ".join(organisation.split()).casefold()
+
+
+def _organisations(groups: dict[str, int], people: list[Participant]) -> tuple[Organisation, ...]:
+    """The groups by their most typed spelling, largest first, then by name."""
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for person in people:
+        key = _organisation_key(person.organisation)
+        if key in groups:
+            spellings[key][" ".join(person.organisation.split())] += 1
+    named = [
+        Organisation(spellings[key].most_common(1)[0][0], count) for key, count in groups.items()
+    ]
+    return tuple(sorted(named, key=lambda o: (-o.people, o.name.casefold())))
 
 
 def _proxy_shown(active: list[Participant], hidden: dict[str, Cell], min_group: int) -> bool:
@@ -396,12 +457,30 @@ def build_event_report(session: Session, event: Event, *, min_group: int = 3) ->
     # The category totals add up the printed cells of those tables (rule 4 of privacy.py).
     cells = [[_cell(r, c) for c in categories] for r in reports if r.breakdown]
     people = protect_totals(cells, len(categories))
+    # The register adds up the tables' printed groups only (rule 7 of docs/privacy.md).
+    sums: dict[str, int] = {}
+    spelling: dict[str, str] = {}
+    for r in reports:
+        for group in r.organisations:
+            key = _organisation_key(group.name)
+            sums[key] = sums.get(key, 0) + group.people
+            spelling.setdefault(key, group.name)
+    organisations = sorted(
+        (Organisation(spelling[key], count) for key, count in sums.items()),
+        key=lambda o: (-o.people, o.name.casefold()),
+    )
+    named = sorted(
+        (replace(p, table=r.title) for r in reports for p in r.named),
+        key=lambda p: (p.name.casefold(), p.table.casefold()),
+    )
     return EventReport(
         event=_event_info(event),
         tables=reports,
         categories=categories,
         people=tuple(people),
         min_group=min_group,
+        named=tuple(named),
+        organisations=tuple(organisations),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from app.reports import chart, labels
+from app.reports import chart, labels, outline
 from app.reports.data import EventReport, TableReport
 from app.templating import TEMPLATE_DIR, templates
 
@@ -60,6 +60,7 @@ def _context(generated: dt.datetime | None, compact: bool) -> dict[str, Any]:
     return {
         "compact": compact,
         "L": labels,
+        "outline": outline,
         "css": Markup(css()),  # noqa: S704 (our own file)
         "chart": chart.svg,
         "markdown": markdown,

@@ -2,13 +2,14 @@
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
 from babel.numbers import format_decimal
 
 from app import i18n
-from app.reports.data import EventInfo, EventReport, Line, Named, TableReport
+from app.reports.data import EventInfo, EventReport, Line, Named, Organisation, TableReport
 from app.reports.privacy import Cell, Withheld
 from app.templating import KIND_GROUPS, KIND_LABELS, N_, PHASE_LABELS, VOTING_LABELS
 
@@ -308,4 +309,147 @@ def privacy_line(event: EventInfo, text: Callable[[str], str] = str) -> str:
             "officer %(dpo)s. Participants' personal data are erased from %(date)s."
         )
         % values
+    )
+
+
+# --- the attendance register (foglio presenze) ----------------------------------------------
+
+
+def register_note(report: TableReport) -> str:
+    """Who is present, and why names and organisations are given or not."""
+    values = {"n": number(report.people_total), "named": number(len(report.named))}
+    values["min"] = str(report.min_group)
+    if report.register_withheld == "draft":
+        text = _(
+            "Draft: names and organisations are given in the final minutes, once the table "
+            "is closed. People present: %(n)s."
+        )
+    elif report.register_withheld == "reopened":
+        text = _(
+            "The table was reopened after it had been closed: names and organisations are "
+            "not given, so that two versions of the final minutes cannot be compared. People "
+            "present: %(n)s."
+        )
+    elif report.register_withheld == "few":
+        text = _("Fewer than %(min)s people took part: nobody is named. People present: %(n)s.")
+    else:
+        text = _(
+            "People present: %(n)s; named with their consent: %(named)s. The others are "
+            "counted, never listed."
+        )
+    return text % values
+
+
+def event_register_note(report: EventReport) -> str:
+    values = {
+        "n": number(report.registered),
+        "total": number(report.people_total),
+        "named": number(len(report.named)),
+    }
+    return (
+        _(
+            "People at the tables whose final minutes give a register: %(n)s of %(total)s; "
+            "named with their consent: %(named)s. The others are counted, never listed."
+        )
+        % values
+    )
+
+
+def organisations_note(min_group: int) -> str:
+    return _(
+        "An organisation is counted on its own only with at least %(n)s people, of whom those "
+        "not named are none or at least %(n)s; everyone else is counted together, so that "
+        "nobody can be singled out."
+    ) % {"n": min_group}
+
+
+def event_organisations_note(min_group: int) -> str:
+    return _(
+        "Each figure adds up the tables whose own register counts the organisation (at least "
+        "%(n)s people there): it tells nothing the tables' minutes do not."
+    ) % {"n": min_group}
+
+
+def other_organisations(min_group: int) -> str:
+    return _("Other organisations (fewer than %(n)s people each) or none stated") % {"n": min_group}
+
+
+def no_organisation_groups(min_group: int) -> str:
+    return _("No organisation is counted on its own: none had %(n)s people or more.") % {
+        "n": min_group
+    }
+
+
+def organisation_rows(
+    groups: tuple[Organisation, ...], others: int, min_group: int
+) -> list[tuple[str, int]]:
+    """The register's rows by organisation, the others last (when there are any)."""
+    rows = [(o.name, o.people) for o in groups]
+    if others and groups:
+        rows.append((other_organisations(min_group), others))
+    return rows
+
+
+def named_category(person: Named) -> str:
+    """A named person's category, blank where the minutes do not print it."""
+    return "" if person.category is None else category(person.category)
+
+
+# --- the closing block (documento di sintesi) ------------------------------------------------
+
+BLANK = "_" * 28  # a line to fill in by hand
+
+
+@dataclass(frozen=True)
+class Closing:
+    """The end of the minutes, shaped for the co-programming procedure (DM 72/2021): who
+    led the work, when it was approved, and the responsible officer's signature."""
+
+    lines: tuple[tuple[str, str], ...]  # (label, value); BLANK where it is filled by hand
+    note: str  # why a line is blank (a draft), or ""
+    signatory: str
+    signature: tuple[tuple[str, str], ...]
+
+
+def _signature() -> tuple[str, tuple[tuple[str, str], ...]]:
+    return _("The person responsible for the procedure"), (
+        (_("Name"), BLANK),
+        (_("Signature"), BLANK),
+    )
+
+
+def table_closing(report: TableReport) -> Closing:
+    approved = long_date(report.end.astimezone(LOCAL_TIME).date()) if report.end else BLANK
+    note = (
+        _("Draft: the table is still running; it is approved once closed.") if report.draft else ""
+    )
+    signatory, signature = _signature()
+    return Closing(
+        lines=(
+            (_("Facilitated by"), report.facilitator or BLANK),
+            (_("Approved by the table on"), approved),
+        ),
+        note=note,
+        signatory=signatory,
+        signature=signature,
+    )
+
+
+def event_closing(report: EventReport) -> Closing:
+    e = report.event
+    lines = [(_("Organised by"), e.organiser or BLANK), (_("Date of the event"), long_date(e.date))]
+    if e.place:
+        lines.append((_("Place"), e.place))
+    tables = i18n.ngettext(
+        "the minutes of %(num)s table follow",
+        "the minutes of %(num)s tables follow",
+        len(report.tables),
+    ) % {"num": number(len(report.tables))}
+    lines.append((_("Annexes"), tables))
+    signatory, signature = _signature()
+    return Closing(
+        lines=tuple(lines),
+        note=_("Draft: some tables are still running.") if report.draft else "",
+        signatory=signatory,
+        signature=signature,
     )

@@ -3,267 +3,17 @@
 Two kinds of text come from people: plain text (titles, names, descriptions, tags), escaped
 only where a character would change the rendering in its place (`esc`), and the facilitator's
 synthesis, which is Markdown and stays Markdown, only made safe (`synthesis`): no raw HTML,
-no image, no script link, headings below the section that holds it.
+no image, no script link, headings below the section that holds it. Both are done by
+markdown-it-py and mdformat, in app/reports/markdown_safe.py.
 """
 
-import html as html_entities
-import itertools
-import re
-import string
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from app.reports import labels, outline
+from app.reports.data import EventReport, Line, Named, TableReport
+from app.reports.markdown_safe import esc, synthesis
 
-from app.reports import labels
-from app.reports.data import EventReport, Line, TableReport
-from app.reports.html import MARKDOWN
-
-_PUNCTUATION = frozenset(string.punctuation)
-_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
-_TAG_START = re.compile(r"<[A-Za-z/!?]")  # an HTML tag, comment or declaration would start
-_ORDERED = re.compile(r"^(\d{1,9})([.)])(?= |$)")
-_ONLY_MARKS = re.compile(r"[\s|:=+\-]+")  # a line like this could be a rule or a table row
-
-
-def esc(text: str, *, cell: bool = False, start: bool = False, heading: bool = False) -> str:
-    """Plain text as literal Markdown, on one line: no link, image, emphasis, code or HTML.
-
-    Only what would be read as Markdown in that place is escaped, so that "Dott.ssa",
-    "D.lgs. 62/2024" or "(Comune di Fisciano)" read as typed. `cell`: inside a table row
-    (a "|" would end the cell); `start`: at the start of a line (a "#", ">", "- " or "1. "
-    would start a block); `heading`: the text of an ATX heading (a final " #" would vanish).
-    """
-    text = " ".join(text.split())
-    out: list[str] = []
-    for i, char in enumerate(text):
-        before = text[i - 1] if i else ""
-        after = text[i + 1] if i + 1 < len(text) else ""
-        if char == "\\":
-            out.append("\\\\" if not after or after in _PUNCTUATION else char)
-        elif char in "`[]":
-            out.append("\\" + char)
-        elif char in "*~":
-            # Between two spaces it can neither open nor close emphasis ("2 * 3").
-            out.append(char if before == after == " " else "\\" + char)
-        elif char == "_":
-            inert = before == after == " " or (before.isalnum() and after.isalnum())
-            out.append(char if inert else "\\_")
-        elif char == "<":
-            out.append("&lt;" if _TAG_START.match(text, i) else char)
-        elif char == "&":
-            out.append("\\&" if _ENTITY.match(text, i) else char)
-        elif char == "|" and cell:
-            out.append("\\|")
-        else:
-            out.append(char)
-    result = "".join(out)
-    if start and result:
-        if _ONLY_MARKS.fullmatch(result):
-            result = "".join("\\" + c if c in "|:=+-" else c for c in result)
-        elif result[0] in "#>" or (result[0] in "+-=" and result[1:2] in ("", " ", result[0])):
-            result = "\\" + result
-        else:
-            result = _ORDERED.sub(r"\1\\\2", result)
-    if heading:
-        # An ATX heading drops a closing run of "#" that follows a space.
-        result = re.sub(r"(^|\s)(#+)$", r"\1\\\2", result)
-    return result
-
-
-# --- the facilitator's synthesis -----------------------------------------------------------
-
-
-class _AnyLink(MarkdownIt):
-    """A renderer that takes every link as written: what a careless Markdown tool would do."""
-
-    def validateLink(self, url: str) -> bool:
-        return True
-
-
-# The block structure is read without and with GFM tables (a table row may be a fence's
-# opening line to plain CommonMark); only what both call code is left as written. The result
-# is then checked by renderers with raw HTML, images and every link scheme on.
-GFM = MarkdownIt("commonmark", {"html": False}).enable("table")
-_CHECKERS = (_AnyLink("commonmark", {"html": True}), _AnyLink("commonmark", {"html": True}))
-_CHECKERS[1].enable("table")
-
-_AUTOLINK = re.compile(r"<(?:https?|mailto):[^\s<>`|\\]*>", re.IGNORECASE)
-_EMAIL = re.compile(r"<[A-Za-z0-9.!#$%&'*+/=?^_{}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*>")
-_DESTINATION = re.compile(r"[ \t]*(?:\n[ \t>]*)?<?([^\s)>]*)")  # may sit on the next line
-_SCRIPT_SCHEME = re.compile(r"(?:javascript|vbscript|data|file):", re.IGNORECASE)
-
-
-def _unsafe_destination(destination: str) -> bool:
-    """What a browser would run: entities and backslash escapes undone, blanks dropped."""
-    plain = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", destination)
-    plain = re.sub(r"[\x00-\x20\x7f]", "", html_entities.unescape(plain))
-    return bool(_SCRIPT_SCHEME.match(plain))
-
-
-_BACKTICKS = re.compile("`+")
-
-
-def _code_spans(text: str, pieces: Iterable[tuple[int, int]]) -> set[int]:
-    """The positions inside code spans (CommonMark's rule), each piece read on its own."""
-    inside: set[int] = set()
-    for low, high in pieces:
-        i = low
-        while i < high:
-            if text[i] == "\\" and i + 1 < high and text[i + 1] in _PUNCTUATION:
-                i += 2  # an escaped backtick opens nothing
-            elif text[i] == "`":
-                run = _BACKTICKS.match(text, i, high)
-                assert run is not None
-                width = len(run.group())
-                runs = _BACKTICKS.finditer(text, run.end(), high)
-                closer = next((m for m in runs if len(m.group()) == width), None)
-                if closer:
-                    inside.update(range(i, closer.end()))
-                i = closer.end() if closer else run.end()
-            else:
-                i += 1
-    return inside
-
-
-def _pieces(text: str, cut: str) -> list[tuple[int, int]]:
-    bounds = [-1, *(i for i, char in enumerate(text) if char in cut), len(text)]
-    return [(a + 1, b) for a, b in itertools.pairwise(bounds)]
-
-
-def _code(text: str) -> set[int]:
-    """What is code however it is read: over the whole block (a paragraph), and line by line
-    and cell by cell (a GFM table splits its cells at "|" before it looks for code). Where the
-    readings differ, the text is not taken for code: a "<" there is escaped, safe if not
-    pretty."""
-    return _code_spans(text, [(0, len(text))]) & _code_spans(text, _pieces(text, "|\n"))
-
-
-def _defuse(text: str, *, keep_code: bool) -> str:
-    """Markdown source of one block with no raw HTML, no image and no script link; code
-    spans and everything else untouched. Never adds or removes a line."""
-    code = _code(text) if keep_code else set()
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if i in code:
-            out.append(char)  # shown as typed by any renderer
-            i += 1
-            continue
-        if char == "\\" and i + 1 < len(text) and text[i + 1] in _PUNCTUATION:
-            out.append(text[i : i + 2])  # an escape stays as the writer meant it
-            i += 2
-            continue
-        if char == "<":
-            link = _AUTOLINK.match(text, i) or _EMAIL.match(text, i)
-            if link:
-                out.append(link.group())
-                i = link.end()
-                continue
-            if _TAG_START.match(text, i):
-                out.append("&lt;")  # shown as "<", never a tag
-                i += 1
-                continue
-        if char == "!" and text[i + 1 : i + 2] == "[":
-            out.append("\\!")  # a link, not an image: a reader must not fetch anything
-            i += 1
-            continue
-        if char == "]" and text[i + 1 : i + 2] in ("(", ":"):
-            destination = _DESTINATION.match(text, i + 2)
-            if destination and _unsafe_destination(destination.group(1)):
-                out.append("\\]")  # "[text](javascript:…)" stays as text
-                i += 1
-                continue
-        out.append(char)
-        i += 1
-    return "".join(out)
-
-
-def _isolated(text: str) -> bool:
-    """Whether what follows the text stands on its own (an unclosed fence would swallow it)."""
-    for parser in (MARKDOWN, GFM):
-        tokens = parser.parse(text + "\n\nx")
-        ends = [(t.type, t.level, t.content) for t in tokens[-3:]]
-        if ends != [("paragraph_open", 0, ""), ("inline", 1, "x"), ("paragraph_close", 0, "")]:
-            return False
-    return True
-
-
-def _safe(text: str) -> bool:
-    """No raw HTML, no image, no script link, for renderers that allow all three."""
-    for parser in _CHECKERS:
-        for token in parser.parse(text):
-            for t in (token, *(token.children or ())):
-                if t.type in ("html_block", "html_inline", "image"):
-                    return False
-                if t.type == "link_open" and _unsafe_destination(str(t.attrGet("href") or "")):
-                    return False
-    return True
-
-
-def _code_lines(tokens: list[Token]) -> set[int]:
-    return {
-        number
-        for t in tokens
-        if t.type in ("fence", "code_block") and t.map
-        for number in range(*t.map)
-    }
-
-
-def synthesis(text: str, top: int) -> str:
-    """The facilitator's Markdown, kept as Markdown: its headings start at level `top` (a
-    level past 6 stays 6), raw HTML shows as text, images become links, script links text,
-    code is untouched. What cannot be made so is given as plain text."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd").strip("\n")
-    for keep_code in (True, False):
-        result = _synthesis(text, top, keep_code=keep_code)
-        if _isolated(result) and _safe(result):
-            return result
-    return "\n\n".join(esc(p, start=True) for p in text.split("\n\n") if p.strip())
-
-
-def _synthesis(text: str, top: int, *, keep_code: bool) -> str:
-    lines = text.split("\n")
-    out: list[str | None] = list(lines)  # None: a line dropped (a setext underline)
-    tokens = GFM.parse(text)
-    code = _code_lines(tokens) & _code_lines(MARKDOWN.parse(text))
-    levels = [int(t.tag[1:]) for t in tokens if t.type == "heading_open"]
-    shift = max(0, top - min(levels)) if levels else 0
-    done: set[int] = set()
-    for index, token in enumerate(tokens):
-        if token.map is None or token.map[0] in done:
-            continue
-        first, last = token.map
-        if token.type == "heading_open":
-            level = "#" * min(6, int(token.tag[1:]) + shift)
-            if token.markup.startswith("#"):
-                line = _defuse(lines[first], keep_code=keep_code)
-                marks = re.match(r"([^#]*)#+", line)  # after any "> " or "- " it sits in
-                out[first] = marks.group(1) + level + line[marks.end() :] if marks else line
-            else:  # "Title" over "===" or "---": setext only has two levels, write it ATX
-                content = tokens[index + 1].content
-                prefix = lines[first][: max(0, lines[first].find(content.split("\n")[0]))]
-                words = _defuse(" ".join(content.split()), keep_code=keep_code)
-                out[first] = f"{prefix}{level} " + re.sub(r"(^|\s)(#+)$", r"\1\\\2", words)
-                out[first + 1 : last] = [None] * (last - first - 1)
-        elif token.type == "inline":
-            # A block at a time: a link definition may go on over the next line.
-            block = "\n".join(lines[first:last])
-            out[first:last] = _defuse(block, keep_code=keep_code).split("\n")
-        else:
-            continue
-        done.update(range(first, last))
-    for number, line in enumerate(lines):
-        if number not in done and number not in code:
-            # Blank lines, rules, link definitions, and code to only one of the two readings.
-            out[number] = _defuse(line, keep_code=keep_code)
-    result = "\n".join(line for line in out if line is not None)
-    if not _isolated(result):
-        fences = [t for t in tokens if t.type == "fence" and t.level == 0]
-        if fences:
-            result += "\n" + fences[-1].markup  # close the fence left open
-    return result
+__all__ = ["esc", "event_md", "synthesis", "table_md"]
 
 
 # --- building blocks -----------------------------------------------------------------------
@@ -332,12 +82,9 @@ def _details(line: Line) -> list[str]:
 
 
 def _table(report: TableReport, level: int) -> list[str]:
-    """As the HTML minutes: head, timeline, participants (with the privacy notice's line),
-    priorities, the facilitator's synthesis, every proposal with its description, the posts
-    not on the wall."""
+    """As the HTML minutes: the head, then the sections of the outline (outline.TABLE)."""
     _ = labels._
     h = "#" * level
-    n = report.min_group
     eyebrow = f"*{_('Minutes of the table')} · {esc(report.code)}*"
     if report.draft:
         eyebrow += f" · **{labels.draft().upper()}**"
@@ -356,32 +103,68 @@ def _table(report: TableReport, level: int) -> list[str]:
     withheld = labels.withheld_note(report)
     if withheld:
         out += [f"> {withheld}", ""]
-    out += [
-        f"{h}# {_('Timeline')}",
-        "",
-    ]
-    if report.timeline:
-        steps = ([labels.moment(s.at), labels.phase(s.phase)] for s in report.timeline)
-        out += _grid([_("Date and time"), _("Phase")], ["---", "---"], steps)
-    else:
-        out += [_("No phase change recorded yet."), ""]
+    for section in outline.table_sections(report):
+        out += [f"{h}# {_(section.heading)}", ""]
+        out += _TABLE_DRAW[section.id](report, level)
+    return out
 
+
+def _timeline(report: TableReport, level: int) -> list[str]:
+    _ = labels._
+    if not report.timeline:
+        return [_("No phase change recorded yet."), ""]
+    steps = ([labels.moment(s.at), labels.phase(s.phase)] for s in report.timeline)
+    return _grid([_("Date and time"), _("Phase")], ["---", "---"], steps)
+
+
+def _participants(report: TableReport, level: int) -> list[str]:
+    _ = labels._
+    n = report.min_group
     cats = [esc(labels.category(c), cell=True) for c in report.categories]
-    out += [f"{h}# {_('Participants')}", ""]
     people = [*(labels.cell(v, n) for v in report.people), labels.number(report.people_total)]
-    out += _grid([*cats, _("Total")], ["---:"] * (len(cats) + 1), [people])
-    out += [
-        labels.paper_note(report),
-        "",
-        labels.privacy_note(n),
-        "",
-    ]
-    if report.named:
-        out += [f"**{_('Named with their consent')}:** {esc(labels.named(report.named))}", ""]
-    out += [labels.privacy_line(report.event, esc), ""]
+    out = _grid([*cats, _("Total")], ["---:"] * (len(cats) + 1), [people])
+    out += [labels.paper_note(report), "", labels.privacy_note(n), ""]
+    return [*out, labels.privacy_line(report.event, esc), ""]
 
-    out += [f"{h}# {_('Priorities')}", ""]
-    out += [
+
+def _named(people: tuple[Named, ...], *, with_table: bool) -> list[str]:
+    _ = labels._
+    header = [_("Name"), _("Organisation"), _("Stakeholder category")]
+    header += [_("Table")] if with_table else []
+    rows = (
+        [
+            esc(p.name, cell=True),
+            esc(p.organisation, cell=True) or "—",
+            esc(labels.named_category(p), cell=True) or "—",
+            *([esc(p.table, cell=True)] if with_table else []),
+        ]
+        for p in people
+    )
+    return _grid(header, ["---"] * len(header), rows)
+
+
+def _organisations(rows: list[tuple[str, int]]) -> list[str]:
+    _ = labels._
+    cells = ([esc(name, cell=True), labels.number(count)] for name, count in rows)
+    return _grid([_("Organisation"), _("People")], ["---", "---:"], cells)
+
+
+def _attendance(report: TableReport, level: int) -> list[str]:
+    """The foglio presenze: named only with consent, organisations only in groups of N."""
+    n = report.min_group
+    out = [labels.register_note(report), ""]
+    if report.register_withheld:
+        return out
+    if report.named:
+        out += _named(report.named, with_table=False)
+    rows = labels.organisation_rows(report.organisations, report.other_organisations, n)
+    out += _organisations(rows) if rows else [labels.no_organisation_groups(n), ""]
+    return [*out, labels.organisations_note(n), ""]
+
+
+def _priorities(report: TableReport, level: int) -> list[str]:
+    _ = labels._
+    out = [
         _("Proposals on the wall: %(n)s · %(votes)s")
         % {
             "n": labels.number(report.proposals),
@@ -389,12 +172,19 @@ def _table(report: TableReport, level: int) -> list[str]:
         },
         "",
     ]
-    out += _ranked(report, report.top(10))
+    return out + _ranked(report, report.top(10))
 
-    out += [f"{h}# " + _("Facilitator's summary"), ""]
-    out += _synthesis_block(report, level + 2)
 
-    out += [f"{h}# {_('Proposals by kind and tag')}", ""]
+def _summary(report: TableReport, level: int) -> list[str]:
+    return _synthesis_block(report, level + 2)
+
+
+def _proposals(report: TableReport, level: int) -> list[str]:
+    _ = labels._
+    h = "#" * level
+    n = report.min_group
+    cats = [esc(labels.category(c), cell=True) for c in report.categories]
+    out: list[str] = []
     groups = report.groups()
     for group in groups:
         tag = esc(group.tag, heading=True) if group.tag else _("no tag")
@@ -425,12 +215,43 @@ def _table(report: TableReport, level: int) -> list[str]:
             out += [*details, ""]
     if not groups:
         out += [_("No proposal on the wall."), ""]
-
-    if report.merged or report.off_wall:
-        out += [f"{h}# {_('Posts not on the wall')}", ""]
-        out += [f"- {text}" for text in labels.off_wall_lines(report)]
-        out += ["", _("Counted, not printed: their text stays with the moderator."), ""]
     return out
+
+
+def _off_wall(report: TableReport, level: int) -> list[str]:
+    out = [f"- {text}" for text in labels.off_wall_lines(report)]
+    return [*out, "", labels._("Counted, not printed: their text stays with the moderator."), ""]
+
+
+def _fill(value: str) -> str:
+    """A value, or the line to fill by hand as it is: a run of "_" after a space and at the
+    end of a line is neither emphasis nor a rule."""
+    return value if value == labels.BLANK else esc(value)
+
+
+def _closing(closing: labels.Closing) -> list[str]:
+    """Lines to fill by hand, then the signature."""
+    out: list[str] = []
+    for label, value in closing.lines:
+        out += [f"**{label}:** {_fill(value)}", ""]
+    if closing.note:
+        out += [f"*{closing.note}*", ""]
+    out += [f"**{closing.signatory}**", ""]
+    out += [f"{label}: {_fill(value)}  " for label, value in closing.signature]
+    out[-1] = out[-1].rstrip()
+    return [*out, ""]
+
+
+_TABLE_DRAW: dict[str, Callable[[TableReport, int], list[str]]] = {
+    "timeline": _timeline,
+    "participants": _participants,
+    "attendance": _attendance,
+    "priorities": _priorities,
+    "summary": _summary,
+    "proposals": _proposals,
+    "off_wall": _off_wall,
+    "closing": lambda report, _level: _closing(labels.table_closing(report)),
+}
 
 
 def _event_line(report: TableReport | EventReport, *, with_title: bool) -> list[str]:
@@ -454,7 +275,6 @@ def event_md(report: EventReport) -> bytes:
     """The event's synthesis (figures, priorities, each table's synthesis), then every
     table's minutes, one heading level down."""
     _ = labels._
-    n = report.min_group
     eyebrow = f"*{_('Event summary')}*"
     if report.draft:
         eyebrow += f" · **{labels.draft().upper()}**"
@@ -470,9 +290,18 @@ def event_md(report: EventReport) -> bytes:
             "votes": labels.totals(report.votes_by_mode()),
         },
         "",
-        f"## {_('Participation by category and table')}",
-        "",
     ]
+    for section in outline.event_sections(report):
+        out += [f"## {_(section.heading)}", ""]
+        out += _EVENT_DRAW[section.id](report)
+    for t in report.tables:
+        out += _table(t, 2)
+    return _document(out)
+
+
+def _participation(report: EventReport) -> list[str]:
+    _ = labels._
+    n = report.min_group
     cats = [esc(labels.category(c), cell=True) for c in report.categories]
     rows = [
         [
@@ -489,20 +318,46 @@ def event_md(report: EventReport) -> bytes:
             labels.number(report.people_total),
         ]
     )
-    out += _grid([_("Table"), *cats, _("Total")], ["---", *(["---:"] * (len(cats) + 1))], rows)
+    out = _grid([_("Table"), *cats, _("Total")], ["---", *(["---:"] * (len(cats) + 1))], rows)
     out += [labels.event_totals_note(report), "", labels.privacy_note(n), ""]
-    out += [labels.privacy_line(report.event, esc), ""]
-    out += [f"## {_('Top priorities of each table')}", ""]
+    return [*out, labels.privacy_line(report.event, esc), ""]
+
+
+def _event_attendance(report: EventReport) -> list[str]:
+    n = report.min_group
+    out = [labels.event_register_note(report), ""]
+    if report.named:
+        out += _named(report.named, with_table=True)
+    if report.organisations:
+        out += _organisations([(o.name, o.people) for o in report.organisations])
+        return [*out, labels.event_organisations_note(n), ""]
+    return [*out, labels.no_organisation_groups(n), ""]
+
+
+def _event_priorities(report: EventReport) -> list[str]:
+    out: list[str] = []
     for t in report.tables:
         out += [f"### {esc(labels.provisional(t), heading=True)}", ""]
         out += [labels.voting(t.voting_mode, t.dots, t.max_per_proposal), ""]
         out += _ranked(t, t.top(5))
-    out += ["## " + _("The tables' summaries"), ""]
+    return out
+
+
+def _event_summaries(report: EventReport) -> list[str]:
+    _ = labels._
+    out: list[str] = []
     for t in report.tables:
         out += [f"### {esc(labels.provisional(t), heading=True)}", ""]
         if t.facilitator:
             out += [f"{_('Facilitator')}: {esc(t.facilitator)}", ""]
         out += _synthesis_block(t, 4)
-    for t in report.tables:
-        out += _table(t, 2)
-    return _document(out)
+    return out
+
+
+_EVENT_DRAW: dict[str, Callable[[EventReport], list[str]]] = {
+    "participation": _participation,
+    "attendance": _event_attendance,
+    "priorities": _event_priorities,
+    "summaries": _event_summaries,
+    "closing": lambda report: _closing(labels.event_closing(report)),
+}

@@ -49,6 +49,9 @@ def table_data(report: TableReport) -> dict[str, Any]:
                 for p in report.named
             ],
             "named_withheld": report.named_withheld,
+            "register_withheld": report.register_withheld or None,
+            "organisations": [{"name": o.name, "people": o.people} for o in report.organisations],
+            "other_organisations": report.other_organisations,
         },
         "proposals": [
             {
@@ -103,6 +106,16 @@ def event_json(report: EventReport) -> bytes:
             "by_category": {
                 c: raw_cell(v, n) for c, v in zip(report.categories, report.people, strict=True)
             },
+            "named": [
+                {
+                    "name": p.name,
+                    "organisation": p.organisation,
+                    "category": p.category,
+                    "table": p.table,
+                }
+                for p in report.named
+            ],
+            "organisations": [{"name": o.name, "people": o.people} for o in report.organisations],
         },
         # Approvals and dots are different units: one figure per voting mode.
         "totals": {"proposals": report.proposals, "votes_by_mode": report.votes_by_mode()},

@@ -31,13 +31,19 @@ def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     raise ValueError(f"Reports do not load external resources: {url[:80]}")
 
 
-def write_pdf(html: str) -> bytes:
-    """Lay out and write one PDF in this process (what a worker runs)."""
+# A part of a longer PDF leaves its page numbers out: they are counted over the whole.
+UNNUMBERED = "@page { @bottom-right { content: none !important } }"  # a user sheet
+
+
+def write_pdf(html: str, stylesheet: str = "") -> bytes:
+    """Lay out and write one PDF in this process (what a worker runs); `stylesheet` is
+    laid over the document's own."""
     try:
-        from weasyprint import HTML  # type: ignore[import-untyped,unused-ignore]
+        from weasyprint import CSS, HTML  # type: ignore[import-untyped,unused-ignore]
     except (ImportError, OSError):  # OSError: the system's Pango is missing
         raise Unavailable(NO_ENGINE) from None
-    pdf: bytes = HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+    sheets = [CSS(string=stylesheet)] if stylesheet else []
+    pdf: bytes = HTML(string=html, url_fetcher=_no_fetch).write_pdf(stylesheets=sheets)
     return pdf
 
 
@@ -72,23 +78,41 @@ def html_to_pdf(html: str) -> bytes:
 
 def combined_pdf(parts: list[str], *, title: str) -> bytes:
     """One PDF of several HTML documents, laid out side by side in the workers (a big
-    event's 10 tables take half the time), joined in order with their bookmarks."""
-    from pypdf import PdfWriter
+    event's 10 tables take half the time), joined in order with their bookmarks.
+
+    The parts are laid out without page numbers; the numbers, 1 to N over the whole, come
+    from a document of N empty pages with the minutes' stylesheet (so the same page box,
+    font and place), laid over the joined pages."""
+    from pypdf import PdfReader, PdfWriter
+
+    from app.reports.html import css
 
     writer = PdfWriter()
-    for part in _lay_out(parts):
+    for part in _lay_out(parts, UNNUMBERED):
         writer.append(io.BytesIO(part))
+    total = len(writer.pages)
+    (numbers,) = _lay_out([_numbers_only(total, css())])
+    for page, overlay in zip(writer.pages, PdfReader(io.BytesIO(numbers)).pages, strict=True):
+        page.merge_page(overlay)
     writer.add_metadata({"/Title": title, "/Producer": "Tavoli (WeasyPrint, pypdf)"})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
 
 
-def _lay_out(parts: list[str]) -> list[bytes]:
+def _numbers_only(pages: int, stylesheet: str) -> str:
+    """`pages` empty pages that show only their number (the footer's part title is empty:
+    no heading sets it)."""
+    sheet = f"{stylesheet}\n.page-number + .page-number {{ break-before: page; }}"
+    body = '<div class="page-number"></div>' * pages
+    return f"<!doctype html><html><head><style>{sheet}</style></head><body>{body}</body></html>"
+
+
+def _lay_out(parts: list[str], stylesheet: str = "") -> list[bytes]:
     global _pool
     pool = _workers()
     try:
-        futures = [pool.submit(write_pdf, part) for part in parts]
+        futures = [pool.submit(write_pdf, part, stylesheet) for part in parts]
         return [future.result() for future in futures]
     except BrokenProcessPool:  # a worker died (killed, out of memory): fresh ones next time
         with _pool_lock:

@@ -24,7 +24,9 @@ ones are in no figure, their votes are gone), with N = TAVOLI_REPORT_MIN_GROUP:
    reopened changes the totals by figures its own minutes print).
 5. The named list (people who consented) prints a category only when the table prints that
    category's count, and is left out of a table with fewer than N people (its totals are
-   those few people's votes).
+   those few people's votes), of a draft and of a reopened table (two downloads could tell
+   who joined next to a change in a total).
+6. The register's organisations (rule 7 of docs/privacy.md): `organisation_groups`.
 """
 
 import enum
@@ -97,3 +99,33 @@ def protect_totals(rows: Sequence[Sequence[Cell]], width: int) -> list[Cell]:
         exact = [v for v in column if isinstance(v, int)]
         totals.append(sum(exact) if len(exact) == len(column) else WITHHELD)
     return totals
+
+
+def organisation_groups(
+    people: Sequence[tuple[str, bool]], min_group: int
+) -> tuple[dict[str, int], int]:
+    """The attendance register's head counts by organisation (rule 7 of docs/privacy.md).
+
+    `people`: one (organisation key, named) per counted person; "" is no organisation.
+    An organisation is shown as a group only with N people or more, of whom those not named
+    (the named ones are listed by name) are none or N or more: so no figure, and no
+    difference between a figure and the names under it, points at fewer than N people of
+    one organisation. Everyone else is one "other organisations" figure, 0 or N or more
+    (the smallest groups join it until it is): it is the total minus the groups, and must
+    mix N people too. Returns the groups shown and that figure."""
+    counts: dict[str, int] = {}
+    unnamed: dict[str, int] = {}
+    for key, is_named in people:
+        counts[key] = counts.get(key, 0) + 1
+        unnamed[key] = unnamed.get(key, 0) + (0 if is_named else 1)
+    shown = {
+        key
+        for key, count in counts.items()
+        if key and count >= min_group and (unnamed[key] == 0 or unnamed[key] >= min_group)
+    }
+    rest = len(people) - sum(counts[key] for key in shown)
+    while 0 < rest < min_group and shown:
+        smallest = min(shown, key=lambda key: (counts[key], key))
+        shown.remove(smallest)
+        rest += counts[smallest]
+    return {key: counts[key] for key in shown}, rest

@@ -25,7 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from app.reports import labels
 from app.reports.csvfile import Column, columns, safe_text, unit, values
-from app.reports.data import EventInfo, EventReport, TableReport
+from app.reports.data import EventInfo, EventReport, Named, TableReport
 from app.reports.labels import raw_cell
 
 BOLD = Font(bold=True)
@@ -346,23 +346,66 @@ def _table_participation(ws: Worksheet, report: TableReport) -> None:
     ]
     last = _grid(ws, 1, cols, rows, [[_("Total"), report.people_total]])
     ws.freeze_panes = "A2"
-    if report.named:
-        ws.cell(row=last + 2, column=1, value=_("Named with their consent")).font = BOLD
-        people = [
-            Column(_("Name"), "text", 40),
-            Column(_("Organisation"), "text", 50),
-            Column(_("Stakeholder category"), "text", 40),
-        ]
-        named = [
-            [p.name, p.organisation, "" if p.category is None else labels.category(p.category)]
-            for p in report.named
-        ]
-        last = _grid(ws, last + 3, people, named)
-        ws.auto_filter.ref = f"A1:B{1 + len(rows)}"  # one filter a sheet: the figures'
     note = " ".join(x for x in (labels.withheld_note(report), labels.privacy_note(n)) if x)
     _note(ws, last + 2, labels.paper_note(report) + " " + note, 3)
     _note(ws, last + 3, labels.privacy_line(report.event), 3)
     _print(ws, 1, report.event, f"{labels.titled(report.title, report)} · {_('Participation')}")
+
+
+def _register(
+    ws: Worksheet, named: Sequence[Named], organisations: Sequence[tuple[str, int]], note: str
+) -> int:
+    """The foglio presenze: the named people (a filter on them), then the organisations
+    counted on their own. Returns the last row written."""
+    _ = labels._
+    people = [
+        Column(_("Name"), "text", 40),
+        Column(_("Organisation"), "text", 50),
+        Column(_("Stakeholder category"), "text", 40),
+    ]
+    with_table = any(p.table for p in named)
+    if with_table:
+        people.append(Column(_("Table"), "text", 40))
+    rows = [
+        [p.name, p.organisation, labels.named_category(p), *([p.table] if with_table else [])]
+        for p in named
+    ]
+    last = _grid(ws, 1, people, rows)
+    ws.freeze_panes = "A2"
+    if organisations:
+        cols = [Column(_("Organisation"), "text", 50), Column(_("People"), "figure", 14)]
+        last = _grid(ws, last + 2, cols, [list(row) for row in organisations])
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(people))}{1 + len(rows)}"
+    _note(ws, last + 2, note, len(people))
+    return last + 2
+
+
+def _table_register(ws: Worksheet, report: TableReport) -> None:
+    """A table's attendance: nothing but the totals' sentence while it is a draft."""
+    n = report.min_group
+    withheld = bool(report.register_withheld)
+    groups = labels.organisation_rows(report.organisations, report.other_organisations, n)
+    note = labels.register_note(report)
+    if not withheld:
+        note += " " + (labels.organisations_note(n) if groups else labels.no_organisation_groups(n))
+    last = _register(ws, report.named, groups, note)
+    _note(ws, last + 1, labels.privacy_line(report.event), 3)
+    _print(ws, 1, report.event, f"{labels.titled(report.title, report)} · {_attendance()}")
+
+
+def _event_register(ws: Worksheet, report: EventReport) -> None:
+    n = report.min_group
+    groups = [(o.name, o.people) for o in report.organisations]
+    note = labels.event_register_note(report) + " "
+    note += labels.event_organisations_note(n) if groups else labels.no_organisation_groups(n)
+    last = _register(ws, report.named, groups, note)
+    _note(ws, last + 1, labels.privacy_line(report.event), 4)
+    _print(ws, 1, report.event, labels.titled(_attendance(), report))
+
+
+def _attendance() -> str:
+    """The sheet's name: "Presenze"."""
+    return labels._("Attendance")
 
 
 def _save(wb: Workbook) -> bytes:
@@ -380,11 +423,12 @@ def table_xlsx(report: TableReport) -> bytes:
     ws = wb.active
     assert ws is not None
     _ = labels._
-    used = {"history", _("Participation").casefold()}  # "History" is Excel's own
+    used = {"history", _("Participation").casefold(), _attendance().casefold()}
     # A draft says so first: a long title is cut at the end of a sheet's name.
     ws.title = _sheet_name(report.title, used, prefix=_draft_prefix(report))
     _table_sheet(ws, report)
     _table_participation(wb.create_sheet(_("Participation")), report)
+    _table_register(wb.create_sheet(_attendance()), report)
     wb.properties.title = labels.titled(report.title, report)
     return _save(wb)
 
@@ -395,6 +439,7 @@ def event_xlsx(report: EventReport) -> bytes:
     summary = wb.active
     assert summary is not None
     used = {"history", _("Summary").casefold(), _("Participation").casefold()}
+    used.add(_attendance().casefold())  # "History" is Excel's own
     summary.title = _("Summary")
     _summary(summary, report)
     wb.properties.title = labels.titled(report.event.title, report)
@@ -403,4 +448,6 @@ def event_xlsx(report: EventReport) -> bytes:
         prefix = f"{number} · {_draft_prefix(t)}"
         sheet = wb.create_sheet(_sheet_name(t.title, used, prefix=prefix))
         _table_sheet(sheet, t)
+    # Last, after the tables: the foglio presenze that closes the file.
+    _event_register(wb.create_sheet(_attendance()), report)
     return _save(wb)

@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from xml.sax.saxutils import escape
@@ -32,8 +33,8 @@ from docx.text.paragraph import Paragraph
 from markdown_it.token import Token
 
 from app import i18n
-from app.reports import chart, labels
-from app.reports.data import EventReport, Line, TableReport
+from app.reports import chart, labels, outline
+from app.reports.data import EventReport, Line, Named, TableReport
 from app.reports.html import MARKDOWN
 from app.reports.privacy import Cell
 
@@ -502,27 +503,35 @@ def _proposal_cell(line: Line) -> list[list[Run]]:
     return paragraphs
 
 
-def _proposals(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
-    """Proposals by kind and tag, on landscape pages when the figures need the room."""
-    _ = labels._
-    n = report.min_group
-    heads = [
+def _proposal_heads(report: TableReport) -> list[str]:
+    return [
         labels.votes_heading(report.voting_mode),
-        _("Voters"),
+        labels._("Voters"),
         *(labels.category(c) for c in report.categories),
     ]
-    widths = [_figure_cm(label) for label in heads]
+
+
+def _turn_for_proposals(doc: DocumentObject, report: TableReport, footer: str) -> None:
+    """Landscape pages, before the section's heading, when the figures need the room."""
+    widths = [_figure_cm(label) for label in _proposal_heads(report)]
     landscape = _text_width(False) - RANK_CM - sum(widths) < TITLE_CM
-    groups = report.groups()
-    if landscape and groups and not _landscape(doc):
+    if landscape and report.groups() and not _landscape(doc):
         _section(doc, footer, landscape=True)
+
+
+def _proposals(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    """Proposals by kind and tag (the page was turned by `_turn_for_proposals`)."""
+    _ = labels._
+    n = report.min_group
+    heads = _proposal_heads(report)
+    widths = [_figure_cm(label) for label in heads]
+    groups = report.groups()
     room, widths = _fit([RANK_CM, *widths], TITLE_CM, landscape=_landscape(doc))
     columns = [
         Column(_("Pos."), widths[0], numeric=True),
         Column(_("Title"), room),
         *(Column(label, w, numeric=True) for label, w in zip(heads, widths[1:], strict=True)),
     ]
-    _heading(doc, _("Proposals by kind and tag"), level + 1)
     for group in groups:
         tag = group.tag or _("no tag")
         _heading(doc, f"{labels.kind_group(group.kind)} · {clean(tag)}", level + 2)
@@ -539,16 +548,16 @@ def _proposals(doc: DocumentObject, report: TableReport, level: int, footer: str
         _grid(doc, columns, rows)
     if not groups:
         _note(doc, _("No proposal on the wall."))
-    if report.merged or report.off_wall:
-        _heading(doc, _("Posts not on the wall"), level + 1)
-        for text in labels.off_wall_lines(report):
-            _paragraph(doc, text, "ListBullet")
-        _note(doc, _("Counted, not printed: their text stays with the moderator."))
+
+
+def _off_wall(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    for text in labels.off_wall_lines(report):
+        _paragraph(doc, text, "ListBullet")
+    _note(doc, labels._("Counted, not printed: their text stays with the moderator."))
 
 
 def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
     _ = labels._
-    n = report.min_group
     _heading(doc, clean(labels.titled(report.title, report)), level)
     withheld = labels.withheld_note(report)
     if withheld:
@@ -567,7 +576,16 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
         (_("Phase"), labels.phase(report.phase)),
     )
 
-    _heading(doc, _("Timeline"), level + 1)
+    for section in outline.table_sections(report):
+        before = _TABLE_BEFORE.get(section.id)
+        if before:
+            before(doc, report, footer)
+        _heading(doc, _(section.heading), level + 1)
+        _TABLE_DRAW[section.id](doc, report, level, footer)
+
+
+def _timeline(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    _ = labels._
     if report.timeline:
         _grid(
             doc,
@@ -577,7 +595,10 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
     else:
         _note(doc, _("No phase change recorded yet."))
 
-    _heading(doc, _("Participants"), level + 1)
+
+def _participants(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    _ = labels._
+    n = report.min_group
     rows: list[list[Content]] = [
         [labels.category(c), _cell(v, n)]
         for c, v in zip(report.categories, report.people, strict=True)
@@ -593,11 +614,46 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
         total=True,
     )
     _note(doc, labels.paper_note(report) + " " + labels.privacy_note(n))
-    if report.named:
-        _meta(doc, (_("Named with their consent"), labels.named(report.named)))
     _note(doc, labels.privacy_line(report.event))
 
-    _heading(doc, _("Priorities"), level + 1)
+
+def _named(doc: DocumentObject, people: tuple[Named, ...], *, with_table: bool) -> None:
+    _ = labels._
+    columns = [Column(_("Name"), 4.5), Column(_("Organisation"), 5.5)]
+    columns.append(Column(_("Stakeholder category"), 3.5 if with_table else 7.0))
+    if with_table:
+        columns.append(Column(_("Table"), 3.5))
+    rows: list[list[Content]] = []
+    for p in people:
+        row: list[Content] = [p.name, p.organisation or "—", labels.named_category(p) or "—"]
+        rows.append([*row, p.table] if with_table else row)
+    _grid(doc, columns, rows)
+
+
+def _organisations(doc: DocumentObject, rows: list[tuple[str, int]]) -> None:
+    _ = labels._
+    columns = [Column(_("Organisation"), 12.0), Column(_("People"), 2.5, numeric=True)]
+    _grid(doc, columns, [[name, _number(count)] for name, count in rows])
+
+
+def _attendance(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    """The foglio presenze: named only with consent, organisations only in groups of N."""
+    n = report.min_group
+    doc.add_paragraph(labels.register_note(report))
+    if report.register_withheld:
+        return
+    if report.named:
+        _named(doc, report.named, with_table=False)
+    rows = labels.organisation_rows(report.organisations, report.other_organisations, n)
+    if rows:
+        _organisations(doc, rows)
+    else:
+        _note(doc, labels.no_organisation_groups(n))
+    _note(doc, labels.organisations_note(n))
+
+
+def _priorities(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    _ = labels._
     mode = report.voting_mode
     doc.add_paragraph(
         _("Proposals on the wall: %(n)s · %(votes)s")
@@ -612,10 +668,46 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
     if not top:
         _note(doc, _("No votes yet."))
 
-    _heading(doc, _("Facilitator's summary"), level + 1)
+
+def _summary(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
     _synthesis(doc, report, level + 2)
 
-    _proposals(doc, report, level, footer)
+
+def _closing(doc: DocumentObject, closing: labels.Closing) -> None:
+    """Lines to fill by hand, then the responsible officer's name and signature."""
+    for label, value in closing.lines:
+        _meta(doc, (label, value))
+    if closing.note:
+        _note(doc, closing.note)
+    signatory = doc.add_paragraph()
+    signatory.paragraph_format.space_before = Pt(18)
+    signatory.paragraph_format.left_indent = Cm(8.5)
+    signatory.add_run(closing.signatory).bold = True
+    for label, value in closing.signature:
+        line = doc.add_paragraph(f"{label}: {value}")
+        line.paragraph_format.left_indent = Cm(8.5)
+        line.paragraph_format.space_before = Pt(12)
+
+
+def _table_closing(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    _closing(doc, labels.table_closing(report))
+
+
+_TableDrawer = Callable[[DocumentObject, TableReport, int, str], None]
+_TABLE_DRAW: dict[str, _TableDrawer] = {
+    "timeline": _timeline,
+    "participants": _participants,
+    "attendance": _attendance,
+    "priorities": _priorities,
+    "summary": _summary,
+    "proposals": _proposals,
+    "off_wall": _off_wall,
+    "closing": _table_closing,
+}
+# What must come before a section's heading (a page turned landscape).
+_TABLE_BEFORE: dict[str, Callable[[DocumentObject, TableReport, str], None]] = {
+    "proposals": _turn_for_proposals,
+}
 
 
 def table_docx(report: TableReport, *, generated: dt.datetime | None = None) -> bytes:
@@ -634,19 +726,27 @@ def table_docx(report: TableReport, *, generated: dt.datetime | None = None) -> 
 # --- the event ----------------------------------------------------------------------------
 
 
+def _participation_widths(report: EventReport) -> tuple[list[float], float, bool]:
+    """The figure columns, the least room for a table's title, and whether to turn."""
+    names = [labels.category(c) for c in report.categories] + [labels._("Total")]
+    figures = [_figure_cm(name) for name in names]
+    longest = max((_word_cm(t.title, BODY_PT) for t in report.tables), default=0)
+    least = max(LABEL_CM, longest)
+    return figures, least, _text_width(False) - sum(figures) < least
+
+
+def _turn_for_participation(doc: DocumentObject, report: EventReport) -> None:
+    if _participation_widths(report)[2]:
+        _section(doc, report.event.title, landscape=True)
+
+
 def _participation(doc: DocumentObject, report: EventReport) -> None:
     """Tables down, categories across; the first column keeps room for a table's title."""
     _ = labels._
     n = report.min_group
     names = [labels.category(c) for c in report.categories] + [_("Total")]
-    figures = [_figure_cm(name) for name in names]
-    longest = max((_word_cm(t.title, BODY_PT) for t in report.tables), default=0)
-    least = max(LABEL_CM, longest)
-    turn = _text_width(False) - sum(figures) < least
+    figures, least, turn = _participation_widths(report)
     title = report.event.title
-    if turn:
-        _section(doc, title, landscape=True)
-    _heading(doc, _("Participation by category and table"), 1)
     room, figures = _fit(figures, least, landscape=turn)
     columns = [
         Column(_("Table"), room),
@@ -692,9 +792,32 @@ def event_docx(report: EventReport, *, generated: dt.datetime | None = None) -> 
         }
     )
 
-    _participation(doc, report)
+    for section in outline.event_sections(report):
+        before = _EVENT_BEFORE.get(section.id)
+        if before:
+            before(doc, report)
+        _heading(doc, _(section.heading), 1)
+        _EVENT_DRAW[section.id](doc, report)
 
-    _heading(doc, _("Top priorities of each table"), 1)
+    for t in report.tables:
+        _section(doc, t.title, landscape=False)
+        _table(doc, t, 1, t.title)
+    return _save(doc)
+
+
+def _event_attendance(doc: DocumentObject, report: EventReport) -> None:
+    doc.add_paragraph(labels.event_register_note(report))
+    if report.named:
+        _named(doc, report.named, with_table=True)
+    if report.organisations:
+        _organisations(doc, [(o.name, o.people) for o in report.organisations])
+        _note(doc, labels.event_organisations_note(report.min_group))
+    else:
+        _note(doc, labels.no_organisation_groups(report.min_group))
+
+
+def _event_priorities(doc: DocumentObject, report: EventReport) -> None:
+    _ = labels._
     for t in report.tables:
         _heading(doc, clean(labels.provisional(t)), 2)
         _meta(doc, (_("Voting"), labels.voting(t.voting_mode, t.dots, t.max_per_proposal)))
@@ -703,14 +826,27 @@ def event_docx(report: EventReport, *, generated: dt.datetime | None = None) -> 
         if not top:
             _note(doc, _("No votes yet."))
 
-    _heading(doc, _("The tables' summaries"), 1)
+
+def _event_summaries(doc: DocumentObject, report: EventReport) -> None:
+    _ = labels._
     for t in report.tables:
         _heading(doc, clean(labels.provisional(t)), 2)
         if t.facilitator:
             _meta(doc, (_("Facilitator"), t.facilitator))
         _synthesis(doc, t, 3)
 
-    for t in report.tables:
-        _section(doc, t.title, landscape=False)
-        _table(doc, t, 1, t.title)
-    return _save(doc)
+
+def _event_closing(doc: DocumentObject, report: EventReport) -> None:
+    _closing(doc, labels.event_closing(report))
+
+
+_EVENT_DRAW: dict[str, Callable[[DocumentObject, EventReport], None]] = {
+    "participation": _participation,
+    "attendance": _event_attendance,
+    "priorities": _event_priorities,
+    "summaries": _event_summaries,
+    "closing": _event_closing,
+}
+_EVENT_BEFORE: dict[str, Callable[[DocumentObject, EventReport], None]] = {
+    "participation": _turn_for_participation,
+}

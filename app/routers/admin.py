@@ -255,13 +255,16 @@ def delete_table(
     token: str,
     code: str,
     session: SessionDep,
+    live: LiveDep,
     confirm: Annotated[bool, Form()] = False,
 ) -> Response:
     events.event_for_moderator(session, token)
     table = access.table_for_runner(session, token, code)
     if not confirm:
         raise Invalid("Tick the box to confirm", field="confirm")
+    table_id = table.id or 0  # read before the row is gone
     privacy.delete_table(session, table=table)
+    live.deleted([table_id])
     return RedirectResponse(f"/m/{token}?deleted=1", status_code=303)
 
 

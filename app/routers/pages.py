@@ -111,7 +111,6 @@ def join(
     named_in_minutes: Annotated[bool, Form()] = False,
 ) -> Response:
     table = tables.table_by_code(session, code, client=ratelimit.address(request))
-    participants.refuse_removed(_me(request, session, signer, table))
     joined = participants.join(
         session,
         table=table,
@@ -120,6 +119,7 @@ def join(
         organisation=organisation,
         category=category,
         named_in_minutes=named_in_minutes,
+        previous=_me(request, session, signer, table),
         client=ratelimit.address(request),
     )
     live.publish(joined)

@@ -107,11 +107,11 @@ def put_notice(
 
 @api.delete("/events/{event_id}", status_code=204)
 def delete_event(
-    event_id: int, session: SessionDep, settings: SettingsDep, token: TokenDep
+    event_id: int, session: SessionDep, settings: SettingsDep, token: TokenDep, live: LiveDep
 ) -> Response:
     """Erase the event and everything about it (moderator or organiser token)."""
     event = privacy.event_for_manager(session, event_id, token, settings.admin_token)
-    privacy.delete_event(session, event=event)
+    live.deleted(privacy.delete_event(session, event=event))
     return Response(status_code=204)
 
 
@@ -229,10 +229,11 @@ def delete_event_form(
     request: Request,
     token: str,
     session: SessionDep,
+    live: LiveDep,
     confirm: Annotated[bool, Form()] = False,
 ) -> Response:
     event = events.event_for_moderator(session, token)
     if not confirm:
         raise Invalid("Tick the box to confirm", field="confirm")
-    privacy.delete_event(session, event=event)
+    live.deleted(privacy.delete_event(session, event=event))
     return _page(request, "pages/privacy_done.html", what="event", table=None)

@@ -12,24 +12,15 @@ from app import i18n, reports
 from app.api_errors import ERROR_RESPONSES
 from app.deps import SessionDep, SettingsDep, TokenDep
 from app.models import Table, utcnow
-from app.reports import access, data, labels
+from app.reports import access, data, formats, labels
 from app.reports.html import csp
 from app.routing import UnitOfWorkRoute
 from app.services.errors import Forbidden
-from app.templating import N_, TEMPLATE_DIR, templates
+from app.templating import TEMPLATE_DIR, templates
 from app.web import csrf_token, public_base
 
-Format = Literal["html", "pdf", "docx", "xlsx", "csv", "json", "md"]
+Format = formats.FormatKey
 Lang = Annotated[Literal["it", "en"] | None, Query(description="Language; Italian by default.")]
-FORMAT_LABELS = {
-    "html": N_("Web page"),
-    "pdf": "PDF",
-    "docx": "Word",
-    "xlsx": "Excel",
-    "csv": "CSV",
-    "json": N_("Open data (JSON)"),
-    "md": "Markdown",
-}
 
 api = APIRouter(
     prefix="/api", tags=["reports"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
@@ -43,13 +34,14 @@ class CoordinatorOut(BaseModel):
 
 
 def _file(body: bytes, fmt: str, name: str) -> Response:
+    kind = formats.get(fmt)
     headers = {
-        "content-disposition": reports.content_disposition(name, inline=fmt == "html"),
+        "content-disposition": reports.content_disposition(name, inline=kind.inline),
         "cache-control": "no-store",
     }
-    if fmt == "html":
+    if kind.inline:  # the HTML minutes, opened in the browser: only their own stylesheet
         headers["content-security-policy"] = csp()
-    return Response(body, media_type=reports.MEDIA_TYPES[fmt], headers=headers)
+    return Response(body, media_type=kind.media_type, headers=headers)
 
 
 def _table_file(
@@ -119,8 +111,6 @@ def coordinator_link(
 
 
 DOWNLOADS_JS = TEMPLATE_DIR / "reports" / "downloads.js"
-# Formats that may take more than a second: the page fetches them showing progress.
-SLOW = ("pdf", "docx", "xlsx")
 
 
 @pages.get("/_reports/downloads.js")
@@ -144,9 +134,7 @@ def downloads(request: Request, token: str, session: SessionDep) -> Response:
             "event": reader.event,
             "rows": rows,
             "base": f"/c/{token}",
-            "formats": reports.FORMATS,
-            "slow": SLOW,
-            "FORMAT_LABELS": {k: i18n.gettext(v) for k, v in FORMAT_LABELS.items()},
+            "formats": formats.FORMATS,
             "csrf_token": csrf_token(request, request.app.state.signer),
         },
         headers={"cache-control": "no-store"},

@@ -13,6 +13,12 @@ once it reads, or when its connection dies.
 Abuse: each address holds at most `ratelimit` "websocket" open sockets (over it: accepted
 and closed with 1013, before any database work), and unknown table codes count as failed
 lookups like on the pages (over the limit: 1013).
+
+Deletion: when a table is deleted, each of its connections (in every worker) gets a last
+message (HTML: the page says the table was deleted, with a link home; JSON:
+`{"type": "deleted"}`) and is closed with 1000, normal closure: htmx-ext-ws reconnects only
+on 1006, 1011, 1012 and 1013, so the page stays as it is, and machine clients should treat
+1000 after `deleted` as the end.
 """
 
 import asyncio
@@ -49,6 +55,7 @@ from app.views import participant_context, shared_context
 router = APIRouter()
 log = logging.getLogger(__name__)
 
+CLOSE_NORMAL = 1000  # the table was deleted: do not reconnect
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013  # htmx-ext-ws reconnects on this code, and so should machine clients
@@ -94,6 +101,7 @@ async def _serve(
         max_bytes=app_state.settings.tavoli_send_buffer_bytes,
         key=key,
     ) as sub:
+        live.watching(table_id)
         if participant_id is not None:
             live.arrive(table_id, participant_id)
         try:
@@ -115,11 +123,17 @@ async def _serve(
                     sent: int | None = last
                     if push is None:  # fell behind: drop it, it resynchronises on reconnect
                         sent = None
-                    elif push.prev_seq == last:
+                    elif push.final:  # the table was deleted: say so, and end for good
+                        if key in push.payloads:
+                            await _send(websocket, push.payloads[key])
+                        await _close(websocket, CLOSE_NORMAL)
+                        break
+                    elif push.prev_seq == last and push.covers(key):
                         sent = push.seq
                         if key in push.payloads and not await _send(websocket, push.payloads[key]):
                             sent = None
-                    elif push.seq > last:  # overlaps our snapshot or skips past it
+                    elif push.seq > last:  # overlaps our snapshot, skips past it, or was
+                        # rendered before this connection subscribed (its key is missing)
                         sent = await _send_snapshot(websocket, app_state.engine, snapshot)
                     if sent is None:  # fell behind, or stalled: 1013, and it resynchronises
                         log.warning(
@@ -159,10 +173,15 @@ async def _send(websocket: WebSocket, text: str) -> bool:
 
 
 async def _close_try_again(websocket: WebSocket, reason: str = "") -> None:
-    """Close with 1013 without waiting long: for a stalled client the close frame queues
-    behind everything it has not read (returning ends the connection all the same)."""
+    """Close with 1013 (the client comes back and resynchronises)."""
+    await _close(websocket, CLOSE_TRY_AGAIN, reason)
+
+
+async def _close(websocket: WebSocket, code: int, reason: str = "") -> None:
+    """Close without waiting long: for a stalled client the close frame queues behind
+    everything it has not read (returning ends the connection all the same)."""
     with anyio.move_on_after(CLOSE_SECONDS), contextlib.suppress(RuntimeError):
-        await websocket.close(CLOSE_TRY_AGAIN, reason)
+        await websocket.close(code, reason)
 
 
 async def _capped(websocket: WebSocket, stream: Coroutine[Any, Any, None]) -> None:
@@ -368,6 +387,8 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
             )
             for tid in table_ids
         ]
+        for tid in table_ids:
+            live.watching(tid)
         if not await _send(websocket, snapshot):
             await _close_try_again(websocket)
             return

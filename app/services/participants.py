@@ -32,12 +32,17 @@ def join(
     organisation: str = "",
     category: str = "",
     named_in_minutes: bool = False,
+    previous: Participant | None = None,
     client: str | None = None,
 ) -> Joined:
     """Add a participant; returns it with its token and the seq the screens' count moved to.
 
     Their name reaches the minutes only if they said so, and only with a name given. The
-    table is locked first: a join racing "close joining" is refused, not let in."""
+    table is locked first: a join racing "close joining" is refused, not let in. `previous`
+    is who this phone already was (its cookie): someone removed from this table cannot come
+    back as a new participant with the same phone."""
+    if previous is not None and previous.table_id == table.id and previous.removed:
+        raise Forbidden("You were removed from this table")
     category = clean_line(category, field="category", limit=100)
     if category and category not in event.categories:
         raise Invalid("Unknown stakeholder category", field="category")
@@ -90,8 +95,3 @@ def participant_at(session: Session, token: str | None, table: Table) -> Partici
         select(Participant).where(Participant.token_hash == hash_token(token))
     ).first()
     return participant if participant and participant.table_id == table.id else None
-
-
-def refuse_removed(participant: Participant | None) -> None:
-    if participant is not None and participant.removed:
-        raise Forbidden("You were removed from this table")

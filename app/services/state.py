@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag
+from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote
 from app.services.errors import NotFound
 from app.services.moderation import merges_of, paper_participants, paper_votes, tags_of
 from app.services.phases import can_post, can_vote, seconds_left
@@ -111,6 +111,7 @@ class TableState:
             votes=self.total_votes,
             people=people,
             joined=self.participants,
+            queue=len(self.queue),
         )
 
     @property
@@ -270,20 +271,11 @@ def table_state(session: Session, table: Table) -> TableState:
         .where(Proposal.table_id == table.id, col(Proposal.created_seq) <= seq)
         .order_by(col(Proposal.created_seq))
     ).all()
-    participants = session.exec(
-        select(func.count())
-        .select_from(Participant)
-        .where(
-            Participant.table_id == table.id,
-            col(Participant.proxy).is_(False),
-            col(Participant.removed).is_(False),
-        )
-    ).one()
     return TableState(
         table=table,
         event=event_of(session, table),
         seq=seq,
-        participants=int(participants),
+        participants=_joined(session, table.id or 0),
         # Every earlier post is here, in posting order: the numbers need no query.
         proposals=_views(
             session, list(proposals), {p.id or 0: n for n, p in enumerate(proposals, 1)}
@@ -322,6 +314,101 @@ def table_delta(session: Session, table_id: int, prev_seq: int) -> TableDelta:
     )
 
 
+@dataclass(frozen=True)
+class PatchState(TableState):
+    """What a push that only patches tallies needs: the table, its counts and the changed
+    proposals (in `proposals`), not every card. Its card lists raise instead of answering
+    wrongly: a render that needs them must be given `table_state`."""
+
+    counts: "TableStats | None" = None
+
+    @property
+    def visible(self) -> list[ProposalView]:
+        raise LookupError("a patch push holds no wall: use table_state")
+
+    @property
+    def queue(self) -> list[ProposalView]:
+        raise LookupError("a patch push holds no queue: use table_state")
+
+    @property
+    def off_wall(self) -> list[ProposalView]:
+        raise LookupError("a patch push holds no wall: use table_state")
+
+    def by_author(self, participant_id: int) -> list[ProposalView]:
+        raise LookupError("a patch push holds no wall: use table_state")
+
+    @property
+    def total_votes(self) -> int:
+        return self.counts.votes if self.counts else 0
+
+    def stats(self, people: int) -> "TableStats":
+        counts = self.counts or TableStats(proposals=0, votes=0, people=0, joined=0)
+        return TableStats(
+            proposals=counts.proposals,
+            votes=counts.votes,
+            people=people,
+            joined=self.participants,
+            queue=counts.queue,
+        )
+
+
+def push_state(session: Session, table: Table, delta: TableDelta) -> TableState:
+    """The state a push is rendered from. A push of new tallies (the bulk of a vote: many a
+    second) patches cards and counters, so it reads three counts instead of every proposal
+    with its tags, merges and tallies: its cost no longer grows with the table. A push that
+    redraws (a layout change, a new card, the projector's spotlight or results, which rank
+    every card) gets the whole `table_state`."""
+    table = session.get(Table, table.id, populate_existing=True) or table
+    if delta.layout or delta.new or table.screen_mode in ("spotlight", "results"):
+        return table_state(session, table)
+    seq = table.seq
+    by_status = dict(
+        session.exec(
+            select(Proposal.status, func.count())
+            .where(Proposal.table_id == table.id, col(Proposal.created_seq) <= seq)
+            .group_by(col(Proposal.status))
+        ).all()
+    )
+    votes = session.exec(
+        select(func.coalesce(func.sum(Vote.dots), 0))
+        .join(Proposal, col(Proposal.id) == Vote.proposal_id)
+        .where(
+            Proposal.table_id == table.id,
+            Proposal.status == "visible",
+            col(Proposal.created_seq) <= seq,
+        )
+    ).one()
+    return PatchState(
+        table=table,
+        event=event_of(session, table),
+        seq=seq,
+        participants=_joined(session, table.id or 0),
+        proposals=list(delta.changed),
+        counts=TableStats(
+            proposals=int(by_status.get("visible", 0)),
+            votes=int(votes),
+            people=0,
+            joined=0,
+            queue=int(by_status.get("pending", 0)),
+        ),
+    )
+
+
+def _joined(session: Session, table_id: int) -> int:
+    """Participants who joined from a phone and were not removed (paper ones apart)."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Participant)
+            .where(
+                Participant.table_id == table_id,
+                col(Participant.proxy).is_(False),
+                col(Participant.removed).is_(False),
+            )
+        ).one()
+    )
+
+
 def current_seq(session: Session, table_id: int) -> int:
     return int(session.exec(select(Table.seq).where(Table.id == table_id)).one())
 
@@ -332,3 +419,4 @@ class TableStats:
     votes: int
     people: int  # participants connected now
     joined: int  # participants who have joined and were not removed: stuffing shows
+    queue: int = 0  # posts waiting for the moderator

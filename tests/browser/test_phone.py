@@ -138,6 +138,40 @@ def test_a_vote_that_did_not_arrive_says_so_and_lands_on_retry(
     assert stored[ids[5]] == 1
 
 
+def test_the_reconnecting_line_stays_in_sight_far_down_a_long_wall(
+    browser: Browser, live_server: str, flaky_link: FlakyLink, screenshots: Path
+) -> None:
+    code, _ = table_with(live_server, phase="collect", posts=40)
+    page = phone(browser, f"http://127.0.0.1:{flaky_link.port}", code)  # the venue Wi-Fi
+    region = page.locator("#connection")
+    expect(region).to_have_attribute("role", "status")
+    expect(region).to_have_attribute("aria-live", "polite")
+    expect(region).to_be_empty()  # connected: nothing said, nothing shown
+    page.locator(".wall .card").nth(30).scroll_into_view_if_needed()
+    assert page.evaluate("() => window.scrollY") > 3 * PHONE["height"]  # far from the top
+
+    flaky_link.cut()
+    line = page.get_by_text("Connessione persa: mi sto ricollegando…")
+    expect(line).to_be_visible()
+    box = line.bounding_box()
+    assert box is not None
+    assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]  # in the viewport
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    page.screenshot(path=str(screenshots / "phone-reconnecting.png"))
+    # At the very bottom of the page the line covers nothing: the page made room for it.
+    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.wait_for_timeout(200)
+    box = line.bounding_box()
+    footer = page.locator(".site-footer").bounding_box()
+    assert box is not None and footer is not None
+    assert footer["y"] + footer["height"] <= box["y"]
+    page.screenshot(path=str(screenshots / "phone-reconnecting-bottom.png"))
+
+    flaky_link.restore()
+    expect(line).to_be_hidden(timeout=30_000)  # the socket is back: the line goes
+    expect(region).to_be_empty()
+
+
 def test_long_texts_show_a_counter_and_are_never_cut(
     browser: Browser, live_server: str, screenshots: Path
 ) -> None:

@@ -334,7 +334,19 @@
   });
 
   // --- Connection state --------------------------------------------------------------------
-  function setOnline(online) { document.body.classList.toggle("offline", !online); }
+  // The message goes into the live region (announced) while the socket is down, and leaves
+  // it once reconnected: an empty region shows nothing.
+  function setOnline(online) {
+    document.body.classList.toggle("offline", !online);
+    var region = document.getElementById("connection");
+    if (!region) return;
+    if (online) { region.textContent = ""; return; }
+    if (region.firstChild) return;  // already said: a retry's failure does not repeat it
+    var lost = document.createElement("span");
+    lost.className = "connection-lost";
+    lost.textContent = region.dataset.lost || "";
+    region.appendChild(lost);
+  }
   document.addEventListener("htmx:wsOpen", function () { setOnline(true); });
   document.addEventListener("htmx:wsClose", function () { setOnline(false); });
   document.addEventListener("htmx:wsError", function () { setOnline(false); });

@@ -1,0 +1,54 @@
+"""The minutes' outline: which sections, in which order, under which heading. The HTML
+template, the Markdown and the Word renderers walk it, each drawing a section its own way,
+so adding a section or renaming a heading is one edit here (the drawers are looked up by
+`id`: a test checks each renderer has one for every section)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from app.reports.data import EventReport, TableReport
+from app.templating import N_
+
+R = TypeVar("R", TableReport, EventReport)
+
+
+@dataclass(frozen=True)
+class Section(Generic[R]):
+    id: str
+    heading: str  # msgid, translated by the renderer
+    shown: Callable[[R], bool] = lambda _report: True
+
+
+def _off_wall(report: TableReport) -> bool:
+    return bool(report.merged or report.off_wall)
+
+
+# A table's minutes, after its head (title, question, facilitator, times).
+TABLE: tuple[Section[TableReport], ...] = (
+    Section("timeline", N_("Timeline")),
+    Section("participants", N_("Participants")),
+    Section("attendance", N_("Attendance register")),
+    Section("priorities", N_("Priorities")),
+    Section("summary", N_("Facilitator's summary")),
+    Section("proposals", N_("Proposals by kind and tag")),
+    Section("off_wall", N_("Posts not on the wall"), _off_wall),
+    Section("closing", N_("Closing of the session")),
+)
+
+# The event's synthesis, after its head; every table's minutes follow it as annexes.
+EVENT: tuple[Section[EventReport], ...] = (
+    Section("participation", N_("Participation by category and table")),
+    Section("attendance", N_("Attendance register")),
+    Section("priorities", N_("Top priorities of each table")),
+    Section("summaries", N_("The tables' summaries")),
+    Section("closing", N_("Closing of the event")),
+)
+
+
+def table_sections(report: TableReport) -> list[Section[TableReport]]:
+    return [s for s in TABLE if s.shown(report)]
+
+
+def event_sections(report: EventReport) -> list[Section[EventReport]]:
+    return [s for s in EVENT if s.shown(report)]

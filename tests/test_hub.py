@@ -1,0 +1,202 @@
+"""The hub and the push loop in one process: pacing, rendering only what is watched, a
+deleted table's screens, a timer acted on once by two workers, the Redis listener's
+reconnection (with a real Redis)."""
+
+import asyncio
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, col, func, select
+from starlette.websockets import WebSocketDisconnect
+
+from app.live.broadcaster import Broadcaster
+from app.live.hub import SEQ, Hub, Notice, RedisHub, hub_from_url
+from app.models import PhaseChange, Table
+from app.services import phases
+from app.services.state import TableDelta, TableState, TableStats
+from tests.conftest import make_table
+from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
+from tests.test_live import participant_cookie, receive_until, show_wall
+
+REDIS_URL = os.environ.get("TAVOLI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def test_a_quiet_room_gets_each_vote_at_once_not_after_the_interval(
+    settings: Any, engine: Engine
+) -> None:
+    """Pushes are paced by their handover: with a 5 s ceiling, the second of two votes in a
+    row still reaches the screen at once (the previous push was taken already)."""
+    from app.main import create_app
+
+    app = create_app(settings.model_copy(update={"tavoli_push_interval": 5.0}))
+    with TestClient(app) as client:
+        _, code = create_table(client)
+        first, second = join(client, code), join(client, code)
+        pid = post(client, code, first)
+        set_phase(client, code, "voting")
+        with client.websocket_connect(f"/api/tables/{code}/stream") as ws:
+            ws.receive_text()
+            began = time.monotonic()
+            for token, tally in ((first, 1), (second, 2)):
+                client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(token))
+                while json.loads(ws.receive_text()).get("tallies", {}).get(str(pid)) != tally:
+                    pass
+            assert time.monotonic() - began < 2.0
+
+
+def test_only_the_payloads_someone_watches_are_rendered(client: TestClient, app: FastAPI) -> None:
+    _, code = create_table(client)
+    show_wall(client, code)
+    me = join(client, code)
+    rendered: list[set[str]] = []
+    render = app.state.live._render
+
+    def keeping(*args: Any, **kwargs: Any) -> Mapping[str, str]:
+        payloads: Mapping[str, str] = render(*args, **kwargs)
+        rendered.append(set(payloads))
+        return payloads
+
+    app.state.live._render = keeping
+    with client.websocket_connect(f"/api/tables/{code}/stream") as ws:
+        ws.receive_text()
+        post(client, code, me, "Trasporto sociale per le visite mediche")
+        receive_until(ws, lambda t: "Trasporto sociale" in t)
+        assert rendered[-1] == {"api"}  # nobody watches the screens, phones or consoles
+        with client.websocket_connect(f"/t/{code}/screen/ws") as screen:
+            screen.receive_text()
+            post(client, code, me, "Sportello unico per le famiglie")
+            receive_until(screen, lambda t: "Sportello unico" in t)
+        assert rendered[-1] == {"api", "screen:it"}
+
+
+def test_a_deleted_tables_screens_say_so_and_close_for_good(
+    client: TestClient, app: FastAPI
+) -> None:
+    event, code = create_table(client)
+    me = join(client, code)
+    with (
+        client.websocket_connect(f"/t/{code}/screen/ws") as screen,
+        client.websocket_connect(f"/t/{code}/ws", headers=participant_cookie(app, me)) as phone,
+        client.websocket_connect(f"/api/tables/{code}/stream") as stream,
+        client.websocket_connect(f"/m/{event['moderator_token']}/ws") as dashboard,
+    ):
+        for ws in (screen, phone, stream, dashboard):
+            ws.receive_text()
+        answer = client.delete(f"/api/tables/{code}", headers=bearer(RUNNERS[code]))
+        assert answer.status_code == 204
+        for ws in (screen, phone):
+            text = receive_until(ws, lambda t: "eliminato" in t)
+            assert "Questo tavolo è stato eliminato." in text
+            assert '<main id="main"' in text and 'hx-swap-oob="true"' in text
+            assert 'href="/"' in text
+            assert "ws-connect" not in text  # the page stops listening
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_text()
+            assert closed.value.code == 1000  # htmx-ext-ws does not reconnect on 1000
+        assert json.loads(stream.receive_text()) == {"type": "deleted"}
+        with pytest.raises(WebSocketDisconnect) as closed:
+            stream.receive_text()
+        assert closed.value.code == 1000
+        assert 'class="phase-pill phase-deleted">Eliminato<' in receive_until(
+            dashboard, lambda t: "Eliminato" in t
+        )
+
+
+@pytest.mark.anyio
+async def test_two_workers_watching_one_timer_act_once(engine: Engine, session: Session) -> None:
+    """Both see the timer reach zero; the database lets one act, the other's attempt is a
+    no-op that publishes nothing."""
+    table = make_table(session)
+    built: list[int] = []
+
+    def render(d: TableDelta, _s: TableStats, _t: TableState, **_: object) -> Mapping[str, str]:
+        built.append(d.seq)
+        return {}
+
+    workers = [Broadcaster(hub=Hub(), engine=engine, render=render, interval=0.01) for _ in "ab"]
+    for live in workers:
+        await live.start()
+    phases.start_timer(session, table, seconds=1, advance=True)
+    for live in workers:
+        live.watch_timer(table.id or 0, table.timer_ends_at)
+    await asyncio.sleep(1.6)
+    for live in workers:
+        await live.stop()
+    changes = session.exec(select(func.count()).where(col(PhaseChange.table_id) == table.id)).one()
+    assert changes == 1
+    assert len(built) == 1  # one push, from the worker that acted
+    session.expire_all()
+    fresh = session.get(Table, table.id)
+    assert fresh is not None and fresh.phase == "discussion" and fresh.timer_ends_at is None
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis unreachable at {REDIS_URL} (TAVOLI_TEST_REDIS_URL): {exc}")
+    prefix = f"tavoli-test-{secrets.token_hex(6)}"
+    yield prefix
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    client.close()
+
+
+async def _eventually(check: Any, within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "not reached in time"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.services
+@pytest.mark.anyio
+async def test_redis_notices_reach_the_other_worker_and_a_dropped_listener_resyncs(
+    redis_prefix: str,
+) -> None:
+    url = f"{REDIS_URL}?prefix={redis_prefix}"
+    a, b = hub_from_url(url, presence_seconds=1.0), hub_from_url(url, presence_seconds=1.0)
+    assert isinstance(a, RedisHub) and isinstance(b, RedisHub)
+    heard: dict[str, list[Notice]] = {"a": [], "b": []}
+    resyncs: dict[str, int] = {"a": 0, "b": 0}
+    for name, hub in (("a", a), ("b", b)):
+        hub.listen(heard[name].append, lambda n=name: resyncs.__setitem__(n, resyncs[n] + 1))
+        await hub.connect()
+    try:
+        await _eventually(lambda: resyncs == {"a": 1, "b": 1})  # both subscribed
+        await a.check()
+        a.announce(Notice(SEQ, 7, seq=42))
+        await _eventually(lambda: heard["b"] == [Notice(SEQ, 7, seq=42)])
+        assert heard["a"] == []  # a worker acts on its own notices at once, not via Redis
+
+        await a.share_presence({7: [1, 2]})
+        await b.share_presence({7: [2, 3]})
+        assert await a.count_people([7]) == {7: 3}  # participant 2 counts once
+        await b.share_presence({7: [3]})
+        assert await a.count_people([7]) == {7: 3}
+        await asyncio.sleep(1.1)  # nobody renewed: a killed worker's people expire
+        assert await b.count_people([7, 8]) == {7: 0, 8: 0}
+
+        admin = redis.asyncio.Redis.from_url(REDIS_URL)
+        clients = await admin.client_list()
+        (listener,) = [c for c in clients if c["name"] == b.listener_name]
+        await admin.client_kill_filter(_id=listener["id"])  # Redis drops B's listener
+        await admin.aclose()
+        await _eventually(lambda: resyncs["b"] == 2)  # it came back and asked for a resync
+        a.announce(Notice(SEQ, 7, seq=43))
+        await _eventually(lambda: heard["b"][-1:] == [Notice(SEQ, 7, seq=43)])
+    finally:
+        await a.disconnect()
+        await b.disconnect()
