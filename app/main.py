@@ -18,6 +18,7 @@ from app.db import make_engine
 from app.hygiene import BodyGuard
 from app.live import retention
 from app.live.broadcaster import Broadcaster
+from app.live.deadline import SendWatch
 from app.live.farewell import farewell
 from app.live.fragments import Fragments
 from app.live.hub import hub_from_url
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         farewell=partial(farewell, fragments),
     )
 
+    send_watch = SendWatch(settings.tavoli_send_timeout)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Sync routes run in anyio's threads; the database pool was sized from this number.
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await retention.stop(sweeper)
             await live.stop()
+            send_watch.close()
             await hub.disconnect()
             pdf.shutdown()
             engine.dispose()
@@ -93,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.hub = hub
     app.state.live = live
+    app.state.send_watch = send_watch
     app.state.signer = signer
     app.state.fragments = fragments
 

@@ -94,8 +94,11 @@ class WebMiddleware:
                     _secure_cookies(headers)
             await send(message)
 
+        # A socket's messages carry no headers: its pushes skip the wrapper (a thousand
+        # screens, several pushes a second).
+        wrapped = send_with_headers if scope["type"] == "http" else send
         with using_locale(locale):
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive, wrapped)
 
     def _cookie(self, name: str, value: str) -> str:
         return f"{name}={value}; Path=/; HttpOnly; SameSite=Lax"

@@ -2,8 +2,11 @@
 
 import asyncio
 import json
+import re
+import threading
 import time
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ from sqlmodel import Session
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from app.live import broadcaster
 from app.live.broadcaster import STOP_SECONDS, Broadcaster
 from app.live.hub import Hub, Push
 from app.models import Table
@@ -341,3 +345,104 @@ async def test_a_timer_moves_the_phase_at_zero_unless_the_server_stopped(
     await live.stop()  # ...and stopping cancels them: nothing moves after it
     await asyncio.sleep(1.3)
     assert phase_of(stopped) == "collect"
+
+
+def test_posts_from_many_phones_at_once_all_reach_the_screen_and_the_stream(
+    client: TestClient,
+) -> None:
+    """Posts committed while pushes are built (several threads, load-paced pushes): the
+    projector and a JSON client both end with every card of the database."""
+    _, code = create_table(client)
+    show_wall(client, code)
+    posters = [join(client, code) for _ in range(4)]
+    titles = [
+        f"{topic} ({n + 1})"
+        for n, topic in enumerate(
+            ["Trasporto sociale nelle frazioni", "Sportello unico per le famiglie"] * 10
+        )
+    ]
+
+    def post_some(index: int) -> None:
+        for title in titles[index::4]:
+            post(client, code, posters[index], title)
+
+    with (
+        client.websocket_connect(f"/t/{code}/screen/ws") as screen,
+        client.websocket_connect(f"/api/tables/{code}/stream") as stream,
+    ):
+        screen_seq = int(seq_of(screen.receive_text()))
+        first = json.loads(stream.receive_text())
+        stream_seq, shown = first["seq"], {str(p["id"]) for p in first["proposals"]}
+        threads = [threading.Thread(target=post_some, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        join(client, code)  # a change after the posts that redraws no card
+        table = client.get(f"/api/tables/{code}").json()
+        final, wanted = table["seq"], {str(p["id"]) for p in table["proposals"]}
+        assert len(wanted) == len(titles)
+
+        cards: set[str] = set()
+        while screen_seq < final:  # apply each fragment as the projector's page does
+            text = screen.receive_text()
+            found = set(re.findall(r'<article id="p-(\d+)"', text))
+            cards = found if '<div id="stage"' in text else cards | found
+            screen_seq = int(seq_of(text))
+        assert cards == wanted
+
+        while stream_seq < final:  # and as a machine client does with the JSON events
+            event = json.loads(stream.receive_text())
+            ids = {str(p["id"]) for p in event["proposals"]}
+            shown = shown | ids if event["type"] == "delta" else ids  # or a snapshot, a state
+            stream_seq = event["seq"]
+        assert shown == wanted
+
+
+def seq_of(fragment: str) -> str:
+    found = re.search(r'id="seq" data-seq="(\d+)"', fragment)
+    assert found, fragment[:200]
+    return found.group(1)
+
+
+@pytest.mark.anyio
+async def test_a_change_marked_as_the_table_goes_idle_is_still_pushed(
+    engine: Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flusher ends after IDLE_SECONDS without changes. A change marked in the same turn
+    of the event loop as that timeout found the flusher not yet done (so no new one was
+    started) and its wake-up already cancelled: it waited for the next change to be pushed."""
+    monkeypatch.setattr(broadcaster, "IDLE_SECONDS", 0.05)
+    table = make_table(session)
+    table_id = table.id or 0
+    people: list[int] = []
+
+    def render(
+        delta: TableDelta,
+        stats: TableStats,
+        current: TableState,
+        *,
+        keys: AbstractSet[str] | None = None,
+    ) -> Mapping[str, str]:
+        people.append(stats.people)
+        return {}
+
+    live = Broadcaster(hub=Hub(), engine=engine, render=render, interval=0.01)
+    await live.start()
+    try:
+        live.arrive(table_id, 1)
+        for _ in range(100):
+            if people:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # the flusher waits again, for at most 0.05 s
+        asyncio.get_running_loop().call_later(0.06, live.arrive, table_id, 2)
+        # A busy loop: the timeout and the arrival come due in the same turn.
+        time.sleep(0.15)  # noqa: ASYNC251
+        for _ in range(100):
+            if len(people) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert people == [1, 2]
+    finally:
+        await live.stop()

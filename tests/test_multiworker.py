@@ -437,3 +437,42 @@ def test_a_worker_killed_in_a_burst_loses_no_acknowledged_vote(workers: Workers)
         await doomed.close()
 
     _run(workers, scenario)
+
+
+LIMITS_REDIS_DB = 9  # the shared counters of the test below, away from the hub's notices
+
+
+def test_rate_limits_are_counted_across_workers(shared_database: str, tmp_path: Path) -> None:
+    """With `TAVOLI_LIMITS_URL=redis://`, an address that spends its failed code lookups on
+    one worker finds none left on the other: a script cannot double its allowance by
+    spreading over the workers behind the proxy."""
+    limits_url = REDIS_URL.rsplit("/", 1)[0] + f"/{LIMITS_REDIS_DB}"
+    client = redis.Redis.from_url(limits_url, socket_connect_timeout=2)
+    try:
+        for key in client.scan_iter("LIMITS*"):  # a previous run's window
+            client.delete(key)
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis unreachable at {limits_url}: {exc}")
+    env = {
+        "TAVOLI_ADMIN_TOKEN": ADMIN,
+        "TAVOLI_SECRET_KEY": SECRET,
+        "TAVOLI_RATE_LIMITS": "true",
+        "TAVOLI_LIMITS_URL": limits_url,
+        "TAVOLI_LIMITS": "lookup=4/minute",
+        "TAVOLI_PURGE_INTERVAL": "0",
+        "TAVOLI_THREADS": "8",
+    }
+    with (
+        running_server(shared_database, tmp_path / "a.log", **env) as a,
+        running_server(shared_database, tmp_path / "b.log", **env) as b,
+        httpx.Client(timeout=10) as http,
+    ):
+        answers = [http.get(f"{base}/t/ZZZ-999").status_code for base in (a, b, a, b)]
+        assert answers == [404, 404, 404, 404]  # four unknown codes, two on each worker
+        for base in (a, b):
+            refused = http.get(f"{base}/t/ZZZ-998")
+            assert refused.status_code == 429, base
+            assert int(refused.headers["retry-after"]) > 0
+    for key in client.scan_iter("LIMITS*"):
+        client.delete(key)
+    client.close()

@@ -37,8 +37,8 @@ from app.services.state import (
     TableDelta,
     TableState,
     TableStats,
+    push_state,
     table_delta,
-    table_state,
 )
 
 log = logging.getLogger(__name__)
@@ -413,6 +413,10 @@ class Broadcaster:
                 async with asyncio.timeout(IDLE_SECONDS):
                     await feed.wake.wait()
             except TimeoutError:
+                # A change marked as the idle timeout fired found this task not yet done
+                # (so `_mark` started no other) and its wake-up cancelled: serve it.
+                if feed.wake.is_set():
+                    continue
                 return
             if self._stopping:
                 return
@@ -464,7 +468,7 @@ class Broadcaster:
                 delta = table_delta(session, table_id, last_seq)
             else:
                 delta = TableDelta(table_id=table_id, prev_seq=last_seq, seq=last_seq)
-            current = table_state(session, table)
+            current = push_state(session, table, delta)
             payloads = self._render(delta, current.stats(people), current, keys=keys)
         return Push(
             channel=table_channel(table_id),

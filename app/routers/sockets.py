@@ -35,6 +35,7 @@ from app import ratelimit
 from app.db import open_session
 from app.i18n import current_locale, using_locale
 from app.live.broadcaster import Broadcaster
+from app.live.deadline import SendWatch
 from app.live.fragments import (
     API,
     DASHBOARD,
@@ -45,7 +46,7 @@ from app.live.fragments import (
     payload_key,
     snapshot_json,
 )
-from app.live.hub import Hub, table_channel
+from app.live.hub import Hub, Subscription, table_channel
 from app.models import Participant, Table
 from app.security import Signer
 from app.services import access, events, participants, state, tables
@@ -118,39 +119,58 @@ async def _serve(
                     group.cancel_scope.cancel()
 
                 group.start_soon(receive)
-                while True:
-                    push = await sub.next()
-                    sent: int | None = last
-                    if push is None:  # fell behind: drop it, it resynchronises on reconnect
-                        sent = None
-                    elif push.final:  # the table was deleted: say so, and end for good
-                        if key in push.payloads:
-                            await _send(websocket, push.payloads[key])
-                        await _close(websocket, CLOSE_NORMAL)
-                        break
-                    elif push.prev_seq == last and push.covers(key):
-                        sent = push.seq
-                        if key in push.payloads and not await _send(websocket, push.payloads[key]):
-                            sent = None
-                    elif push.seq > last:  # overlaps our snapshot, skips past it, or was
-                        # rendered before this connection subscribed (its key is missing)
-                        sent = await _send_snapshot(websocket, app_state.engine, snapshot)
-                    if sent is None:  # fell behind, or stalled: 1013, and it resynchronises
-                        log.warning(
-                            "closing a socket (%s) of table %s with 1013: it does not keep up",
-                            audience,
-                            table_id,
-                        )
-                        sub.drop()
-                        await _close_try_again(websocket)
-                        break
-                    last = sent
+                try:
+                    behind = await _stream(websocket, sub, key, last, snapshot)
+                except TimeoutError:  # a send waited past TAVOLI_SEND_TIMEOUT
+                    behind = True
+                if behind:  # 1013: it comes back and resynchronises
+                    log.warning(
+                        "closing a socket (%s) of table %s with 1013: it does not keep up",
+                        audience,
+                        table_id,
+                    )
+                    sub.drop()
+                    await _close_try_again(websocket)
                 group.cancel_scope.cancel()
         except* WebSocketDisconnect:
             pass  # the client left while we were sending
         finally:
             if participant_id is not None:
                 live.leave(table_id, participant_id)
+
+
+async def _stream(
+    websocket: WebSocket, sub: Subscription, key: str, last: int, snapshot: Snapshot
+) -> bool:
+    """Send the table's pushes in order: True when the client fell behind, False when the
+    table was deleted (the client was told and the socket closed for good).
+
+    The pushes' sends run under the worker's one watchdog (app/live/deadline.py), not a
+    timer each: a send that waits too long raises TimeoutError out of here."""
+    engine = websocket.app.state.engine
+    watch: SendWatch = websocket.app.state.send_watch
+    async with watch.guard() as watched:
+        while True:
+            push = await sub.next()
+            if push is None:  # dropped for falling behind
+                return True
+            if push.final:  # the table was deleted: say so, and end for good
+                if key in push.payloads:
+                    await _send(websocket, push.payloads[key])
+                await _close(websocket, CLOSE_NORMAL)
+                return False
+            if push.prev_seq == last and push.covers(key):
+                if key in push.payloads:
+                    watched.send_started()
+                    await websocket.send_text(push.payloads[key])
+                    watched.send_done()
+                last = push.seq
+            elif push.seq > last:  # overlaps our snapshot, skips past it, or was
+                # rendered before this connection subscribed (its key is missing)
+                sent = await _send_snapshot(websocket, engine, snapshot)
+                if sent is None:
+                    return True
+                last = sent
 
 
 async def _send_snapshot(websocket: WebSocket, engine: object, snapshot: Snapshot) -> int | None:

@@ -98,7 +98,10 @@ def post_from(page: Page, kind_label: str, title: str) -> None:
     page.locator("label", has_text=kind_label).click()
     page.get_by_label("Titolo", exact=True).fill(title)
     page.get_by_role("button", name="Pubblica").click()
-    expect(page.get_by_text("Pubblicato:")).to_be_visible()
+    # Wait for this post's own answer: the notice of the phone's previous post is already
+    # on the page, and an answer still on its way replaces the form, emptying a title
+    # typed meanwhile (the next post would then never be sent).
+    expect(page.locator("#post-form .notice-ok")).to_contain_text(f"«{title}»")
 
 
 def assert_accessible(page: Page, what: str) -> None:
