@@ -28,7 +28,8 @@ links: $(VENV)/.installed
 	@$(BIN)/python -m app.cli links --base-url http://$(HOST):$(PORT)
 
 run: migrate links
-	$(BIN)/uvicorn --factory app.main:create_app --host $(HOST) --port $(PORT) --proxy-headers
+	$(BIN)/uvicorn --factory app.main:create_app --host $(HOST) --port $(PORT) --proxy-headers \
+		--ws-per-message-deflate false --ws-ping-interval 10 --ws-ping-timeout 10
 
 # Browser tests drive Debian's chromium; install it when missing and we may (root).
 browser-deps:

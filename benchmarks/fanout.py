@@ -550,6 +550,7 @@ def start_tavoli(sc: Scenario, tmp: Path, admin: str, profile: str) -> Servers:
         command = [str(BIN / "uvicorn"), "--factory", "app.main:create_app"]
         command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         command += ["--backlog", "4096"]
+        command += ["--ws-ping-interval", "10", "--ws-ping-timeout", "10"]  # as `make run`
         if not sc.server_deflate:
             command += ["--ws-per-message-deflate", "false"]
         log_path = tmp / f"tavoli-{i}.log"

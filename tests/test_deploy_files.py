@@ -168,3 +168,14 @@ def test_entrypoint_runs_a_given_command_instead() -> None:
     run = _entrypoint("sh", "-c", "echo one-shot", WEB_CONCURRENCY="2")
     assert run.returncode == 0
     assert run.stdout == "one-shot\n"
+
+
+def test_both_ways_to_serve_close_stalled_sockets_and_skip_deflate() -> None:
+    """`make run` and the image start uvicorn alike: a socket whose client stopped reading
+    stops answering pings and is closed within 20 s; pushes are not compressed (a zlib state
+    per socket for a few hundred bytes: docs/performance.md)."""
+    make_run = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    for command in (make_run, ENTRYPOINT.read_text()):
+        flat = command.replace("\\\n", " ")
+        assert "--ws-ping-interval 10 --ws-ping-timeout 10" in flat
+        assert "--ws-per-message-deflate false" in flat

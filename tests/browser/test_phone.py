@@ -2,11 +2,12 @@
 header and the sticky phase line, the language, on a 390×844 screen with a full wall."""
 
 import re
+import time
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import APIResponse, Browser, Page, Route, expect
 
 from tests.browser.conftest import ADMIN_TOKEN, FlakyLink
 from tests.browser.content import WALL
@@ -208,6 +209,73 @@ def test_long_texts_show_a_counter_and_are_never_cut(
     expect(page.locator("#kind-proposal")).to_be_checked()
     expect(page.locator("#title-count")).to_have_text("Caratteri rimasti: 140")
     expect(page.locator(".my-posts .count")).to_have_text("1")
+
+
+class SlowAnswers:
+    """The venue Wi-Fi on a bad day: a post reaches the server at once (it is stored and
+    pushed to the wall), but its answer comes back only when `deliver` lets it in."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.held: list[tuple[Route, APIResponse]] = []
+        page.route("**/t/*/proposals", self._hold)
+
+    def _hold(self, route: Route) -> None:
+        self.held.append((route, route.fetch()))
+
+    def deliver(self, sent_at: float, delay: float = 1.5) -> None:
+        """Let the answer in `delay` seconds after the post was sent."""
+        for _ in range(250):  # the handler may still be inside route.fetch()
+            if self.held:
+                break
+            self.page.wait_for_timeout(20)
+        assert len(self.held) == 1, "the post was not sent"
+        left = sent_at + delay - time.monotonic()
+        if left > 0:
+            self.page.wait_for_timeout(left * 1000)
+        route, response = self.held.pop()
+        assert response.status == 200, response.text()
+        route.fulfill(response=response)
+
+
+def test_what_is_typed_while_a_post_is_on_its_way_stays(browser: Browser, live_server: str) -> None:
+    code, _ = table_with(live_server, phase="collect", posts=3)
+    page = phone(browser, live_server, code)
+    slow = SlowAnswers(page)
+    title, notice = page.get_by_label("Titolo", exact=True), page.locator("#post-form .notice-ok")
+    first = "Uno sportello unico per le famiglie nei piccoli comuni"
+    second = "Navette accessibili dalle frazioni montane il sabato mattina"
+    title.fill(first)
+    page.get_by_role("button", name="Pubblica").click()
+    sent_at = time.monotonic()
+    # The next one, started before the answer of the first is back: its kind, then its title.
+    page.locator("label", has_text="Bisogno").click()
+    title.clear()  # the first title is still there until its answer comes
+    title.press_sequentially(second[:30])
+    slow.deliver(sent_at)
+    expect(notice).to_contain_text(first)  # the answer is in: the form was redrawn
+    expect(title).to_have_value(second[:30])  # and what was typed meanwhile is still there
+    expect(title).to_be_focused()
+    expect(page.locator("#kind-need")).to_be_checked()
+    expect(page.locator("#title-count")).to_have_text(f"Caratteri rimasti: {140 - 30}")
+    expect(page.locator(".wall .card", has_text=first)).to_have_count(1)
+    page.keyboard.type(second[30:])  # typing goes on where it was, at the end
+    expect(title).to_have_value(second)
+
+    # Sent with nothing typed meanwhile, the form is fresh again: empty, the default kind.
+    page.get_by_role("button", name="Pubblica").click()
+    sent_at = time.monotonic()
+    slow.deliver(sent_at)
+    expect(notice).to_contain_text(second)
+    expect(title).to_have_value("")
+    expect(page.locator("#kind-proposal")).to_be_checked()
+    expect(page.locator("#title-count")).to_have_text("Caratteri rimasti: 140")
+    for text in (first, second):
+        expect(page.locator(".wall .card", has_text=text)).to_have_count(1)
+    expect(page.locator(".my-posts .count")).to_have_text("2")
+    with httpx.Client(base_url=live_server) as api:
+        stored = {p["title"]: p["kind"] for p in api.get(f"/api/tables/{code}").json()["proposals"]}
+    assert (stored[first], stored[second]) == ("proposal", "need")
 
 
 def test_the_full_wall_on_a_phone(browser: Browser, live_server: str, screenshots: Path) -> None:

@@ -243,13 +243,35 @@
     if (!target) return;
     if (target.id) target.addEventListener("htmx:beforeSwap", aimAtCurrent);
     target.addEventListener("htmx:beforeSwap", keepTyped);  // after aimAtCurrent
+    if (event.detail.xhr) event.detail.xhr.tavoliSent = sentFields(event.detail.elt);
   });
 
   // --- Redraws keep what is being typed in the fields without hx-preserve --------------------
   // hx-preserve keeps the old element, which suits the fields listed in architecture.md; the
-  // others (new tag, timer minutes, paper participants, the bulk action's tag) must take a
-  // redraw's options and their form's fresh state after its own answer. So a redraw carries
-  // over only what was changed here and not yet sent, and the focus and caret.
+  // others (new tag, timer minutes, paper participants, the bulk action's tag, the phone's
+  // post form) must take a redraw's options and their form's fresh state after its own
+  // answer. So a redraw carries over only what was changed here and not yet sent, and the
+  // focus and caret. "Not yet sent" is by value: what was typed into a sent field after its
+  // request left (the next post, on a slow link) is not the answer's to empty.
+  function stateOf(field) {
+    if (field.type === "checkbox" || field.type === "radio") return field.checked ? "on" : "";
+    if (field.tagName === "SELECT") {
+      var chosen = [];
+      for (var i = 0; i < field.options.length; i++) if (field.options[i].selected) chosen.push(field.options[i].value);
+      return chosen.join("\n");
+    }
+    return field.value;
+  }
+  function sentFields(elt) {  // id -> state, as the request leaves
+    var form = elt && (elt.form || (elt.closest && elt.closest("form")));
+    var fields = form ? Array.prototype.slice.call(form.elements) : [];
+    if (elt && elt.id && elt.tagName !== "FORM") fields.push(elt);
+    var sent = {};
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i].id && fields[i].type !== "hidden") sent[fields[i].id] = stateOf(fields[i]);
+    }
+    return sent;
+  }
   function changedHere(field) {
     if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
     if (field.tagName === "SELECT") {
@@ -260,7 +282,7 @@
     }
     return field.value !== field.defaultValue;
   }
-  function typedIn(root, sent) {  // sent: the ids of the fields the request sent
+  function typedIn(root, sent) {  // sent: id -> the state sent (true: not known)
     var kept = [];
     var opened = root.querySelectorAll("details[id][open]");  // e.g. a paper participant's
     for (var j = 0; j < opened.length; j++) {
@@ -270,9 +292,11 @@
     for (var i = 0; i < fields.length; i++) {
       var field = fields[i];
       if (field.type === "hidden" || field.closest("[hx-preserve], [data-hx-preserve]")) continue;
-      if (sent && sent[field.id]) continue;  // its answer resets it (a push may have moved it)
+      // Its answer resets it (a push may have moved it), unless it changed since it left.
+      var was = sent && Object.prototype.hasOwnProperty.call(sent, field.id) ? sent[field.id] : null;
+      if (was === true || (was !== null && stateOf(field) === was)) continue;
       var focused = field === document.activeElement;
-      if (!focused && !changedHere(field)) continue;
+      if (was === null && !focused && !changedHere(field)) continue;
       var caret = null;
       try { caret = [field.selectionStart, field.selectionEnd]; } catch (e) { caret = null; }
       kept.push({ id: field.id, tag: field.tagName, type: field.type, value: field.value,
@@ -293,6 +317,7 @@
         field.value = k.value;
         moved = true;
         if (k.tag === "SELECT" && field.value !== k.value) field.selectedIndex = 0;  // option gone
+        if (field.dataset.limit) updateCounter(field);  // the new form counted an empty field
       }
       if (!k.focused) continue;
       if (document.activeElement !== field) { field.focus({ preventScroll: true }); moved = true; }
@@ -319,10 +344,12 @@
     if (!detail.shouldSwap || !detail.target || !detail.xhr) return;
     var elt = detail.requestConfig && detail.requestConfig.elt;
     var form = elt && (elt.form || (elt.closest && elt.closest("form")));
+    var recorded = detail.xhr.tavoliSent || {};
     var sent = {};
     var fields = form ? form.elements : [];
     for (var i = 0; i < fields.length; i++) if (fields[i].id) sent[fields[i].id] = true;
     if (elt && elt.id) sent[elt.id] = true;
+    for (var id in sent) if (Object.prototype.hasOwnProperty.call(recorded, id)) sent[id] = recorded[id];
     detail.xhr.tavoliTyped = typedIn(detail.target, sent);
   }
   document.addEventListener("htmx:afterSwap", function (event) {
