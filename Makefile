@@ -49,8 +49,9 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
+# Two processes: most tests wait on servers, browsers and databases (9 min in one, 5 in two).
 pytest: $(VENV)/.installed-test browser-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 test: lint typecheck pytest
 
