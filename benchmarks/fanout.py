@@ -82,7 +82,7 @@ SCENARIOS: dict[str, Scenario] = {
     "quiet": Scenario("quiet", clients=200, rate=1 / 1.5, duration=30.0),
     "deflate": Scenario("deflate", clients=1000, html=0.5, deflate=True),
     "burst": Scenario("burst", clients=500, voters=1000, burst=True, duration=5.0, rate=200.0),
-    "slow": Scenario("slow", clients=1000, slow=0.05),
+    "slow": Scenario("slow", clients=1000, slow=0.05, duration=30.0),  # past the keepalive
     "workers2": Scenario(
         "workers2",
         clients=5000,
@@ -996,7 +996,9 @@ def as_template(kind: str, text: str) -> str:
 
 
 def server_log_lines(servers: Servers) -> list[str]:
-    return [ln for p in servers.logs for ln in p.read_text(errors="replace").splitlines()]
+    """The servers' logs; an error's traceback is shown from its end (where it was raised)."""
+    lines = [ln for p in servers.logs for ln in p.read_text(errors="replace").splitlines()]
+    return [*lines[:5], "[...]", *lines[-60:]] if len(lines) > 65 else lines
 
 
 def profile_server(pid: int, out: Path, duration: float) -> subprocess.Popen[bytes]:
@@ -1020,7 +1022,7 @@ def run_scenario(sc: Scenario, args: argparse.Namespace) -> dict[str, Any]:
                 Path(f"{args.profile}-{sc.name}.{args.profile_format}") if args.profile else None
             )
             out["tavoli"] = run_once(sc, servers, layout, args, profile)
-            out["tavoli"]["server_log"] = server_log_lines(servers)[:30]
+            out["tavoli"]["server_log"] = server_log_lines(servers)
         finally:
             stop_servers(servers)
         if sc.baseline:
@@ -1031,7 +1033,7 @@ def run_scenario(sc: Scenario, args: argparse.Namespace) -> dict[str, Any]:
             try:
                 out["bare"] = run_once(replace(sc, workers=1), bare, bare_layout(layout), args)
                 out["bare"].pop("samples")
-                out["bare"]["server_log"] = server_log_lines(bare)[:30]
+                out["bare"]["server_log"] = server_log_lines(bare)
             finally:
                 stop_servers(bare)
         else:

@@ -463,3 +463,35 @@ def test_a_client_that_never_reads_is_closed_and_the_others_keep_up(server: Serv
     assert all(ms < 2 for _since, ms in figures["latencies"]), "a push reached the reader late"
     assert figures["close_codes"] in ([], [1013])  # the close frame, if it could be queued
     assert re.search(r"closing a socket \(api\) of table \d+ with 1013", server.log.read_text())
+
+
+@pytest.mark.timeout(60)
+def test_a_client_that_stops_answering_pings_is_closed_quietly(tmp_path: Path) -> None:
+    """Small pushes never fill a stalled client's buffers, so neither bound above trips: the
+    keepalive (`--ws-ping-interval`, as `make run` sets it) closes it, and the server's log
+    stays clean (no traceback for a socket that was closed while a push was due)."""
+    env = {"TAVOLI_ADMIN_TOKEN": ADMIN_TOKEN, "TAVOLI_SECRET_KEY": "limits-secret-key"}
+    log = tmp_path / "server.log"
+    ping = ("--ws-ping-interval", "1", "--ws-ping-timeout", "1")
+    with running_server(f"sqlite:///{tmp_path}/tavoli.db", log, *ping, **env) as base:
+        server = Server(base, log)
+        code, _runner, ids = _table(server, proposals=5, title_length=20)
+        voters = [
+            server.json("POST", f"/api/tables/{code}/participants")["token"] for _ in range(5)
+        ]
+        raw = _stalled_socket(server.port, f"/api/tables/{code}/stream")
+        started, closed_after = time.monotonic(), None
+        for i in range(60):  # a vote every 0.1 s: a small push each
+            voter = voters[i % len(voters)]
+            server.json("PUT", f"/api/proposals/{ids[i % len(ids)]}/vote", voter, dots=(i // 5) % 2)
+            time.sleep(0.1)
+        raw.settimeout(10)
+        with contextlib.suppress(ConnectionResetError):
+            while raw.recv(1 << 16):  # what it was sent, then the end of the connection
+                pass
+        closed_after = time.monotonic() - started
+        raw.close()
+        server.http.close()
+    assert closed_after < 20, "the stalled client was never closed"
+    text = log.read_text()
+    assert "Traceback" not in text and "Exception in ASGI application" not in text, text[-3000:]

@@ -422,12 +422,18 @@ class Broadcaster:
                 return
             feed.wake.clear()
             push = None
+            loop = asyncio.get_running_loop()
+            started = loop.time()
             try:
                 push = await self._flush(feed)
             except Exception:  # a failed push must not stop the table's next ones
                 log.exception("push for table %s failed", feed.table_id)
             if push is not None:  # paced by the load: the next as soon as this one is taken
                 await self._hub.handed(push, self._interval)
+                # ...and after as long again: a table's pushes take at most half of the
+                # worker, so a burst of votes keeps the other half (a push costs every
+                # socket a send; a quiet room's push takes a few ms, its rest as little).
+                await asyncio.sleep(min(loop.time() - started, self._interval))
 
     async def _flush(self, feed: _Feed) -> Push | None:
         data, feed.data_dirty = feed.data_dirty, False

@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 CLOSE_NORMAL = 1000  # the table was deleted: do not reconnect
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
+CLOSE_INTERNAL = 1011  # what uvicorn's keepalive closes with
 CLOSE_TRY_AGAIN = 1013  # htmx-ext-ws reconnects on this code, and so should machine clients
 CLOSE_SECONDS = 1.0  # a close frame queues behind what a stalled client has not read
 
@@ -162,7 +163,7 @@ async def _stream(
             if push.prev_seq == last and push.covers(key):
                 if key in push.payloads:
                     watched.send_started()
-                    await websocket.send_text(push.payloads[key])
+                    await _write(websocket, push.payloads[key])
                     watched.send_done()
                 last = push.seq
             elif push.seq > last:  # overlaps our snapshot, skips past it, or was
@@ -187,9 +188,18 @@ async def _send_snapshot(websocket: WebSocket, engine: object, snapshot: Snapsho
 async def _send(websocket: WebSocket, text: str) -> bool:
     """Send, unless the client has stopped reading: False when the send waited too long."""
     with anyio.move_on_after(websocket.app.state.settings.tavoli_send_timeout):
-        await websocket.send_text(text)
+        await _write(websocket, text)
         return True
     return False
+
+
+async def _write(websocket: WebSocket, text: str) -> None:
+    """Send a text frame. uvicorn closes a socket whose client stopped answering pings (1011)
+    on its own, and then refuses any send with a RuntimeError: that client is gone."""
+    try:
+        await websocket.send_text(text)
+    except RuntimeError as closed:
+        raise WebSocketDisconnect(CLOSE_INTERNAL) from closed
 
 
 async def _close_try_again(websocket: WebSocket, reason: str = "") -> None:
