@@ -34,6 +34,7 @@ def test_a_deleted_table_tells_its_screens_and_they_do_not_reconnect(
         expect(page.get_by_role("heading", name="Questo tavolo è stato eliminato.")).to_be_visible()
         expect(page.get_by_role("link", name="Pagina iniziale")).to_have_attribute("href", "/")
         expect(page.locator("#connection")).to_have_count(0)  # no "reconnecting" line
+        expect(page.locator("#dots-left")).to_have_count(0)  # no votes left to count
         page.screenshot(path=screenshots / f"deleted-table-{name}.png")
     giulia.wait_for_timeout(3000)  # htmx-ext-ws would have retried within a few seconds
     assert sockets == {"phone": 0, "projector": 0}
