@@ -123,8 +123,7 @@ def facilitator_link(token: str, code: str, session: SessionDep) -> Response:
     one stops working. Only its hash is stored, so the answer redirects to a page under the
     new link itself (`/run/{new}/{code}/link`): a GET that shows the link, survives a reload
     and can be bookmarked, where a POST's answer would re-submit (and revoke) on reload."""
-    events.event_for_moderator(session, token)
-    table = access.table_for_runner(session, token, code)
+    _event, table = access.table_for_moderator(session, token, code)
     new = access.new_facilitator_link(session, table)
     return RedirectResponse(f"/run/{new}/{table.code}/link", status_code=303)
 
@@ -160,8 +159,7 @@ def facilitator_card(
 def table_card(
     request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    event = events.event_for_moderator(session, token)
-    table = access.table_for_runner(session, token, code)
+    event, table = access.table_for_moderator(session, token, code)
     return _card_file(request, session, settings, event, [table])
 
 
@@ -218,8 +216,7 @@ def edit_event(
 @router.get("/m/{token}/tables/{code}")
 def table_settings(request: Request, token: str, code: str, session: SessionDep) -> Response:
     """Edit or delete one table."""
-    event = events.event_for_moderator(session, token)
-    table = access.table_for_runner(session, token, code)
+    event, table = access.table_for_moderator(session, token, code)
     return _page(
         request,
         "pages/admin_table.html",
@@ -243,8 +240,7 @@ def edit_table(
     dots: Annotated[int, Form()] = 5,
     max_per_proposal: Annotated[int, Form()] = 3,
 ) -> Response:
-    events.event_for_moderator(session, token)
-    table = access.table_for_runner(session, token, code)
+    _event, table = access.table_for_moderator(session, token, code)
     rules = tables.VotingRules.checked(mode, dots, max_per_proposal) if mode else None
     live.publish(tables.update_table(session, table, title=title, question=question, voting=rules))
     return RedirectResponse(f"/m/{token}?saved={table.code}", status_code=303)
@@ -258,8 +254,7 @@ def delete_table(
     live: LiveDep,
     confirm: Annotated[bool, Form()] = False,
 ) -> Response:
-    events.event_for_moderator(session, token)
-    table = access.table_for_runner(session, token, code)
+    _event, table = access.table_for_moderator(session, token, code)
     if not confirm:
         raise Invalid("Tick the box to confirm", field="confirm")
     table_id = table.id or 0  # read before the row is gone

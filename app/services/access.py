@@ -5,6 +5,7 @@ from sqlmodel import Session, select
 from app.models import Event, Table
 from app.security import hash_token, new_token
 from app.services.errors import Forbidden, Unauthorized
+from app.services.events import event_for_moderator
 from app.services.tables import table_by_code
 
 
@@ -28,6 +29,16 @@ def table_for_runner(session: Session, token: str | None, code: str) -> Table:
     if event is None or event.id != table.event_id:
         raise Forbidden("This link does not run this table")
     return table
+
+
+def table_for_moderator(session: Session, token: str | None, code: str) -> tuple[Event, Table]:
+    """The event and one of its tables, for the event's moderator only: what a facilitator
+    may not do (edit or delete the table, print its card from the event's page)."""
+    event = event_for_moderator(session, token)
+    table = table_by_code(session, code)
+    if table.event_id != event.id:
+        raise Forbidden("This link does not run this table")
+    return event, table
 
 
 def is_event_moderator(session: Session, token: str | None, table: Table) -> bool:

@@ -41,8 +41,6 @@ def join(
     table is locked first: a join racing "close joining" is refused, not let in. `previous`
     is who this phone already was (its cookie): someone removed from this table cannot come
     back as a new participant with the same phone."""
-    if previous is not None and previous.table_id == table.id and previous.removed:
-        raise Forbidden("You were removed from this table")
     category = clean_line(category, field="category", limit=100)
     if category and category not in event.categories:
         raise Invalid("Unknown stakeholder category", field="category")
@@ -52,6 +50,10 @@ def join(
         ratelimit.hit("join", client)
     token = new_token()
     with table_write(session, table.id or 0) as write:
+        # Read under the lock: a removal racing this join has committed or waits for it.
+        was = session.get(Participant, previous.id) if previous is not None else None
+        if was is not None and was.table_id == write.table.id and was.removed:
+            raise Forbidden("You were removed from this table")
         if not write.table.joining_open:
             raise Conflict("This table is not taking new participants")
         if write.table.phase == "closed":
