@@ -90,11 +90,15 @@ def api_participant(session: SessionDep, token: TokenDep) -> Participant:
         release(session)
 
 
-def api_moderated_event(session: SessionDep, token: TokenDep) -> Event:
+def api_moderated_event(event_id: int, session: SessionDep, token: TokenDep) -> Event:
+    """The event named in the path, for the holder of its moderator token."""
     try:
-        return event_for_moderator(session, token)
+        event = event_for_moderator(session, token)
     finally:
         release(session)
+    if event.id != event_id:
+        raise Forbidden("This moderator token is for another event")
+    return event
 
 
 def api_organiser(settings: SettingsDep, token: TokenDep) -> None:

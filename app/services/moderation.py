@@ -76,8 +76,9 @@ def set_kind(session: Session, table: Table, proposal_id: int, kind: str) -> Cha
             raise Conflict("This post was merged into another")
         if proposal.kind == kind:
             write.nothing()
-        proposal.kind = kind
-        _touch(session, proposal, write.seq)
+        else:
+            proposal.kind = kind
+            _touch(session, proposal, write.seq)
     return write.change
 
 
