@@ -68,6 +68,7 @@ class Scenario:
     slow: float = 0.0  # share of screens that stop reading after `slow_after` seconds
     slow_after: float = 2.0
     server_deflate: bool = True  # the servers accept per-message deflate when offered
+    ws: str = "app.live.wire:WebSocketProtocol"  # Tavoli's uvicorn --ws (as `make run`)
     workers: int = 1
     database: str = "sqlite"
     hub: str = "memory"
@@ -549,7 +550,7 @@ def start_tavoli(sc: Scenario, tmp: Path, admin: str, profile: str) -> Servers:
         port = free_port()
         command = [str(BIN / "uvicorn"), "--factory", "app.main:create_app"]
         command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-        command += ["--backlog", "4096"]
+        command += ["--backlog", "4096", "--ws", sc.ws]
         command += ["--ws-ping-interval", "10", "--ws-ping-timeout", "10"]  # as `make run`
         if not sc.server_deflate:
             command += ["--ws-per-message-deflate", "false"]
@@ -1194,6 +1195,11 @@ def main() -> None:
         default=None,
         help="both servers decline per-message deflate (uvicorn --ws-per-message-deflate false)",
     )
+    parser.add_argument(
+        "--ws",
+        help="Tavoli's uvicorn --ws: 'websockets-sansio' sends every push through ASGI "
+        "(default: app.live.wire:WebSocketProtocol, as `make run`)",
+    )
     parser.add_argument("--workers", type=int)
     parser.add_argument("--database", choices=("sqlite", "postgresql"))
     parser.add_argument("--hub", choices=("memory", "redis"))
@@ -1219,6 +1225,7 @@ def main() -> None:
             "proposals",
             "slow",
             "server_deflate",
+            "ws",
             "workers",
             "database",
             "hub",

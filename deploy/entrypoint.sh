@@ -31,5 +31,6 @@ python -c 'from app.config import get_settings; get_settings().secret_key'
 # (~45 KiB) and a fifth of the CPU of every push for little (docs/performance.md). A client
 # that stops reading stops answering pings: closed within 20 s, its memory freed.
 exec uvicorn --factory app.main:create_app --host 0.0.0.0 --port 8000 --proxy-headers \
-    --ws-per-message-deflate false --ws-ping-interval 10 --ws-ping-timeout 10 \
+    --ws app.live.wire:WebSocketProtocol --ws-per-message-deflate false \
+    --ws-ping-interval 10 --ws-ping-timeout 10 \
     --workers "$workers"

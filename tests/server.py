@@ -14,6 +14,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# As `make run` and the image serve: pushes written to each socket's transport.
+WEBSOCKET_PROTOCOL = "app.live.wire:WebSocketProtocol"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -58,6 +62,8 @@ def running_server(
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--ws",
+                WEBSOCKET_PROTOCOL,
                 *args,
             ],
             cwd=ROOT,

@@ -177,5 +177,7 @@ def test_both_ways_to_serve_close_stalled_sockets_and_skip_deflate() -> None:
     make_run = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
     for command in (make_run, ENTRYPOINT.read_text()):
         flat = command.replace("\\\n", " ")
+        flat = " ".join(flat.split())
         assert "--ws-ping-interval 10 --ws-ping-timeout 10" in flat
         assert "--ws-per-message-deflate false" in flat
+        assert "--ws app.live.wire:WebSocketProtocol" in flat

@@ -21,10 +21,10 @@ import math
 import secrets
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Hashable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,9 @@ class Push:
     rendered: frozenset[str] | None = None
     final: bool = False
     _sizes: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _frames: dict[tuple[str, Hashable], bytes] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     handover: Handover = field(default_factory=Handover, init=False, repr=False, compare=False)
 
     def size(self, key: str | None) -> int:
@@ -80,6 +83,26 @@ class Push:
     def covers(self, key: str) -> bool:
         return self.rendered is None or key in self.rendered
 
+    def frame(self, key: str, wire: "Wire", kind: Hashable) -> bytes:
+        """The payload under `key` as a frame of `kind`, encoded once per push, key and kind."""
+        frame = self._frames.get((key, kind))
+        if frame is None:
+            frame = self._frames[key, kind] = wire.encode(self.payloads[key])
+        return frame
+
+
+class Wire(Protocol):
+    """A connection's transport, when the server offers it (app/live/wire.py)."""
+
+    @property
+    def kind(self) -> Hashable | None: ...
+
+    def encode(self, text: str) -> bytes: ...
+
+    def buffered(self) -> int: ...
+
+    def write(self, frame: bytes) -> bool: ...
+
 
 class Subscription:
     """A connection's queue of pushes: when it overflows the connection is dropped, not awaited.
@@ -87,7 +110,13 @@ class Subscription:
     It overflows past `maxsize` pushes or past `max_bytes` bytes of the payload under `key`
     (the one its connection sends), counting the push handed out last until the next call
     of `next`: that one is being sent. A single push larger than the bound still goes
-    through when nothing else is pending, or a big table could never be followed."""
+    through when nothing else is pending, or a big table could never be followed.
+
+    Written through: with a `wire` (the server's transport, app/live/wire.py) and `seq` set,
+    a push that follows `seq` while the connection waits in `next` with nothing queued is
+    written to the transport at once, framed once for every socket of its kind; the queue
+    and the connection's task are for everything else (a gap, a snapshot, the last push of
+    a deleted table). The transport's unsent bytes count against `max_bytes` then."""
 
     def __init__(self, maxsize: int, max_bytes: int | None = None, key: str | None = None) -> None:
         self._items: deque[Push] = deque()
@@ -98,6 +127,9 @@ class Subscription:
         self._pending = 0  # bytes queued, plus the push being sent
         self._sending = 0
         self.dropped = False
+        self.seq: int | None = None  # the last seq this connection's client has
+        self.wire: Wire | None = None
+        self._through: Wire | None = None  # the wire while `next` waits on an empty queue
 
     @property
     def pending_bytes(self) -> int:
@@ -105,6 +137,9 @@ class Subscription:
 
     def deliver(self, push: Push) -> None:
         if self.dropped:
+            return
+        wire = self._through
+        if wire is not None and self._write_through(wire, push):
             return
         size = push.size(self.key)
         over_bytes = (
@@ -119,6 +154,25 @@ class Subscription:
         push.handover.add()
         self._pending += size
         self._ready.set()
+
+    def _write_through(self, wire: Wire, push: Push) -> bool:
+        """Write `push` now if it follows what the client has; False: queue it instead."""
+        key = self.key
+        if push.final or push.prev_seq != self.seq or key is None or not push.covers(key):
+            return False
+        kind = wire.kind
+        if kind is None:  # an extension this module cannot frame for
+            return False
+        self.seq = push.seq
+        if key not in push.payloads:
+            return True  # nothing for this audience
+        frame = push.frame(key, wire, kind)
+        buffered = wire.buffered()
+        if self._max_bytes is not None and buffered and buffered + len(frame) > self._max_bytes:
+            self.drop()  # the client stopped reading: it comes back and resynchronises
+            return True
+        wire.write(frame)  # a closing connection refuses it: its task is ending anyway
+        return True
 
     def drop(self) -> None:
         """Give up on this subscriber: its queue is freed now, `next` answers None."""
@@ -138,7 +192,11 @@ class Subscription:
         self._sending = 0
         while not self._items and not self.dropped:
             self._ready.clear()
-            await self._ready.wait()
+            self._through = self.wire if self.seq is not None else None
+            try:
+                await self._ready.wait()
+            finally:
+                self._through = None
         if self.dropped:
             return None
         push = self._items.popleft()

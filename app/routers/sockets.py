@@ -47,6 +47,7 @@ from app.live.fragments import (
     snapshot_json,
 )
 from app.live.hub import Hub, Subscription, table_channel
+from app.live.wire import wire_of
 from app.models import Participant, Table
 from app.security import Signer
 from app.services import access, events, participants, state, tables
@@ -146,10 +147,14 @@ async def _stream(
     """Send the table's pushes in order: True when the client fell behind, False when the
     table was deleted (the client was told and the socket closed for good).
 
-    The pushes' sends run under the worker's one watchdog (app/live/deadline.py), not a
-    timer each: a send that waits too long raises TimeoutError out of here."""
+    With uvicorn serving through app/live/wire.py, the pushes that follow what the client
+    has are written by the hub itself while this loop waits (framed once for every socket);
+    this loop sends the rest. Its sends run under the worker's one watchdog
+    (app/live/deadline.py), not a timer each: one that waits too long raises TimeoutError."""
     engine = websocket.app.state.engine
     watch: SendWatch = websocket.app.state.send_watch
+    sub.seq = last
+    sub.wire = wire_of(websocket.scope)
     async with watch.guard() as watched:
         while True:
             push = await sub.next()
@@ -160,18 +165,18 @@ async def _stream(
                     await _send(websocket, push.payloads[key])
                 await _close(websocket, CLOSE_NORMAL)
                 return False
-            if push.prev_seq == last and push.covers(key):
+            if push.prev_seq == sub.seq and push.covers(key):
                 if key in push.payloads:
                     watched.send_started()
                     await _write(websocket, push.payloads[key])
                     watched.send_done()
-                last = push.seq
-            elif push.seq > last:  # overlaps our snapshot, skips past it, or was
-                # rendered before this connection subscribed (its key is missing)
+                sub.seq = push.seq
+            elif push.seq > (sub.seq or 0):  # overlaps our snapshot, skips past it, or
+                # was rendered before this connection subscribed (its key is missing)
                 sent = await _send_snapshot(websocket, engine, snapshot)
                 if sent is None:
                     return True
-                last = sent
+                sub.seq = sent
 
 
 async def _send_snapshot(websocket: WebSocket, engine: object, snapshot: Snapshot) -> int | None:

@@ -1,0 +1,155 @@
+"""uvicorn's WebSocket protocol with one door more: a push framed once, written to every socket.
+
+Why: through ASGI, each socket's push is a task waking up, a `send` through Starlette into
+uvicorn, and the frame built again for that socket. With a thousand screens that was most of
+a push's cost, and six times the CPU of the bare `websockets` broadcast (docs/performance.md).
+This protocol gives the application, in the ASGI scope's extensions (`EXTENSION`), a `Wire`
+to its own connection: the hub frames a push once per audience and frame kind and writes
+the same bytes to every transport in one loop, as `websockets.broadcast` does.
+
+Serve with `uvicorn --ws app.live.wire:WebSocketProtocol` (`make run`, the image, the tests and
+the benchmarks do). Without it (another server, the test client) the application sends
+through ASGI as before: the extension is only ever an optimisation.
+
+Per-message deflate: a frame compressed once can go to many sockets only if no socket's
+compressor keeps context between messages. So this protocol negotiates
+`server_no_context_takeover` (RFC 7692 lets a server add it): each message is compressed on
+its own, identically for every socket with the same window size, and a frame written here
+never disturbs the connection's own compressor. It also frees the compressor between
+messages, the larger part of a deflate socket's memory.
+"""
+
+from typing import Any, NamedTuple
+
+from uvicorn.config import Config
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
+from websockets.extensions.base import Extension
+from websockets.extensions.permessage_deflate import (
+    PerMessageDeflate,
+    ServerPerMessageDeflateFactory,
+)
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
+from websockets.protocol import State
+from websockets.server import ServerProtocol
+
+EXTENSION = "tavoli.wire"
+
+
+class Deflate(NamedTuple):
+    """Frames compressed on their own (no context takeover) with these parameters."""
+
+    window_bits: int
+    settings: tuple[tuple[str, Any], ...]
+
+
+# How a connection's frames are encoded: PLAIN, or compressed.
+FrameKind = str | Deflate
+PLAIN: FrameKind = "plain"
+WINDOW_BITS = 12  # as uvicorn's own deflate settings
+COMPRESS_SETTINGS = {"memLevel": 5}
+
+
+def frame_kind(extensions: list[Extension]) -> FrameKind | None:
+    """The connection's frame kind, or None when frames written for others would not do."""
+    if not extensions:
+        return PLAIN
+    if len(extensions) == 1:
+        deflate = extensions[0]
+        if isinstance(deflate, PerMessageDeflate) and deflate.local_no_context_takeover:
+            settings = tuple(sorted(deflate.compress_settings.items()))
+            return Deflate(deflate.local_max_window_bits, settings)
+    return None
+
+
+def encode(text: str, kind: FrameKind) -> bytes:
+    """A server's text frame carrying `text`, encoded for connections of this kind."""
+    frame = Frame(Opcode.TEXT, text.encode())
+    if not isinstance(kind, Deflate):
+        return frame.serialize(mask=False)
+    deflate = PerMessageDeflate(
+        remote_no_context_takeover=False,
+        local_no_context_takeover=True,
+        remote_max_window_bits=15,
+        local_max_window_bits=kind.window_bits,
+        compress_settings=dict(kind.settings),
+    )
+    return frame.serialize(mask=False, extensions=[deflate])
+
+
+class Wire:
+    """The application's handle on its connection: whole frames, written now, never awaited."""
+
+    __slots__ = ("_kind", "_protocol")
+
+    def __init__(self, protocol: "WebSocketProtocol") -> None:
+        self._protocol = protocol
+        self._kind: FrameKind | None = None
+
+    @property
+    def kind(self) -> FrameKind | None:
+        """Read once the handshake is done (the extensions are negotiated by then)."""
+        if self._kind is None:
+            self._kind = frame_kind(self._protocol.conn.extensions)
+        return self._kind
+
+    def encode(self, text: str) -> bytes:
+        """`text` as a frame of this connection's kind (the same bytes for its kind's others)."""
+        kind = self.kind
+        assert kind is not None, "only a connection of a known kind is written through"
+        return encode(text, kind)
+
+    def buffered(self) -> int:
+        """Bytes written and not yet taken by the kernel: what a stalled client holds here."""
+        return self._protocol.transport.get_write_buffer_size()
+
+    def write(self, frame: bytes) -> bool:
+        """Write a frame of this connection's kind; False when the connection is closing."""
+        protocol = self._protocol
+        if (
+            protocol.close_sent
+            or protocol.disconnected
+            or protocol.conn.state is not State.OPEN
+            or protocol.transport.is_closing()
+        ):
+            return False
+        protocol.transport.write(frame)
+        return True
+
+
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O protocol; adds the `Wire` and deflate without context takeover."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: Any = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        if config.ws_per_message_deflate:
+            factory = ServerPerMessageDeflateFactory(
+                server_no_context_takeover=True,
+                server_max_window_bits=WINDOW_BITS,
+                client_max_window_bits=WINDOW_BITS,
+                compress_settings=dict(COMPRESS_SETTINGS),
+            )
+            self.conn = ServerProtocol(
+                extensions=[factory],
+                max_size=config.ws_max_size,
+                logger=self.conn.logger,
+            )
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # set only when the handshake goes ahead
+        if scope is not None and self.response.status_code == 101:
+            scope["extensions"][EXTENSION] = {"wire": Wire(self)}
+
+
+def wire_of(scope: Any) -> Wire | None:
+    """The connection's `Wire`, when the server is this protocol."""
+    extension = (scope.get("extensions") or {}).get(EXTENSION)
+    return extension.get("wire") if extension else None

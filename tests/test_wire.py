@@ -1,0 +1,265 @@
+"""Pushes written straight to each socket's transport (app/live/wire.py): framed once per
+audience and frame kind, in order with what the connection's own task sends, bounded for a
+client that stops reading; and, on a real server, plain and compressed screens that follow a
+room voting hard see every push once, in order, and end on the database's tallies."""
+
+import asyncio
+import contextlib
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.extensions.permessage_deflate import PerMessageDeflate
+from websockets.frames import Frame, Opcode
+
+from app.live.hub import Push
+from app.live.hub import Subscription as Sub
+from app.live.wire import PLAIN, Deflate, encode, frame_kind
+from tests.server import running_server
+from tests.test_multiworker import Stream
+
+ADMIN = "wire-organiser"
+
+
+class FakeWire:
+    """A transport that keeps what it was given; `stuck` bytes the kernel has not taken."""
+
+    def __init__(self, kind: Any = PLAIN) -> None:
+        self.kind = kind
+        self.frames: list[bytes] = []
+        self.stuck = 0
+
+    def encode(self, text: str) -> bytes:
+        return encode(text, self.kind)
+
+    def buffered(self) -> int:
+        return self.stuck
+
+    def write(self, frame: bytes) -> bool:
+        self.frames.append(frame)
+        return True
+
+
+def _push(seq: int, text: str | None = "x", *, final: bool = False) -> Push:
+    payloads = {"api": text} if text is not None else {}
+    return Push("table:1", seq, seq - 1, payloads, rendered=frozenset({"api"}), final=final)
+
+
+async def _waiting(sub: Sub) -> "asyncio.Task[Push | None]":
+    task = asyncio.create_task(sub.next())
+    await asyncio.sleep(0)  # it waits on the empty queue now
+    return task
+
+
+def _sub(wire: FakeWire, seq: int = 1, max_bytes: int | None = None) -> Sub:
+    sub = Sub(maxsize=8, max_bytes=max_bytes, key="api")
+    sub.wire, sub.seq = wire, seq
+    return sub
+
+
+@pytest.mark.anyio
+async def test_a_push_that_follows_is_written_once_framed_for_every_socket() -> None:
+    wires = [FakeWire(), FakeWire()]
+    subs = [_sub(w) for w in wires]
+    waiting = [await _waiting(s) for s in subs]
+    push = _push(2, '{"type":"delta"}')
+    for sub in subs:
+        sub.deliver(push)
+    assert wires[0].frames == [Frame(Opcode.TEXT, b'{"type":"delta"}').serialize(mask=False)]
+    assert wires[0].frames[0] is wires[1].frames[0]  # one frame for both sockets
+    assert [s.seq for s in subs] == [2, 2]
+    assert push.handover.pending == 0  # nobody's task had to take it
+    await asyncio.sleep(0)
+    assert not any(t.done() for t in waiting)  # and no task was woken
+    for task in waiting:
+        task.cancel()
+
+
+@pytest.mark.anyio
+async def test_a_gap_a_deleted_table_and_a_busy_connection_go_through_its_task() -> None:
+    wire = FakeWire()
+    sub = _sub(wire)
+    task = await _waiting(sub)
+    sub.deliver(_push(3))  # skips seq 2: the task sends a snapshot
+    assert wire.frames == [] and await task is not None
+    sub.deliver(_push(4))  # the task is busy (its snapshot): queued behind, in order
+    assert wire.frames == []
+    sub.seq = 3
+    assert (await sub.next()) == _push(4)
+    sub.seq = 4
+    task = await _waiting(sub)
+    final = _push(5, final=True)
+    sub.deliver(final)
+    assert wire.frames == [] and await task == final
+
+
+@pytest.mark.anyio
+async def test_nothing_for_this_audience_moves_it_on_without_a_write() -> None:
+    wire = FakeWire()
+    sub = _sub(wire)
+    task = await _waiting(sub)
+    sub.deliver(_push(2, None))
+    sub.deliver(_push(3, "tre"))
+    assert len(wire.frames) == 1 and sub.seq == 3
+    task.cancel()
+
+
+@pytest.mark.anyio
+async def test_a_client_that_stops_reading_is_dropped_past_its_bytes() -> None:
+    wire = FakeWire()
+    sub = _sub(wire, max_bytes=100)
+    task = await _waiting(sub)
+    sub.deliver(_push(2, "a" * 150))  # larger than the bound, but nothing was pending
+    assert len(wire.frames) == 1
+    wire.stuck = 152  # the kernel took none of it
+    sub.deliver(_push(3, "b"))
+    assert await task is None and sub.dropped  # the connection closes with 1013
+    assert len(wire.frames) == 1
+
+
+def test_compressed_frames_are_the_librarys_and_read_back() -> None:
+    kind = Deflate(12, (("memLevel", 5),))
+    text = "Più posti negli asili nido comunali " * 20
+    frame = encode(text, kind)
+    assert frame[0] == 0xC1  # FIN, RSV1 (compressed), text
+    assert len(frame) < len(text.encode())
+    length = frame[1] & 0x7F
+    body = frame[2:] if length < 126 else frame[4:]
+    assert zlib.decompressobj(-12).decompress(body + b"\x00\x00\xff\xff").decode() == text
+    assert encode(text, kind) == frame  # the same bytes for every socket of the kind
+    assert encode("x", PLAIN) == b"\x81\x01x"
+
+
+def test_only_connections_whose_frames_can_be_shared_are_written_through() -> None:
+    assert frame_kind([]) == PLAIN
+    keeps = PerMessageDeflate(False, False, 15, 12)
+    fresh = PerMessageDeflate(False, True, 15, 12, {"memLevel": 5})
+    assert frame_kind([keeps]) is None  # its compressor's context would go out of step
+    assert frame_kind([fresh]) == Deflate(12, (("memLevel", 5),))
+
+
+# a real server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("wire")
+    env = {
+        "TAVOLI_ADMIN_TOKEN": ADMIN,
+        "TAVOLI_SECRET_KEY": "wire-secret-key",
+        "TAVOLI_RATE_LIMITS": "false",
+    }
+    with running_server(f"sqlite:///{data}/tavoli.db", data / "server.log", **env) as base:
+        yield base
+
+
+async def _voting_table(http: httpx.AsyncClient, proposals: int) -> tuple[str, str, list[int]]:
+    def auth(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    event = (
+        await http.post(
+            "/api/events",
+            json={"title": "Stati Generali del Welfare", "date": "2026-11-30"},
+            headers=auth(ADMIN),
+        )
+    ).json()
+    runner = event["moderator_token"]
+    code = (
+        await http.post(
+            f"/api/events/{event['id']}/tables",
+            json={"title": "Abitare e inclusione"},
+            headers=auth(runner),
+        )
+    ).json()["code"]
+    await http.put(f"/api/tables/{code}/phase", json={"phase": "collect"}, headers=auth(runner))
+    author = (await http.post(f"/api/tables/{code}/participants", json={})).json()["token"]
+    ids = []
+    for n in range(proposals):
+        posted = await http.post(
+            f"/api/tables/{code}/proposals",
+            json={"title": f"Un centro diurno per anziani soli, quartiere {n + 1}"},
+            headers=auth(author),
+        )
+        ids.append(posted.json()["id"])
+    await http.put(f"/api/tables/{code}/phase", json={"phase": "voting"}, headers=auth(runner))
+    return code, runner, ids
+
+
+@pytest.mark.timeout(90)
+def test_plain_and_compressed_screens_follow_a_hard_vote_in_order(server: str) -> None:
+    """40 screens (half of them negotiating per-message deflate, which the server accepts
+    without context takeover), 3 projector pages, 60 voters voting at once, and 10 screens
+    connecting in the middle of it: every JSON screen sees a contiguous chain and ends on
+    the database's tallies; the compressed ones read the frames the others shared."""
+
+    async def scenario() -> None:
+        limits = httpx.Limits(max_connections=100)
+        async with httpx.AsyncClient(base_url=server, timeout=20, limits=limits) as http:
+            code, _runner, ids = await _voting_table(http, 6)
+            streams = [Stream(server, code) for _ in range(50)]
+            plain, compressed = streams[:20], streams[20:40]
+            for stream in plain:
+                stream.ws = await connect(stream.url, compression=None)
+            for stream in compressed:
+                stream.ws = await connect(stream.url)
+                extensions = stream.ws.response.headers["Sec-WebSocket-Extensions"]
+                assert "server_no_context_takeover" in extensions
+            for stream in streams[:40]:
+                assert (await stream.read())["type"] == "snapshot"
+            screen_url = server.replace("http://", "ws://") + f"/t/{code}/screen/ws"
+            projectors = [await connect(screen_url) for _ in range(3)]
+            html_seen = [0] * 3
+
+            async def project(i: int) -> None:
+                with contextlib.suppress(Exception):
+                    async for _message in projectors[i]:
+                        html_seen[i] += 1
+
+            readers = [asyncio.create_task(project(i)) for i in range(3)]
+            tokens = [
+                (await http.post(f"/api/tables/{code}/participants", json={})).json()["token"]
+                for _ in range(60)
+            ]
+
+            async def vote(n: int, token: str) -> None:
+                for round_ in range(3):
+                    answer = await http.put(
+                        f"/api/proposals/{ids[(n + round_) % len(ids)]}/vote",
+                        json={"dots": 1},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    assert answer.status_code == 200, answer.text
+
+            async def late(stream: Stream) -> None:
+                await asyncio.sleep(0.05)
+                await stream.open()
+
+            await asyncio.gather(
+                *(vote(n, t) for n, t in enumerate(tokens)), *(late(s) for s in streams[40:])
+            )
+            final = (await http.get(f"/api/tables/{code}")).json()
+            want = {p["id"]: p["tally"] for p in final["proposals"]}
+            assert sum(want.values()) == 180
+            for stream in streams:
+                await stream.until(lambda s: s.seq >= final["seq"], within=15)
+                assert stream.tallies == want
+                await stream.close()
+            assert all(s.pushes > 0 for s in compressed)
+            assert all(seen > 0 for seen in html_seen)
+            for projector, reader in zip(projectors, readers, strict=True):
+                await projector.close()
+                reader.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_the_servers_own_command_serves_through_the_wire() -> None:
+    """`make run`, the image, the tests' servers and the benchmarks name one protocol."""
+    root = Path(__file__).resolve().parents[1]
+    for path in ("Makefile", "deploy/entrypoint.sh", "tests/server.py"):
+        assert "app.live.wire:WebSocketProtocol" in (root / path).read_text(), path
