@@ -89,7 +89,6 @@ class _Feed:
     min_pending: int | None = None
     last_seq: int | None = None
     people: Counter[int] = field(default_factory=Counter)
-    published_at: float = 0.0  # when the last push started to be handed out (loop time)
     task: asyncio.Task[None] | None = None
 
 
@@ -424,17 +423,18 @@ class Broadcaster:
             feed.wake.clear()
             push = None
             loop = asyncio.get_running_loop()
+            started = loop.time()
             try:
                 push = await self._flush(feed)
             except Exception:  # a failed push must not stop the table's next ones
                 log.exception("push for table %s failed", feed.table_id)
             if push is not None:  # paced by the load: the next as soon as this one is taken
                 await self._hub.handed(push, self._interval)
-                # ...and after as long again as handing it out took the event loop: a
-                # table's fan-out takes at most half of the loop, so a burst of votes keeps
-                # the other half. (The build ran in a thread: it is not counted; written
-                # through app/live/wire.py, the fan-out is one loop of writes.)
-                await asyncio.sleep(min(loop.time() - feed.published_at, self._interval))
+                # ...and after as long again: a table's pushes take at most half of the
+                # worker, so a burst of votes keeps the other half. The build counts too:
+                # its thread holds the GIL that the votes' threads need (counting only the
+                # fan-out made the burst's votes wait three times as long).
+                await asyncio.sleep(min(loop.time() - started, self._interval))
 
     async def _flush(self, feed: _Feed) -> Push | None:
         data, feed.data_dirty = feed.data_dirty, False
@@ -453,7 +453,6 @@ class Broadcaster:
         if self._feeds.get(feed.table_id) is not feed:
             return None  # the table was deleted while this push was built
         feed.last_seq = push.seq
-        feed.published_at = asyncio.get_running_loop().time()
         await self._hub.publish(push)
         return push
 

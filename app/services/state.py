@@ -5,6 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import BindParameter, bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
@@ -182,16 +183,69 @@ class TableDelta:
         return not self.new and not self.changed and not self.layout
 
 
+# The statements of a push are built once, here: building one with the ORM cost more CPU
+# than running it (a push read ~13 of them; docs/performance.md). Each runs with its
+# parameters: `ids` (a list), `table_id`, `seq`.
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_EARLIER = aliased(Proposal)
+NUMBERS = select(
+    Proposal.id,
+    select(func.count())
+    .select_from(_EARLIER)
+    .where(_EARLIER.table_id == Proposal.table_id, _EARLIER.created_seq <= Proposal.created_seq)
+    .scalar_subquery(),
+).where(col(Proposal.id).in_(_IDS))
+TAGS_OF = (
+    select(ProposalTag.proposal_id, Tag.id, Tag.name)
+    .join(Tag, col(Tag.id) == ProposalTag.tag_id)
+    .where(col(ProposalTag.proposal_id).in_(_IDS))
+    .order_by(col(Tag.name))
+)
+MERGED_INTO = select(
+    Proposal.id, Proposal.title, Proposal.merged_into_id, Proposal.participant_id
+).where(col(Proposal.merged_into_id).in_(_IDS), Proposal.status == "merged")
+PROXY_NAMES = select(Participant.id, Participant.name).where(
+    col(Participant.id).in_(_IDS), col(Participant.proxy).is_(True)
+)
+CHANGED_SINCE = (
+    select(Proposal)
+    .where(
+        Proposal.table_id == bindparam("table_id"),
+        col(Proposal.updated_seq) > bindparam("seq"),
+    )
+    .order_by(col(Proposal.created_seq))
+)
+BY_STATUS = (
+    select(Proposal.status, func.count())
+    .where(
+        Proposal.table_id == bindparam("table_id"),
+        col(Proposal.created_seq) <= bindparam("seq"),
+    )
+    .group_by(col(Proposal.status))
+)
+VOTES_ON_WALL = (
+    select(func.coalesce(func.sum(Vote.dots), 0))
+    .join(Proposal, col(Proposal.id) == Vote.proposal_id)
+    .where(
+        Proposal.table_id == bindparam("table_id"),
+        Proposal.status == "visible",
+        col(Proposal.created_seq) <= bindparam("seq"),
+    )
+)
+JOINED = (
+    select(func.count())
+    .select_from(Participant)
+    .where(
+        Participant.table_id == bindparam("table_id"),
+        col(Participant.proxy).is_(False),
+        col(Participant.removed).is_(False),
+    )
+)
+
+
 def _numbers(session: Session, ids: list[int]) -> dict[int, int]:
     """Each post's number at its table: how many posts the table had when it was posted."""
-    earlier = aliased(Proposal)
-    count = (
-        select(func.count())
-        .select_from(earlier)
-        .where(earlier.table_id == Proposal.table_id, earlier.created_seq <= Proposal.created_seq)
-        .scalar_subquery()
-    )
-    rows = session.exec(select(Proposal.id, count).where(col(Proposal.id).in_(ids)))
+    rows = session.exec(NUMBERS, params={"ids": ids})
     return {pid or 0: int(n) for pid, n in rows}
 
 
@@ -207,26 +261,13 @@ def _views(
     coauthors: dict[int, list[int]] = defaultdict(list)
     proxies: dict[int, str] = {}
     if ids:
-        for proposal_id, tag_id, name in session.exec(
-            select(ProposalTag.proposal_id, Tag.id, Tag.name)
-            .join(Tag, col(Tag.id) == ProposalTag.tag_id)
-            .where(col(ProposalTag.proposal_id).in_(ids))
-            .order_by(col(Tag.name))
-        ):
+        for proposal_id, tag_id, name in session.exec(TAGS_OF, params={"ids": ids}):
             tags[proposal_id].append((tag_id or 0, name))
-        for child_id, title, parent, author in session.exec(
-            select(
-                Proposal.id, Proposal.title, Proposal.merged_into_id, Proposal.participant_id
-            ).where(col(Proposal.merged_into_id).in_(ids), Proposal.status == "merged")
-        ):
+        for child_id, title, parent, author in session.exec(MERGED_INTO, params={"ids": ids}):
             merged[parent or 0].append((child_id or 0, title))
             coauthors[parent or 0].append(author)
-        authors = {p.participant_id for p in proposals}
-        for pid, name in session.exec(
-            select(Participant.id, Participant.name).where(
-                col(Participant.id).in_(authors), col(Participant.proxy).is_(True)
-            )
-        ):
+        authors = sorted({p.participant_id for p in proposals})
+        for pid, name in session.exec(PROXY_NAMES, params={"ids": authors}):
             proxies[pid or 0] = name
     return [
         ProposalView(
@@ -297,11 +338,7 @@ def table_delta(session: Session, table_id: int, prev_seq: int) -> TableDelta:
     table = session.get(Table, table_id, populate_existing=True)
     if table is None:
         raise NotFound("No table has this code")
-    changed = session.exec(
-        select(Proposal)
-        .where(Proposal.table_id == table_id, col(Proposal.updated_seq) > prev_seq)
-        .order_by(col(Proposal.created_seq))
-    ).all()
+    changed = session.exec(CHANGED_SINCE, params={"table_id": table_id, "seq": prev_seq}).all()
     seq = max([table.seq, prev_seq, *(p.updated_seq for p in changed)])
     views = _views(session, list(changed))
     return TableDelta(
@@ -362,22 +399,9 @@ def push_state(session: Session, table: Table, delta: TableDelta) -> TableState:
     if delta.layout or delta.new or table.screen_mode in ("spotlight", "results"):
         return table_state(session, table)
     seq = table.seq
-    by_status = dict(
-        session.exec(
-            select(Proposal.status, func.count())
-            .where(Proposal.table_id == table.id, col(Proposal.created_seq) <= seq)
-            .group_by(col(Proposal.status))
-        ).all()
-    )
-    votes = session.exec(
-        select(func.coalesce(func.sum(Vote.dots), 0))
-        .join(Proposal, col(Proposal.id) == Vote.proposal_id)
-        .where(
-            Proposal.table_id == table.id,
-            Proposal.status == "visible",
-            col(Proposal.created_seq) <= seq,
-        )
-    ).one()
+    params = {"table_id": table.id, "seq": seq}
+    by_status = dict(session.exec(BY_STATUS, params=params).all())
+    votes = session.exec(VOTES_ON_WALL, params=params).one()
     return PatchState(
         table=table,
         event=event_of(session, table),
@@ -396,17 +420,7 @@ def push_state(session: Session, table: Table, delta: TableDelta) -> TableState:
 
 def _joined(session: Session, table_id: int) -> int:
     """Participants who joined from a phone and were not removed (paper ones apart)."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(Participant)
-            .where(
-                Participant.table_id == table_id,
-                col(Participant.proxy).is_(False),
-                col(Participant.removed).is_(False),
-            )
-        ).one()
-    )
+    return int(session.exec(JOINED, params={"table_id": table_id}).one())
 
 
 def current_seq(session: Session, table_id: int) -> int:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from app import ratelimit
@@ -24,13 +24,25 @@ class VoteResult:
     seq: int | None  # None when the vote changed nothing (a double tap): nothing to push
 
 
+# Built once (the ORM's statement building cost more than the query: docs/performance.md).
+DOTS_USED = (
+    select(func.coalesce(func.sum(Vote.dots), 0))
+    .join(Proposal, col(Proposal.id) == Vote.proposal_id)
+    .where(Vote.participant_id == bindparam("participant_id"), Proposal.status == "visible")
+)
+TALLY = select(func.coalesce(func.sum(Vote.dots), 0)).where(
+    Vote.proposal_id == bindparam("proposal_id")
+)
+TALLIES = (
+    select(Vote.proposal_id, func.sum(Vote.dots), func.count())
+    .where(col(Vote.proposal_id).in_(bindparam("ids", expanding=True)))
+    .group_by(col(Vote.proposal_id))
+)
+
+
 def dots_used(session: Session, participant: Participant) -> int:
     """Dots on proposals on the wall: a post the moderator hides gives its dots back."""
-    used = session.exec(
-        select(func.coalesce(func.sum(Vote.dots), 0))
-        .join(Proposal, col(Proposal.id) == Vote.proposal_id)
-        .where(Vote.participant_id == participant.id, Proposal.status == "visible")
-    ).one()
+    used = session.exec(DOTS_USED, params={"participant_id": participant.id}).one()
     return int(used)
 
 
@@ -42,9 +54,7 @@ def dots_left(session: Session, participant: Participant, table: Table) -> int |
 
 
 def tally(session: Session, proposal_id: int) -> int:
-    total = session.exec(
-        select(func.coalesce(func.sum(Vote.dots), 0)).where(Vote.proposal_id == proposal_id)
-    ).one()
+    total = session.exec(TALLY, params={"proposal_id": proposal_id}).one()
     return int(total)
 
 
@@ -139,9 +149,5 @@ def tallies(session: Session, proposal_ids: list[int]) -> dict[int, tuple[int, i
     """Dots and number of voters per proposal, for the given proposals."""
     if not proposal_ids:
         return {}
-    rows = session.exec(
-        select(Vote.proposal_id, func.sum(Vote.dots), func.count())
-        .where(col(Vote.proposal_id).in_(proposal_ids))
-        .group_by(col(Vote.proposal_id))
-    ).all()
+    rows = session.exec(TALLIES, params={"ids": proposal_ids}).all()
     return {pid: (int(total), int(voters)) for pid, total, voters in rows}
