@@ -39,27 +39,29 @@ def release(session: Session) -> None:
     session.commit()
 
 
-def get_settings(conn: HTTPConnection) -> Settings:
+async def get_settings(conn: HTTPConnection) -> Settings:
+    """Dependencies that only read app.state are `async`: FastAPI runs a synchronous one
+    in a worker thread, and a vote passed through six of them."""
     settings: Settings = conn.app.state.settings
     return settings
 
 
-def get_live(conn: HTTPConnection) -> Broadcaster:
+async def get_live(conn: HTTPConnection) -> Broadcaster:
     live: Broadcaster = conn.app.state.live
     return live
 
 
-def get_hub(conn: HTTPConnection) -> Hub:
+async def get_hub(conn: HTTPConnection) -> Hub:
     hub: Hub = conn.app.state.hub
     return hub
 
 
-def get_signer(conn: HTTPConnection) -> Signer:
+async def get_signer(conn: HTTPConnection) -> Signer:
     signer: Signer = conn.app.state.signer
     return signer
 
 
-def get_fragments(conn: HTTPConnection) -> Fragments:
+async def get_fragments(conn: HTTPConnection) -> Fragments:
     fragments: Fragments = conn.app.state.fragments
     return fragments
 
@@ -74,7 +76,7 @@ FragmentsDep = Annotated[Fragments, Depends(get_fragments)]
 _bearer = HTTPBearer(auto_error=False, description="A capability token")
 
 
-def bearer_token(
+async def bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str | None:
     return credentials.credentials if credentials else None
