@@ -89,6 +89,7 @@ class _Feed:
     min_pending: int | None = None
     last_seq: int | None = None
     people: Counter[int] = field(default_factory=Counter)
+    done_at: float = 0.0  # loop time when the last push (and its rest) ended
     task: asyncio.Task[None] | None = None
 
 
@@ -424,17 +425,22 @@ class Broadcaster:
             push = None
             loop = asyncio.get_running_loop()
             started = loop.time()
+            idle = started - feed.done_at  # since the previous push (and its rest) ended
             try:
                 push = await self._flush(feed)
             except Exception:  # a failed push must not stop the table's next ones
                 log.exception("push for table %s failed", feed.table_id)
             if push is not None:  # paced by the load: the next as soon as this one is taken
                 await self._hub.handed(push, self._interval)
-                # ...and after as long again: a table's pushes take at most half of the
-                # worker, so a burst of votes keeps the other half. The build counts too:
-                # its thread holds the GIL that the votes' threads need (counting only the
-                # fan-out made the burst's votes wait three times as long).
-                await asyncio.sleep(min(loop.time() - started, self._interval))
+                # ...and a table's pushes take at most half of the worker: a burst of votes
+                # keeps the other half. So when the idle time before this push was shorter
+                # than the push (build and hand-over: the build's thread holds the GIL
+                # that the votes' threads need), rest for the difference. A room voting at
+                # a steady pace has time between its pushes: no rest, no wait.
+                busy = loop.time() - started
+                if busy > idle:
+                    await asyncio.sleep(min(busy - idle, self._interval))
+                feed.done_at = loop.time()
 
     async def _flush(self, feed: _Feed) -> Push | None:
         data, feed.data_dirty = feed.data_dirty, False
