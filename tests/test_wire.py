@@ -12,14 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from websockets.asyncio.client import connect
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import Frame, Opcode
 
 from app.live.hub import Push
 from app.live.hub import Subscription as Sub
-from app.live.wire import PLAIN, Deflate, encode, frame_kind
-from tests.server import running_server
+from app.live.wire import PLAIN, Deflate, WebSocketProtocol, encode, frame_kind, wire_of
+from tests.server import free_port, running_server
 from tests.test_multiworker import Stream
 
 ADMIN = "wire-organiser"
@@ -140,6 +141,55 @@ def test_only_connections_whose_frames_can_be_shared_are_written_through() -> No
     fresh = PerMessageDeflate(False, True, 15, 12, {"memLevel": 5})
     assert frame_kind([keeps]) is None  # its compressor's context would go out of step
     assert frame_kind([fresh]) == Deflate(12, (("memLevel", 5),))
+
+
+# uvicorn with the protocol
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("compression", [None, "deflate"])
+async def test_uvicorn_hands_the_app_a_wire_that_writes_whole_frames(
+    compression: str | None,
+) -> None:
+    """A frame written through the wire and a message sent through ASGI reach the client
+    in order, plain or compressed (the compressed frame shared, not the connection's own)."""
+    seen: list[Any] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        await send({"type": "websocket.accept"})
+        wire = wire_of(scope)
+        seen.append(wire and wire.kind)
+        assert wire is not None
+        assert wire.write(wire.encode("scritto una volta per tutti: città"))
+        await send({"type": "websocket.send", "text": "poi attraverso ASGI"})
+        assert wire.write(wire.encode("e di nuovo dal filo"))
+        await receive()
+
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, ws=WebSocketProtocol, lifespan="off", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    for _ in range(500):  # up in a few ms
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    try:
+        async with connect(f"ws://127.0.0.1:{port}/", compression=compression) as ws:
+            got = [await asyncio.wait_for(ws.recv(), 5) for _ in range(3)]
+    finally:
+        server.should_exit = True
+        await serving
+    assert got == [
+        "scritto una volta per tutti: città",
+        "poi attraverso ASGI",
+        "e di nuovo dal filo",
+    ]
+    assert seen == [PLAIN if compression is None else Deflate(12, (("memLevel", 5),))]
 
 
 # a real server

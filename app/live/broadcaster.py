@@ -478,10 +478,10 @@ class Broadcaster:
             if last_seq is None:  # first push of this table in this process
                 last_seq = min_pending - 1 if min_pending else table.seq
             if data:
-                delta = table_delta(session, table_id, last_seq)
+                delta = table_delta(session, table_id, last_seq, loaded=table)
             else:
                 delta = TableDelta(table_id=table_id, prev_seq=last_seq, seq=last_seq)
-            current = push_state(session, table, delta)
+            current = push_state(session, table, delta, reread=False)
             payloads = self._render(delta, current.stats(people), current, keys=keys)
         return Push(
             channel=table_channel(table_id),

@@ -328,14 +328,18 @@ def table_state(session: Session, table: Table) -> TableState:
     )
 
 
-def table_delta(session: Session, table_id: int, prev_seq: int) -> TableDelta:
+def table_delta(
+    session: Session, table_id: int, prev_seq: int, *, loaded: Table | None = None
+) -> TableDelta:
     """Proposals posted or re-tallied after prev_seq.
 
     Writes to a table commit in seq order (bump_seq holds its lock), so a proposal seen with
     updated_seq M proves every change up to M is visible: the delta's seq is the largest
     seq seen, and the next delta starts exactly there.
     """
-    table = session.get(Table, table_id, populate_existing=True)
+    # The table is read before its proposals (`loaded`: just read by the caller, in a
+    # fresh session; reading it again cost a push a fifth of its build).
+    table = loaded or session.get(Table, table_id, populate_existing=True)
     if table is None:
         raise NotFound("No table has this code")
     changed = session.exec(CHANGED_SINCE, params={"table_id": table_id, "seq": prev_seq}).all()
@@ -389,13 +393,16 @@ class PatchState(TableState):
         )
 
 
-def push_state(session: Session, table: Table, delta: TableDelta) -> TableState:
+def push_state(
+    session: Session, table: Table, delta: TableDelta, *, reread: bool = True
+) -> TableState:
     """The state a push is rendered from. A push of new tallies (the bulk of a vote: many a
     second) patches cards and counters, so it reads three counts instead of every proposal
     with its tags, merges and tallies: its cost no longer grows with the table. A push that
     redraws (a layout change, a new card, the projector's spotlight or results, which rank
     every card) gets the whole `table_state`."""
-    table = session.get(Table, table.id, populate_existing=True) or table
+    if reread:  # `table` may be older than the delta (not when the delta was read from it)
+        table = session.get(Table, table.id, populate_existing=True) or table
     if delta.layout or delta.new or table.screen_mode in ("spotlight", "results"):
         return table_state(session, table)
     seq = table.seq
