@@ -17,9 +17,9 @@ from websockets.asyncio.client import connect
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import Frame, Opcode
 
-from app.live.hub import Push
+from app.live.hub import Push, wire_of
 from app.live.hub import Subscription as Sub
-from app.live.wire import PLAIN, Deflate, WebSocketProtocol, encode, frame_kind, wire_of
+from app.live.wire import PLAIN, Deflate, WebSocketProtocol, encode, frame_kind
 from tests.server import free_port, running_server
 from tests.test_multiworker import Stream
 

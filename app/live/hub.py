@@ -91,6 +91,9 @@ class Push:
         return frame
 
 
+WIRE_EXTENSION = "tavoli.wire"  # the ASGI scope extension app/live/wire.py adds
+
+
 class Wire(Protocol):
     """A connection's transport, when the server offers it (app/live/wire.py)."""
 
@@ -102,6 +105,13 @@ class Wire(Protocol):
     def buffered(self) -> int: ...
 
     def write(self, frame: bytes) -> bool: ...
+
+
+def wire_of(scope: Mapping[str, Any]) -> Wire | None:
+    """The connection's `Wire`, when uvicorn serves with app/live/wire.py's protocol."""
+    extension = (scope.get("extensions") or {}).get(WIRE_EXTENSION)
+    wire: Wire | None = extension.get("wire") if extension else None
+    return wire
 
 
 class Subscription:

@@ -3,13 +3,15 @@
 Why: through ASGI, each socket's push is a task waking up, a `send` through Starlette into
 uvicorn, and the frame built again for that socket. With a thousand screens that was most of
 a push's cost, and six times the CPU of the bare `websockets` broadcast (docs/performance.md).
-This protocol gives the application, in the ASGI scope's extensions (`EXTENSION`), a `Wire`
+This protocol gives the application, in the ASGI scope's extensions (`WIRE_EXTENSION`), a `Wire`
 to its own connection: the hub frames a push once per audience and frame kind and writes
 the same bytes to every transport in one loop, as `websockets.broadcast` does.
 
 Serve with `uvicorn --ws app.live.wire:WebSocketProtocol` (`make run`, the image, the tests and
 the benchmarks do). Without it (another server, the test client) the application sends
-through ASGI as before: the extension is only ever an optimisation.
+through ASGI as before: the extension is only ever an optimisation, and the application
+never imports this module (only uvicorn does), so uvicorn's internals it builds on are
+pinned in pyproject.toml and tested in tests/test_wire.py.
 
 Per-message deflate: a frame compressed once can go to many sockets only if no socket's
 compressor keeps context between messages. So this protocol negotiates
@@ -34,7 +36,7 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-EXTENSION = "tavoli.wire"
+from app.live.hub import WIRE_EXTENSION
 
 
 class Deflate(NamedTuple):
@@ -146,10 +148,4 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # set only when the handshake goes ahead
         if scope is not None and self.response.status_code == 101:
-            scope["extensions"][EXTENSION] = {"wire": Wire(self)}
-
-
-def wire_of(scope: Any) -> Wire | None:
-    """The connection's `Wire`, when the server is this protocol."""
-    extension = (scope.get("extensions") or {}).get(EXTENSION)
-    return extension.get("wire") if extension else None
+            scope["extensions"][WIRE_EXTENSION] = {"wire": Wire(self)}

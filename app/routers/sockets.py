@@ -46,8 +46,7 @@ from app.live.fragments import (
     payload_key,
     snapshot_json,
 )
-from app.live.hub import Hub, Subscription, table_channel
-from app.live.wire import wire_of
+from app.live.hub import Hub, Subscription, table_channel, wire_of
 from app.models import Participant, Table
 from app.security import Signer
 from app.services import access, events, participants, state, tables
