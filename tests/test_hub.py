@@ -5,7 +5,6 @@ reconnection (with a real Redis)."""
 import asyncio
 import json
 import os
-import secrets
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -24,7 +23,7 @@ from app.live.hub import SEQ, Hub, Notice, RedisHub, hub_from_url
 from app.models import PhaseChange, Table
 from app.services import phases
 from app.services.state import TableDelta, TableState, TableStats
-from tests.conftest import make_table
+from tests.conftest import make_table, redis_prefix_or_skip
 from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
 from tests.test_live import participant_cookie, receive_until, show_wall
 
@@ -152,16 +151,8 @@ async def test_two_workers_watching_one_timer_act_once(engine: Engine, session: 
 
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis unreachable at {REDIS_URL} (TAVOLI_TEST_REDIS_URL): {exc}")
-    prefix = f"tavoli-test-{secrets.token_hex(6)}"
-    yield prefix
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
-    client.close()
+    with redis_prefix_or_skip(REDIS_URL) as prefix:
+        yield prefix
 
 
 async def _eventually(check: Any, within: float = 5.0) -> None:

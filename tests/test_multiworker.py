@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
 import signal
 import subprocess
 import time
@@ -23,12 +22,11 @@ import httpx
 import pytest
 import redis
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from app.security import Signer
-from tests.conftest import POSTGRES_URL, _drop_schema
+from tests.conftest import fresh_schema, redis_prefix_or_skip
 from tests.server import running_server
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(90)]
@@ -83,29 +81,15 @@ class Workers:
 @pytest.fixture(scope="module")
 def redis_hub_url() -> Iterator[str]:
     """The shared Redis with a prefix of this module's own; its keys are removed afterwards."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis unreachable at {REDIS_URL} (TAVOLI_TEST_REDIS_URL): {exc}")
-    prefix = f"tavoli-test-{secrets.token_hex(6)}"
-    yield f"{REDIS_URL}?prefix={prefix}"
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
-    client.close()
+    with redis_prefix_or_skip(REDIS_URL) as prefix:
+        yield f"{REDIS_URL}?prefix={prefix}"
 
 
 @pytest.fixture(scope="module")
 def shared_database(postgres_admin: Engine) -> Iterator[str]:
     """A fresh PostgreSQL schema for the module's two workers (as conftest's postgres_url)."""
-    schema = f"tavoli_mw_{secrets.token_hex(6)}"
-    with postgres_admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict(
-        {"options": f"-csearch_path={schema} -csynchronous_commit=off", "application_name": schema}
-    )
-    yield url.render_as_string(hide_password=False)
-    _drop_schema(postgres_admin, schema)
+    with fresh_schema(postgres_admin, "tavoli_mw") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -149,7 +149,7 @@ class Subscription:
         if self.dropped:
             return
         wire = self._through
-        if wire is not None and self._write_through(wire, push):
+        if wire is not None and not self._items and self._write_through(wire, push):
             return
         size = push.size(self.key)
         over_bytes = (
@@ -168,7 +168,7 @@ class Subscription:
     def _write_through(self, wire: Wire, push: Push) -> bool:
         """Write `push` now if it follows what the client has; False: queue it instead."""
         key = self.key
-        if push.final or push.prev_seq != self.seq or key is None or not push.covers(key):
+        if key is None or not self.follows(push):
             return False
         kind = wire.kind
         if kind is None:  # an extension this module cannot frame for
@@ -183,6 +183,14 @@ class Subscription:
             return True
         wire.write(frame)  # a closing connection refuses it: its task is ending anyway
         return True
+
+    def follows(self, push: Push) -> bool:
+        """`push` continues what this connection's client has, and was rendered for it."""
+        return (
+            not push.final
+            and push.prev_seq == self.seq
+            and (self.key is None or push.covers(self.key))
+        )
 
     def drop(self) -> None:
         """Give up on this subscriber: its queue is freed now, `next` answers None."""

@@ -305,14 +305,7 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
     # is named next to them. A draft, or a table reopened after closing, names nobody
     # either: two downloads could tell who joined next to a change in the totals.
     few = len(active) < min_group
-    if table.phase != "closed":
-        register_withheld = "draft"
-    elif withheld == "reopened":
-        register_withheld = "reopened"
-    elif few:
-        register_withheld = "few"
-    else:
-        register_withheld = ""
+    register_withheld = withheld if withheld in ("draft", "reopened") else "few" if few else ""
     shown = {c for c in categories if isinstance(hidden.get(c, present[c]), int)}
     groups: dict[str, int] = {}
     other_organisations = len(active)

@@ -96,7 +96,7 @@ def event_html(
 
 def event_pdf_parts(report: EventReport, *, generated: dt.datetime | None = None) -> list[str]:
     """The event's PDF is the synthesis, then every table's own minutes, page for page: laid
-    out in parallel, each part numbers its own pages."""
+    out in parallel, then joined and numbered across the whole file (pdf.combined_pdf)."""
     return [
         event_html(report, generated=generated, with_tables=False),
         *(table_html(table, generated=generated, compact=True) for table in report.tables),

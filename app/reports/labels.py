@@ -264,11 +264,6 @@ def event_totals_note(report: EventReport) -> str:
     return text
 
 
-def named(people: tuple[Named, ...]) -> str:
-    """Those who consented to be named: «Name (Organisation)», one after the other."""
-    return "; ".join(f"{p.name} ({p.organisation})" if p.organisation else p.name for p in people)
-
-
 def privacy_line(event: EventInfo, text: Callable[[str], str] = str) -> str:
     """The one line every minutes format gives on the event's privacy notice (art. 13
     GDPR): its controller and DPO when the organiser filled it, else that Tavoli's default

@@ -329,7 +329,7 @@ def _event_attendance(report: EventReport) -> list[str]:
     if report.named:
         out += _named(report.named, with_table=True)
     if report.organisations:
-        out += _organisations([(o.name, o.people) for o in report.organisations])
+        out += _organisations(labels.organisation_rows(report.organisations, 0, n))
         return [*out, labels.event_organisations_note(n), ""]
     return [*out, labels.no_organisation_groups(n), ""]
 

@@ -372,10 +372,11 @@ def _register(
     ]
     last = _grid(ws, 1, people, rows)
     ws.freeze_panes = "A2"
+    if rows:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(people))}{1 + len(rows)}"
     if organisations:
         cols = [Column(_("Organisation"), "text", 50), Column(_("People"), "figure", 14)]
         last = _grid(ws, last + 2, cols, [list(row) for row in organisations])
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(people))}{1 + len(rows)}"
     _note(ws, last + 2, note, len(people))
     return last + 2
 
@@ -395,7 +396,7 @@ def _table_register(ws: Worksheet, report: TableReport) -> None:
 
 def _event_register(ws: Worksheet, report: EventReport) -> None:
     n = report.min_group
-    groups = [(o.name, o.people) for o in report.organisations]
+    groups = labels.organisation_rows(report.organisations, 0, n)
     note = labels.event_register_note(report) + " "
     note += labels.event_organisations_note(n) if groups else labels.no_organisation_groups(n)
     last = _register(ws, report.named, groups, note)
@@ -438,8 +439,9 @@ def event_xlsx(report: EventReport) -> bytes:
     wb = Workbook()
     summary = wb.active
     assert summary is not None
+    # "History" is Excel's own sheet name.
     used = {"history", _("Summary").casefold(), _("Participation").casefold()}
-    used.add(_attendance().casefold())  # "History" is Excel's own
+    used.add(_attendance().casefold())
     summary.title = _("Summary")
     _summary(summary, report)
     wb.properties.title = labels.titled(report.event.title, report)

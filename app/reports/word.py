@@ -810,7 +810,7 @@ def _event_attendance(doc: DocumentObject, report: EventReport) -> None:
     if report.named:
         _named(doc, report.named, with_table=True)
     if report.organisations:
-        _organisations(doc, [(o.name, o.people) for o in report.organisations])
+        _organisations(doc, labels.organisation_rows(report.organisations, 0, report.min_group))
         _note(doc, labels.event_organisations_note(report.min_group))
     else:
         _note(doc, labels.no_organisation_groups(report.min_group))

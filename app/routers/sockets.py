@@ -164,7 +164,7 @@ async def _stream(
                     await _send(websocket, push.payloads[key])
                 await _close(websocket, CLOSE_NORMAL)
                 return False
-            if push.prev_seq == sub.seq and push.covers(key):
+            if sub.follows(push):
                 if key in push.payloads:
                     watched.send_started()
                     await _write(websocket, push.payloads[key])

@@ -344,6 +344,8 @@ def table_delta(
         raise NotFound("No table has this code")
     changed = session.exec(CHANGED_SINCE, params={"table_id": table_id, "seq": prev_seq}).all()
     seq = max([table.seq, prev_seq, *(p.updated_seq for p in changed)])
+    if seq > table.seq:  # changes committed after the table was read: its layout too
+        session.refresh(table)
     views = _views(session, list(changed))
     return TableDelta(
         table_id=table_id,
