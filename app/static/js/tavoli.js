@@ -432,8 +432,10 @@
   // So a support button ignores taps while its request is on its way and for a moment after.
   // (A dot's + and − do not: a second + means one more dot, and htmx queues it until the
   // first answer has set what + asks for next.) Keyed by the form's action, not by the
-  // element: a push may redraw the card in between.
-  var VOTE_QUIET_MS = 500;
+  // element: a push may redraw the card in between. The quiet moment outlasts the slowest
+  // double tap (Android waits 300 ms for the second tap, iOS about 350) with room for a busy
+  // phone; a deliberate change of mind comes later than that.
+  var VOTE_QUIET_MS = 700;
   var voteGuards = {};
   function voteKey(form) {
     if (!form || !form.querySelector || !form.querySelector('[data-role="toggle"]')) return null;
