@@ -92,8 +92,9 @@ def test_300_votes_and_300_reads_at_once_are_all_answered(
     p50 = statistics.median(times)
     p99 = times[int(len(times) * 0.99) - 1]
     print(f"\n{len(results)} requests in {outcome['wall']:.2f} s: p50 {p50:.2f} s, p99 {p99:.2f} s")
+    # A request stuck waiting for a connection ends in a 500 after the pool's timeout (10 s),
+    # so every 200 is the proof; a bound on the slowest answer would only measure the machine.
     assert statuses.count(200) == len(results), sorted(set(statuses))
-    assert times[-1] < 20, "a request waited for the pool"
     final = outcome["final"]
     assert isinstance(final, dict)
     assert sum(p["tally"] for p in final["proposals"]) == VOTERS  # every acknowledged vote

@@ -127,6 +127,12 @@ def test_the_header_row_is_frozen_filtered_and_printed_on_every_page(
     _report, own = _table_book(session, known)
     for ws in (*book.worksheets, *own.worksheets):
         row = _header_row(ws)
+        headers = (labels._("Name"), labels._("Organisation"))
+        if ws.title == labels._("Attendance") and ws.cell(row, 1).value not in headers:
+            # A register with nobody to name (a draft): its note alone, no empty header.
+            assert ws.freeze_panes is None and not ws.auto_filter.ref, ws.title
+            assert "Presenti" in str(ws.cell(1, 1).value), ws.title
+            continue
         assert ws.freeze_panes in (f"A{row + 1}", f"B{row + 1}"), ws.title
         assert ws.auto_filter.ref and ws.auto_filter.ref.startswith(f"A{row}:"), ws.title
         cells = [c for c in ws[row] if c.value is not None]

@@ -356,7 +356,8 @@ def _register(
     ws: Worksheet, named: Sequence[Named], organisations: Sequence[tuple[str, int]], note: str
 ) -> int:
     """The foglio presenze: the named people (a filter on them), then the organisations
-    counted on their own. Returns the last row written."""
+    counted on their own; a register with neither (a draft) is its note alone, with no
+    empty header. Returns the last row written."""
     _ = labels._
     people = [
         Column(_("Name"), "text", 40),
@@ -370,13 +371,15 @@ def _register(
         [p.name, p.organisation, labels.named_category(p), *([p.table] if with_table else [])]
         for p in named
     ]
-    last = _grid(ws, 1, people, rows)
-    ws.freeze_panes = "A2"
+    last = -1  # what comes first starts on row 1
     if rows:
+        last = _grid(ws, 1, people, rows)
         ws.auto_filter.ref = f"A1:{get_column_letter(len(people))}{1 + len(rows)}"
     if organisations:
         cols = [Column(_("Organisation"), "text", 50), Column(_("People"), "figure", 14)]
         last = _grid(ws, last + 2, cols, [list(row) for row in organisations])
+    if rows or organisations:
+        ws.freeze_panes = "A2"
     _note(ws, last + 2, note, len(people))
     return last + 2
 
