@@ -5,7 +5,7 @@ import contextlib
 import datetime as dt
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel
 from app import ratelimit
 from app.config import Settings
 from app.db import make_engine
+from app.live.hub import Hub, table_channel
 from app.main import create_app
 from app.models import Event, Participant, Table
 from app.services import events, participants, tables
@@ -150,6 +151,16 @@ def redis_prefix_or_skip(url: str) -> Iterator[str]:
         for key in client.scan_iter(f"{prefix}:*"):
             client.delete(key)
         client.close()
+
+
+@contextlib.asynccontextmanager
+async def screens(hubs: "list[Hub]", table_id: int) -> AsyncIterator[None]:
+    """A JSON screen of the table on each of these workers' hubs: a worker builds a table's
+    pushes only for its own sockets."""
+    async with contextlib.AsyncExitStack() as stack:
+        for hub in hubs:
+            await stack.enter_async_context(hub.subscribe(table_channel(table_id), key="api"))
+        yield
 
 
 def _drop_schema(admin: Engine, schema: str) -> None:

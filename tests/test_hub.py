@@ -23,7 +23,7 @@ from app.live.hub import SEQ, Hub, Notice, RedisHub, hub_from_url
 from app.models import PhaseChange, Table
 from app.services import phases
 from app.services.state import TableDelta, TableState, TableStats
-from tests.conftest import make_table, redis_prefix_or_skip
+from tests.conftest import make_table, redis_prefix_or_skip, screens
 from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
 from tests.test_live import participant_cookie, receive_until, show_wall
 
@@ -132,15 +132,17 @@ async def test_two_workers_watching_one_timer_act_once(engine: Engine, session: 
         built.append(d.seq)
         return {}
 
-    workers = [Broadcaster(hub=Hub(), engine=engine, render=render, interval=0.01) for _ in "ab"]
+    hubs = [Hub(), Hub()]
+    workers = [Broadcaster(hub=hub, engine=engine, render=render, interval=0.01) for hub in hubs]
     for live in workers:
         await live.start()
     phases.start_timer(session, table, seconds=1, advance=True)
-    for live in workers:
-        live.watch_timer(table.id or 0, table.timer_ends_at)
-    await asyncio.sleep(1.6)
-    for live in workers:
-        await live.stop()
+    async with screens(hubs, table.id or 0):
+        for live in workers:
+            live.watch_timer(table.id or 0, table.timer_ends_at)
+        await asyncio.sleep(1.6)
+        for live in workers:
+            await live.stop()
     changes = session.exec(select(func.count()).where(col(PhaseChange.table_id) == table.id)).one()
     assert changes == 1
     assert len(built) == 1  # one push, from the worker that acted

@@ -23,7 +23,7 @@ from app.live.hub import Hub, Push
 from app.models import Table
 from app.services import phases
 from app.services.state import TableDelta, TableState, TableStats
-from tests.conftest import make_table
+from tests.conftest import make_table, screens
 from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
 
 
@@ -289,6 +289,38 @@ def test_a_vote_that_changes_nothing_pushes_nothing(client: TestClient) -> None:
         assert event["tallies"] == {str(pid): 2}
 
 
+def test_a_table_with_no_socket_here_costs_no_push_and_a_later_screen_follows(
+    app: FastAPI, client: TestClient
+) -> None:
+    """A worker builds a table's pushes only for its own sockets: votes on a table nobody
+    watches here build nothing, and a screen that opens afterwards gets the state, then
+    every later vote in an unbroken chain."""
+    live = app.state.live
+    built: list[int] = []
+    render = live._render
+
+    def counting(delta: TableDelta, *args: Any, **kwargs: Any) -> Mapping[str, str]:
+        built.append(delta.seq)
+        return render(delta, *args, **kwargs)  # type: ignore[no-any-return]
+
+    live._render = counting
+    _, code = create_table(client)
+    me, other = join(client, code), join(client, code)
+    pid = post(client, code, me, "Sportello unico per l'abitare")
+    set_phase(client, code, "voting")
+    client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(me))
+    time.sleep(0.3)
+    assert built == []
+    with client.websocket_connect(f"/api/tables/{code}/stream") as ws:
+        snapshot = json.loads(ws.receive_text())
+        assert [p["tally"] for p in snapshot["proposals"]] == [1]
+        vote = client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(other))
+        event = json.loads(ws.receive_text())
+        assert event["type"] == "delta" and event["prev_seq"] == snapshot["seq"]
+        assert event["seq"] == vote.json()["seq"] and event["tallies"] == {str(pid): 2}
+    assert built == [event["seq"]]
+
+
 @pytest.mark.anyio
 async def test_a_stopping_server_waits_for_the_push_being_built_and_starts_no_more(
     engine: Engine, session: Session
@@ -305,12 +337,14 @@ async def test_a_stopping_server_waits_for_the_push_being_built_and_starts_no_mo
         built.append(delta.seq)
         return {}
 
-    live = Broadcaster(hub=Hub(), engine=engine, render=slow_render, interval=0.01)
+    hub = Hub()
+    live = Broadcaster(hub=hub, engine=engine, render=slow_render, interval=0.01)
     await live.start()
-    live.notify(table.id or 0, 1)
-    await asyncio.sleep(0.1)  # the push is being built
-    began = time.monotonic()
-    await live.stop()
+    async with screens([hub], table.id or 0):
+        live.notify(table.id or 0, 1)
+        await asyncio.sleep(0.1)  # the push is being built
+        began = time.monotonic()
+        await live.stop()
     assert len(built) == 1  # finished before stop() returned
     assert time.monotonic() - began < STOP_SECONDS
     live.arrive(table.id or 0, 1)  # a socket closing late changes nothing any more

@@ -6,7 +6,7 @@ is built as soon as every local connection has taken the previous one from its q
 most `interval` later), so a burst of votes shares a push and a quiet room waits for
 nothing. A push is the table's delta since the previous push (see `table_delta`), so
 coalescing never loses a change, and it is rendered only for the payload keys that this
-worker's connections send.
+worker's connections send (a table with no connection here gets no push built at all).
 
 With a shared hub (Redis) the commit is also announced to the other workers, which mark
 their own feed of the table; presence is counted across workers (cached here, refreshed on
@@ -206,8 +206,19 @@ class Broadcaster:
             self._hub.announce(Notice(DELETED, table_id))
 
     def _committed(self, table_id: int, seq: int) -> None:
+        """Tell the other workers; push here only to this worker's own sockets of the table
+        (a vote taken by a worker that holds none of its screens costs no build here)."""
         self._hub.announce(Notice(SEQ, table_id, seq))
-        self._mark(table_id, seq)
+        self._seen(table_id, seq)
+
+    def _seen(self, table_id: int, seq: int | None) -> None:
+        if self._hub.subscriber_count(table_channel(table_id)):
+            self._mark(table_id, seq)
+            return
+        feed = self._feeds.get(table_id)
+        if feed is not None:
+            feed.last_seq = None  # stale now: a future push starts at its first notice
+        self._people.pop(table_id, None)  # read again when a socket of the table opens here
 
     def _on_notice(self, notice: Notice) -> None:
         """Another worker's notice (event loop). A timer is watched everywhere; the rest
@@ -218,14 +229,10 @@ class Broadcaster:
         if notice.kind == TIMER:
             self.watch_timer(table_id, notice.ends_at)
             return
-        if not self._hub.subscriber_count(table_channel(table_id)):
-            feed = self._feeds.get(table_id)
-            if feed is not None and notice.kind == SEQ:
-                feed.last_seq = None  # stale now: a future push starts at its first notice
-            self._people.pop(table_id, None)
-            return
         if notice.kind == SEQ:
-            self._mark(table_id, notice.seq)
+            self._seen(table_id, notice.seq)
+        elif not self._hub.subscriber_count(table_channel(table_id)):
+            self._people.pop(table_id, None)
         elif notice.kind == PRESENCE:
             self._recount_people(table_id)
         elif notice.kind == DELETED:

@@ -234,6 +234,19 @@ def check_results(page: Page, count: int, shots: Path, name: str) -> None:
             expect(rest.first).to_be_visible()
 
 
+PAGE_SHOWN = """() => [
+  document.querySelector(".results-page").innerText,
+  Array.from(document.querySelectorAll(".result-rest .result:not([hidden])"), r => r.innerText),
+]"""
+
+
+def page_shown(page: Page) -> tuple[str, list[str]]:
+    """The pager's label and the rows it shows, read at one instant (the pages turn by
+    themselves: read one at a time, the two could belong to different pages)."""
+    label, rows = page.evaluate(PAGE_SHOWN)
+    return str(label), [str(row) for row in rows]
+
+
 def test_results_of_12_40_and_80_posts_fit_both_projectors(
     browser: Browser, live_server: str, screenshots: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -262,12 +275,13 @@ def test_results_of_12_40_and_80_posts_fit_both_projectors(
     table.fill(80)
     check_results(page, 80, screenshots, "results-80")
     pager = page.locator(".results-page")
-    shown, total = (int(n) for n in pager.inner_text().split()[1::2])
+    first_label, first_page = page_shown(page)
+    shown, total = (int(n) for n in first_label.split()[1::2])
     assert total >= 2
-    first_page = page.locator(".result-rest .result:not([hidden])").all_inner_texts()
     # The pages turn by themselves; the first five stay.
     expect(pager).to_have_text(f"pagina {shown % total + 1} di {total}", timeout=12_000)
-    second_page = page.locator(".result-rest .result:not([hidden])").all_inner_texts()
+    second_label, second_page = page_shown(page)
+    assert second_label != first_label
     assert second_page and not set(first_page) & set(second_page)
     expect(page.locator(".result-top .result")).to_have_count(5)
     assert outside(page, ".result") == []
