@@ -257,9 +257,7 @@ def delete_table(
     _event, table = access.table_for_moderator(session, token, code)
     if not confirm:
         raise Invalid("Tick the box to confirm", field="confirm")
-    table_id = table.id or 0  # read before the row is gone
-    privacy.delete_table(session, table=table)
-    live.deleted([table_id])
+    live.deleted(privacy.delete_table(session, table=table))
     return RedirectResponse(f"/m/{token}?deleted=1", status_code=303)
 
 

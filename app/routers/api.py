@@ -403,15 +403,10 @@ def edit_table(
 
 
 @router.delete("/tables/{code}", status_code=204)
-def delete_table(
-    session: SessionDep, table: ApiRunnerTableDep, token: TokenDep, live: LiveDep
-) -> Response:
+def delete_table(code: str, session: SessionDep, token: TokenDep, live: LiveDep) -> Response:
     """Erase the table with everything about it (the event's moderator only)."""
-    if not access.is_event_moderator(session, token, table):
-        raise Forbidden("Only the event's moderator can delete a table")
-    table_id = table.id or 0  # read before the row is gone
-    privacy.delete_table(session, table=table)
-    live.deleted([table_id])
+    _event, table = access.table_for_moderator(session, token, code)
+    live.deleted(privacy.delete_table(session, table=table))
     return Response(status_code=204)
 
 

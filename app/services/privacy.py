@@ -257,9 +257,10 @@ def delete_event(session: Session, *, event: Event) -> list[int]:
     return table_ids
 
 
-def delete_table(session: Session, *, table: Table) -> None:
+def delete_table(session: Session, *, table: Table) -> list[int]:
     """Erase one table and everything about it (its participants, posts, votes, tags, merges
-    and phase changes); the table is locked first."""
+    and phase changes); the table is locked first. Returns its id, as `delete_event` does,
+    for the caller to close its screens."""
     table_id = table.id or 0
     bump_seq(session, table_id)  # a 404 when it is already gone
     session.expire_all()
@@ -270,6 +271,7 @@ def delete_table(session: Session, *, table: Table) -> None:
         raise
     session.commit()
     scrub(session)
+    return [table_id]
 
 
 def _delete_tables(session: Session, table_ids: list[int]) -> None:

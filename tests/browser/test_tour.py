@@ -246,8 +246,16 @@ def test_the_tour(
         page.context.close()
 
     # The console on a laptop: the queue, the merge panel, the paper panel, editing the table.
-    desk = browser.new_context(viewport=LAPTOP, locale="it-IT").new_page()
+    desk_context = browser.new_context(viewport=LAPTOP, locale="it-IT")
+    # Each load's first push (the socket's snapshot) redraws the live regions: wait for it,
+    # or it may replace what is being clicked or scrolled.
+    desk_context.add_init_script(
+        "window.__pushes = 0;"
+        " document.addEventListener('htmx:wsAfterMessage', () => { window.__pushes += 1; });"
+    )
+    desk = desk_context.new_page()
     desk.goto(console_url)
+    desk.wait_for_function("() => window.__pushes > 0")
     expect(desk.locator(".queue-item")).to_have_count(4)
     desk.screenshot(path=str(shots / "tour-console-queue-1366.png"))
     cards = desk.locator(".wall-moderator .card")
@@ -259,6 +267,7 @@ def test_the_tour(
     desk.locator("#merge-panel").scroll_into_view_if_needed()
     desk.screenshot(path=str(shots / "tour-console-merge-1366.png"))
     desk.goto(console_url)
+    desk.wait_for_function("() => window.__pushes > 0")
     paper = desk.locator(".paper")
     paper.scroll_into_view_if_needed()
     desk.screenshot(path=str(shots / "tour-console-paper-1366.png"))
