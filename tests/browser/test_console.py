@@ -21,10 +21,22 @@ pytestmark = pytest.mark.browser
 LAPTOP = {"width": 1366, "height": 768}
 
 
+# Counts the pushes a page has taken (window.__pushes), from its socket's first snapshot on.
+PUSH_COUNTER = (
+    "window.__pushes = 0;"
+    " document.addEventListener('htmx:wsAfterMessage', () => { window.__pushes += 1; });"
+)
+
+
 def console(browser: Browser, base: str, code: str) -> Page:
-    page = browser.new_context(viewport=LAPTOP).new_page()
+    """The console once its socket's first snapshot is in: it redraws the live regions, and
+    would replace a button being clicked or a panel being scrolled."""
+    context = browser.new_context(viewport=LAPTOP, locale="it-IT")
+    context.add_init_script(PUSH_COUNTER)
+    page = context.new_page()
     page.goto(f"{base}/run/{RUNNERS[code]}/{code}/")
     expect(page.get_by_role("heading", name="Fase")).to_be_visible()
+    page.wait_for_function("() => window.__pushes > 0")
     return page
 
 

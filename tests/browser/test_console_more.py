@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.content import WALL
-from tests.browser.test_console import LAPTOP
+from tests.browser.test_console import console
 from tests.browser.test_live_table import RUNNERS, assert_accessible, create_table
 
 pytestmark = pytest.mark.browser
@@ -55,13 +55,6 @@ class Api:
             headers={"Authorization": f"Bearer {token}"},
         )
         assert answer.status_code == 200, answer.text
-
-
-def console(browser: Browser, base: str, code: str) -> Page:
-    page = browser.new_context(viewport=LAPTOP, locale="it-IT").new_page()
-    page.goto(f"{base}/run/{RUNNERS[code]}/{code}/")
-    expect(page.get_by_role("heading", name="Fase")).to_be_visible()
-    return page
 
 
 def in_view(page: Page, selector: str) -> None:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import APIResponse, Browser, Locator, Page, Route, ViewportSize, expect
+from playwright.sync_api import APIResponse, Browser, Locator, Page, Route, expect
 
-from tests.browser.test_live_table import RUNNERS, create_table, run
+from tests.browser.test_console import console
+from tests.browser.test_live_table import create_table, run
 
 pytestmark = pytest.mark.browser
 
@@ -52,19 +53,6 @@ def vote(base: str, token: str, proposal_id: int) -> None:
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200, response.text
-
-
-def console(browser: Browser, base: str, code: str) -> Page:
-    """The console once its socket's first snapshot is in (it redraws the live region)."""
-    context = browser.new_context(viewport=ViewportSize(width=1366, height=768))
-    context.add_init_script(
-        "window.__pushes = 0;"
-        " document.addEventListener('htmx:wsAfterMessage', () => { window.__pushes += 1; });"
-    )
-    page = context.new_page()
-    page.goto(f"{base}/run/{RUNNERS[code]}/{code}/")
-    page.wait_for_function("() => window.__pushes > 0")
-    return page
 
 
 def table_with_posts(base: str) -> tuple[str, str]:

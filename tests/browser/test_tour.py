@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.browser.conftest import ADMIN_TOKEN, FlakyLink
 from tests.browser.content import WALL
+from tests.browser.test_console import PUSH_COUNTER
 from tests.browser.test_live_table import RUNNERS
 from tests.browser.test_projector import LONG_BODY, LONG_TITLE, cut, outside, resize
 
@@ -249,10 +250,7 @@ def test_the_tour(
     desk_context = browser.new_context(viewport=LAPTOP, locale="it-IT")
     # Each load's first push (the socket's snapshot) redraws the live regions: wait for it,
     # or it may replace what is being clicked or scrolled.
-    desk_context.add_init_script(
-        "window.__pushes = 0;"
-        " document.addEventListener('htmx:wsAfterMessage', () => { window.__pushes += 1; });"
-    )
+    desk_context.add_init_script(PUSH_COUNTER)
     desk = desk_context.new_page()
     desk.goto(console_url)
     desk.wait_for_function("() => window.__pushes > 0")
