@@ -425,6 +425,12 @@
     ok.dataset.timed = "1";
     window.setTimeout(function () { if (ok.isConnected) ok.remove(); }, 6000);
   });
+  // The note floats over the page's foot: a click on it puts it away, so that it never
+  // stands between the pointer and a button under it. (Keyboard focus is not blocked.)
+  document.addEventListener("click", function (event) {
+    var note = event.target && event.target.closest && event.target.closest("#flash .flash-message");
+    if (note) note.remove();
+  });
 
   // --- Phone: a vote tapped twice counts once ------------------------------------------------
   // A vote carries the state it asks for (dots), so a repeated request changes nothing; but
