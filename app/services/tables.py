@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import ratelimit
+from app.db import writers_queue
 from app.models import Event, Participant, PhaseChange, Proposal, Table, Vote
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.text import clean_line
@@ -164,24 +165,25 @@ def table_write(session: Session, table_id: int, *, layout: bool = False) -> Ite
     seq and its caller publishes it (a join too: the screens count who has joined); a seq
     that is never pushed would make every connected client resynchronise in full.
     """
-    seq = bump_seq(session, table_id)
-    session.expire_all()
-    table = session.get(Table, table_id)
-    if table is None:  # the UPDATE found it: impossible
-        raise NotFound("No table has this code")
-    if layout:
-        table.layout_seq = seq
-        session.add(table)
-    write = Write(table, seq)
-    try:
-        yield write
-    except BaseException:
-        session.rollback()
-        raise
-    if write.changed:
-        session.commit()
-    else:
-        session.rollback()
+    with writers_queue(session):
+        seq = bump_seq(session, table_id)
+        session.expire_all()
+        table = session.get(Table, table_id)
+        if table is None:  # the UPDATE found it: impossible
+            raise NotFound("No table has this code")
+        if layout:
+            table.layout_seq = seq
+            session.add(table)
+        write = Write(table, seq)
+        try:
+            yield write
+        except BaseException:
+            session.rollback()
+            raise
+        if write.changed:
+            session.commit()
+        else:
+            session.rollback()
 
 
 def voting_opened(session: Session, table: Table) -> bool:
