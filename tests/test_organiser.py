@@ -226,8 +226,11 @@ def test_only_the_events_moderator_deletes_a_table(client: TestClient, db: str) 
     facilitator = client.post(
         f"/api/tables/{code}/facilitator-link", headers=bearer(RUNNERS[code])
     ).json()["token"]
-    assert client.delete(f"/api/tables/{code}", headers=bearer(facilitator)).status_code == 403
+    refused = client.delete(f"/api/tables/{code}", headers=bearer(facilitator))
+    assert refused.status_code == 403
+    assert "Only the event's moderator can delete a table" in refused.text
     assert client.delete(f"/api/tables/{code}", headers=bearer(RUNNERS[other])).status_code == 403
+    assert client.delete(f"/api/tables/{code}").status_code == 401
     assert client.delete(f"/api/tables/{code}", headers=bearer(RUNNERS[code])).status_code == 204
     assert client.get(f"/api/tables/{code}").status_code == 404
     assert client.get(f"/api/tables/{other}").status_code == 200

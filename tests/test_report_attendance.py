@@ -150,6 +150,8 @@ def test_the_register_names_only_who_consented_and_counts_the_others(session: Se
 
     rows = _sheet(report)
     assert rows[0][:3] == ("Nome", "Organizzazione", "Tipologia di soggetto")
+    book = load_workbook(io.BytesIO(reports.render_table(report, "xlsx")))
+    assert book["Presenze"].auto_filter.ref == "A1:C7"  # on the six named, not the groups
     named = {r[0]: r[1] for r in rows[1:7]}
     assert named == NAMED
     groups = {r[0]: r[1] for r in rows if isinstance(r[1], int)}

@@ -6,7 +6,7 @@ is built as soon as every local connection has taken the previous one from its q
 most `interval` later), so a burst of votes shares a push and a quiet room waits for
 nothing. A push is the table's delta since the previous push (see `table_delta`), so
 coalescing never loses a change, and it is rendered only for the payload keys that this
-worker's connections send (a table with no connection here gets no push built at all).
+worker's connections send (a commit to a table with no connection here builds nothing).
 
 With a shared hub (Redis) the commit is also announced to the other workers, which mark
 their own feed of the table; presence is counted across workers (cached here, refreshed on
@@ -465,7 +465,9 @@ class Broadcaster:
             return None  # nothing new to show (a notice that raced the previous push)
         if self._feeds.get(feed.table_id) is not feed:
             return None  # the table was deleted while this push was built
-        feed.last_seq = push.seq
+        # Remembered only while a socket here follows the table (see `_seen`).
+        watched = self._hub.subscriber_count(table_channel(feed.table_id))
+        feed.last_seq = push.seq if watched else None
         await self._hub.publish(push)
         return push
 

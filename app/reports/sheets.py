@@ -374,10 +374,11 @@ def _register(
     last = -1  # what comes first starts on row 1
     if rows:
         last = _grid(ws, 1, people, rows)
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(people))}{1 + len(rows)}"
     if organisations:
         cols = [Column(_("Organisation"), "text", 50), Column(_("People"), "figure", 14)]
         last = _grid(ws, last + 2, cols, [list(row) for row in organisations])
+    if rows:  # the filter is on the people (each grid sets its own: the last one would win)
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(people))}{1 + len(rows)}"
     if rows or organisations:
         ws.freeze_panes = "A2"
     _note(ws, last + 2, note, len(people))

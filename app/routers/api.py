@@ -405,7 +405,10 @@ def edit_table(
 @router.delete("/tables/{code}", status_code=204)
 def delete_table(code: str, session: SessionDep, token: TokenDep, live: LiveDep) -> Response:
     """Erase the table with everything about it (the event's moderator only)."""
-    _event, table = access.table_for_moderator(session, token, code)
+    try:
+        _event, table = access.table_for_moderator(session, token, code)
+    except Forbidden:  # a facilitator's token, say: tell them whose it is to do
+        raise Forbidden("Only the event's moderator can delete a table") from None
     live.deleted(privacy.delete_table(session, table=table))
     return Response(status_code=204)
 

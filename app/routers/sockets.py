@@ -386,23 +386,28 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
     fragments: Fragments = app_state.fragments
     locale = current_locale()
 
-    def rows() -> tuple[list[int], str]:
+    def table_ids() -> list[int]:
         with open_session(app_state.engine) as session:
             event = events.event_for_moderator(session, token)
-            found = tables.tables_of(session, event)
+            return [t.id or 0 for t in tables.tables_of(session, event)]
+
+    def rows() -> str:
+        """Read after subscribing (as a table's snapshot is): a change committed meanwhile
+        is in these rows or in a push, never in neither."""
+        with open_session(app_state.engine) as session:
+            event = events.event_for_moderator(session, token)
             with using_locale(locale):
-                html = "".join(
+                return "".join(
                     fragments.render(
                         "partials/_dashboard_row.html",
                         oob=True,
                         **shared_context(session, t, DASHBOARD, live.people(t.id or 0)),
                     )
-                    for t in found
+                    for t in tables.tables_of(session, event)
                 )
-            return [t.id or 0 for t in found], html
 
     try:
-        table_ids, snapshot = await asyncio.to_thread(rows)
+        watched = await asyncio.to_thread(table_ids)
     except DomainError:
         await websocket.close(CLOSE_POLICY)
         return
@@ -419,10 +424,15 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
                     key=key,
                 )
             )
-            for tid in table_ids
+            for tid in watched
         ]
-        for tid in table_ids:
+        for tid in watched:
             live.watching(tid)
+        try:
+            snapshot = await asyncio.to_thread(rows)
+        except DomainError:  # the event was deleted meanwhile
+            await _close(websocket, CLOSE_POLICY)
+            return
         if not await _send(websocket, snapshot):
             await _close_try_again(websocket)
             return

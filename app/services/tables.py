@@ -166,16 +166,16 @@ def table_write(session: Session, table_id: int, *, layout: bool = False) -> Ite
     that is never pushed would make every connected client resynchronise in full.
     """
     with writers_queue(session):
-        seq = bump_seq(session, table_id)
-        session.expire_all()
-        table = session.get(Table, table_id)
-        if table is None:  # the UPDATE found it: impossible
-            raise NotFound("No table has this code")
-        if layout:
-            table.layout_seq = seq
-            session.add(table)
-        write = Write(table, seq)
-        try:
+        try:  # a table not found rolls back too: its UPDATE took SQLite's lock
+            seq = bump_seq(session, table_id)
+            session.expire_all()
+            table = session.get(Table, table_id)
+            if table is None:  # the UPDATE found it: impossible
+                raise NotFound("No table has this code")
+            if layout:
+                table.layout_seq = seq
+                session.add(table)
+            write = Write(table, seq)
             yield write
         except BaseException:
             session.rollback()
