@@ -56,3 +56,21 @@ def test_waiting_for_the_next_push_is_not_a_send() -> None:
         return True
 
     assert asyncio.run(scenario())
+
+
+def test_a_send_cut_in_the_turn_it_finished_is_not_cut() -> None:
+    """The watchdog found the send late and scheduled its cut; the send finished before the
+    cut landed: the connection goes on waiting for the next push."""
+
+    async def scenario() -> bool:
+        watch = SendWatch(timeout=0.1)
+        async with watch.guard() as watched:
+            watched.send_started()
+            late = asyncio.get_running_loop().time()
+            watched._deadline.reschedule(late)  # what the watchdog does to a late send
+            watched.send_done()  # ...in the same turn as the send ends
+            await asyncio.sleep(0.05)  # the next wait: no TimeoutError
+        watch.close()
+        return True
+
+    assert asyncio.run(scenario())

@@ -71,3 +71,9 @@ class Watched:
 
     def send_done(self) -> None:
         self._watch.stop(self._deadline)
+        # The watchdog may have cut this send in the very loop turn it finished: its cut
+        # is scheduled and has not landed yet. The send is done, so call it off (else the
+        # next wait, for the next push, would end the connection with 1013 for nothing).
+        deadline = self._deadline
+        if deadline.when() is not None and not deadline.expired():
+            deadline.reschedule(None)
