@@ -91,3 +91,49 @@ def running_server(
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def api_table(
+    http: httpx.AsyncClient, admin: str, *, proposals: int = 1, phase: str = "voting"
+) -> tuple[str, str, list[int]]:
+    """Through a running server's API: an event with one table, `proposals` posts by one
+    participant, then `phase`. The table's code, its moderator's token, the posts' ids."""
+    event = await http.post(
+        "/api/events",
+        json={"title": "Stati Generali del Welfare", "date": "2026-11-30"},
+        headers=bearer(admin),
+    )
+    assert event.status_code == 201, event.text
+    moderator = str(event.json()["moderator_token"])
+    created = await http.post(
+        f"/api/events/{event.json()['id']}/tables",
+        json={"title": "Abitare e inclusione"},
+        headers=bearer(moderator),
+    )
+    assert created.status_code == 201, created.text
+    code = str(created.json()["code"])
+
+    async def move_to(phase: str) -> None:
+        answer = await http.put(
+            f"/api/tables/{code}/phase", json={"phase": phase}, headers=bearer(moderator)
+        )
+        assert answer.status_code == 200, answer.text
+
+    await move_to("collect")
+    author = (await http.post(f"/api/tables/{code}/participants", json={})).json()["token"]
+    ids = []
+    for n in range(proposals):
+        posted = await http.post(
+            f"/api/tables/{code}/proposals",
+            json={"title": f"Un centro diurno per anziani soli, quartiere {n + 1}"},
+            headers=bearer(author),
+        )
+        assert posted.status_code == 201, posted.text
+        ids.append(int(posted.json()["id"]))
+    if phase != "collect":
+        await move_to(phase)
+    return code, moderator, ids

@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 
 from app.security import Signer
 from tests.conftest import fresh_schema, redis_prefix_or_skip
-from tests.server import running_server
+from tests.server import api_table, bearer, running_server
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(90)]
 
@@ -127,10 +127,6 @@ async def _eventually(check: Callable[[], bool], within: float = 8.0) -> None:
         await asyncio.sleep(0.05)
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @dataclass
 class Table:
     code: str
@@ -143,40 +139,10 @@ async def _table(
     client: httpx.AsyncClient, workers: Workers, *, proposals: int = 1, phase: str = "voting"
 ) -> Table:
     """An event with one table (on worker A), its proposals posted, in `phase`."""
-    event = (
-        await client.post(
-            "/api/events",
-            json={"title": "Stati Generali del Welfare", "date": "2026-11-29"},
-            headers=_bearer(ADMIN),
-        )
-    ).json()
-    moderator = event["moderator_token"]
-    created = await client.post(
-        f"/api/events/{event['id']}/tables",
-        json={"title": "Abitare e inclusione"},
-        headers=_bearer(moderator),
+    code, moderator, ids = await api_table(client, ADMIN, proposals=proposals, phase=phase)
+    return Table(
+        code, workers.scalar("SELECT id FROM tables WHERE code = :c", c=code), moderator, ids
     )
-    code = created.json()["code"]
-    table = Table(code, workers.scalar("SELECT id FROM tables WHERE code = :c", c=code), moderator)
-    await _phase(client, table, "collect")
-    author = await _join(client, code)
-    for n in range(proposals):
-        answer = await client.post(
-            f"/api/tables/{code}/proposals",
-            json={"title": f"Alloggi temporanei per chi esce dalla comunità, proposta {n + 1}"},
-            headers=_bearer(author),
-        )
-        table.proposals.append(answer.json()["id"])
-    if phase != "collect":
-        await _phase(client, table, phase)
-    return table
-
-
-async def _phase(client: httpx.AsyncClient, table: Table, phase: str) -> None:
-    answer = await client.put(
-        f"/api/tables/{table.code}/phase", json={"phase": phase}, headers=_bearer(table.moderator)
-    )
-    assert answer.status_code == 200, answer.text
 
 
 async def _join(client: httpx.AsyncClient, code: str, base: str = "") -> str:
@@ -282,7 +248,7 @@ def test_a_vote_on_one_worker_reaches_a_screen_on_the_other_in_order(workers: Wo
         for n, voter in enumerate(voters):  # the phones vote on worker A
             pid = table.proposals[n % 2]
             answer = await client.put(
-                f"{a}/api/proposals/{pid}/vote", json={"dots": 1}, headers=_bearer(voter)
+                f"{a}/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(voter)
             )
             assert answer.status_code == 200, answer.text
             acknowledged.append(answer.json()["seq"])
@@ -333,7 +299,7 @@ def test_a_timer_acts_once_with_both_workers_watching_and_outlives_its_worker(
         answer = await client.put(
             f"{a}/api/tables/{table.code}/timer",
             json={"seconds": seconds, "advance": True},
-            headers=_bearer(table.moderator),
+            headers=bearer(table.moderator),
         )
         assert answer.status_code == 200, answer.text
 
@@ -372,7 +338,7 @@ def test_a_worker_killed_in_a_burst_loses_no_acknowledged_vote(workers: Workers)
             base = (a, b)[n % 2]
             with contextlib.suppress(httpx.TransportError):  # A's requests die with it
                 answer = await client.put(
-                    f"{base}/api/proposals/{pid}/vote", json={"dots": 1}, headers=_bearer(voter[0])
+                    f"{base}/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(voter[0])
                 )
                 if answer.status_code == 200:
                     acknowledged.append((voter[1], pid))
@@ -404,7 +370,7 @@ def test_a_worker_killed_in_a_burst_loses_no_acknowledged_vote(workers: Workers)
             ), (participant, pid)
         late, _ = await _joined(client, table.code, b)  # one more vote, on the survivor
         answer = await client.put(
-            f"{b}/api/proposals/{table.proposals[0]}/vote", json={"dots": 1}, headers=_bearer(late)
+            f"{b}/api/proposals/{table.proposals[0]}/vote", json={"dots": 1}, headers=bearer(late)
         )
         assert answer.status_code == 200, answer.text
         committed = {

@@ -11,47 +11,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server import running_server
+from tests.server import api_table, bearer, running_server
 
 ADMIN = "no-freeze-organiser"
 VOTERS = 300
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def _hall(base: str) -> dict[str, object]:
     limits = httpx.Limits(max_connections=2 * VOTERS + 10, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-        event = (
-            await client.post(
-                "/api/events",
-                json={"title": "Stati Generali", "date": "2026-11-29"},
-                headers=_bearer(ADMIN),
-            )
-        ).json()
-        moderator = _bearer(event["moderator_token"])
-        table = (
-            await client.post(
-                f"/api/events/{event['id']}/tables", json={"title": "Casa"}, headers=moderator
-            )
-        ).json()
-        code = table["code"]
-        await client.put(f"/api/tables/{code}/phase", json={"phase": "collect"}, headers=moderator)
+        code, _moderator, ids = await api_table(client, ADMIN, proposals=10)
         tokens = [
             (await client.post(f"/api/tables/{code}/participants", json={})).json()["token"]
             for _ in range(VOTERS)
         ]
-        ids = []
-        for n in range(10):
-            answer = await client.post(
-                f"/api/tables/{code}/proposals",
-                json={"title": f"Proposta sull'abitare numero {n}"},
-                headers=_bearer(tokens[n]),
-            )
-            ids.append(answer.json()["id"])
-        await client.put(f"/api/tables/{code}/phase", json={"phase": "voting"}, headers=moderator)
 
         async def timed(request: object) -> tuple[int, float]:
             started = time.perf_counter()
@@ -61,7 +34,7 @@ async def _hall(base: str) -> dict[str, object]:
         votes = [
             timed(
                 client.put(
-                    f"/api/proposals/{ids[i % 10]}/vote", json={"dots": 1}, headers=_bearer(token)
+                    f"/api/proposals/{ids[i % 10]}/vote", json={"dots": 1}, headers=bearer(token)
                 )
             )
             for i, token in enumerate(tokens)

@@ -20,7 +20,7 @@ from websockets.frames import Frame, Opcode
 from app.live.hub import Push, wire_of
 from app.live.hub import Subscription as Sub
 from app.live.wire import PLAIN, Deflate, WebSocketProtocol, encode, frame_kind
-from tests.server import free_port, running_server
+from tests.server import api_table, free_port, running_server
 from tests.test_multiworker import Stream
 
 ADMIN = "wire-organiser"
@@ -207,39 +207,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-async def _voting_table(http: httpx.AsyncClient, proposals: int) -> tuple[str, str, list[int]]:
-    def auth(token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
-
-    event = (
-        await http.post(
-            "/api/events",
-            json={"title": "Stati Generali del Welfare", "date": "2026-11-30"},
-            headers=auth(ADMIN),
-        )
-    ).json()
-    runner = event["moderator_token"]
-    code = (
-        await http.post(
-            f"/api/events/{event['id']}/tables",
-            json={"title": "Abitare e inclusione"},
-            headers=auth(runner),
-        )
-    ).json()["code"]
-    await http.put(f"/api/tables/{code}/phase", json={"phase": "collect"}, headers=auth(runner))
-    author = (await http.post(f"/api/tables/{code}/participants", json={})).json()["token"]
-    ids = []
-    for n in range(proposals):
-        posted = await http.post(
-            f"/api/tables/{code}/proposals",
-            json={"title": f"Un centro diurno per anziani soli, quartiere {n + 1}"},
-            headers=auth(author),
-        )
-        ids.append(posted.json()["id"])
-    await http.put(f"/api/tables/{code}/phase", json={"phase": "voting"}, headers=auth(runner))
-    return code, runner, ids
-
-
 @pytest.mark.timeout(90)
 def test_plain_and_compressed_screens_follow_a_hard_vote_in_order(server: str) -> None:
     """40 screens (half of them negotiating per-message deflate, which the server accepts
@@ -250,7 +217,7 @@ def test_plain_and_compressed_screens_follow_a_hard_vote_in_order(server: str) -
     async def scenario() -> None:
         limits = httpx.Limits(max_connections=100)
         async with httpx.AsyncClient(base_url=server, timeout=20, limits=limits) as http:
-            code, _runner, ids = await _voting_table(http, 6)
+            code, _moderator, ids = await api_table(http, ADMIN, proposals=6)
             streams = [Stream(server, code) for _ in range(50)]
             plain, compressed = streams[:20], streams[20:40]
             for stream in plain:

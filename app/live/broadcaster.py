@@ -490,7 +490,7 @@ class Broadcaster:
                 delta = table_delta(session, table_id, last_seq, loaded=table)
             else:
                 delta = TableDelta(table_id=table_id, prev_seq=last_seq, seq=last_seq)
-            current = push_state(session, table, delta, reread=False)
+            current = push_state(session, table, delta)
             payloads = self._render(delta, current.stats(people), current, keys=keys)
         return Push(
             channel=table_channel(table_id),

@@ -395,16 +395,13 @@ class PatchState(TableState):
         )
 
 
-def push_state(
-    session: Session, table: Table, delta: TableDelta, *, reread: bool = True
-) -> TableState:
+def push_state(session: Session, table: Table, delta: TableDelta) -> TableState:
     """The state a push is rendered from. A push of new tallies (the bulk of a vote: many a
     second) patches cards and counters, so it reads three counts instead of every proposal
     with its tags, merges and tallies: its cost no longer grows with the table. A push that
     redraws (a layout change, a new card, the projector's spotlight or results, which rank
-    every card) gets the whole `table_state`."""
-    if reread:  # `table` may be older than the delta (not when the delta was read from it)
-        table = session.get(Table, table.id, populate_existing=True) or table
+    every card) gets the whole `table_state`. `table` is the one the delta was read with
+    (`table_delta` reads it again when the proposals show later changes)."""
     if delta.layout or delta.new or table.screen_mode in ("spotlight", "results"):
         return table_state(session, table)
     seq = table.seq
