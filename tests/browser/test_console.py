@@ -40,11 +40,21 @@ def console(browser: Browser, base: str, code: str) -> Page:
     return page
 
 
+def settled(page: Page) -> None:
+    """Waits for the push of the state the console shows: until it is in, it may still
+    redraw the controls, and a click that lands on a button being replaced is lost."""
+    page.wait_for_function(
+        "() => +document.getElementById('seq').dataset.seq"
+        " >= +document.getElementById('console-live').dataset.seq"
+    )
+
+
 def click_phase(page: Page, name: str) -> None:
     page.locator(".phase-steps").get_by_role("button", name=name).click()
     expect(page.locator(".phase-steps").get_by_role("button", name=name)).to_have_attribute(
         "aria-current", "step"
     )
+    settled(page)
 
 
 def screen_mode(page: Page, name: str) -> None:
@@ -52,6 +62,15 @@ def screen_mode(page: Page, name: str) -> None:
     expect(
         page.locator(".screen-modes").get_by_role("button", name=name, exact=True)
     ).to_have_attribute("aria-pressed", "true")
+    settled(page)
+
+
+def switch(page: Page, name: str, checked: bool) -> None:
+    page.get_by_role("switch", name=name).click()
+    expect(page.get_by_role("switch", name=name)).to_have_attribute(
+        "aria-checked", "true" if checked else "false"
+    )
+    settled(page)
 
 
 def test_a_facilitator_runs_a_whole_table(
@@ -107,6 +126,7 @@ def test_a_facilitator_runs_a_whole_table(
     expect(desk.locator(".wall-moderator .card", has_text=WALL[0][1])).to_contain_text(
         "unisce 1 contributo simile"
     )
+    settled(desk)
     desk.get_by_label("Nuova etichetta").fill("Mobilità")
     desk.get_by_role("button", name="Aggiungi", exact=True).click()
     expect(desk.locator(".tag-list")).to_contain_text("Mobilità")
@@ -130,7 +150,7 @@ def test_a_facilitator_runs_a_whole_table(
     desk.keyboard.press("n")
     expect(desk.locator(".phase-steps [aria-current=step]")).to_have_text("Votazione")
     expect(bruno.locator("#status")).to_contain_text("Votazione")
-    desk.get_by_role("switch", name="Nascondi i risultati fino alla rivelazione").click()
+    switch(desk, "Nascondi i risultati fino alla rivelazione", checked=True)
     screen_mode(desk, "Risultati")
     expect(projector.locator(".results-hidden")).to_be_visible()
     projector.screenshot(path=str(screenshots / "projector-results-hidden.png"))

@@ -205,11 +205,14 @@
 
   // This phone's own fragments carry the table's seq when they were read: an answer that
   // was read before the one already shown (a refresh racing a vote) must not undo it.
+  // The console's push of the seq its own answer already shows draws the same table again:
+  // skipped, so a moderator's next click does not land on a button being replaced.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var target = event.detail.target;
     var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
     if (!target || !incoming || !target.dataset.seq || !incoming.dataset || !incoming.dataset.seq) return;
-    if (parseInt(incoming.dataset.seq, 10) < parseInt(target.dataset.seq, 10)) event.detail.shouldSwap = false;
+    var seqIn = parseInt(incoming.dataset.seq, 10), seqShown = parseInt(target.dataset.seq, 10);
+    if (seqIn < seqShown || (seqIn === seqShown && target.id === "console-live")) event.detail.shouldSwap = false;
     else target.dataset.seq = incoming.dataset.seq;  // innerHTML swaps keep the old element
   });
 
