@@ -390,6 +390,18 @@ def named_category(person: Named) -> str:
     return "" if person.category is None else category(person.category)
 
 
+def named_header(*, with_table: bool) -> list[str]:
+    """The columns of the named people in the register, in every format."""
+    header = [_("Name"), _("Organisation"), _("Stakeholder category")]
+    return [*header, _("Table")] if with_table else header
+
+
+def named_cells(person: Named, *, with_table: bool, blank: str = "—") -> list[str]:
+    """A named person's row under `named_header`; `blank` fills what is not known."""
+    cells = [person.name, person.organisation or blank, named_category(person) or blank]
+    return [*cells, person.table] if with_table else cells
+
+
 # --- the closing block (documento di sintesi) ------------------------------------------------
 
 BLANK = "_" * 28  # a line to fill in by hand

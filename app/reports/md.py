@@ -128,16 +128,9 @@ def _participants(report: TableReport, level: int) -> list[str]:
 
 
 def _named(people: tuple[Named, ...], *, with_table: bool) -> list[str]:
-    _ = labels._
-    header = [_("Name"), _("Organisation"), _("Stakeholder category")]
-    header += [_("Table")] if with_table else []
+    header = labels.named_header(with_table=with_table)
     rows = (
-        [
-            esc(p.name, cell=True),
-            esc(p.organisation, cell=True) or "—",
-            esc(labels.named_category(p), cell=True) or "—",
-            *([esc(p.table, cell=True)] if with_table else []),
-        ]
+        [esc(cell, cell=True) for cell in labels.named_cells(p, with_table=with_table)]
         for p in people
     )
     return _grid(header, ["---"] * len(header), rows)

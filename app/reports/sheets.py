@@ -359,18 +359,11 @@ def _register(
     counted on their own; a register with neither (a draft) is its note alone, with no
     empty header. Returns the last row written."""
     _ = labels._
-    people = [
-        Column(_("Name"), "text", 40),
-        Column(_("Organisation"), "text", 50),
-        Column(_("Stakeholder category"), "text", 40),
-    ]
     with_table = any(p.table for p in named)
-    if with_table:
-        people.append(Column(_("Table"), "text", 40))
-    rows = [
-        [p.name, p.organisation, labels.named_category(p), *([p.table] if with_table else [])]
-        for p in named
-    ]
+    header = labels.named_header(with_table=with_table)
+    widths = (40, 50, 40, 40)[: len(header)]
+    people = [Column(name, "text", width) for name, width in zip(header, widths, strict=True)]
+    rows = [labels.named_cells(p, with_table=with_table, blank="") for p in named]
     last = -1  # what comes first starts on row 1
     if rows:
         last = _grid(ws, 1, people, rows)

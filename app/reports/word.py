@@ -618,15 +618,10 @@ def _participants(doc: DocumentObject, report: TableReport, level: int, footer: 
 
 
 def _named(doc: DocumentObject, people: tuple[Named, ...], *, with_table: bool) -> None:
-    _ = labels._
-    columns = [Column(_("Name"), 4.5), Column(_("Organisation"), 5.5)]
-    columns.append(Column(_("Stakeholder category"), 3.5 if with_table else 7.0))
-    if with_table:
-        columns.append(Column(_("Table"), 3.5))
-    rows: list[list[Content]] = []
-    for p in people:
-        row: list[Content] = [p.name, p.organisation or "—", labels.named_category(p) or "—"]
-        rows.append([*row, p.table] if with_table else row)
+    widths = (4.5, 5.5, 3.5, 3.5) if with_table else (4.5, 5.5, 7.0)
+    header = labels.named_header(with_table=with_table)
+    columns = [Column(name, width) for name, width in zip(header, widths, strict=True)]
+    rows: list[list[Content]] = [list(labels.named_cells(p, with_table=with_table)) for p in people]
     _grid(doc, columns, rows)
 
 
