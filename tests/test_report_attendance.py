@@ -171,6 +171,37 @@ def test_the_register_names_only_who_consented_and_counts_the_others(session: Se
     ]
 
 
+def test_spellings_of_one_organisation_make_one_group(session: Session) -> None:
+    """Typed on phones, with and without accents, dots and capitals: one group each, shown
+    as most people typed it."""
+    table = make_table(session, phase="collect")
+    for organisation in (
+        "Città di Salerno",
+        "CITTA' DI SALERNO",
+        "città  di salerno",
+        "Città di Salerno",
+        "A.P.S. Il Ponte",
+        "APS il ponte",
+        "a.p.s. Il Ponte",
+        "Il Ponte – Cooperativa",
+        "Il Ponte-Cooperativa",
+        "Il Ponte Cooperativa",
+        "Il Ponte Cooperativa",
+    ):
+        _join(session, table, "", organisation, CITTADINO, named=False)
+    phases.set_phase(session, table, "closed")
+    access.save_synthesis(session, table, facilitator="Anna Ferri", synthesis="")
+    fresh = session.get(Table, table.id, populate_existing=True)
+    assert fresh is not None
+    report = data.build_table_report(session, fresh, min_group=N)
+    assert [(o.name, o.people) for o in report.organisations] == [
+        ("Città di Salerno", 4),
+        ("Il Ponte Cooperativa", 4),
+        ("A.P.S. Il Ponte", 3),
+    ]
+    assert report.other_organisations == 0
+
+
 def test_a_draft_register_gives_the_total_only(session: Session) -> None:
     report = data.build_table_report(session, _table(session, close=False), min_group=N)
     assert report.draft and report.named == () and report.organisations == ()

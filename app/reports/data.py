@@ -6,6 +6,7 @@ table too small for a breakdown, has no categories at all), so no renderer can f
 """
 
 import datetime as dt
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
@@ -352,9 +353,16 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
 
 
 def _organisation_key(organisation: str) -> str:
-    """People type their organisation: "Comune di  Baronissi" and "comune di baronissi"
-    are one group."""
-    return " ".join(organisation.split()).casefold()
+    """People type their organisation on a phone: "Comune di  Baronissi" and "comune di
+    baronissi", "Città di Salerno" and "CITTA' DI SALERNO", "A.P.S. Il Ponte" and "APS
+    il ponte" are one group. Accents, apostrophes and dots go; other punctuation (dashes,
+    quotes, slashes) separates words."""
+    letters = unicodedata.normalize("NFKD", organisation.casefold())
+    kept = (
+        "" if unicodedata.combining(c) or c in ".'’`´" else c if c.isalnum() else " "
+        for c in letters
+    )
+    return " ".join("".join(kept).split())
 
 
 def _organisations(groups: dict[str, int], people: list[Participant]) -> tuple[Organisation, ...]:
