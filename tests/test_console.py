@@ -1,14 +1,20 @@
 """The console pages behind moderator and facilitator links, and the live dashboard."""
 
 import re
+import threading
+from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.live.fragments import Fragments
+from app.live.hub import Push
 from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
 from tests.test_pages import HTMX, csrf_of
 
 TOKEN_PATTERN = re.compile(r"/run/([A-Za-z0-9_-]+)/")
+VOTING_PILL = '<span class="phase-pill phase-voting">'
 
 
 def console_url(code: str, token: str | None = None) -> str:
@@ -93,6 +99,58 @@ def test_the_dashboard_follows_every_table_live(client: TestClient, app: FastAPI
                 break
         else:
             raise AssertionError("the dashboard never showed the new phase")
+
+
+def test_the_dashboard_misses_no_change_made_while_it_reads_its_rows(
+    client: TestClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its socket subscribes before it reads the rows: a change committed after a row was
+    read arrives as a push, never in neither."""
+    event, first = create_table(client)
+    token = event["moderator_token"]
+    made = client.post(
+        f"/api/events/{event['id']}/tables",
+        json={"title": "Povertà educativa", "voting": {"mode": "approval"}},
+        headers=bearer(token),
+    )
+    second = str(made.json()["code"])
+    RUNNERS[second] = token
+    set_phase(client, second, "collect")
+    read: list[tuple[int, str]] = []  # the table whose row was read first: id, code
+    rendering, go, handed = threading.Event(), threading.Event(), threading.Event()
+    fragments: Fragments = app.state.fragments
+    render = fragments.render
+
+    def slow_render(name: str, **context: Any) -> str:
+        """Holds the first dashboard row between its read and the snapshot's send."""
+        if name == "partials/_dashboard_row.html" and not rendering.is_set():
+            read.append((context["table"].id, context["table"].code))
+            rendering.set()
+            assert go.wait(10)
+        return render(name, **context)
+
+    hub = app.state.hub
+    publish = hub.publish
+
+    async def noted_publish(push: Push) -> None:
+        await publish(push)
+        if read and push.channel.endswith(f":{read[0][0]}"):
+            handed.set()
+
+    monkeypatch.setattr(fragments, "render", slow_render)
+    monkeypatch.setattr(hub, "publish", noted_publish)
+    with client.websocket_connect(f"/m/{token}/ws") as ws:
+        assert rendering.wait(10)
+        changed, code = read[0]
+        set_phase(client, code, "voting")  # after its row was read
+        assert handed.wait(10)  # its push is out before the snapshot is
+        go.set()
+        assert f'id="row-{changed}-phase"' in ws.receive_text()  # the snapshot
+        set_phase(client, second if code == first else first, "voting")
+        seen = ""
+        while seen.count(VOTING_PILL) < 2:  # the other table's push is in
+            seen += ws.receive_text()
+    assert f'id="row-{changed}-phase" hx-swap-oob="true">{VOTING_PILL}' in seen
 
 
 def test_a_phone_refreshes_its_own_state(client: TestClient) -> None:
