@@ -5,10 +5,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_TOKEN
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.server import bearer
 
 
 def create_event(client: TestClient, **fields: Any) -> dict[str, Any]:

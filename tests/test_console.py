@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.live.fragments import Fragments
-from app.live.hub import Push
+from app.live.hub import Push, table_channel
 from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
 from tests.test_pages import HTMX, csrf_of
 
@@ -134,7 +134,7 @@ def test_the_dashboard_misses_no_change_made_while_it_reads_its_rows(
 
     async def noted_publish(push: Push) -> None:
         await publish(push)
-        if read and push.channel.endswith(f":{read[0][0]}"):
+        if read and push.channel == table_channel(read[0][0]):
             handed.set()
 
     monkeypatch.setattr(fragments, "render", slow_render)

@@ -27,6 +27,7 @@ from app.models import Event, Participant, Proposal, Table, Tag
 from app.services.errors import DomainError, Invalid
 from app.services.text import clean_line, clean_paragraphs
 from tests.conftest import ADMIN_TOKEN, make_event
+from tests.server import bearer
 
 NOT_ALLOWED = "This text contains characters that are not allowed"
 NOT_ALLOWED_IT = "Questo testo contiene caratteri non ammessi"
@@ -73,10 +74,6 @@ def assert_clean(text: str, *, paragraphs: bool = False) -> None:
 
 
 # --- doors ---------------------------------------------------------------------------------
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass

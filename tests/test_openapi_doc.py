@@ -8,13 +8,10 @@ from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
 from tests.conftest import ADMIN_TOKEN
+from tests.server import bearer
 
 ERROR_STATUSES = ("400", "401", "403", "404", "409", "413", "422", "429")
 ERROR_REF = "#/components/schemas/ErrorOut"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

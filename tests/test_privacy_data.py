@@ -20,6 +20,7 @@ from app.models import Event, Merge, Participant, Proposal, Table, Vote
 from app.reports.data import TableReport, build_table_report
 from app.services import moderation, phases, privacy, proposals, voting
 from tests.conftest import ADMIN_TOKEN, in_phase, make_event, make_participant, make_table
+from tests.server import bearer
 from tests.test_pages import csrf_of
 
 NAME = "Zebedeo Quattrocchi"
@@ -35,10 +36,6 @@ NOTICE = {
     "rights": "Accesso, rettifica, cancellazione, limitazione, opposizione (art. 15-21).",
     "complaint": "Reclamo al Garante per la protezione dei dati personali (art. 77).",
 }
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _figures(report: TableReport) -> TableReport:
