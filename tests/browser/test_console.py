@@ -205,6 +205,28 @@ def test_a_facilitator_runs_a_whole_table(
     assert sum(p["tally"] for p in table["proposals"]) == 3
 
 
+REDRAWS = """() => {
+  window.__redraws = 0;
+  new MutationObserver(changes => {
+    for (const change of changes) for (const node of change.addedNodes) {
+      if (node.id === "console-live") window.__redraws += 1;
+    }
+  }).observe(document.getElementById("console-live").parentNode, { childList: true });
+}"""
+
+
+def test_a_console_action_redraws_the_controls_once(browser: Browser, live_server: str) -> None:
+    """Its answer draws them; its push, of the same seq, is not drawn again (it would
+    replace the button under the moderator's next click)."""
+    code = create_table(live_server, {"mode": "approval"}, phase="collect", screen="wall")
+    desk = console(browser, live_server, code)
+    desk.evaluate(REDRAWS)
+    screen_mode(desk, "Risultati")  # and waits for its push
+    assert desk.evaluate("window.__redraws") == 1
+    click_phase(desk, "Votazione")
+    assert desk.evaluate("window.__redraws") == 2
+
+
 def test_the_console_help_opens_with_the_keyboard(browser: Browser, live_server: str) -> None:
     code = create_table(live_server, {"mode": "approval"})
     desk = console(browser, live_server, code)

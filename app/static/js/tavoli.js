@@ -203,16 +203,25 @@
   document.addEventListener("htmx:afterSettle", refresh);
   document.addEventListener("htmx:oobAfterSwap", refresh);
 
-  // This phone's own fragments carry the table's seq when they were read: an answer that
-  // was read before the one already shown (a refresh racing a vote) must not undo it.
-  // The console's push of the seq its own answer already shows draws the same table again:
-  // skipped, so a moderator's next click does not land on a button being replaced.
+  // Fragments that carry the table's seq when they were read (this phone's own, the
+  // console's live region): one read before the one already shown (a refresh racing a vote)
+  // must not undo it. A socket message (a push, a reconnect's snapshot) draws the state as of
+  // its seq, and every change spends a seq, so one of the seq already shown has nothing new:
+  // the console's own answer drew it, and drawing it again would replace the button under
+  // the moderator's next click. (An answer at the same seq is swapped: it may carry more,
+  // such as a refusal.) The socket extension swaps a message's fragments at once, between
+  // its before-message event and the next task.
+  var inPush = false;
+  document.addEventListener("htmx:wsBeforeMessage", function () {
+    inPush = true;
+    window.setTimeout(function () { inPush = false; }, 0);
+  });
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var target = event.detail.target;
     var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
     if (!target || !incoming || !target.dataset.seq || !incoming.dataset || !incoming.dataset.seq) return;
     var seqIn = parseInt(incoming.dataset.seq, 10), seqShown = parseInt(target.dataset.seq, 10);
-    if (seqIn < seqShown || (seqIn === seqShown && target.id === "console-live")) event.detail.shouldSwap = false;
+    if (seqIn < seqShown || (inPush && seqIn === seqShown)) event.detail.shouldSwap = false;
     else target.dataset.seq = incoming.dataset.seq;  // innerHTML swaps keep the old element
   });
 
