@@ -14,7 +14,16 @@ from tests.browser.test_live_table import assert_accessible
 pytestmark = pytest.mark.browser
 
 
-def _event_with_votes(base: str) -> tuple[int, str, str]:
+NAMED = (
+    ("Maria Giovanna Esposito De Santis", "Cooperativa Sociale Il Girasole Onlus"),
+    ("Pasquale D'Amato", "Comune di Mercato San Severino – Ufficio di Piano"),
+    ("Rosaria Capuano", "Associazione Genitori Insieme per l'Autonomia"),
+)
+
+
+def _event_with_votes(base: str, *, closed: bool = False) -> tuple[int, str, str]:
+    """An event with one table of three voters; `closed`: the table is closed, and its
+    voters gave their names and organisations for the minutes."""
     with httpx.Client(base_url=base) as http:
         event = http.post(
             "/api/events",
@@ -31,9 +40,15 @@ def _event_with_votes(base: str) -> tuple[int, str, str]:
         http.put(f"/api/tables/{code}/phase", json={"phase": "collect"}, headers=moderator)
         people = [
             http.post(
-                f"/api/tables/{code}/participants", json={"category": "Ente del Terzo Settore"}
+                f"/api/tables/{code}/participants",
+                json={"category": "Ente del Terzo Settore"}
+                | (
+                    {"name": name, "organisation": organisation, "named_in_minutes": True}
+                    if closed
+                    else {}
+                ),
             ).json()["token"]
-            for _ in range(3)
+            for name, organisation in NAMED
         ]
         post = http.post(
             f"/api/tables/{code}/proposals",
@@ -47,6 +62,8 @@ def _event_with_votes(base: str) -> tuple[int, str, str]:
                 json={"dots": 1},
                 headers={"Authorization": f"Bearer {token}"},
             )
+        if closed:
+            http.put(f"/api/tables/{code}/phase", json={"phase": "closed"}, headers=moderator)
         link = http.post(f"/api/events/{event['id']}/coordinator-link", headers=moderator)
         return event["id"], code, link.json()["url"]
 
@@ -86,3 +103,20 @@ def test_the_coordinator_downloads_the_minutes(
     report.screenshot(path=str(screenshots / "reports-table-html.png"), full_page=True)
     assert errors == []  # no CSP violation, no failed script
     context.close()
+
+
+def test_the_final_minutes_read_on_a_phone_without_swiping_sideways(
+    browser: Browser, live_server: str, screenshots: Path
+) -> None:
+    """The register's names and the lines to sign wrap on a 390 px screen."""
+    _event_id, code, url = _event_with_votes(live_server, closed=True)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{url}/tables/{code}/report.html")
+    register = page.locator("table.register").first
+    expect(register).to_contain_text(NAMED[0][0])
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = register.locator("xpath=..")  # its scrolling wrapper: nothing to swipe either
+    assert box.evaluate("e => e.scrollWidth <= e.clientWidth")
+    register.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "reports-register-phone.png"))
+    page.context.close()
