@@ -231,9 +231,7 @@
   // take the page's hx-preserve fields (synthesis, facilitator, selection, edit blocks) out to
   // carry them into the answer, find no parent to put the answer in, and drop them: gone until
   // the next push, and a save would then send them empty. Aim the answer at the element that
-  // now has the target's id instead. If that one shows a later seq, the answer is stale; if
-  // the same seq, the push drew what the answer would (errors come as a flash, not as this
-  // region), so only the answer's other parts are swapped: its "done" note, the title.
+  // now has the target's id instead; if that one shows a later seq, the answer is stale.
   function aimAtCurrent(event) {
     var detail = event.detail;
     var target = detail.target;
@@ -245,10 +243,10 @@
     var parsed = document.createElement("template");
     parsed.innerHTML = typeof detail.serverResponse === "string" ? detail.serverResponse : "";
     var incoming = parsed.content.getElementById(target.id);
-    if (!incoming || !incoming.dataset.seq) return;
-    var seqIn = parseInt(incoming.dataset.seq, 10), seqShown = parseInt(current.dataset.seq, 10);
-    if (seqIn < seqShown) detail.shouldSwap = false;
-    else if (seqIn === seqShown) detail.swapOverride = "none";
+    if (incoming && incoming.dataset.seq &&
+        parseInt(incoming.dataset.seq, 10) < parseInt(current.dataset.seq, 10)) {
+      detail.shouldSwap = false;
+    }
   }
   // Listened to on the target itself: once it has left the page, its events no longer reach
   // the document. (The same function is added once, however many requests aim there.)
