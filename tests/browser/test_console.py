@@ -4,7 +4,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
 from tests.browser.content import WALL
 from tests.browser.test_live_table import (
@@ -216,15 +216,43 @@ REDRAWS = """() => {
 
 
 def test_a_console_action_redraws_the_controls_once(browser: Browser, live_server: str) -> None:
-    """Its answer draws them; its push, of the same seq, is not drawn again (it would
-    replace the button under the moderator's next click)."""
+    """Its answer draws them; its push, of the same seq, coming after, is not drawn again (it
+    would replace the button under the moderator's next click)."""
     code = create_table(live_server, {"mode": "approval"}, phase="collect", screen="wall")
-    desk = console(browser, live_server, code)
+    held: list[str | bytes] = []  # what the server sent while `holding`
+    holding: list[bool] = []
+    sockets: list[WebSocketRoute] = []
+
+    def socket(page_side: WebSocketRoute) -> None:
+        sockets.append(page_side)
+
+        def arrived(message: str | bytes) -> None:
+            if holding:
+                held.append(message)
+            else:
+                page_side.send(message)
+
+        page_side.connect_to_server().on_message(arrived)
+
+    context = browser.new_context(viewport=LAPTOP, locale="it-IT")
+    context.add_init_script(PUSH_COUNTER)
+    desk = context.new_page()
+    desk.route_web_socket("**/ws", socket)
+    desk.goto(f"{live_server}/run/{RUNNERS[code]}/{code}/")
+    desk.wait_for_function("() => window.__pushes > 0")
     desk.evaluate(REDRAWS)
-    screen_mode(desk, "Risultati")  # and waits for its push
-    assert desk.evaluate("window.__redraws") == 1
-    click_phase(desk, "Votazione")
-    assert desk.evaluate("window.__redraws") == 2
+    for count, mode in enumerate(("Risultati", "Bacheca"), start=1):
+        holding.append(True)  # the push waits until the answer is in
+        button = desk.locator(".screen-modes").get_by_role("button", name=mode, exact=True)
+        button.click()
+        expect(button).to_have_attribute("aria-pressed", "true")  # drawn by the answer
+        holding.clear()
+        for message in held:
+            sockets[-1].send(message)
+        held.clear()
+        settled(desk)  # the push is in
+        assert desk.evaluate("window.__redraws") == count
+    context.close()
 
 
 def test_the_console_help_opens_with_the_keyboard(browser: Browser, live_server: str) -> None:
