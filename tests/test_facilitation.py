@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from app.live.fragments import table_json
 from app.models import Participant, Proposal, ProposalTag, Table, utcnow
+from app.reports.data import build_table_report
 from app.services import moderation, participants, phases, proposals, screen, state, voting
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.state import ProposalView, TableState
@@ -639,6 +640,57 @@ def test_undo_merge_never_exceeds_a_budget_spent_in_between(
     assert ballot(session, carol, a, b, c) == {"Abitare": 1, "Bus": 3}
     assert ballot(session, dave, a, b, c) == {"Casa": 3}
     assert tallies(session, table) == {"Casa": 8, "Abitare": 2, "Bus": 7}
+
+
+def test_undo_merge_keeps_a_vote_withdrawn_after_the_merge(session: Session) -> None:
+    """B supports both duplicates, they are merged, B withdraws: undoing the merge must not
+    bring B's support back, live or in the minutes."""
+    table = make_table(session)
+    alice, _ = make_participant(session, table)
+    bob, _ = make_participant(session, table)
+    p1, p2 = post(session, alice, "Casa"), post(session, alice, "Abitare")
+    in_phase(session, table, "voting")
+    vote(session, bob, p1, 1)
+    vote(session, bob, p2, 1)
+    vote(session, alice, p2, 1)
+    record = moderation.merge(session, table, survivor_id=p1.id or 0, merged_ids=[p2.id or 0])
+    vote(session, bob, p1, 0)  # acknowledged: Bob no longer supports the merged post
+
+    moderation.undo_merge(session, table, record.merge_id)
+    assert ballot(session, bob, p1, p2) == {}
+    assert ballot(session, alice, p1, p2) == {"Abitare": 1}  # untouched since: restored
+    assert tallies(session, table) == {"Casa": 0, "Abitare": 1}
+    minutes = build_table_report(session, table)
+    assert {line.title: line.votes for line in minutes.lines} == {"Casa": 0, "Abitare": 1}
+
+
+def test_undo_merge_keeps_every_change_made_on_the_merged_post(
+    session: Session, dots_table: DotsTable
+) -> None:
+    """What each person did to the merged post since the merge stands; only what the merge
+    did is undone, and nobody ends over budget or cap."""
+    table, alice, bob, carol = dots_table.table, dots_table.alice, dots_table.bob, dots_table.carol
+    a, b, c = dots_table.a, dots_table.b, dots_table.c
+    dave, _ = make_participant(session, table)
+    erin, _ = make_participant(session, table)
+    vote(session, erin, b, 2)
+    record = moderation.merge(session, table, survivor_id=a.id or 0, merged_ids=[b.id or 0])
+    assert ballot(session, alice, a, b, c) == {"Casa": 3}  # 2 + 2, capped at 3
+    vote(session, alice, a, 1)  # takes two dots back from the merged post
+    vote(session, bob, a, 0)  # withdraws from it
+    vote(session, carol, a, 2)  # adds one (she had 1 on Abitare)
+    vote(session, dave, a, 2)  # a new voter on the merged post
+    moderation.remove_participant(session, table, erin.id or 0)  # had 2 on Abitare
+
+    moderation.undo_merge(session, table, record.merge_id)
+    assert ballot(session, alice, a, b, c) == {"Casa": 1}
+    assert ballot(session, bob, a, b, c) == {"Bus": 2}
+    assert ballot(session, carol, a, b, c) == {"Casa": 2, "Bus": 3}
+    assert ballot(session, dave, a, b, c) == {"Casa": 2}
+    assert ballot(session, erin, a, b, c) == {}
+    assert tallies(session, table) == {"Casa": 5, "Abitare": 0, "Bus": 5}
+    for voter in (alice, bob, carol, dave):
+        assert voting.dots_used(session, voter) <= table.dots
 
 
 def test_undo_of_a_merge_whose_survivor_was_merged_later_waits(session: Session) -> None:

@@ -198,6 +198,29 @@ def test_merge_and_undo_keep_tallies_exact(client: TestClient) -> None:
     assert wall(client, code) == {"Casa": 2, "Abitare": 5, "Bus": 2}
 
 
+def test_undoing_a_merge_keeps_a_withdrawal_made_after_it(client: TestClient) -> None:
+    """B supports P1 and P2, P2 is merged into P1, B withdraws (200), the merge is undone:
+    neither P1 nor P2 counts B's vote again, live or in the minutes."""
+    _, code = create_table(client)
+    alice, bob = join(client, code), join(client, code)
+    p1, p2 = post(client, code, alice, "Casa"), post(client, code, alice, "Abitare")
+    set_phase(client, code, "voting")
+    vote(client, bob, p1, 1)
+    vote(client, bob, p2, 1)
+    vote(client, alice, p2, 1)
+    merged = run(client, "POST", code, "/merges", json={"survivor_id": p1, "proposal_ids": [p2]})
+    assert merged.status_code == 201, merged.text
+    assert wall(client, code) == {"Casa": 2}
+    assert vote(client, bob, p1, 0)["dots"] == 0
+
+    assert run(client, "DELETE", code, f"/merges/{merged.json()['id']}").status_code == 200
+    assert wall(client, code) == {"Casa": 0, "Abitare": 1}
+    mine = client.get(f"/api/tables/{code}/me", headers=bearer(bob))
+    assert mine.json()["votes"] == []
+    minutes = run(client, "GET", code, "/report.json").json()
+    assert {p["title"]: p["votes"] for p in minutes["proposals"]} == {"Casa": 0, "Abitare": 1}
+
+
 def test_bad_merges_are_refused_over_the_api(client: TestClient) -> None:
     _, code = create_table(client)
     me = join(client, code)

@@ -5,7 +5,9 @@ hides, restores, merges, undoes merges, removes people and changes phases on one
 on SQLite and on PostgreSQL. After every step: each tally is the sum of the counted votes in
 the live state and in the minutes; nobody is over budget or cap; a removed participant's
 votes count nowhere; every vote the service acknowledged is there until a moderator's action
-moves it.
+moves it, and an undo of a merge gives back only what the merge moved: a vote changed or
+withdrawn on the merged post since stays as acknowledged (a rule votes on merged posts to
+interleave with undos).
 """
 
 from typing import Any
@@ -51,6 +53,9 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
             self.table_id = self.table.id or 0
             self.removed: set[int] = set()
             self.acknowledged: dict[tuple[int, int], int] = {}
+            # merge id -> (survivor, duplicate, each voter's votes on the two before it,
+            # each voter's vote on the survivor as the merge left it)
+            self.merged: dict[int, tuple[int, int, dict[int, dict[int, int]], dict[int, int]]] = {}
             phones = [make_participant(self.session, self.table)[0] for _ in range(3)]
             paper = moderation.add_paper_participant(self.session, self.table, name="Rosa")
             self.first_posts = [
@@ -156,18 +161,59 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
         def merge(self, survivor: int, duplicate: int) -> Any:
             if survivor == duplicate:
                 return multiple()
+            before: dict[int, dict[int, int]] = {}
+            for (who, post), dots in self.acknowledged.items():
+                if post in (survivor, duplicate):
+                    before.setdefault(who, {})[post] = dots
             merged = self._try(
                 lambda: moderation.merge(
                     self.session, self._fresh_table(), survivor_id=survivor, merged_ids=[duplicate]
                 )
             )
             self._reload_acknowledged()
-            return multiple() if merged is None else merged.merge_id
+            if merged is None:
+                return multiple()
+            left = {who: self.acknowledged[(who, survivor)] for who in before}
+            self.merged[merged.merge_id] = (survivor, duplicate, before, left)
+            return merged.merge_id
+
+        @rule(merge=merges, pick=st.integers(0, 3), dots=st.integers(0, CAP))
+        def vote_on_a_merged_post(self, merge: int, pick: int, dots: int) -> None:
+            """One whose votes a merge moved withdraws or changes them, before its undo."""
+            survivor, _duplicate, before, _left = self.merged[merge]
+            voters = sorted(before) or self.first_people
+            self.vote(voters[pick % len(voters)], survivor, dots)
 
         @rule(merge=consumes(merges))
         def undo(self, merge: int) -> None:
-            self._try(lambda: moderation.undo_merge(self.session, self._fresh_table(), merge))
+            """Undo reverts what the merge did, not what people did since: whoever changed or
+            withdrew their vote on the merged post keeps it as they left it, and gets nothing
+            back on the duplicate; whoever did not gets at most their votes from before it."""
+            survivor, duplicate, before, left = self.merged[merge]
+            expected = dict(self.acknowledged)
+            untouched = {
+                who
+                for who in before
+                if expected.get((who, survivor)) == left[who] and who not in self.removed
+            }
+            undone = self._try(
+                lambda: moderation.undo_merge(self.session, self._fresh_table(), merge)
+            )
             self._reload_acknowledged()
+            if undone is None:
+                assert self.acknowledged == expected
+                return
+            event("merge undone")
+            for who in untouched:
+                for post in (survivor, duplicate):
+                    expected.pop((who, post), None)
+                    restored = self.acknowledged.get((who, post))
+                    if restored is not None:
+                        assert restored <= before[who].get(post, 0), (who, post, before)
+                        expected[(who, post)] = restored
+            if set(before) - untouched:
+                event("undo after a change on the merged post")
+            assert self.acknowledged == expected
 
         @rule(who=people, chance=st.integers(0, 5))
         def remove(self, who: int, chance: int) -> None:

@@ -185,7 +185,6 @@ def merge(
             votes_before=[[v.participant_id, v.proposal_id, v.dots] for v in votes],
             statuses_before={str(p.id): p.status for p in merged},
         )
-        cap = 1 if current.voting_mode == "approval" else current.max_per_proposal
         totals: dict[int, int] = defaultdict(int)
         for vote in votes:
             totals[vote.participant_id] += vote.dots
@@ -193,7 +192,11 @@ def merge(
         session.flush()
         for participant_id, total in totals.items():
             session.add(
-                Vote(participant_id=participant_id, proposal_id=survivor_id, dots=min(total, cap))
+                Vote(
+                    participant_id=participant_id,
+                    proposal_id=survivor_id,
+                    dots=_folded(current, total),
+                )
             )
         for proposal in merged:
             proposal.status, proposal.merged_into_id = "merged", survivor_id
@@ -206,9 +209,13 @@ def merge(
 
 
 def undo_merge(session: Session, table: Table, merge_id: int) -> Change:
-    """Split a merge again. Whoever had votes on it before gets those votes back (trimmed to
-    their budget if they have spent the returned dots since); later voters keep theirs.
-    A participant removed since gets nothing back: their votes count nowhere."""
+    """Split a merge again: undo what the merge did, not what people did since.
+
+    Whoever still has on the survivor the vote the merge gave them gets their votes from
+    before the merge back (the survivor's first, then within their budget if they have spent
+    the dots the merge returned). Whoever changed or withdrew that vote since keeps it as they
+    left it, and the posts split off get nothing from them: their last word was on the merged
+    post. Later voters keep theirs. A participant removed since gets nothing back."""
     with _moderating(session, table) as write:
         current = write.table
         record = by_id(session, Merge, merge_id)
@@ -225,16 +232,18 @@ def undo_merge(session: Session, table: Table, merge_id: int) -> Change:
         ]
         if survivor.status != "visible" or later:
             raise Conflict("Undo the later merge first")
-        involved = [record.survivor_id, *record.merged_ids]
         before: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for participant_id, proposal_id, dots in record.votes_before:
             before[participant_id].append((proposal_id, dots))
-        session.exec(
-            delete(Vote).where(
-                col(Vote.proposal_id).in_(involved), col(Vote.participant_id).in_(list(before))
+        on_survivor = {
+            vote.participant_id: vote
+            for vote in session.exec(
+                select(Vote).where(
+                    Vote.proposal_id == record.survivor_id,
+                    col(Vote.participant_id).in_(list(before)),
+                )
             )
-        )
-        session.flush()
+        }
         removed = set(
             session.exec(
                 select(Participant.id).where(
@@ -242,9 +251,18 @@ def undo_merge(session: Session, table: Table, merge_id: int) -> Change:
                 )
             )
         )
-        for participant_id, restored in before.items():
-            if participant_id in removed:
-                continue
+        untouched = {
+            participant_id: restored
+            for participant_id, restored in before.items()
+            if participant_id not in removed
+            and participant_id in on_survivor
+            and on_survivor[participant_id].dots
+            == _folded(current, sum(dots for _, dots in restored))
+        }
+        for participant_id in untouched:
+            session.delete(on_survivor[participant_id])
+        session.flush()
+        for participant_id, restored in untouched.items():
             room = _room(session, current, participant_id)
             # The survivor's votes first: they are what the participant sees now.
             for proposal_id, dots in sorted(
@@ -265,6 +283,12 @@ def undo_merge(session: Session, table: Table, merge_id: int) -> Change:
         record.undone_at = utcnow()
         session.add(record)
     return write.change
+
+
+def _folded(table: Table, total: int) -> int:
+    """What a merge leaves on the survivor of a participant's votes on the merged posts:
+    one approval, or their dots up to the cap (the method cannot change once votes exist)."""
+    return min(total, 1 if table.voting_mode == "approval" else table.max_per_proposal)
 
 
 def _room(session: Session, table: Table, participant_id: int) -> int | None:
