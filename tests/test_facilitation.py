@@ -693,6 +693,31 @@ def test_undo_merge_keeps_every_change_made_on_the_merged_post(
         assert voting.dots_used(session, voter) <= table.dots
 
 
+def test_undo_merge_waits_for_a_hidden_survivor_and_then_keeps_every_budget(
+    session: Session, dots_table: DotsTable
+) -> None:
+    """While the merged post is hidden its votes are off the count, and the dots come back to
+    their voters: the undo waits until it is restored (trimmed to each budget by then)."""
+    table, alice, bob, carol = dots_table.table, dots_table.alice, dots_table.bob, dots_table.carol
+    a, b, c = dots_table.a, dots_table.b, dots_table.c
+    record = moderation.merge(session, table, survivor_id=a.id or 0, merged_ids=[b.id or 0])
+    moderation.hide(session, table, a.id or 0)
+    with pytest.raises(Conflict) as refused:
+        moderation.undo_merge(session, table, record.merge_id)
+    assert str(refused.value) == "Restore the merged post before undoing its merge"
+    vote(session, alice, c, 3)  # spends the dots the hide gave back: 3 of her 5
+    moderation.restore(session, table, a.id or 0)
+    assert ballot(session, alice, a, b, c) == {"Casa": 2, "Bus": 3}  # trimmed on return
+
+    moderation.undo_merge(session, table, record.merge_id)
+    # Alice's vote on the merged post changed since (the restore trimmed it): it stands.
+    assert ballot(session, alice, a, b, c) == {"Casa": 2, "Bus": 3}
+    assert ballot(session, bob, a, b, c) == {"Casa": 3, "Bus": 2}
+    assert ballot(session, carol, a, b, c) == {"Abitare": 1, "Bus": 3}
+    for voter in (alice, bob, carol):
+        assert voting.dots_used(session, voter) <= table.dots
+
+
 def test_undo_of_a_merge_whose_survivor_was_merged_later_waits(session: Session) -> None:
     table = make_table(session)
     me, _ = make_participant(session, table)

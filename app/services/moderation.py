@@ -230,6 +230,8 @@ def undo_merge(session: Session, table: Table, merge_id: int) -> Change:
             for m in merges_of(session, current)
             if (m.id or 0) > (record.id or 0) and involved_ids & {m.survivor_id, *m.merged_ids}
         ]
+        if survivor.status == "hidden":  # its voters' dots are off the count meanwhile
+            raise Conflict("Restore the merged post before undoing its merge")
         if survivor.status != "visible" or later:
             raise Conflict("Undo the later merge first")
         before: dict[int, list[tuple[int, int]]] = defaultdict(list)
