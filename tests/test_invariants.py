@@ -7,7 +7,8 @@ the live state and in the minutes; nobody is over budget or cap; a removed parti
 votes count nowhere; every vote the service acknowledged is there until a moderator's action
 moves it, and an undo of a merge gives back only what the merge moved: a vote changed or
 withdrawn on the merged post since stays as acknowledged (a rule votes on merged posts to
-interleave with undos).
+interleave with undos); a tap sent from a count that is not the stored one (another tab's
+page) changes nothing.
 """
 
 from typing import Any
@@ -62,10 +63,26 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 proposals.post_proposal(
                     self.session, participant=phones[0], kind="need", title=title
                 ).proposal.id
-                for title in TITLES[:3]
+                or 0
+                for title in TITLES
             ]
             phases.set_phase(self.session, self.table, "voting")
             self.first_people = [*(p.id or 0 for p in phones), paper.participant.id or 0]
+            # Every run starts with a merge its steps can undo, after they changed or
+            # withdrew the votes it moved: two phones voted on both duplicates before it.
+            survivor, duplicate = self.first_posts[0], self.first_posts[3]
+            for phone, dots in ((phones[1], (2, 1)), (phones[2], (1, 2))):
+                for post, count in zip((survivor, duplicate), dots, strict=True):
+                    voting.set_vote(self.session, participant=phone, proposal_id=post, dots=count)
+            before = {
+                p.id or 0: {survivor: dots[0], duplicate: dots[1]}
+                for p, dots in ((phones[1], (2, 1)), (phones[2], (1, 2)))
+            }
+            self.first_merge = moderation.merge(
+                self.session, self.table, survivor_id=survivor, merged_ids=[duplicate]
+            ).merge_id
+            self.merged[self.first_merge] = (survivor, duplicate, before, dict.fromkeys(before, 3))
+            self._reload_acknowledged()
 
         @initialize(target=people)
         def people_at_the_table(self) -> Any:
@@ -74,6 +91,10 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
         @initialize(target=posts)
         def first_posts_on_the_wall(self) -> Any:
             return multiple(*self.first_posts)
+
+        @initialize(target=merges)
+        def first_merge_on_the_wall(self) -> Any:
+            return self.first_merge
 
         def teardown(self) -> None:
             self.session.close()
@@ -142,6 +163,34 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 else:
                     self.acknowledged.pop((who, post), None)
 
+        @rule(who=people, post=posts, shown=st.integers(0, CAP), step=st.sampled_from([-1, 1]))
+        def tap_on_a_page(self, who: int, post: int, shown: int, step: int) -> None:
+            """A page's + or −, sent from the count it showed (maybe another tab's, stale):
+            a count it did not show is never moved."""
+            person = self.session.get(Participant, who)
+            assert person is not None
+            stored = self.acknowledged.get((who, post), 0)
+            dots = max(shown + step, 0)
+            try:
+                voting.set_vote(
+                    self.session, participant=person, proposal_id=post, dots=dots, expected=shown
+                )
+            except voting.StaleVote as stale:
+                self.session.rollback()
+                assert stored not in (shown, dots)
+                assert stale.current.my_dots == stored
+                event("stale tap refused")
+                return
+            except DomainError as refused:
+                assert refused.status in (403, 404, 409, 422), refused
+                self.session.rollback()
+                return
+            assert stored in (shown, dots)
+            if dots:
+                self.acknowledged[(who, post)] = dots
+            else:
+                self.acknowledged.pop((who, post), None)
+
         @rule(who=people, post=posts, dots=st.integers(1, CAP))
         def vote_more(self, who: int, post: int, dots: int) -> None:
             """Voting is what a table does most: a second rule doubles its share of steps."""
@@ -183,6 +232,12 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
             survivor, _duplicate, before, _left = self.merged[merge]
             voters = sorted(before) or self.first_people
             self.vote(voters[pick % len(voters)], survivor, dots)
+
+        @rule(merge=merges, pick=st.integers(0, 3))
+        def withdraw_from_a_merged_post(self, merge: int, pick: int) -> None:
+            """The issue's case (withdrawn after the merge, then the merge undone), twice as
+            likely as by the rule above alone."""
+            self.vote_on_a_merged_post(merge, pick, 0)
 
         @rule(merge=consumes(merges))
         def undo(self, merge: int) -> None:
