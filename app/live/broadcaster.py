@@ -522,7 +522,7 @@ class Broadcaster:
                 delta = TableDelta(table_id=table_id, prev_seq=last_seq, seq=last_seq)
             current = push_state(session, table, delta)
             payloads = self._render(delta, current.stats(people), current, keys=keys)
-            wanted = {owner: keys for owner, keys in own_keys.items() if keys}
+            wanted = {owner: theirs for owner, theirs in own_keys.items() if theirs}
             rendered = (
                 self._render_own(session, table, wanted) if self._render_own and wanted else {}
             )
@@ -531,11 +531,11 @@ class Broadcaster:
                     channel=table_channel(table_id),
                     seq=table.seq,
                     prev_seq=table.seq,
-                    payloads=payloads,
+                    payloads=own_payloads,
                     rendered=wanted[owner],
                     own=True,
                 )
-                for owner, payloads in rendered.items()
+                for owner, own_payloads in rendered.items()
             }
         push = Push(
             channel=table_channel(table_id),
