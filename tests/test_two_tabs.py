@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.live.hub import SEQ, Hub, Notice, Push, table_channel
 from app.services import proposals, state, voting
 from app.services.errors import DomainError
 from tests.conftest import in_phase, make_participant, make_table
@@ -205,3 +206,35 @@ def test_a_vote_reaches_the_phones_other_tabs_and_no_other_phone(
                 break
         assert not any('id="me"' in t for t in seen[:-1])
         assert _me_votes(seen[-1]) == {str(pid): 1}
+
+
+# --- the seam ------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_an_own_push_reaches_its_owners_connections_only() -> None:
+    """The hub hands one participant's own state to the connections opened with their
+    cookie, outside the table's seq chain; nobody else's queue ever holds it."""
+    hub = Hub()
+    channel = table_channel(7)
+    async with (
+        hub.subscribe(channel, key="participant:it", owner=1) as tab1,
+        hub.subscribe(channel, key="participant:en", owner=1) as tab2,
+        hub.subscribe(channel, key="participant:it", owner=2) as other,
+        hub.subscribe(channel, key="screen:it") as screen,
+    ):
+        assert hub.owner_keys(channel, 1) == {"participant:it", "participant:en"}
+        assert hub.owner_keys(channel, 3) == frozenset()
+        for sub in (tab1, tab2, other, screen):
+            sub.seq = 5
+        own = Push(channel=channel, seq=5, prev_seq=5, payloads={"participant:it": "me"}, own=True)
+        hub.deliver_own(1, own)
+        assert not tab1.follows(own)  # never taken for the next push of the table
+        assert await tab1.next() is own and await tab2.next() is own
+        shared = Push(channel=channel, seq=6, prev_seq=5, payloads={})
+        await hub.publish(shared)
+        for sub in (other, screen):
+            assert await sub.next() is shared  # the shared push first: the own one never came
+    assert hub.owner_keys(channel, 1) == frozenset()  # forgotten with its connections
+    raw = Notice(SEQ, 7, 6, owner=1).encode("worker-a")
+    assert Notice.decode(raw) == ("worker-a", Notice(SEQ, 7, 6, owner=1))
