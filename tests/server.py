@@ -64,6 +64,8 @@ def running_server(
                 str(port),
                 "--ws",
                 WEBSOCKET_PROTOCOL,
+                "--ws-max-size",
+                "4096",
                 *args,
             ],
             cwd=ROOT,
