@@ -11,8 +11,6 @@ API, for services and routes (the module is configured once, by `create_app`):
 
     ratelimit.hit("post", str(participant.id))      # counts one; TooMany (429) over a limit
     ratelimit.check("lookup", address)              # TooMany if over, counts nothing
-    with ratelimit.failures("lookup", address):     # check first; a NotFound escaping the
-        table = tables.table_by_code(session, code) # block counts one failure, then propagates
     with ratelimit.holding("websocket", address):   # one open connection while inside
         ...
     address = ratelimit.address(request)            # a Request's or WebSocket's client
@@ -41,7 +39,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import HTTPConnection
 
-from app.services.errors import NotFound, TooMany
+from app.services.errors import TooMany
 from app.templating import N_
 
 TOO_MANY = N_("Too many requests: try again in %(seconds)s seconds")
@@ -188,21 +186,6 @@ def hit(name: str, key: str) -> None:
     for item in _items[name]:
         if not _limiter.hit(item, name, key):  # another request took the last one meanwhile
             raise TooMany(TOO_MANY, retry_after=_retry_after(item, name, key))
-
-
-@contextmanager
-def failures(name: str, key: str) -> Iterator[None]:
-    """Refuse when over the limit; count one when the block raises NotFound (a failed
-    lookup), which then propagates. Successful lookups are free."""
-    check(name, key)
-    try:
-        yield
-    except NotFound:
-        if _enabled:
-            assert _limiter is not None
-            for item in _items[name]:
-                _limiter.hit(item, name, key)
-        raise
 
 
 def _cap(name: str) -> int:

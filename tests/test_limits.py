@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 from websockets.asyncio.client import connect
@@ -27,7 +28,9 @@ from app import ratelimit
 from app.config import Settings
 from app.live.hub import Hub, Push
 from app.main import create_app
+from app.services import tables
 from app.services.errors import NotFound, TooMany
+from tests.conftest import make_table
 from tests.server import running_server
 from tests.test_api import create_table
 
@@ -75,18 +78,17 @@ def test_the_window_that_is_full_decides_the_wait_and_refusals_are_not_counted()
     assert 57 <= over.value.retry_after <= 60
 
 
-def test_only_failed_lookups_count() -> None:
+def test_only_failed_lookups_count(session: Session) -> None:
     ratelimit.configure("memory://", overrides={"lookup": "3/minute"})
+    code = make_table(session).code
     for _ in range(10):
-        with ratelimit.failures("lookup", "10.0.0.1"):
-            pass  # a known code costs nothing
+        tables.resolve(session, code, client="10.0.0.1")  # a known code costs nothing
     for _ in range(3):
-        with pytest.raises(NotFound), ratelimit.failures("lookup", "10.0.0.1"):
-            raise NotFound("No table has this code")
-    with pytest.raises(TooMany), ratelimit.failures("lookup", "10.0.0.1"):
-        pytest.fail("over the limit, not even a known code is looked up")
-    with ratelimit.failures("lookup", "10.0.0.2"):
-        pass
+        with pytest.raises(NotFound):
+            tables.resolve(session, "ZZZZZ2", client="10.0.0.1")
+    with pytest.raises(TooMany):  # over the limit, not even a known code is looked up
+        tables.resolve(session, code, client="10.0.0.1")
+    tables.resolve(session, code, client="10.0.0.2")
 
 
 def test_disabled_limits_never_refuse() -> None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from app import ratelimit
 from app.config import Settings
 from app.deps import LiveDep, SessionDep, SettingsDep, csrf_protect
 from app.models import Event, Table
@@ -118,12 +119,14 @@ def _dashboard(
 
 
 @router.post("/m/{token}/tables/{code}/facilitator")
-def facilitator_link(token: str, code: str, session: SessionDep) -> Response:
+def facilitator_link(request: Request, token: str, code: str, session: SessionDep) -> Response:
     """A link that runs one table only, for the volunteer who facilitates it; the previous
     one stops working. Only its hash is stored, so the answer redirects to a page under the
     new link itself (`/run/{new}/{code}/link`): a GET that shows the link, survives a reload
     and can be bookmarked, where a POST's answer would re-submit (and revoke) on reload."""
-    _event, table = access.table_for_moderator(session, token, code)
+    _event, table = access.table_for_moderator(
+        session, token, code, client=ratelimit.address(request)
+    )
     new = access.new_facilitator_link(session, table)
     return RedirectResponse(f"/run/{new}/{table.code}/link", status_code=303)
 
@@ -133,7 +136,7 @@ def facilitator_handout(
     request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The facilitator link to hand out, shown by the link itself (facilitator links only)."""
-    table = access.table_for_runner(session, token, code)
+    table = access.table_for_runner(session, token, code, client=ratelimit.address(request))
     if access.is_event_moderator(session, token, table):
         raise NotFound("This page shows facilitator links only")
     base = public_base(request, settings.tavoli_public_url)
@@ -151,7 +154,7 @@ def facilitator_handout(
 def facilitator_card(
     request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    table = access.table_for_runner(session, token, code)
+    table = access.table_for_runner(session, token, code, client=ratelimit.address(request))
     return _card_file(request, session, settings, tables.event_of(session, table), [table])
 
 
@@ -159,7 +162,9 @@ def facilitator_card(
 def table_card(
     request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    event, table = access.table_for_moderator(session, token, code)
+    event, table = access.table_for_moderator(
+        session, token, code, client=ratelimit.address(request)
+    )
     return _card_file(request, session, settings, event, [table])
 
 
@@ -216,7 +221,9 @@ def edit_event(
 @router.get("/m/{token}/tables/{code}")
 def table_settings(request: Request, token: str, code: str, session: SessionDep) -> Response:
     """Edit or delete one table."""
-    event, table = access.table_for_moderator(session, token, code)
+    event, table = access.table_for_moderator(
+        session, token, code, client=ratelimit.address(request)
+    )
     return _page(
         request,
         "pages/admin_table.html",
@@ -230,6 +237,7 @@ def table_settings(request: Request, token: str, code: str, session: SessionDep)
 
 @router.post("/m/{token}/tables/{code}")
 def edit_table(
+    request: Request,
     token: str,
     code: str,
     session: SessionDep,
@@ -240,7 +248,9 @@ def edit_table(
     dots: Annotated[int, Form()] = 5,
     max_per_proposal: Annotated[int, Form()] = 3,
 ) -> Response:
-    _event, table = access.table_for_moderator(session, token, code)
+    _event, table = access.table_for_moderator(
+        session, token, code, client=ratelimit.address(request)
+    )
     rules = tables.VotingRules.checked(mode, dots, max_per_proposal) if mode else None
     live.publish(tables.update_table(session, table, title=title, question=question, voting=rules))
     return RedirectResponse(f"/m/{token}?saved={table.code}", status_code=303)
@@ -248,13 +258,16 @@ def edit_table(
 
 @router.post("/m/{token}/tables/{code}/delete")
 def delete_table(
+    request: Request,
     token: str,
     code: str,
     session: SessionDep,
     live: LiveDep,
     confirm: Annotated[bool, Form()] = False,
 ) -> Response:
-    _event, table = access.table_for_moderator(session, token, code)
+    _event, table = access.table_for_moderator(
+        session, token, code, client=ratelimit.address(request)
+    )
     if not confirm:
         raise Invalid("Tick the box to confirm", field="confirm")
     live.deleted(privacy.delete_table(session, table=table))

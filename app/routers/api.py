@@ -164,7 +164,7 @@ def join_table(
     request: Request, code: str, session: SessionDep, live: LiveDep, body: JoinIn | None = None
 ) -> JoinOut:
     client = ratelimit.address(request)
-    table = tables.table_by_code(session, code, client=client)
+    table = tables.resolve(session, code, client=client)
     body = body or JoinIn()
     joined = participants.join(
         session,
@@ -182,15 +182,17 @@ def join_table(
 
 @router.post("/tables/{code}/proposals", status_code=201, response_model=ProposalOut)
 def post_proposal(
+    request: Request,
     code: str,
     body: ProposalIn,
     session: SessionDep,
-    participant: ApiParticipantDep,
+    token: TokenDep,
     live: LiveDep,
 ) -> ProposalOut:
-    table = tables.table_by_code(session, code)
-    if participant.table_id != table.id:
-        raise Forbidden("This participant token is for another table")
+    admit = participants.holder(session, token)
+    _table, participant = tables.resolve_for(
+        session, code, client=ratelimit.address(request), admit=admit
+    )
     posted = proposals.post_proposal(
         session, participant=participant, kind=body.kind, title=body.title, body=body.body
     )
@@ -257,7 +259,7 @@ def withdraw_own(
 @router.get("/tables/{code}")
 def get_table(request: Request, code: str, session: SessionDep) -> dict[str, Any]:
     """The table, its proposals with tallies, and the sequence number they are current at."""
-    table = tables.table_by_code(session, code, client=ratelimit.address(request))
+    table = tables.resolve(session, code, client=ratelimit.address(request))
     current = state.table_state(session, table)
     return {"seq": current.seq, **table_json(current)}
 
@@ -403,10 +405,14 @@ def edit_table(
 
 
 @router.delete("/tables/{code}", status_code=204)
-def delete_table(code: str, session: SessionDep, token: TokenDep, live: LiveDep) -> Response:
+def delete_table(
+    request: Request, code: str, session: SessionDep, token: TokenDep, live: LiveDep
+) -> Response:
     """Erase the table with everything about it (the event's moderator only)."""
     try:
-        _event, table = access.table_for_moderator(session, token, code)
+        _event, table = access.table_for_moderator(
+            session, token, code, client=ratelimit.address(request)
+        )
     except Forbidden:  # a facilitator's token, say: tell them whose it is to do
         raise Forbidden("Only the event's moderator can delete a table") from None
     live.deleted(privacy.delete_table(session, table=table))

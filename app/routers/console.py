@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app import i18n
+from app import i18n, ratelimit
 from app.deps import LiveDep, SessionDep, csrf_protect, release
 from app.live.broadcaster import Broadcaster, Committed
 from app.models import Table
@@ -77,7 +77,7 @@ def get_console(
     request: Request, token: str, code: str, session: SessionDep, live: LiveDep
 ) -> Console:
     try:
-        table = access.table_for_runner(session, token, code)
+        table = access.table_for_runner(session, token, code, client=ratelimit.address(request))
     finally:
         release(session)
     return Console(request, token, session, table, live)

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app import i18n, reports
+from app import i18n, ratelimit, reports
 from app.api_errors import ERROR_RESPONSES
 from app.deps import SessionDep, SettingsDep, TokenDep
 from app.models import Table, utcnow
@@ -68,6 +68,7 @@ def _event_file(
 
 @api.get("/tables/{code}/report.{fmt}", response_class=Response)
 def table_report(
+    request: Request,
     code: str,
     fmt: Format,
     session: SessionDep,
@@ -76,7 +77,7 @@ def table_report(
     lang: Lang = None,
 ) -> Response:
     """A table's minutes, for the moderator's, the coordinator's or its facilitator's token."""
-    table = access.reader(session, token).table(session, code)
+    table = access.readable_table(session, token, code, client=ratelimit.address(request))
     return _table_file(session, table, fmt, lang, settings.tavoli_report_min_group)
 
 
@@ -142,14 +143,15 @@ def downloads(request: Request, token: str, session: SessionDep) -> Response:
 
 
 @pages.get("/run/{token}/{code}/reports")
-def console_downloads(token: str, code: str, session: SessionDep) -> Response:
+def console_downloads(request: Request, token: str, code: str, session: SessionDep) -> Response:
     """The console links here with a relative path (its pushed fragments carry no token)."""
-    access.reader(session, token).table(session, code)
+    access.readable_table(session, token, code, client=ratelimit.address(request))
     return RedirectResponse(f"/c/{token}", status_code=303)
 
 
 @pages.get("/c/{token}/tables/{code}/report.{fmt}")
 def table_download(
+    request: Request,
     token: str,
     code: str,
     fmt: Format,
@@ -157,7 +159,7 @@ def table_download(
     settings: SettingsDep,
     lang: Lang = None,
 ) -> Response:
-    table = access.reader(session, token).table(session, code)
+    table = access.readable_table(session, token, code, client=ratelimit.address(request))
     return _table_file(session, table, fmt, lang, settings.tavoli_report_min_group)
 
 

@@ -76,12 +76,15 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 def _lookup(
-    engine: object, code: str, signer: Signer | None, cookie: str | None
+    engine: object, code: str, client: str, signer: Signer | None, cookie: str | None
 ) -> tuple[Table, Participant | None]:
+    """The table, and for a phone's socket its participant there (tables.resolve_for: an
+    unknown code is refused as a table the phone has not joined, and both count)."""
     with open_session(engine) as session:  # type: ignore[arg-type]
-        table = tables.table_by_code(session, code)
-        me = participants.participant_at(session, signer.unsign(cookie), table) if signer else None
-        return table, me
+        if signer is None:
+            return tables.resolve(session, code, client=client), None
+        admit = participants.member(session, signer.unsign(cookie))
+        return tables.resolve_for(session, code, client=client, admit=admit)
 
 
 async def _serve(
@@ -249,14 +252,14 @@ async def _open(
     signer: Signer = websocket.app.state.signer
     cookie = websocket.cookies.get("tavoli_p") if with_participant else None
     try:
-        with ratelimit.failures("lookup", ratelimit.address(websocket)):  # codes are guessable
-            found = await asyncio.to_thread(
-                _lookup,
-                websocket.app.state.engine,
-                code,
-                signer if with_participant else None,
-                cookie,
-            )
+        found = await asyncio.to_thread(
+            _lookup,
+            websocket.app.state.engine,
+            code,
+            ratelimit.address(websocket),
+            signer if with_participant else None,
+            cookie,
+        )
     except TooMany:
         await websocket.accept()
         await _close_try_again(websocket, "Too many unknown codes from this address")
@@ -333,12 +336,18 @@ async def _moderator_stream(websocket: WebSocket, token: str, code: str) -> None
         await websocket.close(CLOSE_POLICY)
         return
 
+    client = ratelimit.address(websocket)
+
     def lookup() -> Table:
         with open_session(websocket.app.state.engine) as session:
-            return access.table_for_runner(session, token, code)
+            return access.table_for_runner(session, token, code, client=client)
 
     try:
         table = await asyncio.to_thread(lookup)
+    except TooMany:
+        await websocket.accept()
+        await _close_try_again(websocket, "Too many unknown codes from this address")
+        return
     except DomainError:
         await websocket.close(CLOSE_POLICY)
         return
