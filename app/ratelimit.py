@@ -23,9 +23,14 @@ every check off; `overrides` (setting `TAVOLI_LIMITS`, e.g.
 counts (tests). The client address is the peer's, or the proxy's `X-Forwarded-For` when
 uvicorn runs with `--proxy-headers` behind a trusted proxy; IPv6 clients are counted per
 /64, the block one device or household gets.
+
+A shared storage that fails (Redis stopped, restarting, unreachable) fails open: the
+counts go on in this process's memory, per worker, until Redis answers again (`FailOpen`,
+logged once per outage). Redis holds nothing worth refusing a vote or a page for.
 """
 
 import ipaddress
+import logging
 import math
 import threading
 import time
@@ -33,9 +38,11 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import HTTPConnection
 
@@ -44,6 +51,8 @@ from app.templating import N_
 
 TOO_MANY = N_("Too many requests: try again in %(seconds)s seconds")
 NAMESPACE = "tavoli"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -121,13 +130,144 @@ def configure(
                 type(item)(item.amount, item.multiples, namespace=NAMESPACE)
                 for item in parse_many(spec)
             ]
-    storage = storage_from_string(storage_uri)
-    limiter = MovingWindowRateLimiter(storage)
+    limiter = MovingWindowRateLimiter(_storage(storage_uri))
     _items.clear()
     _items.update(items)
     _caps.clear()
     _caps.update(caps)
     _limiter, _enabled = limiter, enabled
+
+
+SHARED_TIMEOUT = 0.5  # seconds a request may wait for Redis before counting locally
+RETRY_SHARED = 2.0  # seconds between attempts while Redis is away
+
+
+class FailOpen(Storage, MovingWindowSupport):
+    """A shared storage (Redis) that counts in this process's memory while it fails.
+
+    One failure sends every count here for `RETRY_SHARED` seconds, so an outage costs a
+    request at most one short attempt every two seconds, not a wait and a 500 each. The
+    outage is logged when it starts and when it ends. While it lasts, each worker counts
+    on its own (W workers admit up to W times a limit), and the counts it kept are
+    forgotten when Redis is back."""
+
+    STORAGE_SCHEME = None
+
+    def __init__(self, shared: Storage) -> None:
+        super().__init__()
+        self.shared = shared
+        self.local = MemoryStorage()
+        self.down_since: float | None = None
+        self._retry_at = 0.0
+        self._lock = threading.Lock()
+        base = shared.base_exceptions
+        self._errors: tuple[type[BaseException], ...] = (
+            StorageError,
+            OSError,
+            *(base if isinstance(base, tuple) else (base,)),
+        )
+
+    @property
+    def base_exceptions(self) -> tuple[type[Exception], ...]:
+        return ()  # nothing of the shared storage's escapes
+
+    def _call(self, method: str, *args: Any) -> Any:
+        if time.monotonic() >= self._retry_at:
+            try:
+                result = getattr(self.shared, method)(*args)
+            except self._errors as exc:
+                self._failed(exc)
+            else:
+                if self.down_since is not None:
+                    self._recovered()
+                return result
+        return getattr(self.local, method)(*args)
+
+    def _failed(self, exc: BaseException) -> None:
+        with self._lock:
+            self._retry_at = time.monotonic() + RETRY_SHARED
+            if self.down_since is None:
+                self.down_since = time.monotonic()
+                log.warning(
+                    "rate limits: the shared storage failed (%s: %s); counting in this "
+                    "worker until it answers again",
+                    type(exc).__name__,
+                    exc,
+                )
+
+    def _recovered(self) -> None:
+        with self._lock:
+            if self.down_since is not None:
+                log.warning(
+                    "rate limits: the shared storage answers again, after %.0f s",
+                    time.monotonic() - self.down_since,
+                )
+                self.down_since = None
+                self.local.reset()
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return int(self._call("incr", key, expiry, amount))
+
+    def get(self, key: str) -> int:
+        return int(self._call("get", key))
+
+    def get_expiry(self, key: str) -> float:
+        return float(self._call("get_expiry", key))
+
+    def check(self) -> bool:
+        """Whether the shared storage answers (its `check` says False rather than raise)."""
+        if time.monotonic() < self._retry_at:
+            return False
+        if self.shared.check():
+            if self.down_since is not None:
+                self._recovered()
+            return True
+        self._failed(ConnectionError("no answer to PING"))
+        return False
+
+    def reset(self) -> int | None:
+        self.local.reset()
+        with self._lock:
+            self._retry_at = 0.0
+        result = self._call("reset")
+        return None if result is None else int(result)
+
+    def clear(self, key: str) -> None:
+        self._call("clear", key)
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return bool(self._call("acquire_entry", key, limit, expiry, amount))
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        start, count = self._call("get_moving_window", key, limit, expiry)
+        return float(start), int(count)
+
+
+def _storage(uri: str) -> Storage:
+    """`memory://` as is; a shared storage (Redis) behind `FailOpen`, its client bounded in
+    time and not retrying by itself (FailOpen decides when to try again)."""
+    if uri.startswith("memory://"):
+        return storage_from_string(uri)  # type: ignore[return-value]
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    shared = storage_from_string(
+        uri,
+        socket_timeout=SHARED_TIMEOUT,
+        socket_connect_timeout=SHARED_TIMEOUT,
+        retry=Retry(NoBackoff(), 1),  # type: ignore[arg-type]  # one reconnection
+    )
+    return FailOpen(shared)  # type: ignore[arg-type]
+
+
+def degraded() -> bool:
+    """The shared counts are unreachable: this worker counts alone (for /healthz, which
+    asks again when it is time to, so the answer turns back without a limited request)."""
+    storage = _limiter.storage if _limiter is not None else None
+    if not isinstance(storage, FailOpen) or storage.down_since is None:
+        return False
+    storage.check()
+    return storage.down_since is not None
 
 
 def _parse_overrides(overrides: Mapping[str, str] | str | None) -> dict[str, str]:

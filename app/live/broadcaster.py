@@ -12,6 +12,8 @@ With a shared hub (Redis) the commit is also announced to the other workers, whi
 their own feed of the table; presence is counted across workers (cached here, refreshed on
 presence notices and every `presence_seconds / 3`); every worker watches every running
 timer, and the database decides which one acts (`finish_timer` under the table's lock).
+A notice can be lost (its worker killed after the commit, Redis away): at every presence
+tick each worker reads the seq of the tables it has sockets for and pushes what it missed.
 """
 
 import asyncio
@@ -345,6 +347,8 @@ class Broadcaster:
                     await self._presence_wake.wait()
             self._presence_wake.clear()
             tick = loop.time() >= next_tick
+            if tick:  # from the database: it answers while Redis is away
+                await self._catch_up(self._hub.watched_tables())
             present, self._present = self._present, set()
             recount, self._recount = self._recount, set()
             try:
@@ -372,6 +376,30 @@ class Broadcaster:
                 if self._people.get(table_id) != count:
                     self._people[table_id] = count
                     self._mark(table_id, None)
+
+    async def _catch_up(self, table_ids: set[int]) -> None:
+        """Push the commits whose notice never came: its worker was killed between the
+        commit and the notice, or Redis was away. The database has every table's seq; a
+        table whose feed here is behind it gets the delta (one read per tick, for the
+        tables with sockets here; a feed that has not pushed yet pushes once)."""
+        if not table_ids:
+            return
+        try:
+            seqs = await asyncio.to_thread(self._seqs, table_ids)
+        except Exception as exc:
+            log.warning("could not read the tables' seqs (%s)", exc)
+            return
+        for table_id, seq in seqs.items():
+            feed = self._feeds.get(table_id)
+            if feed is None or feed.last_seq is None or seq > feed.last_seq:
+                self._mark(table_id, seq)
+
+    def _seqs(self, table_ids: set[int]) -> dict[int, int]:
+        with open_session(self._engine) as session:
+            rows = session.exec(
+                select(Table.id, Table.seq).where(col(Table.id).in_(table_ids))
+            ).all()
+        return {table_id or 0: seq for table_id, seq in rows}
 
     def _feed(self, table_id: int) -> _Feed:
         feed = self._feeds.get(table_id)

@@ -373,6 +373,7 @@ class Hub:
 RECONNECT_MIN, RECONNECT_MAX = 0.2, 5.0
 OUTBOX_SIZE = 10_000
 PUBLISH_GIVE_UP = 5.0  # a notice not published by then is dropped (peers resynchronise)
+REDIS_TIMEOUT = 2.0  # seconds a Redis command may take before it counts as failed
 
 
 class RedisHub(Hub):
@@ -403,7 +404,15 @@ class RedisHub(Hub):
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
-        self._redis = Redis.from_url(self._url, health_check_interval=10)
+        # Bounded and not retrying by itself: the sender and the presence loop retry at
+        # their own pace, and /healthz answers within its timeout while Redis is away.
+        self._redis = Redis.from_url(
+            self._url,
+            health_check_interval=10,
+            socket_timeout=REDIS_TIMEOUT,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            retry=Retry(NoBackoff(), 1),
+        )
         # The listener's connection never retries by itself: a silent reconnection would
         # hide the notices lost meanwhile, so the listener starts over and resyncs.
         self._pubsub_client = Redis.from_url(
