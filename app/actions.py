@@ -175,6 +175,13 @@ class TagOut(BaseModel):
     name: str
 
 
+class PostedOut(BaseModel):
+    """A post typed in for a paper participant: its id, as a phone's own post answers."""
+
+    id: int
+    seq: int
+
+
 class PaperParticipantOut(BaseModel):
     id: int
     name: str
@@ -410,6 +417,8 @@ ACTIONS: tuple[Action, ...] = (
         ProposalIn,
         api=("POST", "/paper-participants/{participant_id}/proposals"),
         console="/paper/{participant_id}/proposals",
+        answer=lambda r, s: PostedOut(id=r.proposal.id or 0, seq=r.seq),
+        answer_model=PostedOut,
         status_code=201,
         console_done=N_("Post recorded for them."),
     ),

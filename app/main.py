@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app import i18n, logs, ratelimit
-from app.api_errors import validation_error
+from app.api_errors import error_code, validation_error
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.hygiene import BodyGuard
@@ -125,14 +125,29 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _api_locale(request: Request) -> str:
+    """The API's errors follow `Accept-Language` alone (no cookie, no page default): Italian
+    when asked for, English for a client that asks for nothing."""
+    return i18n.from_accept_language(request.headers.get("accept-language")) or "en"
+
+
+def _translated(exc: DomainError) -> str:
+    message = i18n.gettext(exc.message)
+    return message % exc.params if exc.params else message
+
+
 async def _domain_error(request: Request, exc: DomainError) -> Response:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooMany) else None
     if _is_api(request):
-        content: dict[str, object] = {"detail": exc.detail}
+        with i18n.using_locale(_api_locale(request)):
+            detail = (
+                i18n.gettext(exc.message) % exc.params if exc.params else i18n.gettext(exc.message)
+            )
+        content: dict[str, object] = {"detail": detail, "code": error_code(exc.message)}
         if exc.field:
             content["field"] = exc.field
         return JSONResponse(content, status_code=exc.status, headers=headers)
-    message = i18n.gettext(exc.message) % exc.params if exc.params else i18n.gettext(exc.message)
+    message = _translated(exc)
     if request.headers.get("hx-request"):
         response = templates.TemplateResponse(
             request,
@@ -159,10 +174,10 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
     if _is_api(request):
-        return JSONResponse(jsonable_errors(exc), status_code=422)
+        return JSONResponse(jsonable_errors(exc, _api_locale(request)), status_code=422)
     return await _domain_error(request, Invalid("Some fields are missing or not valid"))
 
 
-def jsonable_errors(exc: RequestValidationError) -> dict[str, object]:
+def jsonable_errors(exc: RequestValidationError, locale: str = "en") -> dict[str, object]:
     """The API's one error shape (`app.api_errors.ErrorOut`), first bad field in `detail`."""
-    return validation_error(exc).model_dump(exclude_none=True)
+    return validation_error(exc, locale).model_dump(exclude_none=True)

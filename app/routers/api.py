@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from app import ratelimit
 from app.api_errors import ERROR_RESPONSES
@@ -19,7 +19,8 @@ from app.deps import (
     SettingsDep,
     TokenDep,
 )
-from app.live.fragments import table_json
+from app.live.fragments import API, MODERATOR, table_json, voting_json
+from app.models import Table
 from app.reports import cards, content_disposition
 from app.routing import UnitOfWorkRoute
 from app.services import access, events, participants, privacy, proposals, state, tables, voting
@@ -31,7 +32,14 @@ router = APIRouter(
 )
 
 
-class EventIn(BaseModel):
+class StrictIn(BaseModel):
+    """An input of the API: a field it does not know is a 422, not silently ignored (a
+    misspelt `titel` would otherwise answer 200 and change nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EventIn(StrictIn):
     title: str
     date: dt.date
     place: str = ""
@@ -48,32 +56,43 @@ class EventOut(BaseModel):
     categories: list[str]
 
 
-class ApprovalVoting(BaseModel):
+class ApprovalVoting(StrictIn):
     mode: Literal["approval"]
 
 
-class DotsVoting(BaseModel):
+class DotsVoting(StrictIn):
     mode: Literal["dots"]
     dots: int = 5
     max_per_proposal: int | None = None
 
 
-class TableIn(BaseModel):
+# One schema for the voting method, in and out: what `POST …/tables` and `PATCH
+# /api/tables/{code}` take and answer, and what `GET /api/tables/{code}` shows.
+Voting = Annotated[ApprovalVoting | DotsVoting, Field(discriminator="mode")]
+
+_VOTING = TypeAdapter[ApprovalVoting | DotsVoting](Voting)
+
+
+def voting_of(table: Table) -> ApprovalVoting | DotsVoting:
+    """The table's voting method in the one schema (the same dict the GET shows)."""
+    return _VOTING.validate_python(voting_json(table))
+
+
+class TableIn(StrictIn):
     title: str
     question: str = ""
-    voting: Annotated[ApprovalVoting | DotsVoting, Field(discriminator="mode")] = ApprovalVoting(
-        mode="approval"
-    )
+    voting: Voting = ApprovalVoting(mode="approval")
 
 
 class TableOut(BaseModel):
     id: int
     code: str
     join_url: str
-    voting: dict[str, Any]
+    event_id: int
+    voting: Voting
 
 
-class JoinIn(BaseModel):
+class JoinIn(StrictIn):
     name: str = ""
     organisation: str = ""
     category: str = ""
@@ -87,7 +106,7 @@ class JoinOut(BaseModel):
     token: str = Field(description="Bearer token for this participant's posts and votes.")
 
 
-class ProposalIn(BaseModel):
+class ProposalIn(StrictIn):
     kind: Literal["need", "proposal", "resource"] = "proposal"
     title: str
     body: str = ""
@@ -97,8 +116,12 @@ class ProposalOut(BaseModel):
     id: int
     seq: int
 
+    @classmethod
+    def of(cls, posted: proposals.Posted) -> "ProposalOut":
+        return cls(id=posted.proposal.id or 0, seq=posted.seq)
 
-class VoteIn(BaseModel):
+
+class VoteIn(StrictIn):
     dots: int
 
 
@@ -155,7 +178,8 @@ def create_table(
         id=table.id or 0,
         code=table.code,
         join_url=f"{public_base(request, settings.tavoli_public_url)}/t/{table.code}",
-        voting={"mode": rules.mode, "dots": rules.dots, "max_per_proposal": rules.max_per_proposal},
+        event_id=table.event_id,
+        voting=voting_of(table),
     )
 
 
@@ -197,7 +221,7 @@ def post_proposal(
         session, participant=participant, kind=body.kind, title=body.title, body=body.body
     )
     live.publish(posted)
-    return ProposalOut(id=posted.proposal.id or 0, seq=posted.seq)
+    return ProposalOut.of(posted)
 
 
 @router.put("/proposals/{proposal_id}/vote", response_model=VoteOut)
@@ -221,7 +245,7 @@ def vote(
     )
 
 
-class EditIn(BaseModel):
+class EditIn(StrictIn):
     title: str
     body: str = ""
 
@@ -257,11 +281,17 @@ def withdraw_own(
 
 
 @router.get("/tables/{code}")
-def get_table(request: Request, code: str, session: SessionDep) -> dict[str, Any]:
-    """The table, its proposals with tallies, and the sequence number they are current at."""
+def get_table(request: Request, code: str, session: SessionDep, token: TokenDep) -> dict[str, Any]:
+    """The table, its proposals with tallies, and the sequence number they are current at.
+    With the moderator's or the table's facilitator's token, the tallies even while hidden
+    (as the console shows them) and the table's `event_id`."""
     table = tables.resolve(session, code, client=ratelimit.address(request))
+    runner = access.runs_table(session, token, table)
     current = state.table_state(session, table)
-    return {"seq": current.seq, **table_json(current)}
+    data = {"seq": current.seq, **table_json(current, audience=MODERATOR if runner else API)}
+    if runner:
+        data["event_id"] = table.event_id
+    return data
 
 
 # --- organiser and moderator: events and tables after creation -------------------------------
@@ -280,8 +310,12 @@ class EventSummaryOut(BaseModel):
 
 
 @router.get("/events", response_model=list[EventSummaryOut])
-def list_events(session: SessionDep, _organiser: ApiOrganiserDep) -> list[EventSummaryOut]:
-    """Every event, newest first, with how many of its tables run or are closed."""
+def list_events(
+    session: SessionDep, settings: SettingsDep, token: TokenDep
+) -> list[EventSummaryOut]:
+    """With the organiser's token, every event, newest first, with how many of its tables
+    run or are closed; with a moderator's token, that moderator's own event alone."""
+    found = events.events_for(session, admin_token=settings.admin_token, token=token)
     return [
         EventSummaryOut(
             id=s.event.id or 0,
@@ -294,7 +328,7 @@ def list_events(session: SessionDep, _organiser: ApiOrganiserDep) -> list[EventS
             running=s.running,
             closed=s.closed,
         )
-        for s in events.list_events(session)
+        for s in found
     ]
 
 
@@ -317,7 +351,7 @@ def moderator_link(
     return ModeratorLinkOut(moderator_token=token, moderator_url=f"{base}/m/{token}")
 
 
-class EventEditIn(BaseModel):
+class EventEditIn(StrictIn):
     title: str | None = None
     date: dt.date | None = None
     place: str | None = None
@@ -355,19 +389,20 @@ def edit_event(
     )
 
 
-class TableEditIn(BaseModel):
+class TableEditIn(StrictIn):
     title: str | None = None
     question: str | None = None
-    voting: Annotated[ApprovalVoting | DotsVoting, Field(discriminator="mode")] | None = Field(
+    voting: Voting | None = Field(
         default=None, description="Only until voting has opened (409 after)."
     )
 
 
 class TableDetailsOut(BaseModel):
     code: str
+    event_id: int
     title: str
     question: str
-    voting: dict[str, Any]
+    voting: Voting
     seq: int
 
 
@@ -393,13 +428,10 @@ def edit_table(
     fresh = tables.table_by_code(session, table.code)
     return TableDetailsOut(
         code=fresh.code,
+        event_id=fresh.event_id,
         title=fresh.title,
         question=fresh.question,
-        voting={
-            "mode": fresh.voting_mode,
-            "dots": fresh.dots,
-            "max_per_proposal": fresh.max_per_proposal,
-        },
+        voting=voting_of(fresh),
         seq=fresh.seq,
     )
 

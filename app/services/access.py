@@ -49,6 +49,18 @@ def table_for_moderator(
     return event, table
 
 
+def runs_table(session: Session, token: str | None, table: Table) -> bool:
+    """Whether the token is this table's facilitator token or its event's moderator token
+    (a read that shows the runner more, such as hidden tallies; no error either way)."""
+    if not token:
+        return False
+    hashed = hash_token(token)
+    if table.facilitator_token_hash == hashed:
+        return True
+    event = session.get(Event, table.event_id)
+    return event is not None and event.moderator_token_hash == hashed
+
+
 def is_event_moderator(session: Session, token: str | None, table: Table) -> bool:
     if not token:
         return False
