@@ -57,7 +57,7 @@ pytest: $(VENV)/.installed-test browser-deps
 test: lint typecheck pytest
 
 messages: $(VENV)/.installed-test
-	$(BIN)/pybabel extract -F babel.cfg -k Invalid -k Conflict -k NotFound -k Forbidden -k Unauthorized -k N_ -o app/locales/messages.pot --no-location --sort-output --omit-header app
+	$(BIN)/pybabel extract -F babel.cfg -k Invalid -k Conflict -k StaleVote -k NotFound -k Forbidden -k Unauthorized -k N_ -o app/locales/messages.pot --no-location --sort-output --omit-header app
 	$(BIN)/pybabel update -i app/locales/messages.pot -d app/locales --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 
 vendor:

@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         render=fragments.push,
         interval=settings.tavoli_push_interval,
         farewell=partial(farewell, fragments),
+        render_own=fragments.own,
     )
 
     send_watch = SendWatch(settings.tavoli_send_timeout)

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.models import Participant, Proposal, Table
 from app.services import proposals, state, tables, voting
@@ -72,6 +72,42 @@ def my_cards(session: Session, table: Table, me: Participant) -> list[int]:
         )
     ).all()
     return own_cards(((pid or 0, author, into) for pid, author, into in rows), me.id or 0)
+
+
+def own_contexts(
+    session: Session, table: Table, participant_ids: Iterable[int]
+) -> dict[int, dict[str, Any]]:
+    """Several phones' own state (`#me`, dots left), read in a few queries after the table
+    (its seq first, so no fragment claims a seq later than what it shows). A removed
+    participant gets nothing."""
+    ids = list(participant_ids)
+    removed = set(
+        session.exec(
+            select(Participant.id).where(
+                col(Participant.id).in_(ids), col(Participant.removed).is_(True)
+            )
+        )
+    )
+    ids = [pid for pid in ids if pid not in removed]
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(Proposal.id, Proposal.participant_id, Proposal.merged_into_id).where(
+            Proposal.table_id == table.id
+        )
+    ).all()
+    cards = [(pid or 0, author, into) for pid, author, into in rows]
+    found = voting.ballots(session, table, ids)
+    return {
+        pid: {
+            "table": table,
+            "my_votes": found[pid].votes,
+            "dots_left": found[pid].dots_left,
+            "my_cards": own_cards(cards, pid),
+            "me_seq": table.seq,
+        }
+        for pid in ids
+    }
 
 
 def shared_context(session: Session, table: Table, audience: str, people: int) -> dict[str, Any]:

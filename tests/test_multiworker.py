@@ -28,6 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from app.security import Signer
 from tests.conftest import fresh_schema, redis_prefix_or_skip
 from tests.server import api_table, bearer, running_server
+from tests.test_two_tabs import _me_votes
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(90)]
 
@@ -256,6 +257,43 @@ def test_a_vote_on_one_worker_reaches_a_screen_on_the_other_in_order(workers: Wo
         assert screen.tallies == {table.proposals[0]: 6, table.proposals[1]: 6}
         assert screen.snapshots == 1 and screen.pushes >= 1  # one unbroken prev_seq chain
         await screen.close()
+
+    _run(workers, scenario)
+
+
+def test_a_vote_on_one_worker_reaches_the_same_phones_tab_on_the_other(workers: Workers) -> None:
+    """A phone's own state (its votes) follows it to its other tabs, whichever worker holds
+    their sockets, and reaches no other phone."""
+    a, b = workers.bases
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        table = await _table(client, workers, proposals=1)
+        pid = table.proposals[0]
+        mine, theirs = await _join(client, table.code), await _join(client, table.code)
+        sockets = []
+        for token in (mine, theirs):
+            cookie = f"tavoli_p={Signer(SECRET).sign(token)}"
+            ws = await connect(_ws(b, f"/t/{table.code}/ws"), additional_headers={"Cookie": cookie})
+            assert 'id="wall"' in str(await asyncio.wait_for(ws.recv(), 10))  # snapshot
+            sockets.append(ws)
+        tab, stranger = sockets
+
+        async def until_own(ws: ClientConnection) -> list[str]:
+            seen = [str(await asyncio.wait_for(ws.recv(), 10))]
+            while 'id="me"' not in seen[-1]:
+                seen.append(str(await asyncio.wait_for(ws.recv(), 10)))
+            return seen
+
+        for token, ws in ((mine, tab), (theirs, stranger)):  # each votes on worker A
+            answer = await client.put(
+                f"{a}/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(token)
+            )
+            assert answer.status_code == 200, answer.text
+            seen = await until_own(ws)
+            assert _me_votes(seen[-1]) == {str(pid): 1}
+            assert not any('id="me"' in text for text in seen[:-1])
+        for ws in sockets:
+            await ws.close()
 
     _run(workers, scenario)
 

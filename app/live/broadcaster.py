@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from app.db import open_session
 from app.live.hub import DELETED, PRESENCE, SEQ, TIMER, Hub, Notice, Push, table_channel
@@ -71,6 +71,11 @@ class Render(Protocol):
 
 # The last message to a deleted table's connections, per payload key (table id, keys).
 Farewell = Callable[[int, AbstractSet[str]], Mapping[str, str]]
+# Participants' own state (votes, dots left), for each under the payload keys of their
+# connections: (session, table, {participant id: keys}) -> {participant id: payloads}.
+RenderOwn = Callable[
+    [Session, Table, Mapping[int, AbstractSet[str]]], Mapping[int, Mapping[str, str]]
+]
 DELETED_JSON = json.dumps({"type": "deleted"})
 
 
@@ -91,6 +96,7 @@ class _Feed:
     min_pending: int | None = None
     last_seq: int | None = None
     people: Counter[int] = field(default_factory=Counter)
+    owners: set[int] = field(default_factory=set)  # whose own state to push (sockets here)
     done_at: float = 0.0  # loop time when the last push (and its rest) ended
     task: asyncio.Task[None] | None = None
 
@@ -104,11 +110,13 @@ class Broadcaster:
         render: Render,
         interval: float,
         farewell: Farewell = api_farewell,
+        render_own: RenderOwn | None = None,
     ) -> None:
         self._hub = hub
         self._engine = engine
         self._render = render
         self._farewell = farewell
+        self._render_own = render_own
         self._interval = interval  # the longest a push waits for the previous one's handover
         self._feeds: dict[int, _Feed] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -178,17 +186,19 @@ class Broadcaster:
         for table_id in self._people:
             self._hub.announce(Notice(PRESENCE, table_id))
 
-    def notify(self, table_id: int, seq: int) -> None:
-        """A change with this seq was committed; safe to call from any thread."""
+    def notify(self, table_id: int, seq: int, owner: int | None = None) -> None:
+        """A change with this seq was committed (and changed `owner`'s own state: their
+        votes, dots left); safe to call from any thread."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._committed, table_id, seq)
+            self._loop.call_soon_threadsafe(self._committed, table_id, seq, owner)
 
     def publish(self, change: Committed) -> None:
         """Publish what a service committed (nothing, if it changed nothing); a timer the
         change set is watched, here and by the other workers, so the table moves on at
-        zero even if this worker is gone by then. Any thread."""
+        zero even if this worker is gone by then. A change of one participant's own state
+        (`owner`, a vote) is also pushed to that participant's other tabs. Any thread."""
         if change.seq is not None:
-            self.notify(change.table_id, change.seq)
+            self.notify(change.table_id, change.seq, getattr(change, "owner", None))
         ends_at = getattr(change, "ends_at", None)
         if ends_at is not None:
             self.watch_timer(change.table_id, ends_at)
@@ -207,15 +217,15 @@ class Broadcaster:
             self._close_table(table_id)
             self._hub.announce(Notice(DELETED, table_id))
 
-    def _committed(self, table_id: int, seq: int) -> None:
+    def _committed(self, table_id: int, seq: int, owner: int | None = None) -> None:
         """Tell the other workers; push here only to this worker's own sockets of the table
         (a vote taken by a worker that holds none of its screens costs no build here)."""
-        self._hub.announce(Notice(SEQ, table_id, seq))
-        self._seen(table_id, seq)
+        self._hub.announce(Notice(SEQ, table_id, seq, owner=owner))
+        self._seen(table_id, seq, owner)
 
-    def _seen(self, table_id: int, seq: int | None) -> None:
+    def _seen(self, table_id: int, seq: int | None, owner: int | None = None) -> None:
         if self._hub.subscriber_count(table_channel(table_id)):
-            self._mark(table_id, seq)
+            self._mark(table_id, seq, owner=owner)
             return
         feed = self._feeds.get(table_id)
         if feed is not None:
@@ -232,7 +242,7 @@ class Broadcaster:
             self.watch_timer(table_id, notice.ends_at)
             return
         if notice.kind == SEQ:
-            self._seen(table_id, notice.seq)
+            self._seen(table_id, notice.seq, notice.owner)
         elif not self._hub.subscriber_count(table_channel(table_id)):
             self._people.pop(table_id, None)
         elif notice.kind == PRESENCE:
@@ -407,15 +417,26 @@ class Broadcaster:
             feed = self._feeds[table_id] = _Feed(table_id)
         return feed
 
-    def _mark(self, table_id: int, seq: int | None, *, data: bool = False) -> None:
-        """Something to push: a commit (`seq`), the people count (no seq), or an unknown
-        change (`data`: read the delta, after notices were lost)."""
+    def _mark(
+        self, table_id: int, seq: int | None, *, data: bool = False, owner: int | None = None
+    ) -> None:
+        """Something to push: a commit (`seq`, and `owner` whose own state it changed), the
+        people count (no seq), or an unknown change (`data`: read the delta, after notices
+        were lost)."""
         if self._stopping:  # clients reconnect elsewhere and get a snapshot
             return
         feed = self._feed(table_id)
+        own = (
+            owner is not None
+            and self._render_own is not None
+            and bool(self._hub.owner_keys(table_channel(table_id), owner))
+        )
+        if own and owner is not None:
+            feed.owners.add(owner)
         if seq is not None and feed.last_seq is not None and seq <= feed.last_seq:
-            return  # already pushed (a late notice, or a vote that changed nothing)
-        if seq is not None:
+            if not own:
+                return  # already pushed (a late notice, or a vote that changed nothing)
+        elif seq is not None:
             feed.data_dirty = True
             feed.min_pending = seq if feed.min_pending is None else min(feed.min_pending, seq)
         elif data:
@@ -482,21 +503,27 @@ class Broadcaster:
         presence, feed.presence_dirty = feed.presence_dirty, False
         min_pending, feed.min_pending = feed.min_pending, None
         people = self.people(feed.table_id)
-        keys = self._hub.keys(table_channel(feed.table_id))
+        channel = table_channel(feed.table_id)
+        keys = self._hub.keys(channel)
+        owners, feed.owners = feed.owners, set()
+        own_keys = {owner: self._hub.owner_keys(channel, owner) for owner in owners}
         try:
-            push = await asyncio.to_thread(
-                self._build, feed.table_id, feed.last_seq, min_pending, data, people, keys
+            push, own = await asyncio.to_thread(
+                self._build, feed.table_id, feed.last_seq, min_pending, data, people, keys, own_keys
             )
         except NotFound:  # the table was deleted meanwhile: nothing to push
             return None
-        if push is None or (push.seq == feed.last_seq and not presence):
-            return None  # nothing new to show (a notice that raced the previous push)
         if self._feeds.get(feed.table_id) is not feed:
             return None  # the table was deleted while this push was built
-        # Remembered only while a socket here follows the table (see `_seen`).
-        watched = self._hub.subscriber_count(table_channel(feed.table_id))
-        feed.last_seq = push.seq if watched else None
-        await self._hub.publish(push)
+        if push is None or (push.seq == feed.last_seq and not presence):
+            push = None  # nothing new to show (a notice that raced the previous push)
+        else:
+            # Remembered only while a socket here follows the table (see `_seen`).
+            watched = self._hub.subscriber_count(channel)
+            feed.last_seq = push.seq if watched else None
+            await self._hub.publish(push)
+        for owner, own_push in own.items():  # after the push: its fragments are as new
+            self._hub.deliver_own(owner, own_push)
         return push
 
     def _build(
@@ -507,11 +534,14 @@ class Broadcaster:
         data: bool,
         people: int,
         keys: frozenset[str],
-    ) -> Push | None:
+        own_keys: Mapping[int, frozenset[str]],
+    ) -> tuple[Push | None, dict[int, Push]]:
+        """The table's push, and each owner's own push (read after the table's seq, so
+        that no fragment says a seq later than what it shows)."""
         with open_session(self._engine) as session:
             table = session.get(Table, table_id)
             if table is None:  # deleted (a socket of it closing late)
-                return None
+                return None, {}
             if last_seq is None:  # first push of this table in this process
                 last_seq = min_pending - 1 if min_pending else table.seq
             if data:
@@ -520,10 +550,26 @@ class Broadcaster:
                 delta = TableDelta(table_id=table_id, prev_seq=last_seq, seq=last_seq)
             current = push_state(session, table, delta)
             payloads = self._render(delta, current.stats(people), current, keys=keys)
-        return Push(
+            wanted = {owner: keys for owner, keys in own_keys.items() if keys}
+            rendered = (
+                self._render_own(session, table, wanted) if self._render_own and wanted else {}
+            )
+            own = {
+                owner: Push(
+                    channel=table_channel(table_id),
+                    seq=table.seq,
+                    prev_seq=table.seq,
+                    payloads=payloads,
+                    rendered=wanted[owner],
+                    own=True,
+                )
+                for owner, payloads in rendered.items()
+            }
+        push = Push(
             channel=table_channel(table_id),
             seq=delta.seq,
             prev_seq=delta.prev_seq,
             payloads=payloads,
             rendered=keys,
         )
+        return push, own

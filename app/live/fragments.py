@@ -6,11 +6,13 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
 
 from app.i18n import LOCALES, using_locale
 from app.models import Table
 from app.services.state import TableDelta, TableState, TableStats
 from app.services.visibility import tallies_shown
+from app.views import own_contexts
 
 SCREEN, PARTICIPANT, MODERATOR, DASHBOARD, API = (
     "screen",
@@ -82,6 +84,23 @@ class Fragments:
     def render(self, name: str, **context: Any) -> str:
         context.setdefault("join_host", self.join_host)
         return self._templates.get_template(name).render(context)
+
+    def own(
+        self, session: Session, table: Table, owners: Mapping[int, AbstractSet[str]]
+    ) -> dict[int, Mapping[str, str]]:
+        """Each participant's own state (`#me`, dots left) for their own connections, after a
+        change made elsewhere (another tab's vote), under the payload keys they send."""
+        payloads: dict[int, Mapping[str, str]] = {}
+        for owner, context in own_contexts(session, table, owners).items():
+            rendered: dict[str, str] = {}
+            for locale in LOCALES:
+                if payload_key(PARTICIPANT, locale) in owners[owner]:
+                    with using_locale(locale):
+                        rendered[payload_key(PARTICIPANT, locale)] = self.render(
+                            "partials/_own.html", **context
+                        )
+            payloads[owner] = rendered
+        return payloads
 
     def push(
         self,

@@ -5,11 +5,12 @@ the push being sent): publishing never waits for a connection, and one that fall
 dropped at once, its queue freed, instead of holding memory for a client that does not read.
 
 Backends are chosen by URL scheme. `memory://` serves one worker. `redis://host:port/db`
-serves several: what crosses Redis is a *notice* (table T committed seq S, its presence
-changed, a timer was set, it was deleted), never a rendered push. Each worker reads the
-delta from the database and renders it for its own connections, through the same local
-fan-out, so a connection only ever sees pushes built by its own worker (one `prev_seq`
-chain). Presence is counted across workers in Redis, with an expiry.
+serves several: what crosses Redis is a *notice* (table T committed seq S, changing
+participant P's own votes; its presence changed, a timer was set, it was deleted), never a
+rendered push. Each worker reads the delta from the database and renders it for its own
+connections, through the same local fan-out, so a connection only ever sees pushes built by
+its own worker (one `prev_seq` chain). Presence is counted across workers in Redis, with an
+expiry.
 """
 
 import asyncio
@@ -65,6 +66,9 @@ class Push:
     payloads: Mapping[str, str]
     rendered: frozenset[str] | None = None
     final: bool = False
+    # One participant's own state (votes, dots left) for their own connections only
+    # (`Hub.deliver_own`); outside the table's seq chain, its fragments carry their seq.
+    own: bool = False
     _sizes: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
     _frames: dict[tuple[str, Hashable], bytes] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -128,8 +132,15 @@ class Subscription:
     and the connection's task are for everything else (a gap, a snapshot, the last push of
     a deleted table). The transport's unsent bytes count against `max_bytes` then."""
 
-    def __init__(self, maxsize: int, max_bytes: int | None = None, key: str | None = None) -> None:
+    def __init__(
+        self,
+        maxsize: int,
+        max_bytes: int | None = None,
+        key: str | None = None,
+        owner: int | None = None,
+    ) -> None:
         self._items: deque[Push] = deque()
+        self.owner = owner  # the participant whose connection this is (their own pushes)
         self._ready = asyncio.Event()
         self._maxsize = maxsize
         self._max_bytes = max_bytes
@@ -188,6 +199,7 @@ class Subscription:
         """`push` continues what this connection's client has, and was rendered for it."""
         return (
             not push.final
+            and not push.own
             and push.prev_seq == self.seq
             and (self.key is None or push.covers(self.key))
         )
@@ -231,11 +243,14 @@ class Notice:
     table_id: int
     seq: int | None = None
     ends_at: dt.datetime | None = None
+    owner: int | None = None  # SEQ: the participant whose own state the commit changed
 
     def encode(self, origin: str) -> str:
         data: dict[str, Any] = {"w": origin, "k": self.kind, "t": self.table_id}
         if self.seq is not None:
             data["s"] = self.seq
+        if self.owner is not None:
+            data["p"] = self.owner
         if self.ends_at is not None:
             data["e"] = self.ends_at.isoformat()
         return json.dumps(data, separators=(",", ":"))
@@ -249,6 +264,7 @@ class Notice:
             table_id=int(data["t"]),
             seq=int(data["s"]) if "s" in data else None,
             ends_at=dt.datetime.fromisoformat(ends) if ends else None,
+            owner=int(data["p"]) if "p" in data else None,
         )
         return str(data["w"]), notice
 
@@ -266,6 +282,7 @@ class Hub:
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = {}
         self._keys: dict[str, Counter[str]] = {}
+        self._owned: dict[str, dict[int, set[Subscription]]] = {}  # channel -> owner -> subs
         self.worker_id = secrets.token_hex(6)
         self._on_notice: OnNotice | None = None
         self._on_resync: OnResync | None = None
@@ -307,6 +324,17 @@ class Hub:
         for subscription in tuple(self._subscribers.get(push.channel, ())):
             subscription.deliver(push)
 
+    def owner_keys(self, channel: str, owner: int) -> frozenset[str]:
+        """The payload keys of this participant's connections here (none: no connection)."""
+        return frozenset(
+            sub.key for sub in self._owned.get(channel, {}).get(owner, ()) if sub.key is not None
+        )
+
+    def deliver_own(self, owner: int, push: Push) -> None:
+        """A push of one participant's own state, to that participant's connections only."""
+        for subscription in tuple(self._owned.get(push.channel, {}).get(owner, ())):
+            subscription.deliver(push)
+
     async def handed(self, push: Push, ceiling: float) -> None:
         """Wait until every subscription took `push` from its queue, or `ceiling` seconds."""
         if push.handover.pending <= 0:
@@ -323,19 +351,31 @@ class Hub:
         maxsize: int = 64,
         max_bytes: int | None = None,
         key: str | None = None,
+        owner: int | None = None,
     ) -> AsyncIterator[Subscription]:
-        """A bounded queue of the channel's pushes; `key` names the payload whose bytes count."""
-        subscription = Subscription(maxsize, max_bytes, key)
+        """A bounded queue of the channel's pushes; `key` names the payload whose bytes count,
+        `owner` the participant whose connection it is (who also gets their own pushes)."""
+        subscription = Subscription(maxsize, max_bytes, key, owner)
         subscribers = self._subscribers.setdefault(channel, set())
         subscribers.add(subscription)
         keys = self._keys.setdefault(channel, Counter())
         if key is not None:
             keys[key] += 1
+        if owner is not None:
+            self._owned.setdefault(channel, {}).setdefault(owner, set()).add(subscription)
         try:
             yield subscription
         finally:
             subscription._release()
             subscribers.discard(subscription)
+            if owner is not None:
+                owned = self._owned.get(channel, {})
+                mine = owned.get(owner, set())
+                mine.discard(subscription)
+                if not mine:
+                    owned.pop(owner, None)
+                if not owned:
+                    self._owned.pop(channel, None)
             if key is not None:
                 keys[key] -= 1
                 if keys[key] <= 0:

@@ -4,8 +4,9 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from sqlmodel import Session
 
 from app import ratelimit
 from app.api_errors import ERROR_RESPONSES
@@ -123,6 +124,13 @@ class ProposalOut(BaseModel):
 
 class VoteIn(StrictIn):
     dots: int
+    expected: int | None = Field(
+        default=None,
+        description="Optional precondition: the dots this client last saw on the proposal. "
+        "If the stored count is neither this nor `dots`, nothing changes and the answer is "
+        "409 with the vote as it stands under `current` (another client of the same "
+        "participant changed it meanwhile).",
+    )
 
 
 class VoteOut(BaseModel):
@@ -231,11 +239,27 @@ def vote(
     session: SessionDep,
     participant: ApiParticipantDep,
     live: LiveDep,
-) -> VoteOut:
-    result = voting.set_vote(
-        session, participant=participant, proposal_id=proposal_id, dots=body.dots
-    )
+) -> VoteOut | Response:
+    """Set this participant's dots on a proposal (absolute, so a repeated request changes
+    nothing); with `expected`, only if the count is still the one the client saw."""
+    try:
+        result = voting.set_vote(
+            session,
+            participant=participant,
+            proposal_id=proposal_id,
+            dots=body.dots,
+            expected=body.expected,
+        )
+    except voting.StaleVote as stale:
+        current = _vote_out(session, stale.current).model_dump()
+        return JSONResponse(
+            {"detail": stale.detail, "field": stale.field, "current": current}, status_code=409
+        )
     live.publish(result)
+    return _vote_out(session, result)
+
+
+def _vote_out(session: Session, result: voting.VoteResult) -> VoteOut:
     return VoteOut(
         proposal_id=result.proposal_id,
         dots=result.my_dots,

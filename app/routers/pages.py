@@ -210,21 +210,51 @@ def vote(
     signer: SignerDep,
     live: LiveDep,
     dots: Annotated[int, Form()],
+    expected: Annotated[int | None, Form()] = None,
 ) -> Response:
+    """`expected` is the count the page showed: a page another tab has left behind gets 409
+    and this phone's state as it stands, and changes nothing."""
     table, me = _mine(request, session, signer, code)
-    result = voting.set_vote(session, participant=me, proposal_id=proposal_id, dots=dots)
+    try:
+        result = voting.set_vote(
+            session, participant=me, proposal_id=proposal_id, dots=dots, expected=expected
+        )
+    except voting.StaleVote as stale:
+        if not _is_htmx(request):
+            raise
+        return _vote_answer(
+            request, session, table, me, stale.current, status_code=409, flash=stale.message
+        )
     live.publish(result)
     if not _is_htmx(request):
         return _see_other(f"/t/{table.code}#p-{proposal_id}")
+    return _vote_answer(request, session, table, me, result)
+
+
+def _vote_answer(
+    request: Request,
+    session: Session,
+    table: Table,
+    me: Participant,
+    result: voting.VoteResult,
+    *,
+    status_code: int = 200,
+    flash: str = "",
+) -> Response:
+    """This phone's state after its vote. The seq is read first: a fragment never says a
+    seq later than what it shows (the other tab's vote pushed meanwhile must still land)."""
+    me_seq = max(result.seq or 0, state.current_seq(session, table.id or 0))
     return _page(
         request,
         "partials/_vote_result.html",
+        status_code=status_code,
         table=table,
-        p=state.proposal_view(session, proposal_id),
+        p=state.proposal_view(session, result.proposal_id),
         my_votes=voting.my_votes(session, me),
         my_cards=my_cards(session, table, me),
-        dots_left=result.dots_left,
-        me_seq=max(result.seq or 0, state.current_seq(session, table.id or 0)),
+        dots_left=voting.dots_left(session, me, table),
+        me_seq=me_seq,
+        flash=flash,
     )
 
 

@@ -105,6 +105,7 @@ async def _serve(
         maxsize=app_state.settings.tavoli_send_queue,
         max_bytes=app_state.settings.tavoli_send_buffer_bytes,
         key=key,
+        owner=participant_id,
     ) as sub:
         live.watching(table_id)
         if participant_id is not None:
@@ -167,6 +168,12 @@ async def _stream(
                     await _send(websocket, push.payloads[key])
                 await _close(websocket, CLOSE_NORMAL)
                 return False
+            if push.own:  # this participant's own state, changed from another tab
+                if key in push.payloads:
+                    watched.send_started()
+                    await _write(websocket, push.payloads[key])
+                    watched.send_done()
+                continue
             if sub.follows(push):
                 if key in push.payloads:
                     watched.send_started()

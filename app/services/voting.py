@@ -1,5 +1,6 @@
 """Votes: approval (one per proposal) or dots (a budget, with a cap per proposal)."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func
@@ -22,6 +23,18 @@ class VoteResult:
     dots_left: int | None  # None in approval mode: there is no budget
     tally: int | None  # None while the moderator hides the results
     seq: int | None  # None when the vote changed nothing (a double tap): nothing to push
+    # Whose own state (votes, dots left) changed: their other tabs are told, nobody else.
+    owner: int | None = None
+
+
+class StaleVote(Conflict):
+    """The client asked from a count that is not the stored one any more (another tab or
+    device of the same person changed it meanwhile): nothing changed, and `current` is the
+    state as it stands, for the client to show."""
+
+    def __init__(self, message: str, *, current: VoteResult) -> None:
+        super().__init__(message, field="expected")
+        self.current = current
 
 
 # Built once (the ORM's statement building cost more than the query: docs/performance.md).
@@ -65,6 +78,33 @@ def my_votes(session: Session, participant: Participant) -> dict[int, int]:
     return {proposal_id: dots for proposal_id, dots in rows}
 
 
+@dataclass(frozen=True)
+class Ballot:
+    """One participant's votes (proposal id -> dots) and dots left (None: approval)."""
+
+    votes: dict[int, int]
+    dots_left: int | None
+
+
+def ballots(session: Session, table: Table, participant_ids: Collection[int]) -> dict[int, Ballot]:
+    """`my_votes` and `dots_left` of several participants in one read (each one's other tabs
+    are told after a burst of votes)."""
+    ids = list(participant_ids)
+    votes: dict[int, dict[int, int]] = {pid: {} for pid in ids}
+    used = dict.fromkeys(ids, 0)
+    rows = session.exec(
+        select(Vote.participant_id, Vote.proposal_id, Vote.dots, Proposal.status)
+        .join(Proposal, col(Proposal.id) == Vote.proposal_id)
+        .where(col(Vote.participant_id).in_(ids))
+    ).all()
+    for participant_id, proposal_id, dots, status in rows:
+        votes[participant_id][proposal_id] = dots
+        if status == "visible":
+            used[participant_id] += dots
+    budget = table.dots if table.voting_mode == "dots" else None
+    return {pid: Ballot(votes[pid], None if budget is None else budget - used[pid]) for pid in ids}
+
+
 def active_participant(session: Session, participant_id: int) -> Participant:
     """The participant as stored now (call it after the table's lock): a removed one is
     refused by every door, whatever their phone still shows."""
@@ -77,11 +117,23 @@ def active_participant(session: Session, participant_id: int) -> Participant:
 
 
 def set_vote(
-    session: Session, *, participant: Participant, proposal_id: int, dots: int
+    session: Session,
+    *,
+    participant: Participant,
+    proposal_id: int,
+    dots: int,
+    expected: int | None = None,
 ) -> VoteResult:
-    """Set this participant's dots on a proposal (0 removes them). Idempotent."""
+    """Set this participant's dots on a proposal (0 removes them). Idempotent.
+
+    `expected` is the count the client showed when it asked (a page's + and − say "from 2
+    to 3"): when the stored count is neither that nor `dots` already, another tab or device
+    changed it meanwhile and nothing changes (`StaleVote`, 409, with the state as it
+    stands), so a stale page never moves a count it did not show."""
     if dots < 0:
         raise Invalid("Dots cannot be negative", field="dots")
+    if expected is not None and expected < 0:
+        raise Invalid("Dots cannot be negative", field="expected")
     if not participant.proxy:
         ratelimit.hit("vote", str(participant.id))
     participant_id = participant.id or 0
@@ -101,6 +153,20 @@ def set_vote(
             raise Conflict("At most %(cap)s dots on one proposal", cap=cap)
         vote = session.get(Vote, (participant_id, proposal_id))
         current = vote.dots if vote else 0
+        if expected is not None and current not in (expected, dots):
+            raise StaleVote(
+                "Your vote here changed in another window: this is how it stands now",
+                current=VoteResult(
+                    table_id=table.id or 0,
+                    proposal_id=proposal_id,
+                    my_dots=current,
+                    dots_left=dots_left(session, me, table),
+                    tally=tally(session, proposal_id)
+                    if tallies_shown(table, "participant")
+                    else None,
+                    seq=write.seq - 1,  # the last one committed: this write rolls back
+                ),
+            )
         if table.voting_mode == "dots":
             left = table.dots - dots_used(session, me) + current
             if dots > left:
@@ -123,6 +189,7 @@ def set_vote(
         dots_left=dots_left(session, me, table),
         tally=tally(session, proposal_id) if tallies_shown(table, "participant") else None,
         seq=write.change.seq,
+        owner=participant_id,
     )
 
 

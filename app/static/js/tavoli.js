@@ -29,6 +29,10 @@
     for (var i = 0; i < boxes.length; i++) {
       var box = boxes[i];
       var mine = votes[box.dataset.proposal] || 0;
+      // Each form says the count it was sent from: a tab left behind by another one gets
+      // 409 and the fresh state instead of moving a count it did not show.
+      var shown = box.querySelectorAll('[data-role="shown"]');
+      for (var k = 0; k < shown.length; k++) shown[k].value = String(mine);
       var toggle = box.querySelector('[data-role="toggle"]');
       if (toggle) {
         toggle.value = mine ? "0" : "1";
