@@ -19,12 +19,19 @@ message (HTML: the page says the table was deleted, with a link home; JSON:
 `{"type": "deleted"}`) and is closed with 1000, normal closure: htmx-ext-ws reconnects only
 on 1006, 1011, 1012 and 1013, so the page stays as it is, and machine clients should treat
 1000 after `deleted` as the end.
+
+Revocation: a console or dashboard opened with a moderator or facilitator link that has
+been replaced, and a removed participant's phone, receive nothing more from that moment
+(the hub holds their pushes, in every worker) and check their link again: when it no longer
+opens the page, the page says why (the link was replaced; the moderator removed you) and the
+socket is closed with 1008, on which htmx-ext-ws does not reconnect.
 """
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -46,7 +53,15 @@ from app.live.fragments import (
     payload_key,
     snapshot_json,
 )
-from app.live.hub import Hub, Subscription, table_channel, wire_of
+from app.live.hub import (
+    CHECK,
+    RUNNERS,
+    Hub,
+    Subscription,
+    participant_holder,
+    table_channel,
+    wire_of,
+)
 from app.models import Participant, Table
 from app.security import Signer
 from app.services import access, events, participants, state, tables
@@ -64,6 +79,42 @@ CLOSE_TRY_AGAIN = 1013  # htmx-ext-ws reconnects on this code, and so should mac
 CLOSE_SECONDS = 1.0  # a close frame queues behind what a stalled client has not read
 
 Snapshot = Callable[[Session], tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Who holds a socket (`app.live.hub` holders), whether their link still opens it (a
+    DomainError counts as no), and the last message when it no longer does."""
+
+    holder: str
+    allowed: Callable[[Session], object]
+    revoked: Callable[[], str]
+
+
+async def _still_allowed(engine: object, guard: Guard) -> bool:
+    def check() -> bool:
+        with open_session(engine) as session:  # type: ignore[arg-type]
+            try:
+                return bool(guard.allowed(session))
+            except DomainError:
+                return False
+
+    return await asyncio.to_thread(check)
+
+
+# Screens and API streams: anonymous, nothing to revoke.
+PUBLIC = Guard(holder="", allowed=lambda _session: True, revoked=lambda: "")
+
+
+async def _revoke(websocket: WebSocket, guard: Guard) -> None:
+    """Say why, then close for good (1008: htmx-ext-ws does not reconnect)."""
+    await _send(websocket, guard.revoked())
+    await _close(websocket, CLOSE_POLICY)
+
+
+def _revoked_page(websocket: WebSocket, audience: str, table: Table | None = None) -> str:
+    fragments: Fragments = websocket.app.state.fragments
+    return fragments.render("partials/_revoked.html", audience=audience, table=table)
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -90,6 +141,7 @@ async def _serve(
     table: Table,
     audience: str,
     snapshot: Snapshot,
+    guard: Guard,
     participant_id: int | None = None,
 ) -> None:
     app_state = websocket.app.state
@@ -102,6 +154,7 @@ async def _serve(
         maxsize=app_state.settings.tavoli_send_queue,
         max_bytes=app_state.settings.tavoli_send_buffer_bytes,
         key=key,
+        holder=guard.holder,
     ) as sub:
         live.watching(table_id)
         if participant_id is not None:
@@ -121,7 +174,7 @@ async def _serve(
 
                 group.start_soon(receive)
                 try:
-                    behind = await _stream(websocket, sub, key, last, snapshot)
+                    behind = await _stream(websocket, sub, key, last, snapshot, guard)
                 except TimeoutError:  # a send waited past TAVOLI_SEND_TIMEOUT
                     behind = True
                 if behind:  # 1013: it comes back and resynchronises
@@ -141,10 +194,16 @@ async def _serve(
 
 
 async def _stream(
-    websocket: WebSocket, sub: Subscription, key: str, last: int, snapshot: Snapshot
+    websocket: WebSocket,
+    sub: Subscription,
+    key: str,
+    last: int,
+    snapshot: Snapshot,
+    guard: Guard,
 ) -> bool:
     """Send the table's pushes in order: True when the client fell behind, False when the
-    table was deleted (the client was told and the socket closed for good).
+    table was deleted or the link revoked (the client was told and the socket closed for
+    good).
 
     With uvicorn serving through app/live/wire.py, the pushes that follow what the client
     has are written by the hub itself while this loop waits (framed once for every socket);
@@ -159,6 +218,12 @@ async def _stream(
             push = await sub.next()
             if push is None:  # dropped for falling behind
                 return True
+            if push is CHECK:  # a link was replaced, or a participant removed
+                if not await _still_allowed(engine, guard):
+                    await _revoke(websocket, guard)
+                    return False
+                sub.checked()
+                continue
             if push.final:  # the table was deleted: say so, and end for good
                 if key in push.payloads:
                     await _send(websocket, push.payloads[key])
@@ -289,8 +354,19 @@ async def _participant_stream(websocket: WebSocket, code: str) -> None:
         with using_locale(locale):
             return context["state"].seq, fragments.render("partials/_snapshot.html", **context)
 
+    participant_id = me.id or 0
+    guard = Guard(
+        holder=participant_holder(participant_id),
+        allowed=lambda session: participants.still_at_table(session, participant_id),
+        revoked=lambda: _revoked_page(websocket, PARTICIPANT, table),
+    )
     await _serve(
-        websocket, table=table, audience=PARTICIPANT, snapshot=snapshot, participant_id=me.id
+        websocket,
+        table=table,
+        audience=PARTICIPANT,
+        snapshot=snapshot,
+        guard=guard,
+        participant_id=participant_id,
     )
 
 
@@ -318,7 +394,11 @@ async def _screen_stream(websocket: WebSocket, code: str) -> None:
         return
     table, _ = opened
     await _serve(
-        websocket, table=table, audience=SCREEN, snapshot=_shared_snapshot(websocket, table, SCREEN)
+        websocket,
+        table=table,
+        audience=SCREEN,
+        snapshot=_shared_snapshot(websocket, table, SCREEN),
+        guard=PUBLIC,
     )
 
 
@@ -348,6 +428,11 @@ async def _moderator_stream(websocket: WebSocket, token: str, code: str) -> None
         table=table,
         audience=MODERATOR,
         snapshot=_shared_snapshot(websocket, table, MODERATOR),
+        guard=Guard(
+            holder=RUNNERS,
+            allowed=lambda session: access.table_for_runner(session, token, code),
+            revoked=lambda: _revoked_page(websocket, MODERATOR),
+        ),
     )
 
 
@@ -368,7 +453,7 @@ async def _api_stream(websocket: WebSocket, code: str) -> None:
         current = state.table_state(session, table)
         return current.seq, snapshot_json(current, people=live.people(table.id or 0))
 
-    await _serve(websocket, table=table, audience=API, snapshot=snapshot)
+    await _serve(websocket, table=table, audience=API, snapshot=snapshot, guard=PUBLIC)
 
 
 @router.websocket("/m/{token}/ws")
@@ -422,10 +507,16 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
                     maxsize=app_state.settings.tavoli_send_queue,
                     max_bytes=app_state.settings.tavoli_send_buffer_bytes,
                     key=key,
+                    holder=RUNNERS,
                 )
             )
             for tid in watched
         ]
+        guard = Guard(
+            holder=RUNNERS,
+            allowed=lambda session: events.event_for_moderator(session, token),
+            revoked=lambda: _revoked_page(websocket, DASHBOARD),
+        )
         for tid in watched:
             live.watching(tid)
         try:
@@ -445,10 +536,15 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
                 )
                 if receiver in done:
                     return
-                for task in done:
+                for task in sorted(done, key=lambda t: t.result() is not CHECK):
                     sub = getters.pop(task)
                     push = task.result()
-                    if push is None or (
+                    if push is CHECK:  # checked before any push of the same wake-up
+                        if not await _still_allowed(app_state.engine, guard):
+                            await _revoke(websocket, guard)
+                            return
+                        sub.checked()
+                    elif push is None or (
                         key in push.payloads and not await _send(websocket, push.payloads[key])
                     ):
                         await _close_try_again(websocket)

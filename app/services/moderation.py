@@ -346,9 +346,16 @@ def tags_of(session: Session, table: Table) -> list[Tag]:
     return list(session.exec(select(Tag).where(Tag.table_id == table.id).order_by(col(Tag.name))))
 
 
+@dataclass(frozen=True)
+class Removed(Change):
+    """A participant removed: their open connections are closed when it is published."""
+
+    removed_participant: int
+
+
 def remove_participant(
     session: Session, table: Table, participant_id: int, *, keep_ids: list[int] | None = None
-) -> Change:
+) -> Removed:
     """Remove someone who abuses the table: their posts leave the wall, their token stops,
     and their votes are withdrawn, so they count nowhere (live, API, minutes). A post of
     theirs listed in `keep_ids` (one on the wall that others support) stays visible; it
@@ -381,7 +388,7 @@ def remove_participant(
             if voted is not None:
                 _touch(session, voted, write.seq)
             session.delete(vote)
-    return write.change
+    return Removed(write.table.id or 0, write.seq, participant_id)
 
 
 @dataclass(frozen=True)

@@ -97,3 +97,9 @@ def participant_at(session: Session, token: str | None, table: Table) -> Partici
         select(Participant).where(Participant.token_hash == hash_token(token))
     ).first()
     return participant if participant and participant.table_id == table.id else None
+
+
+def still_at_table(session: Session, participant_id: int) -> bool:
+    """Not removed (nor erased): the participant's open connections may go on."""
+    participant = session.get(Participant, participant_id)
+    return participant is not None and not participant.removed
