@@ -12,7 +12,10 @@ once it reads, or when its connection dies.
 
 Abuse: each address holds at most `ratelimit` "websocket" open sockets (over it: accepted
 and closed with 1013, before any database work), and unknown table codes count as failed
-lookups like on the pages (over the limit: 1013).
+lookups like on the pages (over the limit: 1013). Tavoli reads nothing a client sends: a
+message is dropped as it arrives (uvicorn reads the next only then, and refuses one over
+4 KiB with 1009), and a socket that sends more than `INBOUND_BURST` messages, or more than
+one every `INBOUND_EVERY` seconds after them, is closed with 1008 (not reconnected).
 
 Deletion: when a table is deleted, each of its connections (in every worker) gets a last
 message (HTML: the page says the table was deleted, with a link home; JSON:
@@ -77,6 +80,8 @@ CLOSE_POLICY = 1008
 CLOSE_INTERNAL = 1011  # what uvicorn's keepalive closes with
 CLOSE_TRY_AGAIN = 1013  # htmx-ext-ws reconnects on this code, and so should machine clients
 CLOSE_SECONDS = 1.0  # a close frame queues behind what a stalled client has not read
+INBOUND_BURST = 10  # messages a client may send (all ignored) before the pace below counts
+INBOUND_EVERY = 5.0  # seconds per message past the burst: a client library's keepalive fits
 
 Snapshot = Callable[[Session], tuple[int, str]]
 
@@ -298,10 +303,20 @@ async def _capped(websocket: WebSocket, stream: Coroutine[Any, Any, None]) -> No
 
 
 async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends, so a disconnect is noticed at once."""
+    """Read what the client sends, so a disconnect is noticed at once, and drop it: a client
+    that floods (50 such sockets made pushes 50 times slower) is closed with 1008."""
+    clock = asyncio.get_running_loop().time
+    allowance, last = float(INBOUND_BURST), clock()
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
+            return
+        now = clock()
+        allowance = min(INBOUND_BURST, allowance + (now - last) / INBOUND_EVERY) - 1
+        last = now
+        if allowance < 0:
+            log.warning("closing a socket with 1008: it floods the server with messages")
+            await _close(websocket, CLOSE_POLICY, "Tavoli reads no messages")
             return
 
 
