@@ -9,7 +9,7 @@ from app.models import Event, Participant, Table
 from app.security import hash_token, new_token
 from app.services.errors import Conflict, Forbidden, Invalid, Unauthorized
 from app.services.tables import table_write
-from app.services.text import clean_line
+from app.services.text import clean_line, clean_name_line
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,8 @@ def join(
     category = clean_line(category, field="category", limit=100)
     if category and category not in event.categories:
         raise Invalid("Unknown stakeholder category", field="category")
-    clean_name = clean_line(name, field="name", limit=100)
-    clean_organisation = clean_line(organisation, field="organisation", limit=150)
+    clean_name = clean_name_line(name, field="name", limit=100)
+    clean_organisation = clean_name_line(organisation, field="organisation", limit=150)
     if client is not None:  # joins per address: a hall behind one router, not a script
         ratelimit.hit("join", client)
     token = new_token()
