@@ -72,6 +72,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds one send may wait for a client that does not read; then 1013.",
     )
+    tavoli_header_timeout: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "Seconds a client has to send a request's line and headers (app/protocol.py);"
+            " then the connection is closed. 0 turns the deadline off."
+        ),
+    )
     tavoli_rate_limits: bool = Field(
         default=True, description="Enforce the rate limits of app/ratelimit.py (429)."
     )

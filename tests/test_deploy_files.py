@@ -193,3 +193,15 @@ def test_every_way_to_serve_refuses_big_socket_messages() -> None:
         flat = " ".join(command.replace("\\\n", " ").split())
         assert "--ws-max-size 4096" in flat
     assert '"--ws-max-size",\n                "4096",' in test_server
+
+
+def test_every_way_to_serve_bounds_the_time_of_a_request_head() -> None:
+    """A client trickling its headers is cut off after TAVOLI_HEADER_TIMEOUT seconds: only
+    with Tavoli's HTTP protocol (uvicorn has no such timeout)."""
+    make_run = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    for command in (make_run, ENTRYPOINT.read_text()):
+        flat = " ".join(command.replace("\\\n", " ").split())
+        assert "--http app.protocol:HttpProtocol" in flat
+    assert (
+        'HTTP_PROTOCOL = "app.protocol:HttpProtocol"' in (ROOT / "tests" / "server.py").read_text()
+    )

@@ -31,7 +31,19 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.db import open_session
-from app.live.hub import DELETED, PRESENCE, SEQ, TIMER, Hub, Notice, Push, table_channel
+from app.live.hub import (
+    DELETED,
+    PRESENCE,
+    REVOKED,
+    RUNNERS,
+    SEQ,
+    TIMER,
+    Hub,
+    Notice,
+    Push,
+    participant_holder,
+    table_channel,
+)
 from app.models import Table
 from app.services.errors import NotFound
 from app.services.phases import finish_timer
@@ -195,8 +207,12 @@ class Broadcaster:
     def publish(self, change: Committed) -> None:
         """Publish what a service committed (nothing, if it changed nothing); a timer the
         change set is watched, here and by the other workers, so the table moves on at
-        zero even if this worker is gone by then. A change of one participant's own state
-        (`owner`, a vote) is also pushed to that participant's other tabs. Any thread."""
+        zero even if this worker is gone by then; a participant it removed loses their
+        connections first. A change of one participant's own state (`owner`, a vote) is
+        also pushed to that participant's other tabs. Any thread."""
+        removed = getattr(change, "removed_participant", None)
+        if removed is not None:
+            self.revoked((change.table_id,), participant_holder(removed))
         if change.seq is not None:
             self.notify(change.table_id, change.seq, getattr(change, "owner", None))
         ends_at = getattr(change, "ends_at", None)
@@ -211,6 +227,19 @@ class Broadcaster:
         and are closed (they must not reconnect). Any thread."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._deleted_here, tuple(table_ids))
+
+    def revoked(self, table_ids: Iterable[int], holder: str = RUNNERS) -> None:
+        """The links `holder` opened these tables with may no longer hold (a new moderator
+        or facilitator link, a participant removed): those connections, in every worker,
+        receive nothing more until they have checked theirs, and are told why and closed
+        if it fails. Any thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._revoked_here, tuple(table_ids), holder)
+
+    def _revoked_here(self, table_ids: tuple[int, ...], holder: str) -> None:
+        for table_id in table_ids:
+            self._hub.check_access(table_channel(table_id), holder)
+            self._hub.announce(Notice(REVOKED, table_id, holder=holder))
 
     def _deleted_here(self, table_ids: tuple[int, ...]) -> None:
         for table_id in table_ids:
@@ -249,6 +278,8 @@ class Broadcaster:
             self._recount_people(table_id)
         elif notice.kind == DELETED:
             self._close_table(table_id)
+        elif notice.kind == REVOKED and notice.holder is not None:
+            self._hub.check_access(table_channel(table_id), notice.holder)
 
     def _resync(self) -> None:
         """The hub (re)connected: notices may have been lost meanwhile, so every table with

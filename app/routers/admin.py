@@ -46,13 +46,15 @@ def organiser(request: Request, token: str, session: SessionDep, settings: Setti
 
 @router.post("/admin/{token}/events/{event_id}/moderator-link")
 def reissue_moderator_link(
-    token: str, event_id: int, session: SessionDep, settings: SettingsDep
+    token: str, event_id: int, session: SessionDep, settings: SettingsDep, live: LiveDep
 ) -> Response:
-    """A new moderator link: the old one stops at once. The answer is the event's page under
-    the new link, a GET that can be reloaded and bookmarked, which says so once."""
+    """A new moderator link: the old one stops at once, its open consoles and dashboard
+    too. The answer is the event's page under the new link, a GET that can be reloaded and
+    bookmarked, which says so once."""
     events.check_admin(admin_token=settings.admin_token, given=token)
     new = events.new_moderator_link(session, events.event_by_id(session, event_id))
-    return RedirectResponse(f"/m/{new}?reissued=1", status_code=303)
+    live.revoked(new.table_ids)
+    return RedirectResponse(f"/m/{new.token}?reissued=1", status_code=303)
 
 
 @router.post("/admin/{token}/events")
@@ -119,7 +121,9 @@ def _dashboard(
 
 
 @router.post("/m/{token}/tables/{code}/facilitator")
-def facilitator_link(request: Request, token: str, code: str, session: SessionDep) -> Response:
+def facilitator_link(
+    request: Request, token: str, code: str, session: SessionDep, live: LiveDep
+) -> Response:
     """A link that runs one table only, for the volunteer who facilitates it; the previous
     one stops working. Only its hash is stored, so the answer redirects to a page under the
     new link itself (`/run/{new}/{code}/link`): a GET that shows the link, survives a reload
@@ -128,6 +132,7 @@ def facilitator_link(request: Request, token: str, code: str, session: SessionDe
         session, token, code, client=ratelimit.address(request)
     )
     new = access.new_facilitator_link(session, table)
+    live.revoked((table.id or 0,))  # the old link's open consoles close
     return RedirectResponse(f"/run/{new}/{table.code}/link", status_code=303)
 
 

@@ -368,11 +368,14 @@ def moderator_link(
     session: SessionDep,
     settings: SettingsDep,
     _organiser: ApiOrganiserDep,
+    live: LiveDep,
 ) -> ModeratorLinkOut:
-    """A new moderator link for the event (organiser token); the previous one stops at once."""
-    token = events.new_moderator_link(session, events.event_by_id(session, event_id))
+    """A new moderator link for the event (organiser token); the previous one stops at once,
+    and the consoles and dashboard it opened are closed."""
+    new = events.new_moderator_link(session, events.event_by_id(session, event_id))
+    live.revoked(new.table_ids)
     base = public_base(request, settings.tavoli_public_url)
-    return ModeratorLinkOut(moderator_token=token, moderator_url=f"{base}/m/{token}")
+    return ModeratorLinkOut(moderator_token=new.token, moderator_url=f"{base}/m/{new.token}")
 
 
 class EventEditIn(StrictIn):

@@ -124,7 +124,8 @@ def bulk(
 
 
 @router.post("/merges/cancel")
-def cancel_merge() -> Response:
+def cancel_merge(_c: ConsoleDep) -> Response:
+    """Closes the merge panel; refused like every console route to a link that runs nothing."""
     return Response('<div id="merge-panel"></div>', media_type="text/html")
 
 
@@ -141,7 +142,7 @@ def confirm_removal(c: ConsoleDep, participant_id: int) -> Response:
 
 
 @router.get("/participants/cancel")
-def cancel_removal() -> Response:
+def cancel_removal(_c: ConsoleDep) -> Response:
     return Response('<div id="remove-panel"></div>', media_type="text/html")
 
 

@@ -10,7 +10,7 @@ from app.models import Event, Participant, Table
 from app.security import hash_token, new_token
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.services.tables import table_write
-from app.services.text import clean_line
+from app.services.text import clean_line, clean_name_line
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ def join(
     category = clean_line(category, field="category", limit=100)
     if category and category not in event.categories:
         raise Invalid("Unknown stakeholder category", field="category")
-    clean_name = clean_line(name, field="name", limit=100)
-    clean_organisation = clean_line(organisation, field="organisation", limit=150)
+    clean_name = clean_name_line(name, field="name", limit=100)
+    clean_organisation = clean_name_line(organisation, field="organisation", limit=150)
     if client is not None:  # joins per address: a hall behind one router, not a script
         ratelimit.hit("join", client)
     token = new_token()
@@ -127,3 +127,9 @@ def holder(session: Session, token: str | None) -> Callable[[Table | None], Part
         return participant
 
     return admit
+
+
+def still_at_table(session: Session, participant_id: int) -> bool:
+    """Not removed (nor erased): the participant's open connections may go on."""
+    participant = session.get(Participant, participant_id)
+    return participant is not None and not participant.removed
