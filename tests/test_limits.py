@@ -113,7 +113,16 @@ def test_open_connections_are_capped_per_address() -> None:
 
 
 def test_every_limit_is_named_with_a_reason_and_unknown_names_are_errors() -> None:
-    assert set(ratelimit.LIMITS) == {"join", "lookup", "post", "vote", "websocket"}
+    assert set(ratelimit.LIMITS) == {
+        "join",
+        "join_table",
+        "lookup",
+        "post",
+        "vote",
+        "websocket",
+        "phone_sockets",
+        "worker_sockets",
+    }
     assert all(limit.why and limit.per for limit in ratelimit.LIMITS.values())
     with pytest.raises(ValueError):
         ratelimit.hit("posts", "1")
@@ -187,6 +196,73 @@ def test_sockets_over_the_cap_per_address_are_closed_with_1013(limited_app: Fast
             assert refused.value.code == 1013
         with client.websocket_connect(url) as again:  # the slots were given back
             assert json.loads(again.receive_text())["type"] == "snapshot"
+
+
+def _phone_cookie(client: TestClient, code: str) -> str:
+    """A new phone joins through the form: its participant cookie."""
+    client.cookies.delete("tavoli_p")
+    page = client.get(f"/t/{code}").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    joined = client.post(f"/t/{code}/join", data={"csrf_token": csrf[1]}, follow_redirects=False)
+    return str(joined.cookies["tavoli_p"])
+
+
+def _phone_socket_closes(client: TestClient, code: str, cookie: str) -> Any:
+    client.cookies.delete("tavoli_p")
+    client.cookies.set("tavoli_p", cookie)
+    return client.websocket_connect(f"/t/{code}/ws")
+
+
+def test_phones_are_capped_per_participant_not_per_address(settings: Settings, engine: Any) -> None:
+    """A hall behind one address: more phones than the address's cap all connect; one phone's
+    tabs past its own cap are closed with 1013."""
+    app = create_app(
+        settings.model_copy(
+            update={
+                "tavoli_rate_limits": True,
+                "tavoli_limits": "websocket=2, phone_sockets=2",
+            }
+        )
+    )
+    with TestClient(app) as client:
+        _, code = create_table(client)
+        phones = [_phone_cookie(client, code) for _ in range(4)]
+        with contextlib.ExitStack() as stack:
+            for cookie in phones:  # four phones from one address, over its cap of 2
+                ws = stack.enter_context(_phone_socket_closes(client, code, cookie))
+                assert 'id="seq"' in ws.receive_text()
+            second_tab = stack.enter_context(_phone_socket_closes(client, code, phones[0]))
+            assert 'id="seq"' in second_tab.receive_text()
+            with (
+                pytest.raises(WebSocketDisconnect) as refused,
+                _phone_socket_closes(client, code, phones[0]) as third_tab,
+            ):
+                third_tab.receive_text()
+            assert refused.value.code == 1013
+
+
+def test_a_worker_caps_its_open_sockets_of_every_kind(settings: Settings, engine: Any) -> None:
+    app = create_app(
+        settings.model_copy(
+            update={"tavoli_rate_limits": True, "tavoli_limits": "worker_sockets=2"}
+        )
+    )
+    with TestClient(app) as client:
+        _, code = create_table(client)
+        phone = _phone_cookie(client, code)
+        with (
+            _phone_socket_closes(client, code, phone) as ws,
+            client.websocket_connect(f"/api/tables/{code}/stream") as stream,
+        ):
+            ws.receive_text(), stream.receive_text()
+            for path in (f"/t/{code}/screen/ws", f"/api/tables/{code}/stream"):
+                with (
+                    pytest.raises(WebSocketDisconnect) as refused,
+                    client.websocket_connect(path) as extra,
+                ):
+                    extra.receive_text()
+                assert refused.value.code == 1013
 
 
 def test_socket_lookups_of_unknown_codes_are_limited_too(limited_app: FastAPI) -> None:
