@@ -28,7 +28,7 @@ from app import ratelimit
 from app.config import Settings
 from app.live.hub import Hub, Push
 from app.main import create_app
-from app.services import tables
+from app.services import participants, tables
 from app.services.errors import NotFound, TooMany
 from tests.conftest import make_table
 from tests.server import running_server
@@ -89,6 +89,20 @@ def test_only_failed_lookups_count(session: Session) -> None:
     with pytest.raises(TooMany):  # over the limit, not even a known code is looked up
         tables.resolve(session, code, client="10.0.0.1")
     tables.resolve(session, code, client="10.0.0.2")
+
+
+def test_a_table_takes_a_bounded_number_of_joins_whatever_the_addresses(
+    session: Session,
+) -> None:
+    ratelimit.configure("memory://", overrides={"join_table": "3/minute"})
+    table, other = make_table(session), make_table(session)
+    event = tables.event_of(session, table)
+    for n in range(3):  # a script spread over many addresses
+        participants.join(session, table=table, event=event, client=f"10.0.0.{n}")
+    with pytest.raises(TooMany):
+        participants.join(session, table=table, event=event, client="10.0.0.9")
+    participants.join(session, table=other, event=event, client="10.0.0.9")  # not this one
+    ratelimit.hit("join", "10.0.0.9")  # the refused join cost its address nothing: 2 of 1,200
 
 
 def test_disabled_limits_never_refuse() -> None:
@@ -180,6 +194,25 @@ def test_too_many_is_a_429_with_retry_after_in_the_api_and_the_pages(limited_app
         assert "Troppe richieste: riprova tra" in page.text  # Italian by default
         flash = client.get("/limited", headers={"hx-request": "true"})
         assert flash.status_code == 429 and flash.headers["retry-after"]
+
+
+def test_a_page_refused_for_going_too_fast_reloads_by_itself_after_the_wait(
+    limited_app: FastAPI,
+) -> None:
+    """The error page of a GET carries the wait for tavoli.js to count down, then reload; a
+    form's POST is never sent again from an error page (only by htmx, which kept it)."""
+    with TestClient(limited_app) as client:
+        csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text)
+        assert csrf is not None
+        for _ in range(3):
+            client.get("/api/tables/ZZZZZ2")
+        page = client.get("/t/ZZZZZ2")
+        assert page.status_code == 429
+        seconds = page.headers["retry-after"]
+        assert f'data-reload="{seconds}"' in page.text
+        assert "Troppe richieste insieme: riprovo da solo tra %s secondi" in page.text
+        posted = client.post("/t/ZZZZZ2/join", data={"csrf_token": csrf[1]})
+        assert posted.status_code == 429 and "data-reload" not in posted.text
 
 
 def test_sockets_over_the_cap_per_address_are_closed_with_1013(limited_app: FastAPI) -> None:
