@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     )
     tavoli_limits: str = Field(
         default="",
-        description="Overrides of app/ratelimit.py's limits: 'join=600/minute, websocket=800'.",
+        description="Overrides of app/ratelimit.py's limits: 'join=2000/hour, websocket=400'.",
     )
     tavoli_max_body_bytes: int = Field(
         default=256 * 1024,

@@ -166,6 +166,10 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
         {
             "message": message,
             "status": exc.status,
+            # A page refused for going too fast waits as told, then reloads by itself.
+            "reload_after": (
+                exc.retry_after if isinstance(exc, TooMany) and request.method == "GET" else None
+            ),
             "csrf_token": csrf_token(request, request.app.state.signer),
         },
         status_code=exc.status,

@@ -2,10 +2,10 @@
 
 Counters live in the `limits` library's storage (moving windows), chosen by URL with
 `TAVOLI_LIMITS_URL`: `memory://` counts in this process; a `redis://` URL shares the counts
-between workers. The one exception is `websocket`, a cap on *open* connections rather than
-a rate: `limits` offers rate strategies only (fixed, moving and sliding windows, no
-semaphore), so open sockets are counted in this process, per worker (W workers admit up
-to W times the cap from one address).
+between workers. The exceptions are the caps on *open* sockets (`websocket` per
+address, `phone_sockets` per participant, `worker_sockets` per worker): `limits` offers rate
+strategies only (fixed, moving and sliding windows, no semaphore), so open sockets are
+counted in this process, per worker (W workers admit up to W times a cap).
 
 API, for services and routes (the module is configured once, by `create_app`):
 
@@ -19,7 +19,7 @@ API, for services and routes (the module is configured once, by `create_app`):
 hit in the full window leaves it); the app's error handler turns it into a `Retry-After`
 header. `configure(storage_uri, enabled=False)` (setting `TAVOLI_RATE_LIMITS=false`) turns
 every check off; `overrides` (setting `TAVOLI_LIMITS`, e.g.
-`join=600/minute;3000/hour, websocket=1000`) replaces defaults; `reset()` forgets all
+`join=2000/hour, websocket=400`) replaces defaults; `reset()` forgets all
 counts (tests). The client address is the peer's, or the proxy's `X-Forwarded-For` when
 uvicorn runs with `--proxy-headers` behind a trusted proxy; IPv6 clients are counted per
 /64, the block one device or household gets.
@@ -64,11 +64,19 @@ class Limit:
 
 LIMITS: dict[str, Limit] = {
     "join": Limit(
-        "300/minute;1500/hour",
+        "1200/hour",
         "client address",
-        "A venue's Wi-Fi puts a whole hall behind one address: 300 people scanning the QR "
-        "code in the same minute must all get in, and a big event's whole attendance within "
-        "the hour; a script making thousands of participants is stopped.",
+        "A venue's Wi-Fi puts a whole hall behind one address: 1,000 phones scanning the QR "
+        "code within two minutes must all get in at once. The moving window is a bucket whose "
+        "burst is the hour's whole allowance (each join's token comes back an hour later): a "
+        "hall's burst passes untouched, a script making thousands of participants gets 1,200 "
+        "in its first hour from one address, then one join each time an old one ages out.",
+    ),
+    "join_table": Limit(
+        "2000/hour",
+        "table",
+        "However many addresses a script uses, a table takes at most 2,000 new participants an "
+        "hour: a plenary hall of 1,000 twice over, not a flood of fake voters on one wall.",
     ),
     "lookup": Limit(
         "60/minute;600/hour",
@@ -92,11 +100,25 @@ LIMITS: dict[str, Limit] = {
         "a script voting hundreds of times a second, each a push to every screen, is not.",
     ),
     "websocket": Limit(
-        "400",
-        "client address, open connections (a cap, not a rate)",
-        "A venue's NAT puts a whole hall behind one address: 300 phones, the projectors, "
-        "consoles and a few second tabs fit under 400, and 1,500 sockets from one address "
-        "do not. Over the cap the socket is closed with 1013 and the client retries later.",
+        "200",
+        "client address, open sockets other than a phone's (a cap, not a rate)",
+        "Screens, consoles, dashboards and API streams: a whole event's projectors and "
+        "consoles behind one address fit under 200, a script holding thousands does not. "
+        "Phones are counted per participant instead: a hall behind one address is not "
+        "capped as one client.",
+    ),
+    "phone_sockets": Limit(
+        "4",
+        "participant, open sockets (a cap)",
+        "A phone's few tabs: the QR code scanned twice, a reload whose old socket has not "
+        "closed yet. Joining is limited per address, so phones cannot be multiplied cheaply.",
+    ),
+    "worker_sockets": Limit(
+        "5000",
+        "worker, open sockets of every kind (a cap)",
+        "What one worker serves with pushes still within a second (docs/performance.md: "
+        "5,000 clients, 672 ms with one worker); each socket is a file descriptor, so the "
+        "worker's `ulimit -n` must be above it (docs/deploy.md).",
     ),
 }
 

@@ -125,7 +125,13 @@ def join(
         client=ratelimit.address(request),
     )
     live.publish(joined)
-    response = _see_other(f"/t/{table.code}")
+    # The join page's form is sent by htmx (so that a 429 can wait and send it again): htmx
+    # follows no redirect into the page, HX-Redirect has it load the table.
+    response: Response = (
+        Response(headers={"HX-Redirect": f"/t/{table.code}"})
+        if _is_htmx(request)
+        else _see_other(f"/t/{table.code}")
+    )
     response.set_cookie(
         PARTICIPANT_COOKIE,
         signer.sign(joined.token),

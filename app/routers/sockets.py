@@ -10,12 +10,13 @@ out of an ASGI app's reach (no socket options): the host bounds it (`net.ipv4.tc
 A dropped client's close frame queues behind what it has not read; the TCP connection ends
 once it reads, or when its connection dies.
 
-Abuse: each address holds at most `ratelimit` "websocket" open sockets (over it: accepted
-and closed with 1013, before any database work), and unknown table codes count as failed
-lookups like on the pages (over the limit: 1013). Tavoli reads nothing a client sends: a
-message is dropped as it arrives (uvicorn reads the next only then, and refuses one over
-4 KiB with 1009), and a socket that sends more than `INBOUND_BURST` messages, or more than
-one every `INBOUND_EVERY` seconds after them, is closed with 1008 (not reconnected).
+Abuse: a worker holds at most `ratelimit` "worker_sockets" open sockets, a phone's
+participant "phone_sockets" and any other address "websocket" (over a cap: accepted and
+closed with 1013, which htmx-ext-ws retries with backoff); unknown table codes count as
+failed lookups like on the pages (over the limit: 1013). Tavoli reads nothing a client
+sends: a message is dropped as it arrives (uvicorn reads the next only then, and refuses one
+over 4 KiB with 1009), and a socket that sends more than `INBOUND_BURST` messages, or more
+than one every `INBOUND_EVERY` seconds after them, is closed with 1008 (not reconnected).
 
 Deletion: when a table is deleted, each of its connections (in every worker) gets a last
 message (HTML: the page says the table was deleted, with a link home; JSON:
@@ -298,16 +299,24 @@ async def _close(websocket: WebSocket, code: int, reason: str = "") -> None:
         await websocket.close(code, reason)
 
 
-async def _capped(websocket: WebSocket, stream: Coroutine[Any, Any, None]) -> None:
-    """Run a stream while it holds one of its address's open-socket slots. Over the cap the
-    socket is accepted only to be closed with 1013 (try again later), before any lookup."""
+async def _capped(
+    websocket: WebSocket, stream: Coroutine[Any, Any, None], *, phone: bool = False
+) -> None:
+    """Run a stream while it holds its open-socket slots: one of the worker's, and unless it
+    is a phone's, one of its address's (a phone's is its participant's, taken once the
+    cookie is read: a hall behind one address is not one client). Over a cap the socket is
+    accepted only to be closed with 1013 (try again later), before any lookup."""
+    slots = [("worker_sockets", "worker")]
+    if not phone:
+        slots.append(("websocket", ratelimit.address(websocket)))
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(ratelimit.holding("websocket", ratelimit.address(websocket)))
+            for name, key in slots:
+                stack.enter_context(ratelimit.holding(name, key))
         except TooMany:
             stream.close()
             await websocket.accept()
-            await _close_try_again(websocket, "Too many connections from this address")
+            await _close_try_again(websocket, "Too many connections")
             return
         await stream
 
@@ -360,7 +369,7 @@ async def _open(
 
 @router.websocket("/t/{code}/ws")
 async def participant_stream(websocket: WebSocket, code: str) -> None:
-    await _capped(websocket, _participant_stream(websocket, code))
+    await _capped(websocket, _participant_stream(websocket, code), phone=True)
 
 
 async def _participant_stream(websocket: WebSocket, code: str) -> None:
@@ -385,14 +394,20 @@ async def _participant_stream(websocket: WebSocket, code: str) -> None:
         allowed=lambda session: participants.still_at_table(session, participant_id),
         revoked=lambda: _revoked_page(websocket, PARTICIPANT, table),
     )
-    await _serve(
-        websocket,
-        table=table,
-        audience=PARTICIPANT,
-        snapshot=snapshot,
-        guard=guard,
-        participant_id=participant_id,
-    )
+    with contextlib.ExitStack() as stack:
+        try:  # a phone's few tabs
+            stack.enter_context(ratelimit.holding("phone_sockets", str(participant_id)))
+        except TooMany:
+            await _close_try_again(websocket, "Too many connections from this phone")
+            return
+        await _serve(
+            websocket,
+            table=table,
+            audience=PARTICIPANT,
+            snapshot=snapshot,
+            guard=guard,
+            participant_id=participant_id,
+        )
 
 
 def _shared_snapshot(websocket: WebSocket, table: Table, audience: str) -> Snapshot:

@@ -48,7 +48,9 @@ def join(
     clean_name = clean_name_line(name, field="name", limit=100)
     clean_organisation = clean_name_line(organisation, field="organisation", limit=150)
     if client is not None:  # joins per address: a hall behind one router, not a script
+        ratelimit.check("join_table", str(table.id))  # nor many addresses on one table
         ratelimit.hit("join", client)
+        ratelimit.hit("join_table", str(table.id))
     token = new_token()
     with table_write(session, table.id or 0) as write:
         # Read under the lock: a removal racing this join has committed or waits for it.
