@@ -101,6 +101,22 @@ class Settings(BaseSettings):
         ge=1,
         description="Reports show a stakeholder category with fewer people as '< N' (privacy).",
     )
+    tavoli_report_queue: int = Field(
+        default=8,
+        ge=1,
+        description=(
+            "PDF, Word and Excel files being made or waiting, per worker; past it a download "
+            "gets 503 with Retry-After (votes never wait behind reports)."
+        ),
+    )
+    tavoli_report_wait: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "Seconds the downloads page waits for a slow file before it shows that the file "
+            "is being prepared (202, a page that checks again until the file comes)."
+        ),
+    )
     tavoli_purge_interval: float = Field(
         default=3600,
         ge=0,

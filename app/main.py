@@ -23,6 +23,7 @@ from app.live.farewell import farewell
 from app.live.fragments import Fragments
 from app.live.hub import hub_from_url
 from app.reports import pdf
+from app.reports.jobs import ReportQueue
 from app.routers import (
     admin,
     api,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     send_watch = SendWatch(settings.tavoli_send_timeout)
+    report_queue = ReportQueue(settings.tavoli_report_queue)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await live.stop()
             send_watch.close()
             await hub.disconnect()
+            report_queue.shutdown()
             pdf.shutdown()
             engine.dispose()
 
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hub = hub
     app.state.live = live
     app.state.send_watch = send_watch
+    app.state.report_queue = report_queue
     app.state.signer = signer
     app.state.fragments = fragments
 
