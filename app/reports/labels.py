@@ -175,6 +175,15 @@ def voting(mode: str, dots: int, cap: int) -> str:
     return voting_name(mode)
 
 
+def tied_after(count: int) -> str:
+    """After a priority list cut inside a tie: the proposals of that rank not listed."""
+    return i18n.ngettext(
+        "and %(num)s more proposal with the same votes",
+        "and %(num)s more proposals with the same votes",
+        count,
+    ) % {"num": number(count)}
+
+
 def tally(mode: str, count: int) -> str:
     """“12 voti” or “12 bollini”: approvals and dots are different units, never added up."""
     word = (
