@@ -435,7 +435,9 @@ def _signature() -> tuple[str, tuple[tuple[str, str], ...]]:
 
 
 def table_closing(report: TableReport) -> Closing:
-    approved = long_date(report.end.astimezone(LOCAL_TIME).date()) if report.end else BLANK
+    # Tavoli records when a table closed, not that its people approved the minutes: the
+    # date of approval is left to fill by whoever has the table approve them.
+    approved = BLANK
     note = (
         _("Draft: the table is still running; it is approved once closed.") if report.draft else ""
     )
