@@ -373,12 +373,15 @@ def _note(doc: DocumentObject, text: str) -> None:
     _paragraph(doc, clean(text), "Note")
 
 
-def _ranked(doc: DocumentObject, lines: tuple[Line, ...], mode: str) -> None:
+def _ranked(doc: DocumentObject, report: TableReport, lines: tuple[Line, ...]) -> None:
     """Ranks as text ("1. Title — 12 voti"): ties share a rank, and no list runs on."""
     for line in lines:
         p = _paragraph(doc, style="Ranked")
         p.add_run(f"{line.rank}.\t{clean(line.title)} — ")
-        p.add_run(labels.tally(mode, line.votes)).bold = True
+        p.add_run(labels.tally(report.voting_mode, line.votes)).bold = True
+    more = report.tied_after(lines)
+    if more:
+        _paragraph(doc, f"…\t{labels.tied_after(more)}", style="Ranked")
 
 
 def _event_line(doc: DocumentObject, report: TableReport | EventReport) -> None:
@@ -728,7 +731,7 @@ def _priorities(doc: DocumentObject, report: TableReport, level: int, footer: st
     if picture:
         shape = doc.add_picture(io.BytesIO(picture), width=Cm(14))
         shape._inline.docPr.set("descr", _("The ten proposals with most votes"))
-    _ranked(doc, top, mode)
+    _ranked(doc, report, top)
     if not top:
         _note(doc, _("No votes yet."))
 
@@ -886,7 +889,7 @@ def _event_priorities(doc: DocumentObject, report: EventReport) -> None:
         _heading(doc, clean(labels.provisional(t)), 2)
         _meta(doc, (_("Voting"), labels.voting(t.voting_mode, t.dots, t.max_per_proposal)))
         top = t.top(5)
-        _ranked(doc, top, t.voting_mode)
+        _ranked(doc, t, top)
         if not top:
             _note(doc, _("No votes yet."))
 
