@@ -3,9 +3,11 @@ event), or a table's facilitator (that table only). The coordinator link changes
 
 from dataclasses import dataclass
 
+from markupsafe import Markup
 from sqlmodel import Session, col, select
 
 from app.models import Event, Table
+from app.reports import html as report_html
 from app.security import hash_token, new_token
 from app.services.errors import Forbidden, NotFound, Unauthorized
 from app.services.tables import Change, resolve_for, table_write
@@ -72,6 +74,13 @@ def new_coordinator_link(session: Session, event: Event) -> str:
     session.add(event)
     session.commit()
     return token
+
+
+def synthesis_preview(synthesis: str) -> Markup:
+    """The synthesis as the minutes print it (their own safe Markdown renderer), from what
+    is typed, before it is saved: empty when nothing is."""
+    text = clean_paragraphs(synthesis, field="synthesis", limit=SYNTHESIS_LIMIT)
+    return report_html.markdown(text, top=3) if text.strip() else Markup("")
 
 
 def save_synthesis(session: Session, table: Table, *, facilitator: str, synthesis: str) -> Change:

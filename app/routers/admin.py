@@ -1,9 +1,11 @@
 """Organiser and moderator pages, behind capability links."""
 
 import datetime as dt
+import io
 from types import SimpleNamespace
 from typing import Annotated, Any
 
+import segno
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
@@ -152,6 +154,24 @@ def facilitator_handout(
         event=tables.event_of(session, table),
         console_path=f"/run/{token}/{table.code}/",
         url=f"{base}/run/{token}/{table.code}/",
+    )
+
+
+@router.get("/run/{token}/{code}/link/qr.svg")
+def facilitator_qr(
+    request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The facilitator link as a QR code, for the volunteer's phone or tablet to scan."""
+    table = access.table_for_runner(session, token, code)
+    if access.is_event_moderator(session, token, table):
+        raise NotFound("This page shows facilitator links only")
+    url = f"{public_base(request, settings.tavoli_public_url)}/run/{token}/{table.code}/"
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2, title=table.code)
+    return Response(
+        buffer.getvalue(),
+        media_type="image/svg+xml",
+        headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
     )
 
 

@@ -116,16 +116,6 @@ def list_events(session: Session) -> list[EventSummary]:
     return summaries
 
 
-def events_for(session: Session, *, admin_token: str, token: str | None) -> list[EventSummary]:
-    """The events a token may list: every one for the organiser, its own for a moderator
-    (so a moderator's script can find its event id from its token alone)."""
-    if token and not tokens_equal(token, admin_token):
-        event = event_for_moderator(session, token)
-        return [s for s in list_events(session) if s.event.id == event.id]
-    check_admin(admin_token=admin_token, given=token)
-    return list_events(session)
-
-
 def event_by_id(session: Session, event_id: int) -> Event:
     event = by_id(session, Event, event_id)
     if event is None:

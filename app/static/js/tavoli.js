@@ -17,6 +17,14 @@
     for (var i = 0; i < cards.length; i++) cards[i].classList.toggle("mine", !!mine[cards[i].id]);
   }
 
+  // A button about to be disabled while it has the focus hands it to its partner (+ to −):
+  // a disabled button drops the focus to the page, and a keyboard or screen reader user
+  // would lose their place on the wall.
+  function disable(button, off, partner) {
+    if (off && document.activeElement === button && !partner.disabled) partner.focus({ preventScroll: true });
+    button.disabled = off;
+  }
+
   // Pushed cards are the same for everyone; #me holds this phone's votes and dots left.
   function applyMyVotes() {
     var me = document.getElementById("me");
@@ -43,8 +51,9 @@
       var plus = box.querySelector('[data-role="plus"]');
       minus.value = String(mine - 1);
       plus.value = String(mine + 1);
-      minus.form.querySelector("button").disabled = mine <= 0;
-      plus.form.querySelector("button").disabled = mine >= cap || (left !== null && left <= 0);
+      var less = minus.form.querySelector("button"), more = plus.form.querySelector("button");
+      disable(less, mine <= 0, more);
+      disable(more, mine >= cap || (left !== null && left <= 0), less);
       box.querySelector(".my-dots strong").textContent = String(mine);
     }
   }
@@ -399,10 +408,14 @@
     var flash = document.getElementById("flash");
     if (flash) flash.textContent = "";
   });
-  // After a merge, clear the selection that was merged.
-  document.addEventListener("tavoli:merged", function () {
+  // After a merge or a tag given or taken away, clear the selection it was done to.
+  function clearSelection() {
     var boxes = document.querySelectorAll('input[name="proposal_ids"][form="bulk"]:checked');
     for (var i = 0; i < boxes.length; i++) boxes[i].checked = false;
+  }
+  document.addEventListener("tavoli:selection-done", clearSelection);
+  document.addEventListener("tavoli:merged", function () {
+    clearSelection();
     var panel = document.getElementById("merge-panel");
     if (panel) panel.innerHTML = "";
   });
