@@ -162,7 +162,7 @@ def facilitator_qr(
     request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The facilitator link as a QR code, for the volunteer's phone or tablet to scan."""
-    table = access.table_for_runner(session, token, code)
+    table = access.table_for_runner(session, token, code, client=ratelimit.address(request))
     if access.is_event_moderator(session, token, table):
         raise NotFound("This page shows facilitator links only")
     url = f"{public_base(request, settings.tavoli_public_url)}/run/{token}/{table.code}/"

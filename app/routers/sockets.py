@@ -476,7 +476,7 @@ async def _moderator_stream(websocket: WebSocket, token: str, code: str) -> None
         snapshot=_shared_snapshot(websocket, table, MODERATOR),
         guard=Guard(
             holder=RUNNERS,
-            allowed=lambda session: access.table_for_runner(session, token, code),
+            allowed=lambda session: access.table_for_runner(session, token, code, client=None),
             revoked=lambda: _revoked_page(websocket, MODERATOR),
         ),
     )
