@@ -29,8 +29,8 @@ links: $(VENV)/.installed
 
 run: migrate links
 	$(BIN)/uvicorn --factory app.main:create_app --host $(HOST) --port $(PORT) --proxy-headers \
-		--ws app.live.wire:WebSocketProtocol --ws-per-message-deflate false \
-		--ws-ping-interval 10 --ws-ping-timeout 10
+		--http app.protocol:HttpProtocol --ws app.live.wire:WebSocketProtocol \
+		--ws-per-message-deflate false --ws-ping-interval 10 --ws-ping-timeout 10 --ws-max-size 4096
 
 # Browser tests drive Debian's chromium; install it when missing and we may (root).
 browser-deps:

@@ -136,6 +136,19 @@ class VoteIn(BaseModel):
     )
 
 
+class BallotIn(BaseModel):
+    """A paper ballot: the proposals listed and, in the same order, the dots on each (0 or
+    1 in approval mode). The console's form sends both lists, one pair per row."""
+
+    proposal_ids: list[int] = Field(max_length=500)
+    dots: list[int] = Field(max_length=500)
+
+    def votes(self) -> dict[int, int]:
+        if len(self.proposal_ids) != len(self.dots):
+            raise Invalid("Give one number for each proposal", field="dots")
+        return dict(zip(self.proposal_ids, self.dots, strict=True))
+
+
 class JoiningIn(BaseModel):
     open: bool = Field(description="False closes joining; true reopens it.")
 
@@ -175,6 +188,13 @@ class TagOut(BaseModel):
     name: str
 
 
+class PostedOut(BaseModel):
+    """A post typed in for a paper participant: its id, as a phone's own post answers."""
+
+    id: int
+    seq: int
+
+
 class PaperParticipantOut(BaseModel):
     id: int
     name: str
@@ -211,6 +231,11 @@ def _paper_vote(s: Session, t: Table, i: VoteIn, participant_id: int, **ids: int
     if proposal_id is None:
         raise Invalid("Choose a proposal", field="proposal_id")
     return voting.set_vote(s, participant=person, proposal_id=proposal_id, dots=i.dots)
+
+
+def _paper_ballot(s: Session, t: Table, i: BallotIn, participant_id: int) -> Committed:
+    person = moderation.paper_participant(s, t, participant_id)
+    return voting.set_votes(s, participant=person, votes=i.votes())
 
 
 def _edit_table(s: Session, t: Table, i: TableFormIn) -> Committed:
@@ -410,6 +435,8 @@ ACTIONS: tuple[Action, ...] = (
         ProposalIn,
         api=("POST", "/paper-participants/{participant_id}/proposals"),
         console="/paper/{participant_id}/proposals",
+        answer=lambda r, s: PostedOut(id=r.proposal.id or 0, seq=r.seq),
+        answer_model=PostedOut,
         status_code=201,
         console_done=N_("Post recorded for them."),
     ),
@@ -422,6 +449,15 @@ ACTIONS: tuple[Action, ...] = (
         console_done=N_("Vote recorded: it is listed under their name."),
     ),
     Action(
+        "ballot_for",
+        _paper_ballot,
+        BallotIn,
+        api=("PUT", "/paper-participants/{participant_id}/votes"),
+        console="/paper/{participant_id}/ballot",
+        console_done=N_("Votes recorded: they are listed under their name."),
+        summary="Type in a paper ballot: several votes of one person, all or none.",
+    ),
+    Action(
         "save_synthesis",
         lambda s, t, i: report_access.save_synthesis(
             s, t, facilitator=i.facilitator_name, synthesis=i.synthesis
@@ -429,6 +465,7 @@ ACTIONS: tuple[Action, ...] = (
         SynthesisIn,
         api=("PUT", "/synthesis"),
         console="/synthesis",
+        console_done=N_("Synthesis saved at %(time)s."),
         summary="The facilitator's name and written synthesis, for the minutes.",
     ),
     Action(

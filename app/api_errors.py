@@ -2,15 +2,21 @@
 
 Every error the API answers, whether a service refused (`DomainError`), the request did not
 parse (`RequestValidationError`) or Starlette had no route, is `{"detail": str}` with the
-field at fault when there is one. Routers document it with `responses=ERROR_RESPONSES`,
-which also replaces FastAPI's default `HTTPValidationError` (a list) in the OpenAPI document.
+field at fault when there is one, and a stable machine `code`. `detail` speaks the language
+the client's `Accept-Language` asks for among Tavoli's (Italian for `it`, English otherwise),
+from the same catalogue as the pages; `code` never changes with the language. Routers
+document it with `responses=ERROR_RESPONSES`, which also replaces FastAPI's default
+`HTTPValidationError` (a list) in the OpenAPI document.
 """
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+
+from app.i18n import gettext, using_locale
 
 # Parts of a location that name where the value was, not which value it was.
 _PLACES = ("body", "query", "path", "header", "cookie")
@@ -27,7 +33,14 @@ class FieldError(BaseModel):
 class ErrorOut(BaseModel):
     """Every error answer of the JSON API (400, 401, 403, 404, 409, 413, 422, 429)."""
 
-    detail: str = Field(description="What went wrong, in English.")
+    detail: str = Field(
+        description="What went wrong, in the language of `Accept-Language` (`it` or English)."
+    )
+    code: str | None = Field(
+        default=None,
+        description="A stable machine code (e.g. `voting_is_not_open`): the same in every "
+        "language; match on this, not on `detail`.",
+    )
     field: str | None = Field(
         default=None, description="The request field at fault, when one is (e.g. `title`)."
     )
@@ -74,14 +87,29 @@ def field_errors(exc: RequestValidationError) -> list[FieldError]:
     ]
 
 
-def validation_error(exc: RequestValidationError) -> ErrorOut:
-    """One readable message naming the first bad field; the full list under `errors`."""
+def error_code(msgid: str) -> str:
+    """A message's machine code, from its English msgid: `Voting is not open` gives
+    `voting_is_not_open` (placeholders dropped), whatever language `detail` is in."""
+    plain = re.sub(r"%\(\w+\)[sd]", " ", msgid).lower()
+    return re.sub(r"[^a-z0-9]+", "_", plain).strip("_") or "error"
+
+
+def validation_error(exc: RequestValidationError, locale: str = "en") -> ErrorOut:
+    """One readable message naming the first bad field; the full list under `errors`
+    (pydantic's own messages, in English)."""
     errors = field_errors(exc)
-    if not errors:
-        return ErrorOut(detail="The request is not valid", errors=[])
-    first = errors[0]
-    field = _field_name(first.loc)
-    if first.type == "json_invalid":
-        return ErrorOut(detail="The request body is not valid JSON", errors=errors)
-    detail = f"{field}: {first.msg}" if field else first.msg
-    return ErrorOut(detail=detail, field=field, errors=errors)
+    with using_locale(locale):
+        if not errors:
+            return ErrorOut(detail=gettext("The request is not valid"), code="invalid", errors=[])
+        first = errors[0]
+        field = _field_name(first.loc)
+        if first.type == "json_invalid":
+            detail = gettext("The request body is not valid JSON")
+            return ErrorOut(detail=detail, code="invalid_json", errors=errors)
+        if locale == "en":
+            detail = f"{field}: {first.msg}" if field else first.msg
+        elif field:
+            detail = gettext("%(field)s: missing or not valid") % {"field": field}
+        else:
+            detail = gettext("The request is not valid")
+    return ErrorOut(detail=detail, field=field, code=first.type, errors=errors)

@@ -72,6 +72,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds one send may wait for a client that does not read; then 1013.",
     )
+    tavoli_header_timeout: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "Seconds a client has to send a request's line and headers (app/protocol.py);"
+            " then the connection is closed. 0 turns the deadline off."
+        ),
+    )
     tavoli_rate_limits: bool = Field(
         default=True, description="Enforce the rate limits of app/ratelimit.py (429)."
     )
@@ -81,7 +89,7 @@ class Settings(BaseSettings):
     )
     tavoli_limits: str = Field(
         default="",
-        description="Overrides of app/ratelimit.py's limits: 'join=600/minute, websocket=800'.",
+        description="Overrides of app/ratelimit.py's limits: 'join=2000/hour, websocket=400'.",
     )
     tavoli_max_body_bytes: int = Field(
         default=256 * 1024,
@@ -92,6 +100,22 @@ class Settings(BaseSettings):
         default=3,
         ge=1,
         description="Reports show a stakeholder category with fewer people as '< N' (privacy).",
+    )
+    tavoli_report_queue: int = Field(
+        default=8,
+        ge=1,
+        description=(
+            "PDF, Word and Excel files being made or waiting, per worker; past it a download "
+            "gets 503 with Retry-After (votes never wait behind reports)."
+        ),
+    )
+    tavoli_report_wait: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "Seconds the downloads page waits for a slow file before it shows that the file "
+            "is being prepared (202, a page that checks again until the file comes)."
+        ),
     )
     tavoli_purge_interval: float = Field(
         default=3600,

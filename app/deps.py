@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from starlette.requests import HTTPConnection
 
+from app import ratelimit
 from app.config import Settings
 from app.db import open_session
 from app.live.broadcaster import Broadcaster
@@ -110,10 +111,10 @@ def api_organiser(settings: SettingsDep, token: TokenDep) -> None:
 ApiOrganiserDep = Annotated[None, Depends(api_organiser)]
 
 
-def api_runner_table(code: str, session: SessionDep, token: TokenDep) -> Table:
+def api_runner_table(request: Request, code: str, session: SessionDep, token: TokenDep) -> Table:
     """The table named in the path, for its event's moderator or its facilitator."""
     try:
-        return table_for_runner(session, token, code)
+        return table_for_runner(session, token, code, client=ratelimit.address(request))
     finally:
         release(session)
 

@@ -8,10 +8,14 @@ from contextvars import ContextVar
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+# The events are Italian: times people read are Rome's, whatever the server's zone.
+LOCAL_TIME = ZoneInfo("Europe/Rome")
 
 LOCALES = ("it", "en")
 DEFAULT_LOCALE = "it"
@@ -92,3 +96,19 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def long_date(value: dt.date) -> str:
     return format_date(value, format="full", locale=_locale.get())
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """Stored times are UTC; SQLite gives them back naive."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def local_clock(value: dt.datetime) -> str:
+    """“14:32”: the time in Rome."""
+    return format_time(_aware(value).astimezone(LOCAL_TIME), format="short", locale=_locale.get())
+
+
+def local_moment(value: dt.datetime) -> str:
+    """“lunedì 7 dicembre 2026, 03:39”: a day and a time in Rome, in words."""
+    local = _aware(value).astimezone(LOCAL_TIME)
+    return f"{long_date(local.date())}, {local_clock(value)}"

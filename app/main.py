@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app import i18n, logs, ratelimit
-from app.api_errors import validation_error
+from app.api_errors import error_code, validation_error
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.hygiene import BodyGuard
@@ -23,6 +23,7 @@ from app.live.farewell import farewell
 from app.live.fragments import Fragments
 from app.live.hub import hub_from_url
 from app.reports import pdf
+from app.reports.jobs import ReportQueue
 from app.routers import (
     admin,
     api,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     send_watch = SendWatch(settings.tavoli_send_timeout)
+    report_queue = ReportQueue(settings.tavoli_report_queue)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await live.stop()
             send_watch.close()
             await hub.disconnect()
+            report_queue.shutdown()
             pdf.shutdown()
             engine.dispose()
 
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hub = hub
     app.state.live = live
     app.state.send_watch = send_watch
+    app.state.report_queue = report_queue
     app.state.signer = signer
     app.state.fragments = fragments
 
@@ -126,14 +130,29 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _api_locale(request: Request) -> str:
+    """The API's errors follow `Accept-Language` alone (no cookie, no page default): Italian
+    when asked for, English for a client that asks for nothing."""
+    return i18n.from_accept_language(request.headers.get("accept-language")) or "en"
+
+
+def _translated(exc: DomainError) -> str:
+    message = i18n.gettext(exc.message)
+    return message % exc.params if exc.params else message
+
+
 async def _domain_error(request: Request, exc: DomainError) -> Response:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooMany) else None
     if _is_api(request):
-        content: dict[str, object] = {"detail": exc.detail}
+        with i18n.using_locale(_api_locale(request)):
+            detail = (
+                i18n.gettext(exc.message) % exc.params if exc.params else i18n.gettext(exc.message)
+            )
+        content: dict[str, object] = {"detail": detail, "code": error_code(exc.message)}
         if exc.field:
             content["field"] = exc.field
         return JSONResponse(content, status_code=exc.status, headers=headers)
-    message = i18n.gettext(exc.message) % exc.params if exc.params else i18n.gettext(exc.message)
+    message = _translated(exc)
     if request.headers.get("hx-request"):
         response = templates.TemplateResponse(
             request,
@@ -151,6 +170,10 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
         {
             "message": message,
             "status": exc.status,
+            # A page refused for going too fast waits as told, then reloads by itself.
+            "reload_after": (
+                exc.retry_after if isinstance(exc, TooMany) and request.method == "GET" else None
+            ),
             "csrf_token": csrf_token(request, request.app.state.signer),
         },
         status_code=exc.status,
@@ -160,10 +183,10 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
     if _is_api(request):
-        return JSONResponse(jsonable_errors(exc), status_code=422)
+        return JSONResponse(jsonable_errors(exc, _api_locale(request)), status_code=422)
     return await _domain_error(request, Invalid("Some fields are missing or not valid"))
 
 
-def jsonable_errors(exc: RequestValidationError) -> dict[str, object]:
+def jsonable_errors(exc: RequestValidationError, locale: str = "en") -> dict[str, object]:
     """The API's one error shape (`app.api_errors.ErrorOut`), first bad field in `detail`."""
-    return validation_error(exc).model_dump(exclude_none=True)
+    return validation_error(exc, locale).model_dump(exclude_none=True)

@@ -2,17 +2,15 @@
 
 Counters live in the `limits` library's storage (moving windows), chosen by URL with
 `TAVOLI_LIMITS_URL`: `memory://` counts in this process; a `redis://` URL shares the counts
-between workers. The one exception is `websocket`, a cap on *open* connections rather than
-a rate: `limits` offers rate strategies only (fixed, moving and sliding windows, no
-semaphore), so open sockets are counted in this process, per worker (W workers admit up
-to W times the cap from one address).
+between workers. The exceptions are the caps on *open* sockets (`websocket` per
+address, `phone_sockets` per participant, `worker_sockets` per worker): `limits` offers rate
+strategies only (fixed, moving and sliding windows, no semaphore), so open sockets are
+counted in this process, per worker (W workers admit up to W times a cap).
 
 API, for services and routes (the module is configured once, by `create_app`):
 
     ratelimit.hit("post", str(participant.id))      # counts one; TooMany (429) over a limit
     ratelimit.check("lookup", address)              # TooMany if over, counts nothing
-    with ratelimit.failures("lookup", address):     # check first; a NotFound escaping the
-        table = tables.table_by_code(session, code) # block counts one failure, then propagates
     with ratelimit.holding("websocket", address):   # one open connection while inside
         ...
     address = ratelimit.address(request)            # a Request's or WebSocket's client
@@ -21,13 +19,18 @@ API, for services and routes (the module is configured once, by `create_app`):
 hit in the full window leaves it); the app's error handler turns it into a `Retry-After`
 header. `configure(storage_uri, enabled=False)` (setting `TAVOLI_RATE_LIMITS=false`) turns
 every check off; `overrides` (setting `TAVOLI_LIMITS`, e.g.
-`join=600/minute;3000/hour, websocket=1000`) replaces defaults; `reset()` forgets all
+`join=2000/hour, websocket=400`) replaces defaults; `reset()` forgets all
 counts (tests). The client address is the peer's, or the proxy's `X-Forwarded-For` when
 uvicorn runs with `--proxy-headers` behind a trusted proxy; IPv6 clients are counted per
 /64, the block one device or household gets.
+
+A shared storage that fails (Redis stopped, restarting, unreachable) fails open: the
+counts go on in this process's memory, per worker, until Redis answers again (`FailOpen`,
+logged once per outage). Redis holds nothing worth refusing a vote or a page for.
 """
 
 import ipaddress
+import logging
 import math
 import threading
 import time
@@ -35,17 +38,21 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import HTTPConnection
 
-from app.services.errors import NotFound, TooMany
+from app.services.errors import TooMany
 from app.templating import N_
 
 TOO_MANY = N_("Too many requests: try again in %(seconds)s seconds")
 NAMESPACE = "tavoli"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,11 +64,19 @@ class Limit:
 
 LIMITS: dict[str, Limit] = {
     "join": Limit(
-        "300/minute;1500/hour",
+        "1200/hour",
         "client address",
-        "A venue's Wi-Fi puts a whole hall behind one address: 300 people scanning the QR "
-        "code in the same minute must all get in, and a big event's whole attendance within "
-        "the hour; a script making thousands of participants is stopped.",
+        "A venue's Wi-Fi puts a whole hall behind one address: 1,000 phones scanning the QR "
+        "code within two minutes must all get in at once. The moving window is a bucket whose "
+        "burst is the hour's whole allowance (each join's token comes back an hour later): a "
+        "hall's burst passes untouched, a script making thousands of participants gets 1,200 "
+        "in its first hour from one address, then one join each time an old one ages out.",
+    ),
+    "join_table": Limit(
+        "2000/hour",
+        "table",
+        "However many addresses a script uses, a table takes at most 2,000 new participants an "
+        "hour: a plenary hall of 1,000 twice over, not a flood of fake voters on one wall.",
     ),
     "lookup": Limit(
         "60/minute;600/hour",
@@ -85,11 +100,25 @@ LIMITS: dict[str, Limit] = {
         "a script voting hundreds of times a second, each a push to every screen, is not.",
     ),
     "websocket": Limit(
-        "400",
-        "client address, open connections (a cap, not a rate)",
-        "A venue's NAT puts a whole hall behind one address: 300 phones, the projectors, "
-        "consoles and a few second tabs fit under 400, and 1,500 sockets from one address "
-        "do not. Over the cap the socket is closed with 1013 and the client retries later.",
+        "200",
+        "client address, open sockets other than a phone's (a cap, not a rate)",
+        "Screens, consoles, dashboards and API streams: a whole event's projectors and "
+        "consoles behind one address fit under 200, a script holding thousands does not. "
+        "Phones are counted per participant instead: a hall behind one address is not "
+        "capped as one client.",
+    ),
+    "phone_sockets": Limit(
+        "4",
+        "participant, open sockets (a cap)",
+        "A phone's few tabs: the QR code scanned twice, a reload whose old socket has not "
+        "closed yet. Joining is limited per address, so phones cannot be multiplied cheaply.",
+    ),
+    "worker_sockets": Limit(
+        "5000",
+        "worker, open sockets of every kind (a cap)",
+        "What one worker serves with pushes still within a second (docs/performance.md: "
+        "5,000 clients, 672 ms with one worker); each socket is a file descriptor, so the "
+        "worker's `ulimit -n` must be above it (docs/deploy.md).",
     ),
 }
 
@@ -123,13 +152,144 @@ def configure(
                 type(item)(item.amount, item.multiples, namespace=NAMESPACE)
                 for item in parse_many(spec)
             ]
-    storage = storage_from_string(storage_uri)
-    limiter = MovingWindowRateLimiter(storage)
+    limiter = MovingWindowRateLimiter(_storage(storage_uri))
     _items.clear()
     _items.update(items)
     _caps.clear()
     _caps.update(caps)
     _limiter, _enabled = limiter, enabled
+
+
+SHARED_TIMEOUT = 0.5  # seconds a request may wait for Redis before counting locally
+RETRY_SHARED = 2.0  # seconds between attempts while Redis is away
+
+
+class FailOpen(Storage, MovingWindowSupport):
+    """A shared storage (Redis) that counts in this process's memory while it fails.
+
+    One failure sends every count here for `RETRY_SHARED` seconds, so an outage costs a
+    request at most one short attempt every two seconds, not a wait and a 500 each. The
+    outage is logged when it starts and when it ends. While it lasts, each worker counts
+    on its own (W workers admit up to W times a limit), and the counts it kept are
+    forgotten when Redis is back."""
+
+    STORAGE_SCHEME = None
+
+    def __init__(self, shared: Storage) -> None:
+        super().__init__()
+        self.shared = shared
+        self.local = MemoryStorage()
+        self.down_since: float | None = None
+        self._retry_at = 0.0
+        self._lock = threading.Lock()
+        base = shared.base_exceptions
+        self._errors: tuple[type[BaseException], ...] = (
+            StorageError,
+            OSError,
+            *(base if isinstance(base, tuple) else (base,)),
+        )
+
+    @property
+    def base_exceptions(self) -> tuple[type[Exception], ...]:
+        return ()  # nothing of the shared storage's escapes
+
+    def _call(self, method: str, *args: Any) -> Any:
+        if time.monotonic() >= self._retry_at:
+            try:
+                result = getattr(self.shared, method)(*args)
+            except self._errors as exc:
+                self._failed(exc)
+            else:
+                if self.down_since is not None:
+                    self._recovered()
+                return result
+        return getattr(self.local, method)(*args)
+
+    def _failed(self, exc: BaseException) -> None:
+        with self._lock:
+            self._retry_at = time.monotonic() + RETRY_SHARED
+            if self.down_since is None:
+                self.down_since = time.monotonic()
+                log.warning(
+                    "rate limits: the shared storage failed (%s: %s); counting in this "
+                    "worker until it answers again",
+                    type(exc).__name__,
+                    exc,
+                )
+
+    def _recovered(self) -> None:
+        with self._lock:
+            if self.down_since is not None:
+                log.warning(
+                    "rate limits: the shared storage answers again, after %.0f s",
+                    time.monotonic() - self.down_since,
+                )
+                self.down_since = None
+                self.local.reset()
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return int(self._call("incr", key, expiry, amount))
+
+    def get(self, key: str) -> int:
+        return int(self._call("get", key))
+
+    def get_expiry(self, key: str) -> float:
+        return float(self._call("get_expiry", key))
+
+    def check(self) -> bool:
+        """Whether the shared storage answers (its `check` says False rather than raise)."""
+        if time.monotonic() < self._retry_at:
+            return False
+        if self.shared.check():
+            if self.down_since is not None:
+                self._recovered()
+            return True
+        self._failed(ConnectionError("no answer to PING"))
+        return False
+
+    def reset(self) -> int | None:
+        self.local.reset()
+        with self._lock:
+            self._retry_at = 0.0
+        result = self._call("reset")
+        return None if result is None else int(result)
+
+    def clear(self, key: str) -> None:
+        self._call("clear", key)
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return bool(self._call("acquire_entry", key, limit, expiry, amount))
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        start, count = self._call("get_moving_window", key, limit, expiry)
+        return float(start), int(count)
+
+
+def _storage(uri: str) -> Storage:
+    """`memory://` as is; a shared storage (Redis) behind `FailOpen`, its client bounded in
+    time and not retrying by itself (FailOpen decides when to try again)."""
+    if uri.startswith("memory://"):
+        return storage_from_string(uri)  # type: ignore[return-value]
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    shared = storage_from_string(
+        uri,
+        socket_timeout=SHARED_TIMEOUT,
+        socket_connect_timeout=SHARED_TIMEOUT,
+        retry=Retry(NoBackoff(), 1),  # type: ignore[arg-type]  # one reconnection
+    )
+    return FailOpen(shared)  # type: ignore[arg-type]
+
+
+def degraded() -> bool:
+    """The shared counts are unreachable: this worker counts alone (for /healthz, which
+    asks again when it is time to, so the answer turns back without a limited request)."""
+    storage = _limiter.storage if _limiter is not None else None
+    if not isinstance(storage, FailOpen) or storage.down_since is None:
+        return False
+    storage.check()
+    return storage.down_since is not None
 
 
 def _parse_overrides(overrides: Mapping[str, str] | str | None) -> dict[str, str]:
@@ -188,21 +348,6 @@ def hit(name: str, key: str) -> None:
     for item in _items[name]:
         if not _limiter.hit(item, name, key):  # another request took the last one meanwhile
             raise TooMany(TOO_MANY, retry_after=_retry_after(item, name, key))
-
-
-@contextmanager
-def failures(name: str, key: str) -> Iterator[None]:
-    """Refuse when over the limit; count one when the block raises NotFound (a failed
-    lookup), which then propagates. Successful lookups are free."""
-    check(name, key)
-    try:
-        yield
-    except NotFound:
-        if _enabled:
-            assert _limiter is not None
-            for item in _items[name]:
-                _limiter.hit(item, name, key)
-        raise
 
 
 def _cap(name: str) -> int:

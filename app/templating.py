@@ -85,6 +85,7 @@ def build_templates() -> Jinja2Templates:
         "PHASES": tuple(PHASE_LABELS),
         "SCREEN_MODES": tuple(SCREEN_LABELS),
         "long_date": i18n.long_date,
+        "local_moment": i18n.local_moment,
         "current_locale": i18n.current_locale,
         "KINDS": tuple(KIND_LABELS),
         "HTMX": "vendor/htmx-2.0.11.min.js",

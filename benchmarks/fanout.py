@@ -552,6 +552,7 @@ def start_tavoli(sc: Scenario, tmp: Path, admin: str, profile: str) -> Servers:
         command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         command += ["--backlog", "4096", "--ws", sc.ws]
         command += ["--ws-ping-interval", "10", "--ws-ping-timeout", "10"]  # as `make run`
+        command += ["--ws-max-size", "4096", "--http", "app.protocol:HttpProtocol"]
         if not sc.server_deflate:
             command += ["--ws-per-message-deflate", "false"]
         log_path = tmp / f"tavoli-{i}.log"

@@ -29,8 +29,10 @@ python -c 'from app.config import get_settings; get_settings().secret_key'
 
 # Pushes are a few hundred bytes: per-message deflate would cost a zlib state per socket
 # (~45 KiB) and a fifth of the CPU of every push for little (docs/performance.md). A client
-# that stops reading stops answering pings: closed within 20 s, its memory freed.
+# that stops reading stops answering pings: closed within 20 s, its memory freed. Tavoli
+# reads no message from a client: one over 4 KiB closes its socket (1009), unbuffered.
+# A request's head must arrive within TAVOLI_HEADER_TIMEOUT seconds (app/protocol.py).
 exec uvicorn --factory app.main:create_app --host 0.0.0.0 --port 8000 --proxy-headers \
-    --ws app.live.wire:WebSocketProtocol --ws-per-message-deflate false \
-    --ws-ping-interval 10 --ws-ping-timeout 10 \
+    --http app.protocol:HttpProtocol --ws app.live.wire:WebSocketProtocol --ws-per-message-deflate false \
+    --ws-ping-interval 10 --ws-ping-timeout 10 --ws-max-size 4096 \
     --workers "$workers"

@@ -198,6 +198,7 @@ def settings(database_url: str) -> Settings:
         tavoli_secret_key="test-secret-key",
         tavoli_push_interval=0.02,
         tavoli_warm_pdf=False,  # a test app lives a moment: no PDF engine to warm
+        tavoli_report_wait=60,  # a first PDF starts a worker: files, not progress pages
         tavoli_rate_limits=False,  # tests make many posts and votes quickly: see test_limits
         tavoli_purge_interval=0,  # the factories' events are years past their retention
     )

@@ -14,8 +14,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 
 
-# As `make run` and the image serve: pushes written to each socket's transport.
+# As `make run` and the image serve: pushes written to each socket's transport, and a
+# deadline for each request's head.
 WEBSOCKET_PROTOCOL = "app.live.wire:WebSocketProtocol"
+HTTP_PROTOCOL = "app.protocol:HttpProtocol"
 
 
 def free_port() -> int:
@@ -62,8 +64,12 @@ def running_server(
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--http",
+                HTTP_PROTOCOL,
                 "--ws",
                 WEBSOCKET_PROTOCOL,
+                "--ws-max-size",
+                "4096",
                 *args,
             ],
             cwd=ROOT,

@@ -67,7 +67,10 @@ def test_organiser_token_is_required_to_create_events(client: TestClient) -> Non
     assert client.post("/api/events", json=body).status_code == 401
     response = client.post("/api/events", json=body, headers=bearer("wrong"))
     assert response.status_code == 403
-    assert response.json() == {"detail": "The organiser token is not valid"}
+    assert response.json() == {
+        "detail": "The organiser token is not valid",
+        "code": "the_organiser_token_is_not_valid",
+    }
 
 
 def test_event_gets_default_categories_and_a_moderator_token(client: TestClient) -> None:
@@ -102,7 +105,8 @@ def test_dots_table_and_invalid_voting_rules(client: TestClient) -> None:
 def test_unknown_code_is_404_everywhere(client: TestClient) -> None:
     assert client.get("/api/tables/ZZZZZZ").status_code == 404
     assert client.post("/api/tables/ZZZZZZ/participants", json={}).json() == {
-        "detail": "No table has this code"
+        "detail": "No table has this code",
+        "code": "no_table_has_this_code",
     }
 
 
@@ -140,7 +144,7 @@ def test_vote_errors_are_json_and_change_nothing(client: TestClient) -> None:
     )
     over = client.put(f"/api/proposals/{b}/vote", json={"dots": 1}, headers=bearer(me))
     assert over.status_code == 409
-    assert over.json() == {"detail": "Not enough dots left: 0"}
+    assert over.json() == {"detail": "Not enough dots left: 0", "code": "not_enough_dots_left"}
     assert (
         client.put(
             f"/api/proposals/{b}/vote", json={"dots": "many"}, headers=bearer(me)
@@ -172,7 +176,11 @@ def test_invalid_posts_are_422_and_store_nothing(client: TestClient) -> None:
     ):
         assert client.post(url, json=body, headers=bearer(me)).status_code == 422, body
     too_long = client.post(url, json={"title": "x" * 141}, headers=bearer(me)).json()
-    assert too_long == {"detail": "At most 140 characters", "field": "title"}
+    assert too_long == {
+        "detail": "At most 140 characters",
+        "code": "at_most_characters",
+        "field": "title",
+    }
     assert client.get(f"/api/tables/{code}").json()["proposals"] == []
 
 

@@ -161,3 +161,23 @@ def test_a_phone_refreshes_its_own_state(client: TestClient) -> None:
     assert 'id="me"' in mine.text and 'id="dots-left"' in mine.text and 'id="my-posts"' in mine.text
     client.cookies.clear()  # another phone, that has not joined
     assert client.get(f"/t/{code}/me").status_code == 404
+
+
+def test_every_console_route_refuses_a_link_that_runs_nothing(client: TestClient) -> None:
+    """The panels' cancel buttons answered any token (a door that told a guessed link from
+    nothing); now they refuse it as the console's other routes do, and serve a real one."""
+    _, code = create_table(client)
+    headers = {**HTMX, "X-CSRF-Token": csrf_of(client.get(console_url(code)).text)}
+    bad = console_url(code, "nonsense")
+    refused = [
+        client.get(bad + "participants/cancel", headers=HTMX),
+        client.post(bad + "merges/cancel", headers=headers),
+        client.post(bad + "bulk", data={"action": "merge"}, headers=headers),
+    ]
+    assert [r.status_code for r in refused] == [403, 403, 403]
+    assert len({r.text for r in refused}) == 1  # the same answer at every door
+    good = console_url(code)
+    removal = client.get(good + "participants/cancel", headers=HTMX)
+    merge = client.post(good + "merges/cancel", headers=headers)
+    assert removal.text == '<div id="remove-panel"></div>'
+    assert merge.text == '<div id="merge-panel"></div>'

@@ -181,3 +181,27 @@ def test_both_ways_to_serve_close_stalled_sockets_and_skip_deflate() -> None:
         assert "--ws-ping-interval 10 --ws-ping-timeout 10" in flat
         assert "--ws-per-message-deflate false" in flat
         assert "--ws app.live.wire:WebSocketProtocol" in flat
+
+
+def test_every_way_to_serve_refuses_big_socket_messages() -> None:
+    """Tavoli reads no WebSocket message: `make run`, the image (and so compose's web
+    services, which run its entry point) and the tests' servers refuse any over 4 KiB, not
+    uvicorn's 16 MiB default (a hundred sockets held gigabytes)."""
+    make_run = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    test_server = (ROOT / "tests" / "server.py").read_text()
+    for command in (make_run, ENTRYPOINT.read_text()):
+        flat = " ".join(command.replace("\\\n", " ").split())
+        assert "--ws-max-size 4096" in flat
+    assert '"--ws-max-size",\n                "4096",' in test_server
+
+
+def test_every_way_to_serve_bounds_the_time_of_a_request_head() -> None:
+    """A client trickling its headers is cut off after TAVOLI_HEADER_TIMEOUT seconds: only
+    with Tavoli's HTTP protocol (uvicorn has no such timeout)."""
+    make_run = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    for command in (make_run, ENTRYPOINT.read_text()):
+        flat = " ".join(command.replace("\\\n", " ").split())
+        assert "--http app.protocol:HttpProtocol" in flat
+    assert (
+        'HTTP_PROTOCOL = "app.protocol:HttpProtocol"' in (ROOT / "tests" / "server.py").read_text()
+    )

@@ -96,14 +96,20 @@ def test_stepping_back_reopens_posting(client: TestClient) -> None:
     url = f"/api/tables/{code}/proposals"
     refused = client.post(url, json={"title": "Tardi"}, headers=bearer(me))
     assert refused.status_code == 409
-    assert refused.json() == {"detail": "Posting is closed in this phase"}
+    assert refused.json() == {
+        "detail": "Posting is closed in this phase",
+        "code": "posting_is_closed_in_this_phase",
+    }
     assert public(client, code)["proposals"] == []
 
     set_phase(client, code, "collect")
     pid = post(client, code, me, "Riaperto")
     refused_vote = client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(me))
     assert refused_vote.status_code == 409
-    assert refused_vote.json() == {"detail": "Voting is not open in this phase"}
+    assert refused_vote.json() == {
+        "detail": "Voting is not open in this phase",
+        "code": "voting_is_not_open_in_this_phase",
+    }
     assert wall(client, code) == {"Riaperto": None}
 
 
@@ -152,7 +158,10 @@ def test_facilitator_link_runs_only_its_own_table(client: TestClient) -> None:
     # Only the event's moderator hands out links, for this table or any other.
     refused = run(client, "POST", code, "/facilitator-link", token=token)
     assert refused.status_code == 403
-    assert refused.json() == {"detail": "Only the event's moderator can hand out facilitator links"}
+    assert refused.json() == {
+        "detail": "Only the event's moderator can hand out facilitator links",
+        "code": "only_the_event_s_moderator_can_hand_out_facilitator_links",
+    }
     assert run(client, "POST", other, "/facilitator-link", token=token).status_code == 403
 
     # A new link revokes the previous one.
@@ -194,7 +203,10 @@ def test_merge_and_undo_keep_tallies_exact(client: TestClient) -> None:
     assert moderation_view(client, code)["merges"] == []
     again = run(client, "DELETE", code, f"/merges/{merge_id}")
     assert again.status_code == 409
-    assert again.json() == {"detail": "This merge was already undone"}
+    assert again.json() == {
+        "detail": "This merge was already undone",
+        "code": "this_merge_was_already_undone",
+    }
     assert wall(client, code) == {"Casa": 2, "Abitare": 5, "Bus": 2}
 
 
@@ -432,7 +444,10 @@ def test_removed_participant_gets_403_and_leaves_the_wall(client: TestClient) ->
         f"/api/tables/{code}/proposals", json={"title": "Ancora"}, headers=bearer(troll)
     )
     assert again.status_code == 403
-    assert again.json() == {"detail": "You were removed from this table"}
+    assert again.json() == {
+        "detail": "You were removed from this table",
+        "code": "you_were_removed_from_this_table",
+    }
     assert post(client, code, fair, "Altra proposta")
     assert run(client, "DELETE", code, "/participants/9999").status_code == 404
 

@@ -1,5 +1,6 @@
-"""`/healthz`: 200 while the database and the hub answer, 503 naming the part that does not,
-never a hang; healthy probes stay out of the access log."""
+"""`/healthz`: 200 while the database answers (a hub or rate-limit storage away is "degraded"
+in the body, not a worker to take out), 503 naming the database when it does not, never a
+hang; healthy probes stay out of the access log."""
 
 import asyncio
 import logging
@@ -34,7 +35,7 @@ class StuckHub(Hub):
 def test_healthy_worker_answers_200_ok_for_both_parts(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "hub": "ok"}
+    assert response.json() == {"database": "ok", "hub": "ok", "rate_limits": "ok"}
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -48,19 +49,23 @@ def test_unreachable_database_answers_503_naming_the_database(
     finally:
         closed.dispose()
     assert response.status_code == 503
-    assert response.json() == {"database": "failed", "hub": "ok"}
+    assert response.json() == {"database": "failed", "hub": "ok", "rate_limits": "ok"}
     assert "127.0.0.1" not in response.text  # no connection details to the public
 
 
-def test_failing_hub_answers_503_naming_the_hub(app: FastAPI, client: TestClient) -> None:
+def test_a_failing_hub_is_degraded_not_a_worker_to_take_out(
+    app: FastAPI, client: TestClient
+) -> None:
+    """Redis holds nothing: every worker answering 503 at once because it blinked would take
+    the whole event offline (each still serves its own sockets and every vote)."""
     app.state.hub = DownHub()
     response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.json() == {"database": "ok", "hub": "failed"}
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "hub": "degraded", "rate_limits": "ok"}
     assert "redis" not in response.text
 
 
-def test_a_hub_that_never_answers_fails_within_the_timeout(
+def test_a_hub_that_never_answers_is_degraded_within_the_timeout(
     app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(health, "CHECK_TIMEOUT", 0.3)
@@ -68,8 +73,8 @@ def test_a_hub_that_never_answers_fails_within_the_timeout(
     started = time.monotonic()
     response = client.get("/healthz")
     assert time.monotonic() - started < 3
-    assert response.status_code == 503
-    assert response.json()["hub"] == "failed"
+    assert response.status_code == 200
+    assert response.json()["hub"] == "degraded"
 
 
 def test_healthz_is_documented_with_both_answers(client: TestClient) -> None:

@@ -435,6 +435,43 @@ def test_every_door_refuses_broken_text_and_normalises_the_rest(
 
 
 PAGE_DOORS = [door for door in DOORS if door.page]
+NAME_DOORS = [
+    door
+    for door in DOORS
+    if door.name.endswith((" join name", " join organisation", " paper participant name"))
+]
+# A word that passes for another: a Cyrillic М, a Cyrillic а, a Greek Ω in Latin words.
+LOOK_ALIKES = [("Мoderatore", "Мoderatore"), ("Comune di Sаlerno", "Sаlerno"), ("Ωmega", "Ωmega")]
+# Names in one alphabet per word: kept as typed.
+ONE_ALPHABET_A_WORD = [
+    "Olga Ольга",
+    "Νίκος Παπαδόπουλος",
+    "山田たろう",  # Han and Hiragana write Japanese together
+    "José Ñúñez-D'Angelo 2",
+]
+
+
+@pytest.mark.parametrize("door", NAME_DOORS, ids=str)
+def test_names_that_mix_alphabets_in_one_word_are_refused(db: str, ctx: Ctx, door: Door) -> None:
+    """ "Мoderatore" with a Cyrillic М was accepted and printed as if the moderator spoke."""
+    if door.prepare:
+        door.prepare(ctx)
+    for text, word in LOOK_ALIKES:
+        before = door.stored(ctx)
+        response = door.send(ctx, text)
+        english = (
+            f"A name cannot mix alphabets within one word, as «{word}» does: "
+            "write each word in one alphabet"
+        )
+        italian = (
+            f"Un nome non può mescolare alfabeti diversi nella stessa parola, come fa «{word}»"
+        )
+        assert_refused(door, response, 422, english, italian)
+        assert door.stored(ctx) == before, (door.name, text)
+    for text in ONE_ALPHABET_A_WORD:
+        response = door.send(ctx, text)
+        assert response.status_code in (200, 201), (door.name, text, response.text)
+        assert door.stored(ctx)[-1] == text
 
 
 @pytest.mark.parametrize("door", PAGE_DOORS, ids=str)

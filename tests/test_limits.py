@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 from websockets.asyncio.client import connect
@@ -27,7 +28,9 @@ from app import ratelimit
 from app.config import Settings
 from app.live.hub import Hub, Push
 from app.main import create_app
+from app.services import participants, tables
 from app.services.errors import NotFound, TooMany
+from tests.conftest import make_table
 from tests.server import running_server
 from tests.test_api import create_table
 
@@ -75,18 +78,31 @@ def test_the_window_that_is_full_decides_the_wait_and_refusals_are_not_counted()
     assert 57 <= over.value.retry_after <= 60
 
 
-def test_only_failed_lookups_count() -> None:
+def test_only_failed_lookups_count(session: Session) -> None:
     ratelimit.configure("memory://", overrides={"lookup": "3/minute"})
+    code = make_table(session).code
     for _ in range(10):
-        with ratelimit.failures("lookup", "10.0.0.1"):
-            pass  # a known code costs nothing
+        tables.resolve(session, code, client="10.0.0.1")  # a known code costs nothing
     for _ in range(3):
-        with pytest.raises(NotFound), ratelimit.failures("lookup", "10.0.0.1"):
-            raise NotFound("No table has this code")
-    with pytest.raises(TooMany), ratelimit.failures("lookup", "10.0.0.1"):
-        pytest.fail("over the limit, not even a known code is looked up")
-    with ratelimit.failures("lookup", "10.0.0.2"):
-        pass
+        with pytest.raises(NotFound):
+            tables.resolve(session, "ZZZZZ2", client="10.0.0.1")
+    with pytest.raises(TooMany):  # over the limit, not even a known code is looked up
+        tables.resolve(session, code, client="10.0.0.1")
+    tables.resolve(session, code, client="10.0.0.2")
+
+
+def test_a_table_takes_a_bounded_number_of_joins_whatever_the_addresses(
+    session: Session,
+) -> None:
+    ratelimit.configure("memory://", overrides={"join_table": "3/minute"})
+    table, other = make_table(session), make_table(session)
+    event = tables.event_of(session, table)
+    for n in range(3):  # a script spread over many addresses
+        participants.join(session, table=table, event=event, client=f"10.0.0.{n}")
+    with pytest.raises(TooMany):
+        participants.join(session, table=table, event=event, client="10.0.0.9")
+    participants.join(session, table=other, event=event, client="10.0.0.9")  # not this one
+    ratelimit.hit("join", "10.0.0.9")  # the refused join cost its address nothing: 2 of 1,200
 
 
 def test_disabled_limits_never_refuse() -> None:
@@ -111,7 +127,16 @@ def test_open_connections_are_capped_per_address() -> None:
 
 
 def test_every_limit_is_named_with_a_reason_and_unknown_names_are_errors() -> None:
-    assert set(ratelimit.LIMITS) == {"join", "lookup", "post", "vote", "websocket"}
+    assert set(ratelimit.LIMITS) == {
+        "join",
+        "join_table",
+        "lookup",
+        "post",
+        "vote",
+        "websocket",
+        "phone_sockets",
+        "worker_sockets",
+    }
     assert all(limit.why and limit.per for limit in ratelimit.LIMITS.values())
     with pytest.raises(ValueError):
         ratelimit.hit("posts", "1")
@@ -171,6 +196,25 @@ def test_too_many_is_a_429_with_retry_after_in_the_api_and_the_pages(limited_app
         assert flash.status_code == 429 and flash.headers["retry-after"]
 
 
+def test_a_page_refused_for_going_too_fast_reloads_by_itself_after_the_wait(
+    limited_app: FastAPI,
+) -> None:
+    """The error page of a GET carries the wait for tavoli.js to count down, then reload; a
+    form's POST is never sent again from an error page (only by htmx, which kept it)."""
+    with TestClient(limited_app) as client:
+        csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text)
+        assert csrf is not None
+        for _ in range(3):
+            client.get("/api/tables/ZZZZZ2")
+        page = client.get("/t/ZZZZZ2")
+        assert page.status_code == 429
+        seconds = page.headers["retry-after"]
+        assert f'data-reload="{seconds}"' in page.text
+        assert "Troppe richieste insieme: riprovo da solo tra %s secondi" in page.text
+        posted = client.post("/t/ZZZZZ2/join", data={"csrf_token": csrf[1]})
+        assert posted.status_code == 429 and "data-reload" not in posted.text
+
+
 def test_sockets_over_the_cap_per_address_are_closed_with_1013(limited_app: FastAPI) -> None:
     with TestClient(limited_app) as client:
         _, code = create_table(client)
@@ -185,6 +229,73 @@ def test_sockets_over_the_cap_per_address_are_closed_with_1013(limited_app: Fast
             assert refused.value.code == 1013
         with client.websocket_connect(url) as again:  # the slots were given back
             assert json.loads(again.receive_text())["type"] == "snapshot"
+
+
+def _phone_cookie(client: TestClient, code: str) -> str:
+    """A new phone joins through the form: its participant cookie."""
+    client.cookies.delete("tavoli_p")
+    page = client.get(f"/t/{code}").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    joined = client.post(f"/t/{code}/join", data={"csrf_token": csrf[1]}, follow_redirects=False)
+    return str(joined.cookies["tavoli_p"])
+
+
+def _phone_socket_closes(client: TestClient, code: str, cookie: str) -> Any:
+    client.cookies.delete("tavoli_p")
+    client.cookies.set("tavoli_p", cookie)
+    return client.websocket_connect(f"/t/{code}/ws")
+
+
+def test_phones_are_capped_per_participant_not_per_address(settings: Settings, engine: Any) -> None:
+    """A hall behind one address: more phones than the address's cap all connect; one phone's
+    tabs past its own cap are closed with 1013."""
+    app = create_app(
+        settings.model_copy(
+            update={
+                "tavoli_rate_limits": True,
+                "tavoli_limits": "websocket=2, phone_sockets=2",
+            }
+        )
+    )
+    with TestClient(app) as client:
+        _, code = create_table(client)
+        phones = [_phone_cookie(client, code) for _ in range(4)]
+        with contextlib.ExitStack() as stack:
+            for cookie in phones:  # four phones from one address, over its cap of 2
+                ws = stack.enter_context(_phone_socket_closes(client, code, cookie))
+                assert 'id="seq"' in ws.receive_text()
+            second_tab = stack.enter_context(_phone_socket_closes(client, code, phones[0]))
+            assert 'id="seq"' in second_tab.receive_text()
+            with (
+                pytest.raises(WebSocketDisconnect) as refused,
+                _phone_socket_closes(client, code, phones[0]) as third_tab,
+            ):
+                third_tab.receive_text()
+            assert refused.value.code == 1013
+
+
+def test_a_worker_caps_its_open_sockets_of_every_kind(settings: Settings, engine: Any) -> None:
+    app = create_app(
+        settings.model_copy(
+            update={"tavoli_rate_limits": True, "tavoli_limits": "worker_sockets=2"}
+        )
+    )
+    with TestClient(app) as client:
+        _, code = create_table(client)
+        phone = _phone_cookie(client, code)
+        with (
+            _phone_socket_closes(client, code, phone) as ws,
+            client.websocket_connect(f"/api/tables/{code}/stream") as stream,
+        ):
+            ws.receive_text(), stream.receive_text()
+            for path in (f"/t/{code}/screen/ws", f"/api/tables/{code}/stream"):
+                with (
+                    pytest.raises(WebSocketDisconnect) as refused,
+                    client.websocket_connect(path) as extra,
+                ):
+                    extra.receive_text()
+                assert refused.value.code == 1013
 
 
 def test_socket_lookups_of_unknown_codes_are_limited_too(limited_app: FastAPI) -> None:

@@ -298,6 +298,59 @@ def test_a_vote_on_one_worker_reaches_the_same_phones_tab_on_the_other(workers: 
     _run(workers, scenario)
 
 
+async def _closed(ws: ClientConnection, within: float = 10) -> tuple[list[str], int | None]:
+    """Every message until the server closes the socket, and its close code."""
+    messages: list[str] = []
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                messages.append(str(await ws.recv()))
+    except ConnectionClosed as closed:
+        return messages, closed.rcvd.code if closed.rcvd else None
+    raise AssertionError("unreachable")
+
+
+def test_a_revoked_link_closes_its_sockets_on_every_worker(workers: Workers) -> None:
+    """A new moderator link and a removal, made on worker A, close the old console and the
+    removed phone held by worker B (1008, not reconnected), before anything newer reaches
+    them."""
+    a, b = workers.bases
+    later = "Scritta dopo la revoca, su un altro worker"
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        table = await _table(client, workers, phase="collect")
+        token, participant_id = await _joined(client, table.code)
+        cookie = f"tavoli_p={Signer(SECRET).sign(token)}"
+        console = await connect(_ws(b, f"/run/{table.moderator}/{table.code}/ws"))
+        phone = await connect(_ws(b, f"/t/{table.code}/ws"), additional_headers={"Cookie": cookie})
+        for ws in (console, phone):
+            await asyncio.wait_for(ws.recv(), 10)  # the snapshot
+        event_id = workers.scalar("SELECT event_id FROM tables WHERE code = :c", c=table.code)
+        reissued = await client.post(
+            f"{a}/api/events/{event_id}/moderator-link", headers=bearer(ADMIN)
+        )
+        assert reissued.status_code == 201, reissued.text
+        new = reissued.json()["moderator_token"]
+        removed = await client.request(
+            "DELETE",
+            f"{a}/api/tables/{table.code}/participants/{participant_id}",
+            json={},
+            headers=bearer(new),
+        )
+        assert removed.status_code == 200, removed.text
+        author = await _join(client, table.code)
+        posted = await client.post(
+            f"{a}/api/tables/{table.code}/proposals", json={"title": later}, headers=bearer(author)
+        )
+        assert posted.status_code == 201, posted.text
+        for ws in (console, phone):
+            messages, code = await _closed(ws)
+            assert code == 1008
+            assert not any(later in m for m in messages)
+
+    _run(workers, scenario)
+
+
 def test_presence_counts_both_workers_and_forgets_a_killed_one(workers: Workers) -> None:
     a, b = workers.bases
 

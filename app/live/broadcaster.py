@@ -12,6 +12,8 @@ With a shared hub (Redis) the commit is also announced to the other workers, whi
 their own feed of the table; presence is counted across workers (cached here, refreshed on
 presence notices and every `presence_seconds / 3`); every worker watches every running
 timer, and the database decides which one acts (`finish_timer` under the table's lock).
+A notice can be lost (its worker killed after the commit, Redis away): at every presence
+tick each worker reads the seq of the tables it has sockets for and pushes what it missed.
 """
 
 import asyncio
@@ -29,7 +31,19 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.db import open_session
-from app.live.hub import DELETED, PRESENCE, SEQ, TIMER, Hub, Notice, Push, table_channel
+from app.live.hub import (
+    DELETED,
+    PRESENCE,
+    REVOKED,
+    RUNNERS,
+    SEQ,
+    TIMER,
+    Hub,
+    Notice,
+    Push,
+    participant_holder,
+    table_channel,
+)
 from app.models import Table
 from app.services.errors import NotFound
 from app.services.phases import finish_timer
@@ -193,8 +207,12 @@ class Broadcaster:
     def publish(self, change: Committed) -> None:
         """Publish what a service committed (nothing, if it changed nothing); a timer the
         change set is watched, here and by the other workers, so the table moves on at
-        zero even if this worker is gone by then. A change of one participant's own state
-        (`owner`, a vote) is also pushed to that participant's other tabs. Any thread."""
+        zero even if this worker is gone by then; a participant it removed loses their
+        connections first. A change of one participant's own state (`owner`, a vote) is
+        also pushed to that participant's other tabs. Any thread."""
+        removed = getattr(change, "removed_participant", None)
+        if removed is not None:
+            self.revoked((change.table_id,), participant_holder(removed))
         if change.seq is not None:
             self.notify(change.table_id, change.seq, getattr(change, "owner", None))
         ends_at = getattr(change, "ends_at", None)
@@ -209,6 +227,19 @@ class Broadcaster:
         and are closed (they must not reconnect). Any thread."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._deleted_here, tuple(table_ids))
+
+    def revoked(self, table_ids: Iterable[int], holder: str = RUNNERS) -> None:
+        """The links `holder` opened these tables with may no longer hold (a new moderator
+        or facilitator link, a participant removed): those connections, in every worker,
+        receive nothing more until they have checked theirs, and are told why and closed
+        if it fails. Any thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._revoked_here, tuple(table_ids), holder)
+
+    def _revoked_here(self, table_ids: tuple[int, ...], holder: str) -> None:
+        for table_id in table_ids:
+            self._hub.check_access(table_channel(table_id), holder)
+            self._hub.announce(Notice(REVOKED, table_id, holder=holder))
 
     def _deleted_here(self, table_ids: tuple[int, ...]) -> None:
         for table_id in table_ids:
@@ -247,6 +278,8 @@ class Broadcaster:
             self._recount_people(table_id)
         elif notice.kind == DELETED:
             self._close_table(table_id)
+        elif notice.kind == REVOKED and notice.holder is not None:
+            self._hub.check_access(table_channel(table_id), notice.holder)
 
     def _resync(self) -> None:
         """The hub (re)connected: notices may have been lost meanwhile, so every table with
@@ -355,6 +388,8 @@ class Broadcaster:
                     await self._presence_wake.wait()
             self._presence_wake.clear()
             tick = loop.time() >= next_tick
+            if tick:  # from the database: it answers while Redis is away
+                await self._catch_up(self._hub.watched_tables())
             present, self._present = self._present, set()
             recount, self._recount = self._recount, set()
             try:
@@ -382,6 +417,30 @@ class Broadcaster:
                 if self._people.get(table_id) != count:
                     self._people[table_id] = count
                     self._mark(table_id, None)
+
+    async def _catch_up(self, table_ids: set[int]) -> None:
+        """Push the commits whose notice never came: its worker was killed between the
+        commit and the notice, or Redis was away. The database has every table's seq; a
+        table whose feed here is behind it gets the delta (one read per tick, for the
+        tables with sockets here; a feed that has not pushed yet pushes once)."""
+        if not table_ids:
+            return
+        try:
+            seqs = await asyncio.to_thread(self._seqs, table_ids)
+        except Exception as exc:
+            log.warning("could not read the tables' seqs (%s)", exc)
+            return
+        for table_id, seq in seqs.items():
+            feed = self._feeds.get(table_id)
+            if feed is None or feed.last_seq is None or seq > feed.last_seq:
+                self._mark(table_id, seq)
+
+    def _seqs(self, table_ids: set[int]) -> dict[int, int]:
+        with open_session(self._engine) as session:
+            rows = session.exec(
+                select(Table.id, Table.seq).where(col(Table.id).in_(table_ids))
+            ).all()
+        return {table_id or 0: seq for table_id, seq in rows}
 
     def _feed(self, table_id: int) -> _Feed:
         feed = self._feeds.get(table_id)

@@ -36,10 +36,13 @@ def snapshot_json(state: TableState, people: int) -> str:
     return api_event("snapshot", state.seq, **table_json(state, people=people))
 
 
-def table_json(state: TableState, *, people: int | None = None) -> dict[str, Any]:
-    """The public view of a table: what a participant may see (no queue, no hidden posts)."""
+def table_json(
+    state: TableState, *, people: int | None = None, audience: str = API
+) -> dict[str, Any]:
+    """The public view of a table: what a participant may see (no queue, no hidden posts);
+    the tallies as `tallies_shown` allows the audience (the moderator's own GET sees them)."""
     table = state.table
-    hidden = not tallies_shown(table, API)
+    hidden = not tallies_shown(table, audience)
     data: dict[str, Any] = {
         "code": table.code,
         "title": table.title,

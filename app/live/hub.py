@@ -6,11 +6,16 @@ dropped at once, its queue freed, instead of holding memory for a client that do
 
 Backends are chosen by URL scheme. `memory://` serves one worker. `redis://host:port/db`
 serves several: what crosses Redis is a *notice* (table T committed seq S, changing
-participant P's own votes; its presence changed, a timer was set, it was deleted), never a
-rendered push. Each worker reads the delta from the database and renders it for its own
-connections, through the same local fan-out, so a connection only ever sees pushes built by
-its own worker (one `prev_seq` chain). Presence is counted across workers in Redis, with an
-expiry.
+participant P's own votes; its presence changed, a timer was set, it was deleted, a link
+was revoked), never a rendered push. Each worker reads the delta from the database and
+renders it for its own connections, through the same local fan-out, so a connection only
+ever sees pushes built by its own worker (one `prev_seq` chain). Presence is counted across
+workers in Redis, with an expiry.
+
+Revocation: a subscription names who holds its connection (`holder`: the table's runners,
+or one participant). When a link is replaced or a participant removed, `check_access` tells
+the holder's subscriptions (and a REVOKED notice those of every other worker) to stop: from
+then on nothing is written to them until their connection has checked its link again.
 """
 
 import asyncio
@@ -30,7 +35,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
 
-SEQ, PRESENCE, TIMER, DELETED = "seq", "presence", "timer", "deleted"
+SEQ, PRESENCE, TIMER, DELETED, REVOKED = "seq", "presence", "timer", "deleted", "revoked"
+# Who holds a connection: the consoles and dashboards (opened with a moderator or a
+# facilitator link) of a table, or one participant.
+RUNNERS = "runners"
+
+
+def participant_holder(participant_id: int) -> str:
+    return f"participant:{participant_id}"
 
 
 class Handover:
@@ -95,6 +107,9 @@ class Push:
         return frame
 
 
+# What `Subscription.next` answers when the connection must check its link first.
+CHECK = Push(channel="", seq=0, prev_seq=0, payloads={})
+
 WIRE_EXTENSION = "tavoli.wire"  # the ASGI scope extension app/live/wire.py adds
 
 
@@ -130,7 +145,10 @@ class Subscription:
     a push that follows `seq` while the connection waits in `next` with nothing queued is
     written to the transport at once, framed once for every socket of its kind; the queue
     and the connection's task are for everything else (a gap, a snapshot, the last push of
-    a deleted table). The transport's unsent bytes count against `max_bytes` then."""
+    a deleted table). The transport's unsent bytes count against `max_bytes` then.
+
+    Checked: after `recheck` (its holder's link was revoked) nothing is written through and
+    `next` answers `CHECK` before any push, until the connection calls `checked`."""
 
     def __init__(
         self,
@@ -138,6 +156,7 @@ class Subscription:
         max_bytes: int | None = None,
         key: str | None = None,
         owner: int | None = None,
+        holder: str | None = None,
     ) -> None:
         self._items: deque[Push] = deque()
         self.owner = owner  # the participant whose connection this is (their own pushes)
@@ -145,6 +164,8 @@ class Subscription:
         self._maxsize = maxsize
         self._max_bytes = max_bytes
         self.key = key
+        self.holder = holder
+        self.checking = False
         self._pending = 0  # bytes queued, plus the push being sent
         self._sending = 0
         self.dropped = False
@@ -160,7 +181,12 @@ class Subscription:
         if self.dropped:
             return
         wire = self._through
-        if wire is not None and not self._items and self._write_through(wire, push):
+        if (
+            wire is not None
+            and not self._items
+            and not self.checking
+            and self._write_through(wire, push)
+        ):
             return
         size = push.size(self.key)
         over_bytes = (
@@ -204,6 +230,15 @@ class Subscription:
             and (self.key is None or push.covers(self.key))
         )
 
+    def recheck(self) -> None:
+        """Its holder's link may no longer open it: hold everything until it is checked."""
+        self.checking = True
+        self._ready.set()
+
+    def checked(self) -> None:
+        """The link still holds: what was held goes out in order."""
+        self.checking = False
+
     def drop(self) -> None:
         """Give up on this subscriber: its queue is freed now, `next` answers None."""
         self.dropped = True
@@ -217,10 +252,11 @@ class Subscription:
             self._items.popleft().handover.taken()
 
     async def next(self) -> Push | None:
-        """The next push, or None once this subscriber was dropped for falling behind."""
+        """The next push; None once this subscriber was dropped for falling behind; `CHECK`
+        (before any push) when its link must be checked again."""
         self._pending -= self._sending  # the previous push was sent
         self._sending = 0
-        while not self._items and not self.dropped:
+        while not self._items and not self.dropped and not self.checking:
             self._ready.clear()
             self._through = self.wire if self.seq is not None else None
             try:
@@ -229,6 +265,8 @@ class Subscription:
                 self._through = None
         if self.dropped:
             return None
+        if self.checking:
+            return CHECK
         push = self._items.popleft()
         push.handover.taken()
         self._sending = push.size(self.key)
@@ -239,11 +277,12 @@ class Subscription:
 class Notice:
     """What one worker tells the others about a table; each acts on it for its own sockets."""
 
-    kind: str  # SEQ, PRESENCE, TIMER or DELETED
+    kind: str  # SEQ, PRESENCE, TIMER, DELETED or REVOKED
     table_id: int
     seq: int | None = None
     ends_at: dt.datetime | None = None
     owner: int | None = None  # SEQ: the participant whose own state the commit changed
+    holder: str | None = None  # REVOKED: whose connections check their link again
 
     def encode(self, origin: str) -> str:
         data: dict[str, Any] = {"w": origin, "k": self.kind, "t": self.table_id}
@@ -253,6 +292,8 @@ class Notice:
             data["p"] = self.owner
         if self.ends_at is not None:
             data["e"] = self.ends_at.isoformat()
+        if self.holder is not None:
+            data["h"] = self.holder
         return json.dumps(data, separators=(",", ":"))
 
     @staticmethod
@@ -265,6 +306,7 @@ class Notice:
             seq=int(data["s"]) if "s" in data else None,
             ends_at=dt.datetime.fromisoformat(ends) if ends else None,
             owner=int(data["p"]) if "p" in data else None,
+            holder=str(data["h"]) if "h" in data else None,
         )
         return str(data["w"]), notice
 
@@ -335,6 +377,13 @@ class Hub:
         for subscription in tuple(self._owned.get(push.channel, {}).get(owner, ())):
             subscription.deliver(push)
 
+    def check_access(self, channel: str, holder: str) -> None:
+        """The link `holder`'s connections to `channel` were opened with may be revoked:
+        each of this worker's stops receiving until it has checked it (event loop only)."""
+        for subscription in tuple(self._subscribers.get(channel, ())):
+            if subscription.holder == holder:
+                subscription.recheck()
+
     async def handed(self, push: Push, ceiling: float) -> None:
         """Wait until every subscription took `push` from its queue, or `ceiling` seconds."""
         if push.handover.pending <= 0:
@@ -352,10 +401,12 @@ class Hub:
         max_bytes: int | None = None,
         key: str | None = None,
         owner: int | None = None,
+        holder: str | None = None,
     ) -> AsyncIterator[Subscription]:
         """A bounded queue of the channel's pushes; `key` names the payload whose bytes count,
-        `owner` the participant whose connection it is (who also gets their own pushes)."""
-        subscription = Subscription(maxsize, max_bytes, key, owner)
+        `owner` the participant whose connection it is (who also gets their own pushes),
+        `holder` who holds the connection (see `check_access`)."""
+        subscription = Subscription(maxsize, max_bytes, key, owner, holder)
         subscribers = self._subscribers.setdefault(channel, set())
         subscribers.add(subscription)
         keys = self._keys.setdefault(channel, Counter())
@@ -413,6 +464,7 @@ class Hub:
 RECONNECT_MIN, RECONNECT_MAX = 0.2, 5.0
 OUTBOX_SIZE = 10_000
 PUBLISH_GIVE_UP = 5.0  # a notice not published by then is dropped (peers resynchronise)
+REDIS_TIMEOUT = 2.0  # seconds a Redis command may take before it counts as failed
 
 
 class RedisHub(Hub):
@@ -443,7 +495,15 @@ class RedisHub(Hub):
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
-        self._redis = Redis.from_url(self._url, health_check_interval=10)
+        # Bounded and not retrying by itself: the sender and the presence loop retry at
+        # their own pace, and /healthz answers within its timeout while Redis is away.
+        self._redis = Redis.from_url(
+            self._url,
+            health_check_interval=10,
+            socket_timeout=REDIS_TIMEOUT,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            retry=Retry(NoBackoff(), 1),
+        )
         # The listener's connection never retries by itself: a silent reconnection would
         # hide the notices lost meanwhile, so the listener starts over and resyncs.
         self._pubsub_client = Redis.from_url(

@@ -19,6 +19,12 @@ compressor keeps context between messages. So this protocol negotiates
 its own, identically for every socket with the same window size, and a frame written here
 never disturbs the connection's own compressor. It also frees the compressor between
 messages, the larger part of a deflate socket's memory.
+
+Message size: Tavoli reads no message from a client, so this protocol refuses any larger
+than `MAX_MESSAGE_BYTES` (closed with 1009, Message Too Big, as soon as the frame's header
+says so: nothing is buffered), whatever `--ws-max-size` says; uvicorn's default of 16 MiB let
+a hundred sockets hold gigabytes. The start commands pass `--ws-max-size` as well, for a
+server started without this protocol.
 """
 
 from typing import Any, NamedTuple
@@ -50,6 +56,7 @@ class Deflate(NamedTuple):
 FrameKind = str | Deflate
 PLAIN: FrameKind = "plain"
 WINDOW_BITS = 12  # as uvicorn's own deflate settings
+MAX_MESSAGE_BYTES = 4096  # control frames carry at most 125 bytes; Tavoli reads no message
 COMPRESS_SETTINGS = {"memLevel": 5}
 
 
@@ -121,7 +128,8 @@ class Wire:
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O protocol; adds the `Wire` and deflate without context takeover."""
+    """uvicorn's sans-I/O protocol; adds the `Wire`, deflate without context takeover and a
+    small message limit."""
 
     def __init__(
         self,
@@ -131,18 +139,21 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         _loop: Any = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
+        extensions = []
         if config.ws_per_message_deflate:
-            factory = ServerPerMessageDeflateFactory(
-                server_no_context_takeover=True,
-                server_max_window_bits=WINDOW_BITS,
-                client_max_window_bits=WINDOW_BITS,
-                compress_settings=dict(COMPRESS_SETTINGS),
+            extensions.append(
+                ServerPerMessageDeflateFactory(
+                    server_no_context_takeover=True,
+                    server_max_window_bits=WINDOW_BITS,
+                    client_max_window_bits=WINDOW_BITS,
+                    compress_settings=dict(COMPRESS_SETTINGS),
+                )
             )
-            self.conn = ServerProtocol(
-                extensions=[factory],
-                max_size=config.ws_max_size,
-                logger=self.conn.logger,
-            )
+        self.conn = ServerProtocol(
+            extensions=extensions,
+            max_size=min(config.ws_max_size, MAX_MESSAGE_BYTES),
+            logger=self.conn.logger,
+        )
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)

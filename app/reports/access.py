@@ -3,12 +3,14 @@ event), or a table's facilitator (that table only). The coordinator link changes
 
 from dataclasses import dataclass
 
+from markupsafe import Markup
 from sqlmodel import Session, col, select
 
 from app.models import Event, Table
+from app.reports import html as report_html
 from app.security import hash_token, new_token
 from app.services.errors import Forbidden, NotFound, Unauthorized
-from app.services.tables import Change, table_by_code, table_write
+from app.services.tables import Change, resolve_for, table_write
 from app.services.text import clean_line, clean_paragraphs
 
 SYNTHESIS_LIMIT = 20000
@@ -25,12 +27,6 @@ class Reader:
         if self.table_id is not None:
             query = query.where(Table.id == self.table_id)
         return list(session.exec(query))
-
-    def table(self, session: Session, code: str) -> Table:
-        table = table_by_code(session, code)
-        if table.event_id != self.event.id or self.table_id not in (None, table.id):
-            raise Forbidden("This link does not give access to this report")
-        return table
 
     def check_event(self, event_id: int | None = None) -> Event:
         if self.table_id is not None or (event_id is not None and event_id != self.event.id):
@@ -57,6 +53,20 @@ def reader(session: Session, token: str | None) -> Reader:
     raise Forbidden("This link does not give access to this report")
 
 
+def readable_table(session: Session, token: str | None, code: str, *, client: str | None) -> Table:
+    """A table whose reports this token reads. A token that reads nothing, another event's
+    table and an unknown code are each refused as for any code, and count as a failed
+    lookup of the client's address (tables.resolve_for)."""
+
+    def admit(table: Table | None) -> Table:
+        who = reader(session, token)
+        if table is None or table.event_id != who.event.id or who.table_id not in (None, table.id):
+            raise Forbidden("This link does not give access to this report")
+        return table
+
+    return resolve_for(session, code, client=client, admit=admit)[0]
+
+
 def new_coordinator_link(session: Session, event: Event) -> str:
     """A fresh read-only token for the event's reports; the previous one stops working."""
     token = new_token()
@@ -64,6 +74,13 @@ def new_coordinator_link(session: Session, event: Event) -> str:
     session.add(event)
     session.commit()
     return token
+
+
+def synthesis_preview(synthesis: str) -> Markup:
+    """The synthesis as the minutes print it (their own safe Markdown renderer), from what
+    is typed, before it is saved: empty when nothing is."""
+    text = clean_paragraphs(synthesis, field="synthesis", limit=SYNTHESIS_LIMIT)
+    return report_html.markdown(text, top=3) if text.strip() else Markup("")
 
 
 def save_synthesis(session: Session, table: Table, *, facilitator: str, synthesis: str) -> Change:

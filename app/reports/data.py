@@ -25,6 +25,7 @@ from app.reports.privacy import (
 from app.services.privacy import erase_after, notice_filled
 from app.services.state import ProposalView, table_state
 
+TIE_ROOM = 5  # a priority list shows this many more lines at most, to keep a tie whole
 OFF_WALL = ("hidden", "rejected", "pending", "rephrase", "withdrawn")
 
 
@@ -151,7 +152,24 @@ class TableReport:
         return len(self.lines)
 
     def top(self, n: int = 10) -> tuple[Line, ...]:
-        return tuple(line for line in self.lines[:n] if line.votes > 0)
+        """The first `n` proposals with votes, never cut through a tie: those that share the
+        last rank shown come too, up to TIE_ROOM more lines. A longer tie is cut at `n`, and
+        `tied_after` counts the rest (the earliest posts must not pass for the chosen ones)."""
+        voted = [line for line in self.lines if line.votes > 0]
+        if len(voted) <= n:
+            return tuple(voted)
+        through = [line for line in voted if line.rank <= voted[n - 1].rank]
+        return tuple(through if len(through) <= n + TIE_ROOM else voted[:n])
+
+    def tied_after(self, shown: tuple[Line, ...]) -> int:
+        """How many proposals not in `shown` share the rank of its last line."""
+        if not shown:
+            return 0
+        last = shown[-1]
+        ids = {line.id for line in shown}
+        return sum(
+            1 for line in self.lines if line.rank == last.rank and line.votes and line.id not in ids
+        )
 
     def groups(self) -> list[Group]:
         """By kind, then by tag (a proposal sits under its first tag; untagged last)."""

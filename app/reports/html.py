@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markupsafe import Markup
 
 from app.reports import chart, labels, outline
@@ -39,19 +40,52 @@ def csp() -> str:
     )
 
 
-# CommonMark without raw HTML and without images (a PDF must not fetch anything).
-MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable("image")
+# CommonMark without raw HTML and without images (a PDF must not fetch anything), with
+# GFM tables: a facilitator's table is read as one, not printed as rows of pipes.
+MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
+
+_ALIGN = {"text-align:left": "left", "text-align:center": "center", "text-align:right": "num"}
+
+
+def link_text(children: list[Token], start: int) -> str:
+    """The words of the link that opens at `start`, as the reader sees them."""
+    words = []
+    for child in children[start + 1 :]:
+        if child.type == "link_close":
+            break
+        words.append(child.content)
+    return "".join(words)
+
+
+def shows_url(href: str, text: str) -> bool:
+    """Whether a link's words hide its address: then a printed copy adds the address."""
+    address = href.removeprefix("mailto:")
+    return text.strip() not in (href, address)
 
 
 def markdown(text: str, top: int = 1) -> Markup:
     """The facilitator's synthesis: Markdown in, safe HTML out (raw HTML is shown as text).
-    Its shallowest heading is at level `top`, below the section that holds it."""
+    Its shallowest heading is at level `top`, below the section that holds it. A table's
+    alignment becomes a class (the CSP allows no style attribute); a link whose words are
+    not its address gets the class "url", so that print shows the address after it."""
     tokens = MARKDOWN.parse(text)
     headings = [t for t in tokens if t.type in ("heading_open", "heading_close")]
     # The shallowest heading goes to `top`, the others keep their distance (as in Markdown).
     shift = top - min((int(t.tag[1:]) for t in headings), default=top)
     for token in headings:
         token.tag = f"h{min(6, int(token.tag[1:]) + shift)}"
+    for token in tokens:
+        if token.type in ("th_open", "td_open") and token.attrGet("style"):
+            align = _ALIGN.get(str(token.attrGet("style")), "")
+            token.attrs = {"class": align} if align else {}
+        elif token.type == "table_open":
+            token.attrSet("class", "md")
+        elif token.type == "inline":
+            children = token.children or []
+            for index, child in enumerate(children):
+                href = str(child.attrGet("href") or "")
+                if child.type == "link_open" and shows_url(href, link_text(children, index)):
+                    child.attrSet("class", "url")
     html = MARKDOWN.renderer.render(tokens, MARKDOWN.options, {})
     return Markup(html)  # noqa: S704 (html disabled: every tag is escaped)
 

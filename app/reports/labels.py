@@ -175,6 +175,15 @@ def voting(mode: str, dots: int, cap: int) -> str:
     return voting_name(mode)
 
 
+def tied_after(count: int) -> str:
+    """After a priority list cut inside a tie: the proposals of that rank not listed."""
+    return i18n.ngettext(
+        "and %(num)s more proposal with the same votes",
+        "and %(num)s more proposals with the same votes",
+        count,
+    ) % {"num": number(count)}
+
+
 def tally(mode: str, count: int) -> str:
     """“12 voti” or “12 bollini”: approvals and dots are different units, never added up."""
     word = (
@@ -426,7 +435,9 @@ def _signature() -> tuple[str, tuple[tuple[str, str], ...]]:
 
 
 def table_closing(report: TableReport) -> Closing:
-    approved = long_date(report.end.astimezone(LOCAL_TIME).date()) if report.end else BLANK
+    # Tavoli records when a table closed, not that its people approved the minutes: the
+    # date of approval is left to fill by whoever has the table approve them.
+    approved = BLANK
     note = (
         _("Draft: the table is still running; it is approved once closed.") if report.draft else ""
     )

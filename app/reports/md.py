@@ -45,6 +45,9 @@ def _ranked(report: TableReport, lines: tuple[Line, ...]) -> list[str]:
         f"- **{line.rank}.** {esc(line.title)} — {_tally(report.voting_mode, line.votes)}"
         for line in lines
     ]
+    more = report.tied_after(lines)
+    if more:
+        items.append(f"- … {esc(labels.tied_after(more))}")
     return [*items, ""]
 
 

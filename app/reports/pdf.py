@@ -4,11 +4,17 @@ A big event's PDF keeps a CPU busy for seconds. In the server's own process that
 would hold the GIL and slow every live push of the tables still running; in a worker
 process it runs beside them, and two coordinators' downloads run at once.
 WeasyPrint is imported in the workers only: it is heavy.
+
+A worker dies with the server: a server killed without a word (SIGKILL, the out-of-memory
+killer) would otherwise leave its workers, re-parented to PID 1, waiting for work for ever,
+and the multiprocessing resource tracker with them (it ends when the last of them has).
 """
 
 import contextlib
 import io
 import multiprocessing
+import multiprocessing.connection
+import os
 import threading
 from concurrent.futures import CancelledError, Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -47,9 +53,28 @@ def write_pdf(html: str, stylesheet: str = "") -> bytes:
     return pdf
 
 
+def _die_with_parent() -> None:
+    """End this worker as soon as the server that started it is gone, however it ended.
+
+    The server holds the write end of a pipe whose read end is the worker's parent sentinel
+    (multiprocessing's spawn): it becomes readable when the server's process ends. A thread
+    waits on it; PR_SET_PDEATHSIG would fire when the *thread* that spawned the worker
+    ends (a request thread the pool retires), not the server."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # not a worker (a test calling the initializer)
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)  # no cleanup to wait for: the PDF being made has nobody to go to
+
+    threading.Thread(target=watch, name="tavoli-pdf-parent-watch", daemon=True).start()
+
+
 def _warm() -> None:
-    """Load WeasyPrint and its fonts when a worker starts, so the first PDF is as fast as
-    the rest."""
+    """Watch the server, then load WeasyPrint and its fonts when a worker starts, so the
+    first PDF is as fast as the rest."""
+    _die_with_parent()
     with contextlib.suppress(Unavailable):
         write_pdf("<!doctype html><title>Tavoli</title><p>Tavoli</p>")
 

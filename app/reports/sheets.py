@@ -25,7 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from app.reports import labels
 from app.reports.csvfile import Column, columns, safe_text, unit, values
-from app.reports.data import EventInfo, EventReport, Named, TableReport
+from app.reports.data import EventInfo, EventReport, Line, Named, TableReport
 from app.reports.labels import raw_cell
 
 BOLD = Font(bold=True)
@@ -296,7 +296,7 @@ def _summary(ws: Worksheet, report: EventReport) -> None:
                 t.total_votes,
                 unit(t.voting_mode),
                 t.merged + sum(c for _s, c in t.off_wall),
-                first[0].title if first else "",
+                _first_priority(t, first),
                 first[0].votes if first else 0,
             ]
         )
@@ -450,3 +450,12 @@ def event_xlsx(report: EventReport) -> bytes:
     # Last, after the tables: the foglio presenze that closes the file.
     _event_register(wb.create_sheet(_attendance()), report)
     return _save(wb)
+
+
+def _first_priority(table: TableReport, first: tuple[Line, ...]) -> str:
+    """The first proposal's title; when others share its rank, how many (never one of a
+    tie passed off as the only first)."""
+    if not first:
+        return ""
+    more = len(first) - 1 + table.tied_after(first)
+    return f"{first[0].title} ({labels.tied_after(more)})" if more else first[0].title

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from xml.sax.saxutils import escape
 
 from docx import Document
@@ -35,7 +36,7 @@ from markdown_it.token import Token
 from app import i18n
 from app.reports import chart, labels, outline
 from app.reports.data import EventReport, Line, Named, TableReport
-from app.reports.html import MARKDOWN
+from app.reports.html import MARKDOWN, link_text, shows_url
 from app.reports.privacy import Cell
 
 # XML 1.0 refuses these characters: a title with them would break the document.
@@ -372,12 +373,15 @@ def _note(doc: DocumentObject, text: str) -> None:
     _paragraph(doc, clean(text), "Note")
 
 
-def _ranked(doc: DocumentObject, lines: tuple[Line, ...], mode: str) -> None:
+def _ranked(doc: DocumentObject, report: TableReport, lines: tuple[Line, ...]) -> None:
     """Ranks as text ("1. Title — 12 voti"): ties share a rank, and no list runs on."""
     for line in lines:
         p = _paragraph(doc, style="Ranked")
         p.add_run(f"{line.rank}.\t{clean(line.title)} — ")
-        p.add_run(labels.tally(mode, line.votes)).bold = True
+        p.add_run(labels.tally(report.voting_mode, line.votes)).bold = True
+    more = report.tied_after(lines)
+    if more:
+        _paragraph(doc, f"…\t{labels.tied_after(more)}", style="Ranked")
 
 
 def _event_line(doc: DocumentObject, report: TableReport | EventReport) -> None:
@@ -415,19 +419,32 @@ def _numbered(paragraph: Paragraph, num_id: str) -> None:
 
 def _markdown(doc: DocumentObject, text: str, top: int) -> None:
     """The synthesis in Word terms: headings (its highest at level `top`, below the section
-    that holds it), paragraphs, lists, quotes, bold and italic runs. Raw HTML and links are
-    kept as plain text."""
+    that holds it), paragraphs, lists, quotes, tables, bold and italic runs and links that
+    can be followed. Raw HTML is kept as plain text."""
     tokens = MARKDOWN.parse(text)
     depths = [int(t.tag[1:]) for t in tokens if t.type == "heading_open"]
     shift = top - min(depths, default=1)
     heading, quote, item_start = 0, 0, False
     lists: list[tuple[str, str]] = []  # (style, numId or "")
+    rows: list[list[list[Run]]] | None = None  # the rows of a table being read
+    right: list[bool] = []  # per column of that table: aligned right
     for token in tokens:
         kind = token.type
         if kind == "heading_open":
             heading = max(1, min(9, int(token.tag[1:]) + shift))
         elif kind == "heading_close":
             heading = 0
+        elif kind == "table_open":
+            rows, right = [], []
+        elif kind == "tr_open" and rows is not None:
+            rows.append([])
+        elif kind == "th_open":
+            right.append(token.attrGet("style") == "text-align:right")
+        elif kind == "table_close" and rows:
+            _markdown_table(doc, rows, right)
+            rows = None
+        elif kind == "inline" and rows is not None:
+            rows[-1].append(_cell_runs(token.children or []))
         elif kind == "bullet_list_open":
             lists.append((_list_style("ListBullet", len(lists) + 1), ""))
         elif kind == "ordered_list_open":
@@ -458,13 +475,54 @@ def _markdown(doc: DocumentObject, text: str, top: int) -> None:
             _runs(paragraph, token.children or [])
 
 
+def _cell_runs(children: list[Token]) -> list[Run]:
+    """A table cell of the synthesis as runs: bold stays bold, a link is its words and, in
+    brackets, its address (a table cell is written as XML, without hyperlinks)."""
+    runs: list[Run] = []
+    bold = False
+    addresses: list[str] = []  # of the links open here
+    for index, child in enumerate(children):
+        if child.type in ("strong_open", "strong_close"):
+            bold = child.type == "strong_open"
+        elif child.type == "link_open":
+            href = str(child.attrGet("href") or "")
+            addresses.append(f" ({href})" if shows_url(href, link_text(children, index)) else "")
+        elif child.type == "link_close" and addresses:
+            runs.append((addresses.pop(), ""))
+        elif child.type in ("softbreak", "hardbreak"):
+            runs.append((" ", ""))
+        elif child.content:
+            runs.append((child.content, "b" if bold else ""))
+    return runs
+
+
+def _markdown_table(doc: DocumentObject, rows: list[list[list[Run]]], right: list[bool]) -> None:
+    """A Markdown table as a real Word table, its header row bold and repeated."""
+    width = len(rows[0])
+    columns = [
+        Column("".join(text for text, _kind in rows[0][c]), _text_width(False) / width, right[c])
+        for c in range(width)
+    ]
+    body: list[list[Content]] = [
+        [[[(text, kind) for text, kind in cell if text]] for cell in row[:width]]
+        + [""] * (width - len(row))
+        for row in rows[1:]
+    ]
+    _grid(doc, columns, body)
+
+
 def _runs(paragraph: Paragraph, children: list[Token]) -> None:
     bold = italic = False
+    link: Any = None  # the w:hyperlink the runs go into, inside a link
     for child in children:
         if child.type in ("strong_open", "strong_close"):
             bold = child.type == "strong_open"
         elif child.type in ("em_open", "em_close"):
             italic = child.type == "em_open"
+        elif child.type == "link_open":
+            link = _hyperlink(paragraph, str(child.attrGet("href") or ""))
+        elif child.type == "link_close":
+            link = None
         elif child.type == "hardbreak":
             paragraph.add_run().add_break()
         elif child.type == "softbreak":  # a new line in the source, a space on the page
@@ -472,6 +530,20 @@ def _runs(paragraph: Paragraph, children: list[Token]) -> None:
         elif child.content:
             run = paragraph.add_run(clean(child.content))
             run.bold, run.italic = bold or None, italic or None
+            if link is not None:
+                run.font.color.rgb = RGBColor(0x1F, 0x5F, 0x8B)
+                run.font.underline = True
+                link.append(run._r)  # moved from the paragraph into the link
+
+
+def _hyperlink(paragraph: Paragraph, href: str) -> Any:
+    """A w:hyperlink to `href` (an external relationship of the document), at the end of
+    the paragraph: Word opens it on a click, and shows the address on hover."""
+    rel_id = paragraph.part.relate_to(href, RT.HYPERLINK, is_external=True)
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), rel_id)
+    paragraph._p.append(link)
+    return link
 
 
 def _synthesis(doc: DocumentObject, report: TableReport, top: int) -> None:
@@ -659,7 +731,7 @@ def _priorities(doc: DocumentObject, report: TableReport, level: int, footer: st
     if picture:
         shape = doc.add_picture(io.BytesIO(picture), width=Cm(14))
         shape._inline.docPr.set("descr", _("The ten proposals with most votes"))
-    _ranked(doc, top, mode)
+    _ranked(doc, report, top)
     if not top:
         _note(doc, _("No votes yet."))
 
@@ -817,7 +889,7 @@ def _event_priorities(doc: DocumentObject, report: EventReport) -> None:
         _heading(doc, clean(labels.provisional(t)), 2)
         _meta(doc, (_("Voting"), labels.voting(t.voting_mode, t.dots, t.max_per_proposal)))
         top = t.top(5)
-        _ranked(doc, top, t.voting_mode)
+        _ranked(doc, t, top)
         if not top:
             _note(doc, _("No votes yet."))
 

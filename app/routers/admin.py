@@ -1,13 +1,16 @@
 """Organiser and moderator pages, behind capability links."""
 
 import datetime as dt
+import io
 from types import SimpleNamespace
 from typing import Annotated, Any
 
+import segno
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from app import ratelimit
 from app.config import Settings
 from app.deps import LiveDep, SessionDep, SettingsDep, csrf_protect
 from app.models import Event, Table
@@ -45,13 +48,15 @@ def organiser(request: Request, token: str, session: SessionDep, settings: Setti
 
 @router.post("/admin/{token}/events/{event_id}/moderator-link")
 def reissue_moderator_link(
-    token: str, event_id: int, session: SessionDep, settings: SettingsDep
+    token: str, event_id: int, session: SessionDep, settings: SettingsDep, live: LiveDep
 ) -> Response:
-    """A new moderator link: the old one stops at once. The answer is the event's page under
-    the new link, a GET that can be reloaded and bookmarked, which says so once."""
+    """A new moderator link: the old one stops at once, its open consoles and dashboard
+    too. The answer is the event's page under the new link, a GET that can be reloaded and
+    bookmarked, which says so once."""
     events.check_admin(admin_token=settings.admin_token, given=token)
     new = events.new_moderator_link(session, events.event_by_id(session, event_id))
-    return RedirectResponse(f"/m/{new}?reissued=1", status_code=303)
+    live.revoked(new.table_ids)
+    return RedirectResponse(f"/m/{new.token}?reissued=1", status_code=303)
 
 
 @router.post("/admin/{token}/events")
@@ -118,13 +123,18 @@ def _dashboard(
 
 
 @router.post("/m/{token}/tables/{code}/facilitator")
-def facilitator_link(token: str, code: str, session: SessionDep) -> Response:
+def facilitator_link(
+    request: Request, token: str, code: str, session: SessionDep, live: LiveDep
+) -> Response:
     """A link that runs one table only, for the volunteer who facilitates it; the previous
     one stops working. Only its hash is stored, so the answer redirects to a page under the
     new link itself (`/run/{new}/{code}/link`): a GET that shows the link, survives a reload
     and can be bookmarked, where a POST's answer would re-submit (and revoke) on reload."""
-    _event, table = access.table_for_moderator(session, token, code)
+    _event, table = access.table_for_moderator(
+        session, token, code, client=ratelimit.address(request)
+    )
     new = access.new_facilitator_link(session, table)
+    live.revoked((table.id or 0,))  # the old link's open consoles close
     return RedirectResponse(f"/run/{new}/{table.code}/link", status_code=303)
 
 
@@ -133,7 +143,7 @@ def facilitator_handout(
     request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The facilitator link to hand out, shown by the link itself (facilitator links only)."""
-    table = access.table_for_runner(session, token, code)
+    table = access.table_for_runner(session, token, code, client=ratelimit.address(request))
     if access.is_event_moderator(session, token, table):
         raise NotFound("This page shows facilitator links only")
     base = public_base(request, settings.tavoli_public_url)
@@ -147,11 +157,29 @@ def facilitator_handout(
     )
 
 
+@router.get("/run/{token}/{code}/link/qr.svg")
+def facilitator_qr(
+    request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The facilitator link as a QR code, for the volunteer's phone or tablet to scan."""
+    table = access.table_for_runner(session, token, code, client=ratelimit.address(request))
+    if access.is_event_moderator(session, token, table):
+        raise NotFound("This page shows facilitator links only")
+    url = f"{public_base(request, settings.tavoli_public_url)}/run/{token}/{table.code}/"
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2, title=table.code)
+    return Response(
+        buffer.getvalue(),
+        media_type="image/svg+xml",
+        headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
+    )
+
+
 @router.get("/run/{token}/{code}/card.pdf")
 def facilitator_card(
     request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    table = access.table_for_runner(session, token, code)
+    table = access.table_for_runner(session, token, code, client=ratelimit.address(request))
     return _card_file(request, session, settings, tables.event_of(session, table), [table])
 
 
@@ -159,7 +187,9 @@ def facilitator_card(
 def table_card(
     request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    event, table = access.table_for_moderator(session, token, code)
+    event, table = access.table_for_moderator(
+        session, token, code, client=ratelimit.address(request)
+    )
     return _card_file(request, session, settings, event, [table])
 
 
@@ -216,7 +246,9 @@ def edit_event(
 @router.get("/m/{token}/tables/{code}")
 def table_settings(request: Request, token: str, code: str, session: SessionDep) -> Response:
     """Edit or delete one table."""
-    event, table = access.table_for_moderator(session, token, code)
+    event, table = access.table_for_moderator(
+        session, token, code, client=ratelimit.address(request)
+    )
     return _page(
         request,
         "pages/admin_table.html",
@@ -230,6 +262,7 @@ def table_settings(request: Request, token: str, code: str, session: SessionDep)
 
 @router.post("/m/{token}/tables/{code}")
 def edit_table(
+    request: Request,
     token: str,
     code: str,
     session: SessionDep,
@@ -240,7 +273,9 @@ def edit_table(
     dots: Annotated[int, Form()] = 5,
     max_per_proposal: Annotated[int, Form()] = 3,
 ) -> Response:
-    _event, table = access.table_for_moderator(session, token, code)
+    _event, table = access.table_for_moderator(
+        session, token, code, client=ratelimit.address(request)
+    )
     rules = tables.VotingRules.checked(mode, dots, max_per_proposal) if mode else None
     live.publish(tables.update_table(session, table, title=title, question=question, voting=rules))
     return RedirectResponse(f"/m/{token}?saved={table.code}", status_code=303)
@@ -248,13 +283,16 @@ def edit_table(
 
 @router.post("/m/{token}/tables/{code}/delete")
 def delete_table(
+    request: Request,
     token: str,
     code: str,
     session: SessionDep,
     live: LiveDep,
     confirm: Annotated[bool, Form()] = False,
 ) -> Response:
-    _event, table = access.table_for_moderator(session, token, code)
+    _event, table = access.table_for_moderator(
+        session, token, code, client=ratelimit.address(request)
+    )
     if not confirm:
         raise Invalid("Tick the box to confirm", field="confirm")
     live.deleted(privacy.delete_table(session, table=table))

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlmodel import Session
 
 from app import ratelimit
@@ -20,7 +20,8 @@ from app.deps import (
     SettingsDep,
     TokenDep,
 )
-from app.live.fragments import table_json
+from app.live.fragments import API, MODERATOR, table_json, voting_json
+from app.models import Table
 from app.reports import cards, content_disposition
 from app.routing import UnitOfWorkRoute
 from app.services import access, events, participants, privacy, proposals, state, tables, voting
@@ -32,7 +33,14 @@ router = APIRouter(
 )
 
 
-class EventIn(BaseModel):
+class StrictIn(BaseModel):
+    """An input of the API: a field it does not know is a 422, not silently ignored (a
+    misspelt `titel` would otherwise answer 200 and change nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EventIn(StrictIn):
     title: str
     date: dt.date
     place: str = ""
@@ -49,32 +57,43 @@ class EventOut(BaseModel):
     categories: list[str]
 
 
-class ApprovalVoting(BaseModel):
+class ApprovalVoting(StrictIn):
     mode: Literal["approval"]
 
 
-class DotsVoting(BaseModel):
+class DotsVoting(StrictIn):
     mode: Literal["dots"]
     dots: int = 5
     max_per_proposal: int | None = None
 
 
-class TableIn(BaseModel):
+# One schema for the voting method, in and out: what `POST …/tables` and `PATCH
+# /api/tables/{code}` take and answer, and what `GET /api/tables/{code}` shows.
+Voting = Annotated[ApprovalVoting | DotsVoting, Field(discriminator="mode")]
+
+_VOTING = TypeAdapter[ApprovalVoting | DotsVoting](Voting)
+
+
+def voting_of(table: Table) -> ApprovalVoting | DotsVoting:
+    """The table's voting method in the one schema (the same dict the GET shows)."""
+    return _VOTING.validate_python(voting_json(table))
+
+
+class TableIn(StrictIn):
     title: str
     question: str = ""
-    voting: Annotated[ApprovalVoting | DotsVoting, Field(discriminator="mode")] = ApprovalVoting(
-        mode="approval"
-    )
+    voting: Voting = ApprovalVoting(mode="approval")
 
 
 class TableOut(BaseModel):
     id: int
     code: str
     join_url: str
-    voting: dict[str, Any]
+    event_id: int
+    voting: Voting
 
 
-class JoinIn(BaseModel):
+class JoinIn(StrictIn):
     name: str = ""
     organisation: str = ""
     category: str = ""
@@ -88,7 +107,7 @@ class JoinOut(BaseModel):
     token: str = Field(description="Bearer token for this participant's posts and votes.")
 
 
-class ProposalIn(BaseModel):
+class ProposalIn(StrictIn):
     kind: Literal["need", "proposal", "resource"] = "proposal"
     title: str
     body: str = ""
@@ -98,8 +117,12 @@ class ProposalOut(BaseModel):
     id: int
     seq: int
 
+    @classmethod
+    def of(cls, posted: proposals.Posted) -> "ProposalOut":
+        return cls(id=posted.proposal.id or 0, seq=posted.seq)
 
-class VoteIn(BaseModel):
+
+class VoteIn(StrictIn):
     dots: int
     expected: int | None = Field(
         default=None,
@@ -163,7 +186,8 @@ def create_table(
         id=table.id or 0,
         code=table.code,
         join_url=f"{public_base(request, settings.tavoli_public_url)}/t/{table.code}",
-        voting={"mode": rules.mode, "dots": rules.dots, "max_per_proposal": rules.max_per_proposal},
+        event_id=table.event_id,
+        voting=voting_of(table),
     )
 
 
@@ -172,7 +196,7 @@ def join_table(
     request: Request, code: str, session: SessionDep, live: LiveDep, body: JoinIn | None = None
 ) -> JoinOut:
     client = ratelimit.address(request)
-    table = tables.table_by_code(session, code, client=client)
+    table = tables.resolve(session, code, client=client)
     body = body or JoinIn()
     joined = participants.join(
         session,
@@ -190,20 +214,22 @@ def join_table(
 
 @router.post("/tables/{code}/proposals", status_code=201, response_model=ProposalOut)
 def post_proposal(
+    request: Request,
     code: str,
     body: ProposalIn,
     session: SessionDep,
-    participant: ApiParticipantDep,
+    token: TokenDep,
     live: LiveDep,
 ) -> ProposalOut:
-    table = tables.table_by_code(session, code)
-    if participant.table_id != table.id:
-        raise Forbidden("This participant token is for another table")
+    admit = participants.holder(session, token)
+    _table, participant = tables.resolve_for(
+        session, code, client=ratelimit.address(request), admit=admit
+    )
     posted = proposals.post_proposal(
         session, participant=participant, kind=body.kind, title=body.title, body=body.body
     )
     live.publish(posted)
-    return ProposalOut(id=posted.proposal.id or 0, seq=posted.seq)
+    return ProposalOut.of(posted)
 
 
 @router.put("/proposals/{proposal_id}/vote", response_model=VoteOut)
@@ -243,7 +269,7 @@ def _vote_out(session: Session, result: voting.VoteResult) -> VoteOut:
     )
 
 
-class EditIn(BaseModel):
+class EditIn(StrictIn):
     title: str
     body: str = ""
 
@@ -279,11 +305,17 @@ def withdraw_own(
 
 
 @router.get("/tables/{code}")
-def get_table(request: Request, code: str, session: SessionDep) -> dict[str, Any]:
-    """The table, its proposals with tallies, and the sequence number they are current at."""
-    table = tables.table_by_code(session, code, client=ratelimit.address(request))
+def get_table(request: Request, code: str, session: SessionDep, token: TokenDep) -> dict[str, Any]:
+    """The table, its proposals with tallies, and the sequence number they are current at.
+    With the moderator's or the table's facilitator's token, the tallies even while hidden
+    (as the console shows them) and the table's `event_id`."""
+    table = tables.resolve(session, code, client=ratelimit.address(request))
+    runner = access.runs_table(session, token, table)
     current = state.table_state(session, table)
-    return {"seq": current.seq, **table_json(current)}
+    data = {"seq": current.seq, **table_json(current, audience=MODERATOR if runner else API)}
+    if runner:
+        data["event_id"] = table.event_id
+    return data
 
 
 # --- organiser and moderator: events and tables after creation -------------------------------
@@ -303,7 +335,8 @@ class EventSummaryOut(BaseModel):
 
 @router.get("/events", response_model=list[EventSummaryOut])
 def list_events(session: SessionDep, _organiser: ApiOrganiserDep) -> list[EventSummaryOut]:
-    """Every event, newest first, with how many of its tables run or are closed."""
+    """Every event, newest first, with how many of its tables run or are closed (the
+    organiser's token; a moderator finds its event's id in its tables' JSON)."""
     return [
         EventSummaryOut(
             id=s.event.id or 0,
@@ -332,14 +365,17 @@ def moderator_link(
     session: SessionDep,
     settings: SettingsDep,
     _organiser: ApiOrganiserDep,
+    live: LiveDep,
 ) -> ModeratorLinkOut:
-    """A new moderator link for the event (organiser token); the previous one stops at once."""
-    token = events.new_moderator_link(session, events.event_by_id(session, event_id))
+    """A new moderator link for the event (organiser token); the previous one stops at once,
+    and the consoles and dashboard it opened are closed."""
+    new = events.new_moderator_link(session, events.event_by_id(session, event_id))
+    live.revoked(new.table_ids)
     base = public_base(request, settings.tavoli_public_url)
-    return ModeratorLinkOut(moderator_token=token, moderator_url=f"{base}/m/{token}")
+    return ModeratorLinkOut(moderator_token=new.token, moderator_url=f"{base}/m/{new.token}")
 
 
-class EventEditIn(BaseModel):
+class EventEditIn(StrictIn):
     title: str | None = None
     date: dt.date | None = None
     place: str | None = None
@@ -377,19 +413,20 @@ def edit_event(
     )
 
 
-class TableEditIn(BaseModel):
+class TableEditIn(StrictIn):
     title: str | None = None
     question: str | None = None
-    voting: Annotated[ApprovalVoting | DotsVoting, Field(discriminator="mode")] | None = Field(
+    voting: Voting | None = Field(
         default=None, description="Only until voting has opened (409 after)."
     )
 
 
 class TableDetailsOut(BaseModel):
     code: str
+    event_id: int
     title: str
     question: str
-    voting: dict[str, Any]
+    voting: Voting
     seq: int
 
 
@@ -415,22 +452,23 @@ def edit_table(
     fresh = tables.table_by_code(session, table.code)
     return TableDetailsOut(
         code=fresh.code,
+        event_id=fresh.event_id,
         title=fresh.title,
         question=fresh.question,
-        voting={
-            "mode": fresh.voting_mode,
-            "dots": fresh.dots,
-            "max_per_proposal": fresh.max_per_proposal,
-        },
+        voting=voting_of(fresh),
         seq=fresh.seq,
     )
 
 
 @router.delete("/tables/{code}", status_code=204)
-def delete_table(code: str, session: SessionDep, token: TokenDep, live: LiveDep) -> Response:
+def delete_table(
+    request: Request, code: str, session: SessionDep, token: TokenDep, live: LiveDep
+) -> Response:
     """Erase the table with everything about it (the event's moderator only)."""
     try:
-        _event, table = access.table_for_moderator(session, token, code)
+        _event, table = access.table_for_moderator(
+            session, token, code, client=ratelimit.address(request)
+        )
     except Forbidden:  # a facilitator's token, say: tell them whose it is to do
         raise Forbidden("Only the event's moderator can delete a table") from None
     live.deleted(privacy.delete_table(session, table=table))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from app.api_errors import ERROR_RESPONSES
-from app.deps import ApiRunnerTableDep, SessionDep, SettingsDep, TokenDep
+from app.deps import ApiRunnerTableDep, LiveDep, SessionDep, SettingsDep, TokenDep
 from app.routers.registered import register_api
 from app.routing import UnitOfWorkRoute
 from app.services import access, phases, state
@@ -39,10 +39,12 @@ def facilitator_link(
     table: ApiRunnerTableDep,
     token: TokenDep,
     settings: SettingsDep,
+    live: LiveDep,
 ) -> FacilitatorOut:
     if not access.is_event_moderator(session, token, table):
         raise Forbidden("Only the event's moderator can hand out facilitator links")
     new = access.new_facilitator_link(session, table)
+    live.revoked((table.id or 0,))  # the old link's open consoles close
     base = public_base(request, settings.tavoli_public_url)
     return FacilitatorOut(token=new, url=f"{base}/run/{new}/{table.code}/")
 

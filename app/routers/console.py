@@ -10,18 +10,20 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import escape
 from sqlmodel import Session
 
-from app import i18n
+from app import i18n, ratelimit
 from app.deps import LiveDep, SessionDep, csrf_protect, release
 from app.live.broadcaster import Broadcaster, Committed
-from app.models import Table
+from app.models import Table, utcnow
+from app.reports import access as report_access
 from app.routers.registered import register_console
 from app.routing import UnitOfWorkRoute
 from app.services import access, moderation, state
-from app.services.errors import Invalid
-from app.templating import templates
+from app.services.errors import Forbidden, Invalid
+from app.templating import N_, templates
 from app.views import shared_context
 from app.web import csrf_token
 
@@ -33,6 +35,12 @@ router = APIRouter(
 )
 
 IdsForm = Annotated[list[int], Form()]
+NOTHING_YET = N_("Nothing written yet.")
+REPLACED = N_(
+    "This link no longer runs this table: a newer moderator or facilitator link has replaced"
+    " it (each new link stops the previous one), or it was copied wrong. Ask the event's"
+    " organiser or moderator for the current link."
+)
 Action = Callable[[Session, Table], Committed]
 
 
@@ -63,10 +71,10 @@ class Console:
             self.live.publish(change)
         if not self.request.headers.get("hx-request"):
             return RedirectResponse(f"/run/{self.token}/{self.table.code}/", status_code=303)
+        # A note may say when (“Synthesis saved at 14:32”), in Rome's time.
+        note = i18n.gettext(done) % {"time": i18n.local_clock(utcnow())} if done else ""
         return templates.TemplateResponse(
-            self.request,
-            "partials/_console_answer.html",
-            {**self.context(), "done": i18n.gettext(done) if done else ""},
+            self.request, "partials/_console_answer.html", {**self.context(), "done": note}
         )
 
     def run(self, action: Action) -> Response:
@@ -77,7 +85,11 @@ def get_console(
     request: Request, token: str, code: str, session: SessionDep, live: LiveDep
 ) -> Console:
     try:
-        table = access.table_for_runner(session, token, code)
+        table = access.table_for_runner(session, token, code, client=ratelimit.address(request))
+    except Forbidden:
+        # Most often a link replaced by a newer one (only the newest is stored): say so,
+        # and what to do, rather than only that it does not run the table.
+        raise Forbidden(REPLACED) from None
     finally:
         release(session)
     return Console(request, token, session, table, live)
@@ -118,13 +130,28 @@ def bulk(
     if action not in ("tag", "untag") or tag_id is None:
         raise Invalid("Choose what to do with the selected posts", field="action")
     on = action == "tag"
-    return c.run(
+    done = c.run(
         lambda s, t: moderation.set_tag(s, t, tag_id=tag_id, proposal_ids=proposal_ids, on=on)
     )
+    # Done with these posts: the page unticks them once the answer is drawn (its redraw
+    # carries over the ticks), so the next tag does not land on them too.
+    done.headers["HX-Trigger-After-Settle"] = "tavoli:selection-done"
+    return done
+
+
+@router.post("/synthesis/preview")
+def preview_synthesis(c: ConsoleDep, synthesis: Annotated[str, Form()] = "") -> Response:
+    """The synthesis as the minutes will print it (the minutes' own Markdown renderer:
+    raw HTML shown as text), saving nothing."""
+    shown = report_access.synthesis_preview(synthesis)
+    if not shown:
+        return HTMLResponse(f'<p class="hint">{escape(i18n.gettext(NOTHING_YET))}</p>')
+    return HTMLResponse(str(shown))
 
 
 @router.post("/merges/cancel")
-def cancel_merge() -> Response:
+def cancel_merge(_c: ConsoleDep) -> Response:
+    """Closes the merge panel; refused like every console route to a link that runs nothing."""
     return Response('<div id="merge-panel"></div>', media_type="text/html")
 
 
@@ -141,7 +168,7 @@ def confirm_removal(c: ConsoleDep, participant_id: int) -> Response:
 
 
 @router.get("/participants/cancel")
-def cancel_removal() -> Response:
+def cancel_removal(_c: ConsoleDep) -> Response:
     return Response('<div id="remove-panel"></div>', media_type="text/html")
 
 

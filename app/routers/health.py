@@ -1,11 +1,17 @@
 """`GET /healthz`: can this worker serve? For a load balancer or a container's HEALTHCHECK.
 
-It asks the two things every page and push depends on: the database (`SELECT 1`) and the
-realtime hub (`Hub.check`: Redis when several workers share the tables). Each check is
-bounded by `CHECK_TIMEOUT`, so a stuck connection gives a 503 rather than a probe that hangs.
-The answer names the part that failed and nothing more (no host, no error text: the route is
-public); the reason goes to the server log. No rate limit, no session, no access-log line when
-healthy (app/logs.py).
+Only the database decides (`SELECT 1`): every page, vote and push needs it, and it holds
+everything. Redis holds nothing worth taking a worker out for: while it is away the
+workers still serve (pushes to their own sockets, rate limits counted per worker, the other
+workers' screens caught up from the database), so the realtime hub (`Hub.check`) and the
+rate limits' shared storage are reported "degraded" in the body of a 200. Taking every
+worker out of the balancer at once because their shared Redis blinked would turn a few
+seconds of degraded service into an outage.
+
+Each check is bounded by `CHECK_TIMEOUT`, so a stuck connection gives an answer rather than
+a probe that hangs. The answer names the part and nothing more (no host, no error text: the
+route is public); the reason goes to the server log. No rate limit, no session, no
+access-log line when healthy (app/logs.py).
 """
 
 import asyncio
@@ -18,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
 
+from app import ratelimit
 from app.live.hub import Hub
 
 PATH = "/healthz"
@@ -28,13 +35,21 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 Status = Literal["ok", "failed"]
+Shared = Literal["ok", "degraded"]
 
 
 class HealthOut(BaseModel):
-    """How each part this worker depends on answered."""
+    """How each part this worker depends on answered; only the database fails a worker."""
 
-    database: Status = Field(description="`SELECT 1` on the database.")
-    hub: Status = Field(description="The realtime hub (`HUB_URL`) can carry pushes.")
+    database: Status = Field(description="`SELECT 1` on the database; `failed` answers 503.")
+    hub: Shared = Field(
+        description="The realtime hub (`HUB_URL`) can carry notices to the other workers; "
+        "`degraded` while Redis is away (screens on other workers catch up from the database)."
+    )
+    rate_limits: Shared = Field(
+        description="The rate limits' shared storage (`TAVOLI_LIMITS_URL`) answers; "
+        "`degraded` while each worker counts alone."
+    )
 
 
 def _select_one(engine: Engine) -> None:
@@ -54,8 +69,8 @@ async def _check(part: str, check: Awaitable[object]) -> Status:
 @router.get(
     PATH,
     response_model=HealthOut,
-    summary="Health of this worker: database and realtime hub",
-    responses={503: {"model": HealthOut, "description": "A part failed or did not answer."}},
+    summary="Health of this worker: database, realtime hub, rate limits",
+    responses={503: {"model": HealthOut, "description": "The database failed or did not answer."}},
 )
 async def healthz(request: Request) -> JSONResponse:
     engine: Engine = request.app.state.engine
@@ -65,10 +80,14 @@ async def healthz(request: Request) -> JSONResponse:
         _check("database", asyncio.to_thread(_select_one, engine)),
         _check("hub", hub.check()),
     )
-    health = HealthOut(database=database, hub=hub_status)
-    healthy = database == "ok" and hub_status == "ok"
+    limits_degraded = await asyncio.to_thread(ratelimit.degraded)  # at most one short try
+    health = HealthOut(
+        database=database,
+        hub="ok" if hub_status == "ok" else "degraded",
+        rate_limits="degraded" if limits_degraded else "ok",
+    )
     return JSONResponse(
         health.model_dump(),
-        status_code=200 if healthy else 503,
+        status_code=200 if database == "ok" else 503,
         headers={"cache-control": "no-store"},
     )

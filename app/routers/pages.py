@@ -46,11 +46,14 @@ def _me(request: Request, session: Session, signer: Signer, table: Table) -> Par
     return participants.participant_at(session, token, table)
 
 
-def _require_me(request: Request, session: Session, signer: Signer, table: Table) -> Participant:
-    me = _me(request, session, signer, table)
-    if me is None:
-        raise NotFound("Join the table first")
-    return me
+def _mine(
+    request: Request, session: Session, signer: Signer, code: str
+) -> tuple[Table, Participant]:
+    """The table and this phone's participant there (its cookie): an unknown code and a
+    table the phone has not joined are the same 404, and both count as a failed lookup."""
+    token = signer.unsign(request.cookies.get(PARTICIPANT_COOKIE))
+    admit = participants.member(session, token)
+    return tables.resolve_for(session, code, client=ratelimit.address(request), admit=admit)
 
 
 @router.get("/")
@@ -61,7 +64,7 @@ def home(request: Request) -> Response:
 @router.get("/join")
 def find_table(request: Request, session: SessionDep, code: str = "") -> Response:
     try:
-        table = tables.table_by_code(session, code, client=ratelimit.address(request))
+        table = tables.resolve(session, code, client=ratelimit.address(request))
     except NotFound:
         return _page(request, "pages/home.html", status_code=404, code=code, not_found=True)
     return _see_other(f"/t/{table.code}")
@@ -78,7 +81,7 @@ def set_language(locale: str, next: str = "/") -> Response:
 
 @router.get("/t/{code}")
 def table_page(request: Request, code: str, session: SessionDep, signer: SignerDep) -> Response:
-    table = tables.table_by_code(session, code, client=ratelimit.address(request))
+    table = tables.resolve(session, code, client=ratelimit.address(request))
     if table.code != code:
         return _see_other(f"/t/{table.code}")
     me = _me(request, session, signer, table)
@@ -92,8 +95,7 @@ def table_page(request: Request, code: str, session: SessionDep, signer: SignerD
 @router.get("/t/{code}/me")
 def my_state(request: Request, code: str, session: SessionDep, signer: SignerDep) -> Response:
     """This phone's own votes, dots and posts, fetched after a push that may have moved them."""
-    table = tables.table_by_code(session, code)
-    me = _require_me(request, session, signer, table)
+    table, me = _mine(request, session, signer, code)
     return _page(request, "partials/_me_sync.html", **participant_context(session, table, me))
 
 
@@ -110,7 +112,7 @@ def join(
     category: Annotated[str, Form()] = "",
     named_in_minutes: Annotated[bool, Form()] = False,
 ) -> Response:
-    table = tables.table_by_code(session, code, client=ratelimit.address(request))
+    table = tables.resolve(session, code, client=ratelimit.address(request))
     joined = participants.join(
         session,
         table=table,
@@ -123,7 +125,13 @@ def join(
         client=ratelimit.address(request),
     )
     live.publish(joined)
-    response = _see_other(f"/t/{table.code}")
+    # The join page's form is sent by htmx (so that a 429 can wait and send it again): htmx
+    # follows no redirect into the page, HX-Redirect has it load the table.
+    response: Response = (
+        Response(headers={"HX-Redirect": f"/t/{table.code}"})
+        if _is_htmx(request)
+        else _see_other(f"/t/{table.code}")
+    )
     response.set_cookie(
         PARTICIPANT_COOKIE,
         signer.sign(joined.token),
@@ -147,8 +155,7 @@ def post_proposal(
     body: Annotated[str, Form()] = "",
     kind: Annotated[str, Form()] = "proposal",
 ) -> Response:
-    table = tables.table_by_code(session, code)
-    me = _require_me(request, session, signer, table)
+    table, me = _mine(request, session, signer, code)
     posted = proposals.post_proposal(session, participant=me, kind=kind, title=title, body=body)
     live.publish(posted)
     proposal = posted.proposal
@@ -173,12 +180,11 @@ def edit_own(
     title: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
 ) -> Response:
-    table = tables.table_by_code(session, code)
-    me = _require_me(request, session, signer, table)
+    table, me = _mine(request, session, signer, code)
     live.publish(
         proposals.edit_own(session, participant=me, proposal_id=proposal_id, title=title, body=body)
     )
-    return _mine(request, session, table, me)
+    return _my_answer(request, session, table, me)
 
 
 @router.post("/t/{code}/proposals/{proposal_id}/withdraw")
@@ -190,13 +196,12 @@ def withdraw_own(
     signer: SignerDep,
     live: LiveDep,
 ) -> Response:
-    table = tables.table_by_code(session, code)
-    me = _require_me(request, session, signer, table)
+    table, me = _mine(request, session, signer, code)
     live.publish(proposals.withdraw_own(session, participant=me, proposal_id=proposal_id))
-    return _mine(request, session, table, me)
+    return _my_answer(request, session, table, me)
 
 
-def _mine(request: Request, session: Session, table: Table, me: Participant) -> Response:
+def _my_answer(request: Request, session: Session, table: Table, me: Participant) -> Response:
     if not _is_htmx(request):
         return _see_other(f"/t/{table.code}")
     return _page(request, "partials/_me_sync.html", **participant_context(session, table, me))
@@ -215,8 +220,7 @@ def vote(
 ) -> Response:
     """`expected` is the count the page showed: a page another tab has left behind gets 409
     and this phone's state as it stands, and changes nothing."""
-    table = tables.table_by_code(session, code)
-    me = _require_me(request, session, signer, table)
+    table, me = _mine(request, session, signer, code)
     try:
         result = voting.set_vote(
             session, participant=me, proposal_id=proposal_id, dots=dots, expected=expected
@@ -262,14 +266,14 @@ def _vote_answer(
 
 @router.get("/t/{code}/screen")
 def screen(request: Request, code: str, session: SessionDep) -> Response:
-    table = tables.table_by_code(session, code, client=ratelimit.address(request))
+    table = tables.resolve(session, code, client=ratelimit.address(request))
     people = request.app.state.live.people(table.id)
     return _page(request, "pages/screen.html", **shared_context(session, table, "screen", people))
 
 
 @router.get("/t/{code}/qr.svg")
 def qr_code(request: Request, code: str, session: SessionDep, settings: SettingsDep) -> Response:
-    table = tables.table_by_code(session, code, client=ratelimit.address(request))
+    table = tables.resolve(session, code, client=ratelimit.address(request))
     qr = segno.make(f"{public_base(request, settings.tavoli_public_url)}/t/{table.code}", error="m")
     buffer = io.BytesIO()
     qr.save(buffer, kind="svg", scale=10, border=2, dark="#000", light="#fff", title=table.code)

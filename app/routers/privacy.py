@@ -7,14 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from app import ratelimit
 from app.api_errors import ERROR_RESPONSES
 from app.deps import LiveDep, SessionDep, SettingsDep, SignerDep, TokenDep, csrf_protect
-from app.models import Event
+from app.models import Event, Participant, Table
 from app.routing import UnitOfWorkRoute
-from app.services import events, privacy, tables
-from app.services.errors import Invalid, NotFound
+from app.security import Signer
+from app.services import events, participants, privacy, tables
+from app.services.errors import Invalid
 from app.templating import templates
 from app.web import csrf_token
 
@@ -115,21 +117,30 @@ def delete_event(
     return Response(status_code=204)
 
 
+def _bearer_participant(
+    request: Request, session: Session, token: str | None, code: str
+) -> tuple[Table, Participant]:
+    """The participant behind a bearer token at this table, removed or not (their data is
+    theirs to see and erase)."""
+    admit = participants.holder(session, token)
+    return tables.resolve_for(session, code, client=ratelimit.address(request), admit=admit)
+
+
 @api.get("/tables/{code}/me", response_model=MyDataOut)
-def get_my_data(code: str, session: SessionDep, token: TokenDep) -> MyDataOut:
+def get_my_data(request: Request, code: str, session: SessionDep, token: TokenDep) -> MyDataOut:
     """What Tavoli holds about the participant whose bearer token this is."""
-    table = tables.table_by_code(session, code)
-    me = privacy.participant_for_data(session, token, table)
+    _table, me = _bearer_participant(request, session, token, code)
     data = privacy.my_data(session, me)
     return MyDataOut.model_validate(data, from_attributes=True)
 
 
 @api.delete("/tables/{code}/me", response_model=ErasedOut)
-def erase_my_data(code: str, session: SessionDep, token: TokenDep, live: LiveDep) -> ErasedOut:
+def erase_my_data(
+    request: Request, code: str, session: SessionDep, token: TokenDep, live: LiveDep
+) -> ErasedOut:
     """Erase this participant's personal data: posts stay, anonymous; votes stay as counts;
     the token stops working."""
-    table = tables.table_by_code(session, code)
-    me = privacy.participant_for_data(session, token, table)
+    _table, me = _bearer_participant(request, session, token, code)
     change = privacy.erase_participant(session, participant=me)
     live.publish(change)
     return ErasedOut(erased=True, seq=change.seq)
@@ -142,7 +153,7 @@ def _page(request: Request, name: str, status_code: int = 200, **context: Any) -
 
 @pages.get("/t/{code}/privacy")
 def notice_page(request: Request, code: str, session: SessionDep) -> Response:
-    table = tables.table_by_code(session, code, client=ratelimit.address(request))
+    table = tables.resolve(session, code, client=ratelimit.address(request))
     event = tables.event_of(session, table)
     return _page(
         request,
@@ -155,12 +166,13 @@ def notice_page(request: Request, code: str, session: SessionDep) -> Response:
     )
 
 
-def _cookie_participant(request: Request, session: SessionDep, signer: SignerDep, code: str) -> Any:
-    table = tables.table_by_code(session, code, client=ratelimit.address(request))
+def _cookie_participant(
+    request: Request, session: Session, signer: Signer, code: str
+) -> tuple[Table, Participant]:
+    """This phone's participant at the table (removed or not: their data is theirs)."""
     token = signer.unsign(request.cookies.get(PARTICIPANT_COOKIE))
-    if not token:
-        raise NotFound("Join the table first")
-    return table, privacy.participant_for_data(session, token, table)
+    admit = participants.member(session, token)
+    return tables.resolve_for(session, code, client=ratelimit.address(request), admit=admit)
 
 
 @pages.get("/t/{code}/my-data")

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form
 from fastapi import Path as PathParam
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
 
 from app.actions import ACTIONS, Action, NoInput
 from app.deps import ApiRunnerTableDep, LiveDep, SessionDep
@@ -48,6 +49,20 @@ def _run(action: Action, session: Any, table: Any, values: dict[str, Any], path:
     return action.run(session, table, data, **ids)
 
 
+def _strict(model: type[BaseModel]) -> type[BaseModel]:
+    """The input as the API reads it: a JSON field it does not know is a 422 (the console's
+    forms carry a CSRF field besides, so the form reads the model as it is)."""
+    if model is NoInput:
+        return model
+    config = ConfigDict(**{**model.model_config, "extra": "forbid"})
+    strict = type(
+        model.__name__, (model,), {"model_config": config, "__module__": model.__module__}
+    )
+    strict.__qualname__ = model.__qualname__
+    strict.__doc__ = model.__doc__
+    return strict
+
+
 def register_api(router: APIRouter) -> None:
     """Every action the API offers, under the router's prefix (`/api/tables/{code}`)."""
     keyword = inspect.Parameter.KEYWORD_ONLY
@@ -55,6 +70,7 @@ def register_api(router: APIRouter) -> None:
         if action.api is None:
             continue
         method, path = action.api
+        body = _strict(action.input)
 
         def endpoint(*, _action: Action = action, _path: str = path, **values: Any) -> Any:
             result = _run(_action, values["session"], values["table"], values, _path)
@@ -66,7 +82,7 @@ def register_api(router: APIRouter) -> None:
             inspect.Parameter("table", keyword, annotation=ApiRunnerTableDep),
             inspect.Parameter("live", keyword, annotation=LiveDep),
         ]
-        endpoint.__signature__ = _parameters(action, path, action.input, tail)  # type: ignore[attr-defined]
+        endpoint.__signature__ = _parameters(action, path, body, tail)  # type: ignore[attr-defined]
         router.add_api_route(
             path,
             endpoint,

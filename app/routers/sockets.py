@@ -10,21 +10,32 @@ out of an ASGI app's reach (no socket options): the host bounds it (`net.ipv4.tc
 A dropped client's close frame queues behind what it has not read; the TCP connection ends
 once it reads, or when its connection dies.
 
-Abuse: each address holds at most `ratelimit` "websocket" open sockets (over it: accepted
-and closed with 1013, before any database work), and unknown table codes count as failed
-lookups like on the pages (over the limit: 1013).
+Abuse: a worker holds at most `ratelimit` "worker_sockets" open sockets, a phone's
+participant "phone_sockets" and any other address "websocket" (over a cap: accepted and
+closed with 1013, which htmx-ext-ws retries with backoff); unknown table codes count as
+failed lookups like on the pages (over the limit: 1013). Tavoli reads nothing a client
+sends: a message is dropped as it arrives (uvicorn reads the next only then, and refuses one
+over 4 KiB with 1009), and a socket that sends more than `INBOUND_BURST` messages, or more
+than one every `INBOUND_EVERY` seconds after them, is closed with 1008 (not reconnected).
 
 Deletion: when a table is deleted, each of its connections (in every worker) gets a last
 message (HTML: the page says the table was deleted, with a link home; JSON:
 `{"type": "deleted"}`) and is closed with 1000, normal closure: htmx-ext-ws reconnects only
 on 1006, 1011, 1012 and 1013, so the page stays as it is, and machine clients should treat
 1000 after `deleted` as the end.
+
+Revocation: a console or dashboard opened with a moderator or facilitator link that has
+been replaced, and a removed participant's phone, receive nothing more from that moment
+(the hub holds their pushes, in every worker) and check their link again: when it no longer
+opens the page, the page says why (the link was replaced; the moderator removed you) and the
+socket is closed with 1008, on which htmx-ext-ws does not reconnect.
 """
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -46,7 +57,15 @@ from app.live.fragments import (
     payload_key,
     snapshot_json,
 )
-from app.live.hub import Hub, Subscription, table_channel, wire_of
+from app.live.hub import (
+    CHECK,
+    RUNNERS,
+    Hub,
+    Subscription,
+    participant_holder,
+    table_channel,
+    wire_of,
+)
 from app.models import Participant, Table
 from app.security import Signer
 from app.services import access, events, participants, state, tables
@@ -62,8 +81,46 @@ CLOSE_POLICY = 1008
 CLOSE_INTERNAL = 1011  # what uvicorn's keepalive closes with
 CLOSE_TRY_AGAIN = 1013  # htmx-ext-ws reconnects on this code, and so should machine clients
 CLOSE_SECONDS = 1.0  # a close frame queues behind what a stalled client has not read
+INBOUND_BURST = 10  # messages a client may send (all ignored) before the pace below counts
+INBOUND_EVERY = 5.0  # seconds per message past the burst: a client library's keepalive fits
 
 Snapshot = Callable[[Session], tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Who holds a socket (`app.live.hub` holders), whether their link still opens it (a
+    DomainError counts as no), and the last message when it no longer does."""
+
+    holder: str
+    allowed: Callable[[Session], object]
+    revoked: Callable[[], str]
+
+
+async def _still_allowed(engine: object, guard: Guard) -> bool:
+    def check() -> bool:
+        with open_session(engine) as session:  # type: ignore[arg-type]
+            try:
+                return bool(guard.allowed(session))
+            except DomainError:
+                return False
+
+    return await asyncio.to_thread(check)
+
+
+# Screens and API streams: anonymous, nothing to revoke.
+PUBLIC = Guard(holder="", allowed=lambda _session: True, revoked=lambda: "")
+
+
+async def _revoke(websocket: WebSocket, guard: Guard) -> None:
+    """Say why, then close for good (1008: htmx-ext-ws does not reconnect)."""
+    await _send(websocket, guard.revoked())
+    await _close(websocket, CLOSE_POLICY)
+
+
+def _revoked_page(websocket: WebSocket, audience: str, table: Table | None = None) -> str:
+    fragments: Fragments = websocket.app.state.fragments
+    return fragments.render("partials/_revoked.html", audience=audience, table=table)
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -76,12 +133,15 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 def _lookup(
-    engine: object, code: str, signer: Signer | None, cookie: str | None
+    engine: object, code: str, client: str, signer: Signer | None, cookie: str | None
 ) -> tuple[Table, Participant | None]:
+    """The table, and for a phone's socket its participant there (tables.resolve_for: an
+    unknown code is refused as a table the phone has not joined, and both count)."""
     with open_session(engine) as session:  # type: ignore[arg-type]
-        table = tables.table_by_code(session, code)
-        me = participants.participant_at(session, signer.unsign(cookie), table) if signer else None
-        return table, me
+        if signer is None:
+            return tables.resolve(session, code, client=client), None
+        admit = participants.member(session, signer.unsign(cookie))
+        return tables.resolve_for(session, code, client=client, admit=admit)
 
 
 async def _serve(
@@ -90,6 +150,7 @@ async def _serve(
     table: Table,
     audience: str,
     snapshot: Snapshot,
+    guard: Guard,
     participant_id: int | None = None,
 ) -> None:
     app_state = websocket.app.state
@@ -103,6 +164,7 @@ async def _serve(
         max_bytes=app_state.settings.tavoli_send_buffer_bytes,
         key=key,
         owner=participant_id,
+        holder=guard.holder,
     ) as sub:
         live.watching(table_id)
         if participant_id is not None:
@@ -122,7 +184,7 @@ async def _serve(
 
                 group.start_soon(receive)
                 try:
-                    behind = await _stream(websocket, sub, key, last, snapshot)
+                    behind = await _stream(websocket, sub, key, last, snapshot, guard)
                 except TimeoutError:  # a send waited past TAVOLI_SEND_TIMEOUT
                     behind = True
                 if behind:  # 1013: it comes back and resynchronises
@@ -142,10 +204,16 @@ async def _serve(
 
 
 async def _stream(
-    websocket: WebSocket, sub: Subscription, key: str, last: int, snapshot: Snapshot
+    websocket: WebSocket,
+    sub: Subscription,
+    key: str,
+    last: int,
+    snapshot: Snapshot,
+    guard: Guard,
 ) -> bool:
     """Send the table's pushes in order: True when the client fell behind, False when the
-    table was deleted (the client was told and the socket closed for good).
+    table was deleted or the link revoked (the client was told and the socket closed for
+    good).
 
     With uvicorn serving through app/live/wire.py, the pushes that follow what the client
     has are written by the hub itself while this loop waits (framed once for every socket);
@@ -160,6 +228,12 @@ async def _stream(
             push = await sub.next()
             if push is None:  # dropped for falling behind
                 return True
+            if push is CHECK:  # a link was replaced, or a participant removed
+                if not await _still_allowed(engine, guard):
+                    await _revoke(websocket, guard)
+                    return False
+                sub.checked()
+                continue
             if push.final:  # the table was deleted: say so, and end for good
                 if key in push.payloads:
                     await _send(websocket, push.payloads[key])
@@ -225,25 +299,43 @@ async def _close(websocket: WebSocket, code: int, reason: str = "") -> None:
         await websocket.close(code, reason)
 
 
-async def _capped(websocket: WebSocket, stream: Coroutine[Any, Any, None]) -> None:
-    """Run a stream while it holds one of its address's open-socket slots. Over the cap the
-    socket is accepted only to be closed with 1013 (try again later), before any lookup."""
+async def _capped(
+    websocket: WebSocket, stream: Coroutine[Any, Any, None], *, phone: bool = False
+) -> None:
+    """Run a stream while it holds its open-socket slots: one of the worker's, and unless it
+    is a phone's, one of its address's (a phone's is its participant's, taken once the
+    cookie is read: a hall behind one address is not one client). Over a cap the socket is
+    accepted only to be closed with 1013 (try again later), before any lookup."""
+    slots = [("worker_sockets", "worker")]
+    if not phone:
+        slots.append(("websocket", ratelimit.address(websocket)))
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(ratelimit.holding("websocket", ratelimit.address(websocket)))
+            for name, key in slots:
+                stack.enter_context(ratelimit.holding(name, key))
         except TooMany:
             stream.close()
             await websocket.accept()
-            await _close_try_again(websocket, "Too many connections from this address")
+            await _close_try_again(websocket, "Too many connections")
             return
         await stream
 
 
 async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends, so a disconnect is noticed at once."""
+    """Read what the client sends, so a disconnect is noticed at once, and drop it: a client
+    that floods (50 such sockets made pushes 50 times slower) is closed with 1008."""
+    clock = asyncio.get_running_loop().time
+    allowance, last = float(INBOUND_BURST), clock()
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
+            return
+        now = clock()
+        allowance = min(INBOUND_BURST, allowance + (now - last) / INBOUND_EVERY) - 1
+        last = now
+        if allowance < 0:
+            log.warning("closing a socket with 1008: it floods the server with messages")
+            await _close(websocket, CLOSE_POLICY, "Tavoli reads no messages")
             return
 
 
@@ -256,14 +348,14 @@ async def _open(
     signer: Signer = websocket.app.state.signer
     cookie = websocket.cookies.get("tavoli_p") if with_participant else None
     try:
-        with ratelimit.failures("lookup", ratelimit.address(websocket)):  # codes are guessable
-            found = await asyncio.to_thread(
-                _lookup,
-                websocket.app.state.engine,
-                code,
-                signer if with_participant else None,
-                cookie,
-            )
+        found = await asyncio.to_thread(
+            _lookup,
+            websocket.app.state.engine,
+            code,
+            ratelimit.address(websocket),
+            signer if with_participant else None,
+            cookie,
+        )
     except TooMany:
         await websocket.accept()
         await _close_try_again(websocket, "Too many unknown codes from this address")
@@ -277,7 +369,7 @@ async def _open(
 
 @router.websocket("/t/{code}/ws")
 async def participant_stream(websocket: WebSocket, code: str) -> None:
-    await _capped(websocket, _participant_stream(websocket, code))
+    await _capped(websocket, _participant_stream(websocket, code), phone=True)
 
 
 async def _participant_stream(websocket: WebSocket, code: str) -> None:
@@ -296,9 +388,26 @@ async def _participant_stream(websocket: WebSocket, code: str) -> None:
         with using_locale(locale):
             return context["state"].seq, fragments.render("partials/_snapshot.html", **context)
 
-    await _serve(
-        websocket, table=table, audience=PARTICIPANT, snapshot=snapshot, participant_id=me.id
+    participant_id = me.id or 0
+    guard = Guard(
+        holder=participant_holder(participant_id),
+        allowed=lambda session: participants.still_at_table(session, participant_id),
+        revoked=lambda: _revoked_page(websocket, PARTICIPANT, table),
     )
+    with contextlib.ExitStack() as stack:
+        try:  # a phone's few tabs
+            stack.enter_context(ratelimit.holding("phone_sockets", str(participant_id)))
+        except TooMany:
+            await _close_try_again(websocket, "Too many connections from this phone")
+            return
+        await _serve(
+            websocket,
+            table=table,
+            audience=PARTICIPANT,
+            snapshot=snapshot,
+            guard=guard,
+            participant_id=participant_id,
+        )
 
 
 def _shared_snapshot(websocket: WebSocket, table: Table, audience: str) -> Snapshot:
@@ -325,7 +434,11 @@ async def _screen_stream(websocket: WebSocket, code: str) -> None:
         return
     table, _ = opened
     await _serve(
-        websocket, table=table, audience=SCREEN, snapshot=_shared_snapshot(websocket, table, SCREEN)
+        websocket,
+        table=table,
+        audience=SCREEN,
+        snapshot=_shared_snapshot(websocket, table, SCREEN),
+        guard=PUBLIC,
     )
 
 
@@ -340,12 +453,18 @@ async def _moderator_stream(websocket: WebSocket, token: str, code: str) -> None
         await websocket.close(CLOSE_POLICY)
         return
 
+    client = ratelimit.address(websocket)
+
     def lookup() -> Table:
         with open_session(websocket.app.state.engine) as session:
-            return access.table_for_runner(session, token, code)
+            return access.table_for_runner(session, token, code, client=client)
 
     try:
         table = await asyncio.to_thread(lookup)
+    except TooMany:
+        await websocket.accept()
+        await _close_try_again(websocket, "Too many unknown codes from this address")
+        return
     except DomainError:
         await websocket.close(CLOSE_POLICY)
         return
@@ -355,6 +474,11 @@ async def _moderator_stream(websocket: WebSocket, token: str, code: str) -> None
         table=table,
         audience=MODERATOR,
         snapshot=_shared_snapshot(websocket, table, MODERATOR),
+        guard=Guard(
+            holder=RUNNERS,
+            allowed=lambda session: access.table_for_runner(session, token, code, client=None),
+            revoked=lambda: _revoked_page(websocket, MODERATOR),
+        ),
     )
 
 
@@ -375,7 +499,7 @@ async def _api_stream(websocket: WebSocket, code: str) -> None:
         current = state.table_state(session, table)
         return current.seq, snapshot_json(current, people=live.people(table.id or 0))
 
-    await _serve(websocket, table=table, audience=API, snapshot=snapshot)
+    await _serve(websocket, table=table, audience=API, snapshot=snapshot, guard=PUBLIC)
 
 
 @router.websocket("/m/{token}/ws")
@@ -429,10 +553,16 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
                     maxsize=app_state.settings.tavoli_send_queue,
                     max_bytes=app_state.settings.tavoli_send_buffer_bytes,
                     key=key,
+                    holder=RUNNERS,
                 )
             )
             for tid in watched
         ]
+        guard = Guard(
+            holder=RUNNERS,
+            allowed=lambda session: events.event_for_moderator(session, token),
+            revoked=lambda: _revoked_page(websocket, DASHBOARD),
+        )
         for tid in watched:
             live.watching(tid)
         try:
@@ -452,10 +582,15 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
                 )
                 if receiver in done:
                     return
-                for task in done:
+                for task in sorted(done, key=lambda t: t.result() is not CHECK):
                     sub = getters.pop(task)
                     push = task.result()
-                    if push is None or (
+                    if push is CHECK:  # checked before any push of the same wake-up
+                        if not await _still_allowed(app_state.engine, guard):
+                            await _revoke(websocket, guard)
+                            return
+                        sub.checked()
+                    elif push is None or (
                         key in push.payloads and not await _send(websocket, push.payloads[key])
                     ):
                         await _close_try_again(websocket)

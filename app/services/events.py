@@ -123,14 +123,24 @@ def event_by_id(session: Session, event_id: int) -> Event:
     return event
 
 
-def new_moderator_link(session: Session, event: Event) -> str:
+@dataclass(frozen=True)
+class NewLink:
+    """A link made anew (shown once, stored hashed), and the tables whose connections the
+    old one opened: the caller has them check their link (`Broadcaster.revoked`)."""
+
+    token: str
+    table_ids: tuple[int, ...]
+
+
+def new_moderator_link(session: Session, event: Event) -> NewLink:
     """A fresh moderator token for the event: the previous link stops working at once."""
     token = new_token()
     fresh = event_by_id(session, event.id or 0)
     fresh.moderator_token_hash = hash_token(token)
     session.add(fresh)
     session.commit()
-    return token
+    ids = session.exec(select(Table.id).where(Table.event_id == fresh.id)).all()
+    return NewLink(token, tuple(table_id or 0 for table_id in ids))
 
 
 def has_participants(session: Session, event: Event) -> bool:

@@ -13,7 +13,7 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.phases import require_open
 from app.services.rows import by_id
 from app.services.tables import Change, Write, event_of, table_write
-from app.services.text import clean_line, clean_paragraphs
+from app.services.text import clean_line, clean_name_line, clean_paragraphs
 from app.services.voting import dots_used, trim_to_budget
 
 MAX_TAGS = 12
@@ -372,9 +372,16 @@ def tags_of(session: Session, table: Table) -> list[Tag]:
     return list(session.exec(select(Tag).where(Tag.table_id == table.id).order_by(col(Tag.name))))
 
 
+@dataclass(frozen=True)
+class Removed(Change):
+    """A participant removed: their open connections are closed when it is published."""
+
+    removed_participant: int
+
+
 def remove_participant(
     session: Session, table: Table, participant_id: int, *, keep_ids: list[int] | None = None
-) -> Change:
+) -> Removed:
     """Remove someone who abuses the table: their posts leave the wall, their token stops,
     and their votes are withdrawn, so they count nowhere (live, API, minutes). A post of
     theirs listed in `keep_ids` (one on the wall that others support) stays visible; it
@@ -407,7 +414,7 @@ def remove_participant(
             if voted is not None:
                 _touch(session, voted, write.seq)
             session.delete(vote)
-    return write.change
+    return Removed(write.table.id or 0, write.seq, participant_id)
 
 
 @dataclass(frozen=True)
@@ -495,9 +502,9 @@ def add_paper_participant(
 ) -> PaperAdded:
     """Someone without a smartphone: the moderator posts and votes for them, marked as proxy.
     Like anyone joining, they may give an organisation and agree to be named in the minutes."""
-    clean_name = clean_line(name, field="name", limit=100, required=True)
+    clean_name = clean_name_line(name, field="name", limit=100, required=True)
     clean_category = clean_line(category, field="category", limit=100)
-    clean_organisation = clean_line(organisation, field="organisation", limit=150)
+    clean_organisation = clean_name_line(organisation, field="organisation", limit=150)
     with _moderating(session, table) as write:
         if clean_category and clean_category not in event_of(session, write.table).categories:
             raise Invalid("Unknown stakeholder category", field="category")

@@ -1,5 +1,6 @@
 """Participants: a phone at one table, anonymous unless they say more."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -7,9 +8,9 @@ from sqlmodel import Session, select
 from app import ratelimit
 from app.models import Event, Participant, Table
 from app.security import hash_token, new_token
-from app.services.errors import Conflict, Forbidden, Invalid, Unauthorized
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.services.tables import table_write
-from app.services.text import clean_line
+from app.services.text import clean_line, clean_name_line
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,12 @@ def join(
     category = clean_line(category, field="category", limit=100)
     if category and category not in event.categories:
         raise Invalid("Unknown stakeholder category", field="category")
-    clean_name = clean_line(name, field="name", limit=100)
-    clean_organisation = clean_line(organisation, field="organisation", limit=150)
+    clean_name = clean_name_line(name, field="name", limit=100)
+    clean_organisation = clean_name_line(organisation, field="organisation", limit=150)
     if client is not None:  # joins per address: a hall behind one router, not a script
+        ratelimit.check("join_table", str(table.id))  # nor many addresses on one table
         ratelimit.hit("join", client)
+        ratelimit.hit("join_table", str(table.id))
     token = new_token()
     with table_write(session, table.id or 0) as write:
         # Read under the lock: a removal racing this join has committed or waits for it.
@@ -97,3 +100,38 @@ def participant_at(session: Session, token: str | None, table: Table) -> Partici
         select(Participant).where(Participant.token_hash == hash_token(token))
     ).first()
     return participant if participant and participant.table_id == table.id else None
+
+
+def member(session: Session, token: str | None) -> Callable[[Table | None], Participant]:
+    """The admission of a phone's own doors (its cookie): the participant it is at this
+    table, removed or not (the services refuse a removed one, uncounted). Without one, any
+    code, known or not, gets the same 404."""
+
+    def admit(table: Table | None) -> Participant:
+        me = participant_at(session, token, table) if table is not None else None
+        if me is None:
+            raise NotFound("Join the table first")
+        return me
+
+    return admit
+
+
+def holder(session: Session, token: str | None) -> Callable[[Table | None], Participant]:
+    """The admission of the API's participant doors (a bearer token): 401 without a token
+    and 403 for one that is not valid, whatever the code; a valid token of another table,
+    or with an unknown code, is the same 403. Removed participants pass (to see or erase
+    their data; the services refuse their posts and votes)."""
+
+    def admit(table: Table | None) -> Participant:
+        participant = participant_by_token(session, token, allow_removed=True)
+        if table is None or participant.table_id != table.id:
+            raise Forbidden("This participant token is for another table")
+        return participant
+
+    return admit
+
+
+def still_at_table(session: Session, participant_id: int) -> bool:
+    """Not removed (nor erased): the participant's open connections may go on."""
+    participant = session.get(Participant, participant_id)
+    return participant is not None and not participant.removed

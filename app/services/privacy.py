@@ -37,7 +37,6 @@ from app.models import (
 from app.security import hash_token, new_token, tokens_equal
 from app.services.errors import Forbidden, Invalid, NotFound, Unauthorized
 from app.services.events import event_for_moderator
-from app.services.participants import participant_by_token
 from app.services.tables import Change, bump_seq, table_write
 from app.services.text import clean_line, clean_paragraphs
 
@@ -117,15 +116,6 @@ def event_for_manager(
     if event.id != event_id:
         raise Forbidden("This moderator token is for another event")
     return event
-
-
-def participant_for_data(session: Session, token: str | None, table: Table) -> Participant:
-    """The participant behind a token, at this table; a removed one too (their data is
-    theirs to see and erase)."""
-    participant = participant_by_token(session, token, allow_removed=True)
-    if participant.table_id != table.id:
-        raise Forbidden("This participant token is for another table")
-    return participant
 
 
 @dataclass(frozen=True)

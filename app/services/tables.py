@@ -1,9 +1,10 @@
 """Tables (tavoli): join codes, voting rules and the per-table sequence number."""
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -12,12 +13,14 @@ from sqlmodel import Session, col, select
 from app import ratelimit
 from app.db import writers_queue
 from app.models import Event, Participant, PhaseChange, Proposal, Table, Vote
-from app.services.errors import Conflict, Invalid, NotFound
+from app.services.errors import Conflict, DomainError, Invalid, NotFound
 from app.services.text import clean_line
 
 # No look-alikes: no 0/O, 1/I/L, and no U/V either.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
 CODE_LENGTH = 6
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -79,20 +82,55 @@ def create_table(
     raise RuntimeError("could not draw a free table code")
 
 
-def table_by_code(session: Session, code: str, *, client: str | None = None) -> Table:
-    """The table with this code. Given the client's address, failed lookups count against
-    it, so codes cannot be enumerated (the limit `lookup`)."""
-    if client is None:
-        return _table_by_code(session, code)
-    with ratelimit.failures("lookup", client):
-        return _table_by_code(session, code)
+def table_by_code(session: Session, code: str) -> Table:
+    """The table with this code, for the server's own re-reads. A code that came from a
+    client goes through `resolve` or `resolve_for`, which count failed lookups."""
+    return anyone(_find(session, code))
 
 
-def _table_by_code(session: Session, code: str) -> Table:
-    table = session.exec(select(Table).where(Table.code == normalise_code(code))).first()
+def _find(session: Session, code: str) -> Table | None:
+    return session.exec(select(Table).where(Table.code == normalise_code(code))).first()
+
+
+def anyone(table: Table | None) -> Table:
+    """The admission of the doors open to all (pages, screens, joining): any known code."""
     if table is None:
         raise NotFound("No table has this code")
     return table
+
+
+def resolve(session: Session, code: str, *, client: str | None) -> Table:
+    """The table behind a code a client sent, at a door open to anyone who has the code.
+
+    The limit is checked before looking: here a success itself would tell that a code
+    exists, so once an address is over the limit `lookup` every code answers 429."""
+    if client is not None:
+        ratelimit.check("lookup", client)
+    return resolve_for(session, code, client=client, admit=anyone)[0]
+
+
+def resolve_for(
+    session: Session, code: str, *, client: str | None, admit: Callable[[Table | None], T]
+) -> tuple[Table, T]:
+    """The table behind a code a client sent, with what `admit` lets the caller use there.
+
+    Codes are guessable (6 of 29 letters), so no door may tell an unknown code from a known
+    one it refuses: `admit` gets None for an unknown code and must raise the very error it
+    raises for a table the caller may not use (credentials first: no token is 401 with any
+    code). Every refusal counts as a failed lookup of the client's address, and once it is
+    over the limit `lookup` a refusal is a 429 instead. A caller that `admit` lets in
+    passes even then: its credential already names this table, so the answer tells nothing
+    (a hall's phones keep voting while someone behind the same address was guessing)."""
+    table = _find(session, code)
+    try:
+        granted = admit(table)
+    except DomainError:
+        if client is not None:
+            ratelimit.hit("lookup", client)  # TooMany (429) once over the limit
+        raise
+    if table is None:  # an admission that lets in an unknown code is a bug
+        raise RuntimeError("admit() must refuse an unknown code")
+    return table, granted
 
 
 def tables_of(session: Session, event: Event) -> list[Table]:

@@ -22,10 +22,21 @@ printable form:
 A NUL or a lone surrogate is refused rather than dropped: neither can come from a keyboard,
 PostgreSQL cannot store the first nor any UTF-8 encoder write the second, and a sender
 whose text is broken should be told so, not have it silently altered.
+
+Names (`clean_name_line`: people's and organisations') are refused when one word mixes scripts
+("Мoderatore" with a Cyrillic М, "Comune di Sаlerno" with a Cyrillic а): UTS #39's
+mixed-script test, per word, with the Script_Extensions of Unicode 16 (`unicodedataplus`;
+Python's `unicodedata` has no script property). Digits, punctuation and combining marks
+go with any script, and Han with Hiragana and Katakana (Japanese), with Hangul (Korean) or
+with Bopomofo count as one writing system, as UTS #39's augmented script sets say. Names
+in different scripts side by side ("Olga Ольга") stay allowed: only a word that is not
+one alphabet passes for another.
 """
 
 import re
 import unicodedata
+
+import unicodedataplus
 
 from app.services.errors import Invalid
 
@@ -43,6 +54,57 @@ def clean_line(value: str, *, field: str, limit: int, required: bool = False) ->
     text = _DROPPED.sub("", _refuse_broken(value, field=field))
     text = " ".join(unicodedata.normalize("NFC", text).split())
     return _checked(text, field=field, limit=limit, required=required)
+
+
+def clean_name_line(value: str, *, field: str, limit: int, required: bool = False) -> str:
+    """A line that names someone (or an organisation): no word of it mixes scripts."""
+    text = clean_line(value, field=field, limit=limit, required=required)
+    word = mixed_script_word(text)
+    if word is not None:
+        raise Invalid(
+            "A name cannot mix alphabets within one word, as «%(word)s» does: "
+            "write each word in one alphabet",
+            field=field,
+            word=word,
+        )
+    return text
+
+
+# UTS #39 augmented script sets: these scripts write one language together.
+_AUGMENTED = {
+    "Hani": frozenset({"Hani", "Hanb", "Jpan", "Kore"}),
+    "Hira": frozenset({"Hira", "Jpan"}),
+    "Kana": frozenset({"Kana", "Jpan"}),
+    "Hang": frozenset({"Hang", "Kore"}),
+    "Bopo": frozenset({"Bopo", "Hanb"}),
+}
+_ANY_SCRIPT = frozenset({"Zyyy", "Zinh"})  # Common and Inherited
+
+
+def _scripts(char: str) -> frozenset[str] | None:
+    """The character's augmented Script_Extensions; None when it goes with any script."""
+    extensions = unicodedataplus.script_extensions(char)
+    if _ANY_SCRIPT.intersection(extensions):
+        return None
+    found: frozenset[str] = frozenset()
+    for script in extensions:
+        found |= _AUGMENTED.get(script, frozenset({script}))
+    return found
+
+
+def mixed_script_word(text: str) -> str | None:
+    """The first word written in more than one script (UTS #39: its resolved script set is
+    empty), or None."""
+    for word in text.split():
+        resolved: frozenset[str] | None = None
+        for char in word:
+            scripts = _scripts(char)
+            if scripts is None:
+                continue
+            resolved = scripts if resolved is None else resolved & scripts
+            if not resolved:
+                return word
+    return None
 
 
 def clean_paragraphs(value: str, *, field: str, limit: int) -> str:

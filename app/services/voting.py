@@ -11,7 +11,7 @@ from app.models import Participant, Proposal, Table, Vote, utcnow
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.phases import require_voting
 from app.services.rows import by_id
-from app.services.tables import table_write
+from app.services.tables import Change, table_write
 from app.services.visibility import tallies_shown
 
 
@@ -140,48 +140,8 @@ def set_vote(
     with table_write(session, participant.table_id) as write:
         table = write.table
         me = active_participant(session, participant_id)
-        proposal = by_id(session, Proposal, proposal_id)
-        if proposal is None or proposal.table_id != table.id:
-            raise NotFound("No proposal with this id on your table")
-        require_voting(table)
-        if proposal.status != "visible":
-            raise Conflict("This proposal is not on the wall")
-        cap = 1 if table.voting_mode == "approval" else table.max_per_proposal
-        if dots > cap:
-            if table.voting_mode == "approval":
-                raise Invalid("Approval voting takes 0 or 1", field="dots")
-            raise Conflict("At most %(cap)s dots on one proposal", cap=cap)
-        vote = session.get(Vote, (participant_id, proposal_id))
-        current = vote.dots if vote else 0
-        if expected is not None and current not in (expected, dots):
-            raise StaleVote(
-                "Your vote here changed in another window: this is how it stands now",
-                current=VoteResult(
-                    table_id=table.id or 0,
-                    proposal_id=proposal_id,
-                    my_dots=current,
-                    dots_left=dots_left(session, me, table),
-                    tally=tally(session, proposal_id)
-                    if tallies_shown(table, "participant")
-                    else None,
-                    seq=write.seq - 1,  # the last one committed: this write rolls back
-                ),
-            )
-        if table.voting_mode == "dots":
-            left = table.dots - dots_used(session, me) + current
-            if dots > left:
-                raise Conflict("Not enough dots left: %(left)s", left=left)
-        if dots == current:
+        if not _apply_vote(session, write.table, me, proposal_id, dots, write.seq, expected):
             write.nothing()  # no new sequence number, no push
-        elif dots == 0 and vote is not None:
-            session.delete(vote)
-        elif vote is not None:
-            vote.dots, vote.updated_at = dots, utcnow()
-        else:
-            session.add(Vote(participant_id=participant_id, proposal_id=proposal_id, dots=dots))
-        if write.changed:
-            proposal.updated_seq = write.seq
-            session.add(proposal)
     return VoteResult(
         table_id=table.id or 0,
         proposal_id=proposal_id,
@@ -191,6 +151,82 @@ def set_vote(
         seq=write.change.seq,
         owner=participant_id,
     )
+
+
+def _apply_vote(
+    session: Session,
+    table: Table,
+    me: Participant,
+    proposal_id: int,
+    dots: int,
+    seq: int,
+    expected: int | None = None,
+) -> bool:
+    """One vote inside a unit of work that has locked the table: every check, then the write.
+    False when it changes nothing; `StaleVote` when the stored count is neither `expected`
+    (what the client showed) nor `dots`."""
+    if dots < 0:
+        raise Invalid("Dots cannot be negative", field="dots")
+    participant_id = me.id or 0
+    proposal = by_id(session, Proposal, proposal_id)
+    if proposal is None or proposal.table_id != table.id:
+        raise NotFound("No proposal with this id on your table")
+    require_voting(table)
+    if proposal.status != "visible":
+        raise Conflict("This proposal is not on the wall")
+    cap = 1 if table.voting_mode == "approval" else table.max_per_proposal
+    if dots > cap:
+        if table.voting_mode == "approval":
+            raise Invalid("Approval voting takes 0 or 1", field="dots")
+        raise Conflict("At most %(cap)s dots on one proposal", cap=cap)
+    vote = session.get(Vote, (participant_id, proposal_id))
+    current = vote.dots if vote else 0
+    if expected is not None and current not in (expected, dots):
+        raise StaleVote(
+            "Your vote here changed in another window: this is how it stands now",
+            current=VoteResult(
+                table_id=table.id or 0,
+                proposal_id=proposal_id,
+                my_dots=current,
+                dots_left=dots_left(session, me, table),
+                tally=tally(session, proposal_id) if tallies_shown(table, "participant") else None,
+                seq=seq - 1,  # the last one committed: this write rolls back
+            ),
+        )
+    if table.voting_mode == "dots":
+        left = table.dots - dots_used(session, me) + current
+        if dots > left:
+            raise Conflict("Not enough dots left: %(left)s", left=left)
+    if dots == current:
+        return False
+    if dots == 0 and vote is not None:
+        session.delete(vote)
+    elif vote is not None:
+        vote.dots, vote.updated_at = dots, utcnow()
+    else:
+        session.add(Vote(participant_id=participant_id, proposal_id=proposal_id, dots=dots))
+    proposal.updated_seq = seq
+    session.add(proposal)
+    session.flush()  # the next vote of the same unit of work counts this one's dots
+    return True
+
+
+def set_votes(session: Session, *, participant: Participant, votes: dict[int, int]) -> Change:
+    """Several votes of one person at once (a paper ballot typed in by the moderator), in one
+    unit of work: all are recorded or, if one is refused, none. Lowered votes go first, so
+    dots moved from one proposal to another fit the budget whatever their order."""
+    participant_id = participant.id or 0
+    with table_write(session, participant.table_id) as write:
+        me = active_participant(session, participant_id)
+        mine = my_votes(session, me)
+        order = sorted(votes.items(), key=lambda item: item[1] - mine.get(item[0], 0))
+        changed = [
+            _apply_vote(session, write.table, me, proposal_id, dots, write.seq)
+            for proposal_id, dots in order
+        ]
+        if not any(changed):
+            write.nothing()
+    return write.change
 
 
 def trim_to_budget(session: Session, table: Table, proposal: Proposal) -> None:

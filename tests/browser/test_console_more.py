@@ -128,10 +128,10 @@ def test_a_busy_console_on_a_laptop(browser: Browser, live_server: str, screensh
     expect(side).to_contain_text("inserisci i loro voti")
     person = side.locator("details.paper-person", has_text="Rosaria Esposito")
     person.locator("summary").click()
-    person.get_by_label("Proposta").select_option(str(supported))
-    person.get_by_label("Bollini").fill("2")
-    person.get_by_role("button", name="Registra il voto").click()
-    expect(desk.locator("#flash .flash-ok")).to_contain_text("Voto registrato")
+    # The ballot lists every proposal by its number; the row of the supported one gets 2.
+    person.locator(f'input[id$="-{supported}"]').fill("2")
+    person.get_by_role("button", name="Registra i voti").click()
+    expect(desk.locator("#flash .flash-ok")).to_contain_text("Voti registrati")
     desk.locator("#flash .flash-ok").click()  # it floats over the foot: a click puts it away
     expect(desk.locator("#flash .flash-message")).to_have_count(0)
     person = side.locator("details.paper-person", has_text="Rosaria Esposito")

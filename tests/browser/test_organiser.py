@@ -132,9 +132,11 @@ def test_the_organiser_and_the_moderator_pages(
 
     # the organiser reissues the moderator link: the new page says so, the old link stops
     page.goto(f"{live_server}/admin/{ADMIN_TOKEN}")
-    page.locator(".event-item").filter(has_text="Valle dell'Irno").first.get_by_role(
-        "button", name="Nuovo link del moderatore"
-    ).click()
+    item = page.locator(".event-item").filter(has_text="Valle dell'Irno").first
+    item.get_by_text("Nuovo link del moderatore…").click()  # opens the second step only
+    assert httpx.get(f"{live_server}/m/{moderator}").status_code == 200
+    shoot(page, screenshots, "moderator-link-confirm-laptop")
+    item.get_by_role("button", name="Sì, sostituisci il link del moderatore").click()
     expect(page.get_by_text("Il link precedente non funziona più")).to_be_visible()
     shoot(page, screenshots, "moderator-reissued-laptop")
     assert httpx.get(f"{live_server}/m/{moderator}").status_code == 403

@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import ADMIN_TOKEN
 from tests.browser.test_live_table import assert_accessible
+from tests.server import running_server
 
 pytestmark = pytest.mark.browser
 
@@ -120,3 +121,41 @@ def test_the_final_minutes_read_on_a_phone_without_swiping_sideways(
     register.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "reports-register-phone.png"))
     page.context.close()
+
+
+def test_a_pdf_being_prepared_shows_its_progress_then_downloads(
+    browser: Browser, tmp_path: Path, screenshots: Path
+) -> None:
+    """A server that answers every slow file with 202 at once (TAVOLI_REPORT_WAIT=0): the
+    page says the file is being prepared, polls where the server said, then saves it; and
+    without the page's script, the 202 page itself says so and reloads until the file."""
+    with running_server(
+        f"sqlite:///{tmp_path}/tavoli.db",
+        tmp_path / "server.log",
+        TAVOLI_ADMIN_TOKEN=ADMIN_TOKEN,
+        TAVOLI_SECRET_KEY="browser-secret-key",
+        TAVOLI_RATE_LIMITS="false",
+        TAVOLI_REPORT_WAIT="0",
+    ) as base:
+        _event_id, _code, url = _event_with_votes(base, closed=True)
+        context = browser.new_context(accept_downloads=True)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.goto(url)
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("link", name="PDF · Stati Generali 2024").click()
+            expect(page.locator("#download-status")).to_contain_text("Preparazione del file")
+        expect(page.locator("#download-status")).to_contain_text("Il file è pronto")
+        saved = download.value.path()
+        assert saved is not None and Path(saved).read_bytes().startswith(b"%PDF")
+        assert download.value.suggested_filename.endswith(".pdf")
+
+        plain = context.new_page()  # a reader who opens the link itself
+        with plain.expect_download(timeout=60_000) as by_itself:
+            plain.goto(f"{url}/report.pdf?lang=en")
+            expect(plain.locator("p.status")).to_contain_text("being prepared")
+            plain.screenshot(path=str(screenshots / "reports-preparing.png"))
+        assert by_itself.value.suggested_filename.endswith(".pdf")  # the page reloaded to it
+        assert errors == []
+        context.close()

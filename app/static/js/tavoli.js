@@ -17,6 +17,14 @@
     for (var i = 0; i < cards.length; i++) cards[i].classList.toggle("mine", !!mine[cards[i].id]);
   }
 
+  // A button about to be disabled while it has the focus hands it to its partner (+ to −):
+  // a disabled button drops the focus to the page, and a keyboard or screen reader user
+  // would lose their place on the wall.
+  function disable(button, off, partner) {
+    if (off && document.activeElement === button && !partner.disabled) partner.focus({ preventScroll: true });
+    button.disabled = off;
+  }
+
   // Pushed cards are the same for everyone; #me holds this phone's votes and dots left.
   function applyMyVotes() {
     var me = document.getElementById("me");
@@ -43,8 +51,9 @@
       var plus = box.querySelector('[data-role="plus"]');
       minus.value = String(mine - 1);
       plus.value = String(mine + 1);
-      minus.form.querySelector("button").disabled = mine <= 0;
-      plus.form.querySelector("button").disabled = mine >= cap || (left !== null && left <= 0);
+      var less = minus.form.querySelector("button"), more = plus.form.querySelector("button");
+      disable(less, mine <= 0, more);
+      disable(more, mine >= cap || (left !== null && left <= 0), less);
       box.querySelector(".my-dots strong").textContent = String(mine);
     }
   }
@@ -399,10 +408,14 @@
     var flash = document.getElementById("flash");
     if (flash) flash.textContent = "";
   });
-  // After a merge, clear the selection that was merged.
-  document.addEventListener("tavoli:merged", function () {
+  // After a merge or a tag given or taken away, clear the selection it was done to.
+  function clearSelection() {
     var boxes = document.querySelectorAll('input[name="proposal_ids"][form="bulk"]:checked');
     for (var i = 0; i < boxes.length; i++) boxes[i].checked = false;
+  }
+  document.addEventListener("tavoli:selection-done", clearSelection);
+  document.addEventListener("tavoli:merged", function () {
+    clearSelection();
     var panel = document.getElementById("merge-panel");
     if (panel) panel.innerHTML = "";
   });
@@ -490,10 +503,14 @@
   // push has replaced). The values sent are kept, so "Try again" sends the same thing: a
   // vote's target state, not its opposite.
   var failed = null;
+  var resending = false;  // the next attempt is a re-send made by itself
   function retryBanner() { return document.getElementById("retry"); }
-  function showRetry(show) {
+  function showRetry(show, online) {
     var banner = retryBanner();
-    if (banner) banner.hidden = !show;
+    if (!banner) return;
+    banner.hidden = !show;
+    var heading = banner.querySelector("strong");  // what the live region says changes
+    if (heading) heading.textContent = heading.dataset[online ? "online" : "offline"] || "";
   }
   function sentValues(form) {
     var values = [];
@@ -503,18 +520,24 @@
     }
     return values;
   }
-  document.addEventListener("htmx:beforeRequest", function (event) {
+  function attemptOf(event) {
     var elt = event.detail.elt;
-    var xhr = event.detail.xhr;
-    if (!retryBanner() || !elt || elt.tagName !== "FORM") return;
     var submitter = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent &&
       event.detail.requestConfig.triggeringEvent.submitter;
-    var attempt = {
+    return {
       form: elt,
       id: elt.id || (voteButton(elt) && voteButton(elt).id) || "",
       values: sentValues(elt),
       submitter: submitter || null,
     };
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var xhr = event.detail.xhr;
+    if (!retryBanner() || !elt || elt.tagName !== "FORM") return;
+    var attempt = attemptOf(event);
+    attempt.resent = resending;
+    resending = false;
     function lost() { failed = attempt; showRetry(true); }
     xhr.addEventListener("error", lost);
     xhr.addEventListener("timeout", lost);
@@ -523,11 +546,7 @@
       else if (failed === attempt || failed === null) { failed = null; showRetry(false); }
     });
   });
-  function retry() {
-    var attempt = failed;
-    showRetry(false);
-    if (!attempt) return;
-    failed = null;
+  function resend(attempt) {
     var form = attempt.form;
     if (!form.isConnected && attempt.id) {  // redrawn by a push meanwhile: its new copy
       var current = document.getElementById(attempt.id);
@@ -544,9 +563,81 @@
     if (form.requestSubmit) form.requestSubmit(submitter);
     else htmx.trigger(form, "submit");
   }
+  function retry() {
+    var attempt = failed;
+    showRetry(false);
+    if (!attempt) return;
+    failed = null;
+    resend(attempt);
+  }
   document.addEventListener("click", function (event) {
     if (event.target && event.target.closest && event.target.closest("#retry-button")) retry();
   });
+  // Back online (the socket reconnected, or the browser says the network is back): a vote
+  // that failed for the network is sent again, once, by itself. It names the state it asks
+  // for, so a copy that did arrive changes nothing. A post or an edit is not sent behind the
+  // person's back (it could be there twice): the banner now says it was not recorded, and
+  // "Try again" sends it.
+  function backOnline() {
+    var attempt = failed;
+    if (!attempt) return;
+    var vote = /\/vote$/.test(attempt.form.getAttribute("hx-post") || "");
+    if (vote && !attempt.resent) {
+      resending = true;
+      retry();
+      return;
+    }
+    showRetry(true, true);
+  }
+  document.addEventListener("htmx:wsOpen", backOnline);
+  window.addEventListener("online", backOnline);
+
+  // --- Phone: refused for going too fast (429): wait as told, then send it again ----------
+  // A 429 changed nothing, so the same request is sent again by itself once the Retry-After
+  // seconds have passed (the join form, a post, a vote), with a countdown in #wait meanwhile;
+  // a page refused so reloads. The longest wait shown is an hour (the longest window).
+  var WAIT_MAX_S = 3600;
+  var waitTimer = null;
+  function countDown(seconds, then) {
+    var banner = document.getElementById("wait");
+    if (!banner) return;
+    var end = Date.now() + Math.min(Math.max(seconds, 1), WAIT_MAX_S) * 1000;
+    var said = banner.querySelector("[role=status]");
+    var shown = banner.querySelector(".wait-text");
+    function text(left) { return (banner.dataset.text || "").replace("%s", String(left)); }
+    function tick() {
+      var left = Math.ceil((end - Date.now()) / 1000);
+      if (left > 0) { shown.textContent = text(left); return; }
+      window.clearInterval(waitTimer);
+      waitTimer = null;
+      banner.hidden = true;
+      said.textContent = "";
+      then();
+    }
+    window.clearInterval(waitTimer);
+    banner.hidden = false;
+    said.textContent = text(Math.ceil((end - Date.now()) / 1000));  // heard once
+    tick();
+    waitTimer = window.setInterval(tick, 1000);
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var xhr = event.detail.xhr;
+    if (!document.getElementById("wait") || !elt || elt.tagName !== "FORM") return;
+    var attempt = attemptOf(event);
+    xhr.addEventListener("load", function () {
+      if (xhr.status !== 429) return;
+      var flash = document.getElementById("flash");  // the countdown says it, and updates
+      if (flash) flash.textContent = "";
+      countDown(parseInt(xhr.getResponseHeader("Retry-After"), 10) || 5, function () {
+        resend(attempt);
+      });
+    });
+  });
+  var waitPage = document.getElementById("wait");
+  if (waitPage && waitPage.dataset.reload) {
+    countDown(parseInt(waitPage.dataset.reload, 10) || 5, function () { window.location.reload(); });
+  }
 
   // --- Phone: characters left in a text field ----------------------------------------------
   // The limit is the services' (data-limit, rendered by the server); the text is counted as

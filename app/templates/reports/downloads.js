@@ -1,8 +1,25 @@
 // Downloads page: a slow format (PDF, Word, Excel of a big event) is fetched in the
 // background with a live "preparing… N s" message, so the page never looks frozen.
-// Without JavaScript the links still work as plain downloads.
+// The server makes such files in a queue: while one is being made it answers 202 with the
+// place to ask again (Location) and when (Retry-After), and 503 with Retry-After when its
+// queue is full; both are waited out here, a few minutes at most.
+// Without JavaScript the links still work: the 202 page reloads itself until the file comes.
 (function () {
   "use strict";
+  var MAX_TRIES = 120;
+  function later(response) {
+    var seconds = parseInt(response.headers.get("retry-after"), 10);
+    return Math.min(Math.max(isNaN(seconds) ? 2 : seconds, 1), 30) * 1000;
+  }
+  function fetchFile(url, tries) {
+    return fetch(url, { credentials: "same-origin" }).then(function (response) {
+      var again = response.status === 202 || (response.status === 503 && response.headers.has("retry-after"));
+      if (!again || tries >= MAX_TRIES) { return response; }
+      var next = response.status === 202 ? (response.headers.get("location") || url) : url;
+      return new Promise(function (resolve) { setTimeout(resolve, later(response)); })
+        .then(function () { return fetchFile(next, tries + 1); });
+    });
+  }
   function start(link, status) {
     var began = Date.now();
     var label = status.dataset.preparing;
@@ -12,9 +29,9 @@
     var timer = setInterval(function () {
       status.textContent = label + " " + Math.round((Date.now() - began) / 1000) + " s";
     }, 1000);
-    fetch(link.href, { credentials: "same-origin" })
+    fetchFile(link.href, 0)
       .then(function (response) {
-        if (!response.ok) { throw new Error(String(response.status)); }
+        if (response.status !== 200) { throw new Error(String(response.status)); }
         var disposition = response.headers.get("content-disposition") || "";
         var match = /filename="([^"]+)"/.exec(disposition);
         return response.blob().then(function (blob) {
