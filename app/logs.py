@@ -5,7 +5,10 @@ log), and a capability link is its own password: `/m/<token>` opens an event's m
 `/run/<token>/CODE/` a table's console, `/c/<token>` the minutes, `/admin/<token>` the
 organiser's page. `RedactTokens` rewrites those paths (`/run/…/ABC234/`) and drops token
 values from query strings (`?token=…`, and a capability path carried in `?next=`) before
-any handler sees the record. `install` puts it on uvicorn's loggers when the app is created.
+any handler sees the record. A link typed or pasted wrong (`/<token>`, `/m<token>`,
+`/run/<token>CODE/`) keeps no prefix to go by, so any run of 32 or more token characters
+left in a path is redacted too: no other path of Tavoli has one (table codes have 6).
+`install` puts it on uvicorn's loggers when the app is created.
 """
 
 import logging
@@ -18,13 +21,14 @@ CAPABILITY_PATH = re.compile(r"^(/+(?:m|c|admin|run)/+)[^/?#]+", re.IGNORECASE)
 SECRET_NAME = re.compile(r"token|secret|key|password|auth", re.IGNORECASE)
 # A value long and random enough to be a token (token_urlsafe(32) gives 43 characters).
 TOKEN_LIKE = re.compile(r"^[A-Za-z0-9_\-]{32,}={0,2}$")
+TOKEN_RUN = re.compile(r"[A-Za-z0-9_\-]{32,}")
 LOGGERS = ("uvicorn.access", "uvicorn.error")
 
 
 def redact_path(path: str) -> str:
     """A request target (path and query string) with no capability token left in it."""
     path, mark, query = path.partition("?")
-    path = CAPABILITY_PATH.sub(rf"\g<1>{REDACTED}", path)
+    path = TOKEN_RUN.sub(REDACTED, CAPABILITY_PATH.sub(rf"\g<1>{REDACTED}", path))
     if not mark:
         return path
     return f"{path}?{'&'.join(_redact_parameter(part) for part in query.split('&'))}"

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from app.config import Settings
@@ -46,6 +47,13 @@ TOKEN = "Ab3_" + "x" * 39  # shaped like secrets.token_urlsafe(32)
         ("/t/ABC234?access_token=short", "/t/ABC234?access_token=…"),
         (f"/t/ABC234?code={TOKEN}", "/t/ABC234?code=…"),  # token-shaped, whatever its name
         ("/t/ABC234/screen", "/t/ABC234/screen"),
+        # Links typed or pasted wrong: no prefix to go by, the token is redacted all the same.
+        (f"/{TOKEN}", "/…"),
+        (f"/m{TOKEN}", "/…"),
+        (f"/mm/{TOKEN}/ws", "/mm/…/ws"),
+        (f"/run/{TOKEN}ABC234/", "/run/…/"),
+        (f"/t/ABC234/{TOKEN}.", "/t/ABC234/…."),
+        (f"/lang/en?next=/{TOKEN}", "/lang/en?next=/…"),
         ("/join?code=abc234", "/join?code=abc234"),
         ("/static/m/x.js", "/static/m/x.js"),
     ],
@@ -144,6 +152,28 @@ def test_the_server_log_holds_no_capability_token(server: tuple[str, Path, str])
     for token in tokens:
         assert token not in text
         assert token[:16] not in text  # not even a part of it
+
+
+def test_a_link_typed_wrong_leaves_no_token_in_the_server_log(
+    server: tuple[str, Path, str],
+) -> None:
+    """`GET /<token>` (the prefix lost in a paste) was logged whole: a 404 with the token."""
+    base, log, admin = server
+    with httpx.Client(base_url=base) as http:
+        moderator = http.post(
+            "/api/events",
+            json={"title": "Stati Generali", "date": "2024-11-09"},
+            headers=bearer(admin),
+        ).json()["moderator_token"]
+        for path in (f"/{moderator}", f"/m{moderator}", f"/mm/{moderator}/", f"/{admin}/x"):
+            assert http.get(path).status_code == 404, path
+    with pytest.raises(InvalidStatus), connect(base.replace("http", "ws", 1) + f"/{moderator}"):
+        pass
+    text = _wait_for(log, "GET /mm/…/ HTTP", '"WebSocket /…"')
+    for needle in ("GET /… HTTP", "GET /mm/…/ HTTP", "GET /…/x HTTP", '"WebSocket /…"'):
+        assert needle in text, (needle, text)
+    for token in (admin, moderator):
+        assert token[:16] not in text
 
 
 # --- HTTPS: Secure cookies and HSTS ---------------------------------------------------------

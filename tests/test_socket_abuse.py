@@ -151,6 +151,28 @@ def test_a_socket_that_floods_messages_is_closed(server: tuple[str, int]) -> Non
     assert asyncio.run(scenario()) == [POLICY] * 20
 
 
+def test_a_socket_that_floods_pings_is_closed(server: tuple[str, int]) -> None:
+    """uvicorn answered every ping out of the application's sight: 50 sockets pinging as
+    fast as they could made pages six times slower. Now a flood of pings closes the socket
+    (1008), while a client library's keepalive ping goes on being answered."""
+    base, _pid = server
+
+    async def scenario() -> tuple[int | None, float]:
+        code = await _table(base)
+        flooding, keeping = await _screen(base, code), await _screen(base, code)
+        with contextlib.suppress(ConnectionClosed):
+            for _ in range(300):  # bounded: closed long before
+                await flooding.ping()
+                await asyncio.sleep(0)
+        latency = await asyncio.wait_for(await keeping.ping(), 5)  # answered: still open
+        await keeping.close()
+        return await _closed_with(flooding), latency
+
+    code, latency = asyncio.run(scenario())
+    assert code == POLICY
+    assert latency < 5
+
+
 def test_a_quiet_socket_may_send_a_few_messages(server: tuple[str, int]) -> None:
     """A client library's keepalive text is ignored, not punished."""
     base, _pid = server

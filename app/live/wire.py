@@ -25,6 +25,13 @@ than `MAX_MESSAGE_BYTES` (closed with 1009, Message Too Big, as soon as the fram
 says so: nothing is buffered), whatever `--ws-max-size` says; uvicorn's default of 16 MiB let
 a hundred sockets hold gigabytes. The start commands pass `--ws-max-size` as well, for a
 server started without this protocol.
+
+Pings: uvicorn answers each client ping at once, out of the application's sight, so a
+flood of them (50 sockets made pages six times slower) is refused here: past `PING_BURST`
+pings and pongs, more than one every `PING_EVERY` seconds closes the socket with 1008. A
+client library's keepalive (one ping every 20 s or so) and the pongs answering the
+server's own pings stay far below it. Data messages are budgeted by the application
+(app/routers/sockets.py), which sees them.
 """
 
 from typing import Any, NamedTuple
@@ -57,6 +64,9 @@ FrameKind = str | Deflate
 PLAIN: FrameKind = "plain"
 WINDOW_BITS = 12  # as uvicorn's own deflate settings
 MAX_MESSAGE_BYTES = 4096  # control frames carry at most 125 bytes; Tavoli reads no message
+PING_BURST = 10  # pings and pongs a client may send before the pace below counts
+PING_EVERY = 1.0  # seconds per ping or pong past the burst
+CLOSE_POLICY = 1008
 COMPRESS_SETTINGS = {"memLevel": 5}
 
 
@@ -154,6 +164,37 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             max_size=min(config.ws_max_size, MAX_MESSAGE_BYTES),
             logger=self.conn.logger,
         )
+        self._pings = float(PING_BURST)
+        self._pinged_at = self.loop.time()
+
+    def handle_ping(self) -> None:
+        if self._control_frame_allowed():
+            super().handle_ping()
+
+    def handle_pong(self, event: Frame) -> None:
+        if self._control_frame_allowed():
+            super().handle_pong(event)
+
+    def _control_frame_allowed(self) -> bool:
+        """Count a ping or pong; past the budget, close the socket (1008) and say no."""
+        if self.close_sent:
+            return False
+        now = self.loop.time()
+        self._pings = min(PING_BURST, self._pings + (now - self._pinged_at) / PING_EVERY) - 1
+        self._pinged_at = now
+        if self._pings >= 0:
+            return True
+        # As uvicorn closes for the application: the close frame, then the client's answer
+        # (or `close_timeout`) ends the connection, so the frame is not lost to a reset.
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": CLOSE_POLICY})
+        self.conn.send_close(CLOSE_POLICY, "Too many pings")
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
+        return False
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)

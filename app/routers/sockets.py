@@ -92,24 +92,45 @@ class Guard:
     """Who holds a socket (`app.live.hub` holders), whether their link still opens it (a
     DomainError counts as no), and the last message when it no longer does."""
 
-    holder: str
+    holder: str | None
     allowed: Callable[[Session], object]
     revoked: Callable[[], str]
+
+    def holds(self, session: Session) -> bool:
+        try:
+            return bool(self.allowed(session))
+        except DomainError:
+            return False
+
+
+# Screens and API streams: anonymous, nothing to revoke.
+PUBLIC = Guard(holder=None, allowed=lambda _session: True, revoked=lambda: "")
+
+
+class Revoked(Exception):
+    """The socket's link no longer opens it (found while building a snapshot)."""
+
+
+def _guarded(snapshot: Snapshot, guard: Guard) -> Snapshot:
+    """Every snapshot checks the link first, in its own session: a link replaced while the
+    socket was opening (after its lookup, before it subscribed) is caught here."""
+    if guard.holder is None:
+        return snapshot
+
+    def checked(session: Session) -> tuple[int, str]:
+        if not guard.holds(session):
+            raise Revoked
+        return snapshot(session)
+
+    return checked
 
 
 async def _still_allowed(engine: object, guard: Guard) -> bool:
     def check() -> bool:
         with open_session(engine) as session:  # type: ignore[arg-type]
-            try:
-                return bool(guard.allowed(session))
-            except DomainError:
-                return False
+            return guard.holds(session)
 
     return await asyncio.to_thread(check)
-
-
-# Screens and API streams: anonymous, nothing to revoke.
-PUBLIC = Guard(holder="", allowed=lambda _session: True, revoked=lambda: "")
 
 
 async def _revoke(websocket: WebSocket, guard: Guard) -> None:
@@ -157,6 +178,7 @@ async def _serve(
     hub: Hub = app_state.hub
     live: Broadcaster = app_state.live
     key = payload_key(audience, current_locale())
+    snapshot = _guarded(snapshot, guard)
     table_id = table.id or 0
     async with hub.subscribe(
         table_channel(table_id),
@@ -170,7 +192,11 @@ async def _serve(
         if participant_id is not None:
             live.arrive(table_id, participant_id)
         try:
-            last = await _send_snapshot(websocket, app_state.engine, snapshot)
+            try:
+                last = await _send_snapshot(websocket, app_state.engine, snapshot)
+            except Revoked:
+                await _revoke(websocket, guard)
+                return
             if last is None:
                 await _close_try_again(websocket)
                 return
@@ -187,6 +213,9 @@ async def _serve(
                     behind = await _stream(websocket, sub, key, last, snapshot, guard)
                 except TimeoutError:  # a send waited past TAVOLI_SEND_TIMEOUT
                     behind = True
+                except Revoked:  # found by a snapshot resynchronising the client
+                    await _revoke(websocket, guard)
+                    behind = False
                 if behind:  # 1013: it comes back and resynchronises
                     log.warning(
                         "closing a socket (%s) of table %s with 1013: it does not keep up",
