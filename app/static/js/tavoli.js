@@ -560,17 +560,19 @@
   // that failed for the network is sent again, once, by itself. It names the state it asks
   // for, so a copy that did arrive changes nothing. A post or an edit is not sent behind the
   // person's back (it could be there twice): the banner now says it was not recorded, and
-  // "Try again" sends it.
+  // "Try again" sends it. The vote waits a moment: the reconnect's snapshot redraws the wall
+  // first, and a tap on "Try again" meanwhile is the one sent.
+  var ONLINE_SETTLE_MS = 1000;
   function backOnline() {
     var attempt = failed;
     if (!attempt) return;
     var vote = /\/vote$/.test(attempt.form.getAttribute("hx-post") || "");
-    if (vote && !attempt.resent) {
+    if (!vote || attempt.resent) { showRetry(true, true); return; }
+    window.setTimeout(function () {
+      if (failed !== attempt) return;  // sent by hand meanwhile
       resending = true;
       retry();
-      return;
-    }
-    showRetry(true, true);
+    }, ONLINE_SETTLE_MS);
   }
   document.addEventListener("htmx:wsOpen", backOnline);
   window.addEventListener("online", backOnline);
