@@ -109,7 +109,7 @@ LIMITS: dict[str, Limit] = {
         "worker, open sockets of every kind (a cap)",
         "What one worker serves with pushes still within a second (docs/performance.md: "
         "5,000 clients, 672 ms with one worker); each socket is a file descriptor, so the "
-        "worker's `ulimit -n` must be above it (docs/deploy.md).",
+        "worker raises its soft limit on open files above it (main.room_for_sockets).",
     ),
 }
 
@@ -210,7 +210,8 @@ def hit(name: str, key: str) -> None:
             raise TooMany(TOO_MANY, retry_after=_retry_after(item, name, key))
 
 
-def _cap(name: str) -> int:
+def cap(name: str) -> int:
+    """The cap `name` on open connections, as configured."""
     if _limiter is None:
         configure()
     try:
@@ -223,10 +224,10 @@ def _cap(name: str) -> int:
 def holding(name: str, key: str) -> Iterator[None]:
     """Hold one of `key`'s open slots under the cap `name` while inside, or raise TooMany
     (retry_after 1: a slot frees whenever a connection ends)."""
-    cap = _cap(name)
+    most = cap(name)
     slot = (name, key)
     with _open_lock:
-        if _enabled and _open[slot] >= cap:
+        if _enabled and _open[slot] >= most:
             raise TooMany(TOO_MANY, retry_after=1)
         _open[slot] += 1
     try:

@@ -27,10 +27,6 @@ fi
 # Generated secrets (data/) are created before the workers fork, so that they share one.
 python -c 'from app.config import get_settings; get_settings().secret_key'
 
-# Every open socket is a file descriptor (`worker_sockets` in app/ratelimit.py: 5,000 a
-# worker), and a container's soft limit is often 1,024: take the hard limit.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
 # Pushes are a few hundred bytes: per-message deflate would cost a zlib state per socket
 # (~45 KiB) and a fifth of the CPU of every push for little (docs/performance.md). A client
 # that stops reading stops answering pings: closed within 20 s, its memory freed.
