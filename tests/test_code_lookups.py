@@ -246,6 +246,10 @@ def test_a_blocked_address_still_serves_the_callers_own_table(
     assert REFUSING["phone's state"].call(client, world, world.a).status_code == 200
     assert REFUSING["API my data"].call(client, world, world.a).status_code == 200
     assert REFUSING["console"].call(client, world, world.a).status_code == 200
+    phone_page = Door("GET", "/t/{code}", "cookie")  # reloaded (a phone wakes up)
+    assert phone_page.call(client, world, world.a).status_code == 200
+    assert phone_page.call(client, world, world.b).status_code == 429
+    assert phone_page.call(client, world, UNKNOWN).status_code == 429
     assert OPEN["table page"].call(client, world, world.a).status_code == 429
 
 
