@@ -583,10 +583,13 @@
   // a page refused so reloads. The longest wait shown is an hour (the longest window).
   var WAIT_MAX_S = 3600;
   var waitTimer = null;
+  var waitEnd = 0;
+  var refusedForms = [];  // the requests refused meanwhile, one per form: all go at the end
   function countDown(seconds, then) {
     var banner = document.getElementById("wait");
     if (!banner) return;
-    var end = Date.now() + Math.min(Math.max(seconds, 1), WAIT_MAX_S) * 1000;
+    var until = Date.now() + Math.min(Math.max(seconds, 1), WAIT_MAX_S) * 1000;
+    var end = waitEnd = Math.max(waitEnd, until);
     var said = banner.querySelector("[role=status]");
     var shown = banner.querySelector(".wait-text");
     function text(left) { return (banner.dataset.text || "").replace("%s", String(left)); }
@@ -595,6 +598,7 @@
       if (left > 0) { shown.textContent = text(left); return; }
       window.clearInterval(waitTimer);
       waitTimer = null;
+      waitEnd = 0;
       banner.hidden = true;
       said.textContent = "";
       then();
@@ -614,8 +618,14 @@
       if (xhr.status !== 429) return;
       var flash = document.getElementById("flash");  // the countdown says it, and updates
       if (flash) flash.textContent = "";
+      refusedForms = refusedForms.filter(function (other) {
+        return other.id !== attempt.id || !attempt.id;
+      });
+      refusedForms.push(attempt);
       countDown(parseInt(xhr.getResponseHeader("Retry-After"), 10) || 5, function () {
-        resend(attempt);
+        var again = refusedForms;
+        refusedForms = [];
+        for (var i = 0; i < again.length; i++) resend(again[i]);
       });
     });
   });
