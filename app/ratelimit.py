@@ -71,12 +71,14 @@ LIMITS: dict[str, Limit] = {
     ),
     "lookup": Limit(
         "60/minute;600/hour",
-        "client address, failed lookups only (a 404)",
-        "Codes are 6 of 29 letters (29^6 = 594,823,321). Only unknown codes count, so a hall "
+        "client address, failed lookups only (a code refused at any door: tables.resolve_for)",
+        "Codes are 6 of 29 letters (29^6 = 594,823,321). Only refused codes count (unknown, "
+        "or a table the caller's token or cookie may not use, answered alike), so a hall "
         "opening the right link never meets it; 60 typos a minute behind one router is "
         "generous. Enumeration drops from 342 guesses a second to 600 an hour: with 100 "
         "live tables, about 1 chance in 10,000 per address per hour of finding one. Once "
-        "over, every lookup from the address waits (else the guessing would go on).",
+        "over, every code from the address waits (else the guessing would go on), except "
+        "for a caller whose credential already names the table.",
     ),
     "post": Limit(
         "5/10 seconds;30/10 minutes",
