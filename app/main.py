@@ -1,5 +1,7 @@
 """The application factory: `uvicorn --factory app.main:create_app`."""
 
+import logging
+import resource
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -42,6 +44,7 @@ from app.templating import templates
 from app.web import WebMiddleware, csrf_token
 
 STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -54,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enabled=settings.tavoli_rate_limits,
         overrides=settings.tavoli_limits,
     )
+    room_for_sockets(ratelimit.cap("worker_sockets"))
     signer = Signer(secret_key)
     logs.install()  # no capability token in uvicorn's access log
     fragments = Fragments(templates, settings.tavoli_public_url)
@@ -124,6 +128,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyGuard, limit=settings.tavoli_max_body_bytes, refuse=_domain_error)
     app.add_middleware(WebMiddleware, signer=signer, secure_cookies=settings.tavoli_secure_cookies)
     return app
+
+
+def room_for_sockets(sockets: int) -> None:
+    """Each open socket is a file descriptor: raise this process's soft limit on open files
+    toward the hard one, to hold the worker's cap on sockets and some more (the pool, files).
+    A container's or a desktop's soft limit is often 1,024, which stops a worker near 1,000
+    phones with "too many open files"."""
+    want = sockets + 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < want:
+        log.warning(
+            "open files are limited to %s: fewer than the %s sockets a worker may hold; "
+            "raise `ulimit -n` (docs/deploy.md)",
+            target,
+            sockets,
+        )
 
 
 def _is_api(request: Request) -> bool:

@@ -80,12 +80,14 @@ LIMITS: dict[str, Limit] = {
     ),
     "lookup": Limit(
         "60/minute;600/hour",
-        "client address, failed lookups only (a 404)",
-        "Codes are 6 of 29 letters (29^6 = 594,823,321). Only unknown codes count, so a hall "
+        "client address, failed lookups only (a code refused at any door: tables.resolve_for)",
+        "Codes are 6 of 29 letters (29^6 = 594,823,321). Only refused codes count (unknown, "
+        "or a table the caller's token or cookie may not use, answered alike), so a hall "
         "opening the right link never meets it; 60 typos a minute behind one router is "
         "generous. Enumeration drops from 342 guesses a second to 600 an hour: with 100 "
         "live tables, about 1 chance in 10,000 per address per hour of finding one. Once "
-        "over, every lookup from the address waits (else the guessing would go on).",
+        "over, every code from the address waits (else the guessing would go on), except "
+        "for a caller whose credential already names the table.",
     ),
     "post": Limit(
         "5/10 seconds;30/10 minutes",
@@ -118,7 +120,7 @@ LIMITS: dict[str, Limit] = {
         "worker, open sockets of every kind (a cap)",
         "What one worker serves with pushes still within a second (docs/performance.md: "
         "5,000 clients, 672 ms with one worker); each socket is a file descriptor, so the "
-        "worker's `ulimit -n` must be above it (docs/deploy.md).",
+        "worker raises its soft limit on open files above it (main.room_for_sockets).",
     ),
 }
 
@@ -350,7 +352,8 @@ def hit(name: str, key: str) -> None:
             raise TooMany(TOO_MANY, retry_after=_retry_after(item, name, key))
 
 
-def _cap(name: str) -> int:
+def cap(name: str) -> int:
+    """The cap `name` on open connections, as configured."""
     if _limiter is None:
         configure()
     try:
@@ -363,10 +366,10 @@ def _cap(name: str) -> int:
 def holding(name: str, key: str) -> Iterator[None]:
     """Hold one of `key`'s open slots under the cap `name` while inside, or raise TooMany
     (retry_after 1: a slot frees whenever a connection ends)."""
-    cap = _cap(name)
+    most = cap(name)
     slot = (name, key)
     with _open_lock:
-        if _enabled and _open[slot] >= cap:
+        if _enabled and _open[slot] >= most:
             raise TooMany(TOO_MANY, retry_after=1)
         _open[slot] += 1
     try:

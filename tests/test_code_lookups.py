@@ -8,17 +8,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlmodel import SQLModel
 from starlette.websockets import WebSocketDisconnect
 
 from app import ratelimit
 from app.config import Settings
+from app.db import make_engine
 from app.main import create_app
 from tests.server import bearer
 
 ADMIN = "test-organiser-token"  # tests/conftest.py's settings
 FAILURES = 3  # the lookup limit of these tests, per minute
+LIMITS = f"lookup={FAILURES}/minute"
 UNKNOWN = "ZZZZZ2"  # no table has it: created codes are checked against it
 
 
@@ -37,19 +39,33 @@ class World:
     csrf: str
 
 
-@pytest.fixture
-def app(settings: Settings, engine: Any) -> FastAPI:
-    return create_app(
-        settings.model_copy(
-            update={"tavoli_rate_limits": True, "tavoli_limits": f"lookup={FAILURES}/minute"}
-        )
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One app for the module: nothing here changes a table (every request is refused), and
+    each test starts from fresh counts (`limits`)."""
+    data = tmp_path_factory.mktemp("lookups")
+    settings = Settings(
+        database_url=f"sqlite:///{data}/tavoli.db",
+        hub_url="memory://",
+        tavoli_admin_token=ADMIN,
+        tavoli_secret_key="test-secret-key",
+        tavoli_warm_pdf=False,
+        tavoli_rate_limits=True,
+        tavoli_limits=LIMITS,
+        tavoli_purge_interval=0,
     )
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
+    engine = make_engine(settings.database_url)
+    SQLModel.metadata.create_all(engine)
+    with TestClient(create_app(settings)) as client:
         yield client
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def limits() -> Iterator[None]:
+    """Fresh counts and these tests' limits (conftest turns limits off before each test)."""
+    ratelimit.configure("memory://", overrides=LIMITS)
+    yield
     ratelimit.configure(enabled=False)
 
 
@@ -71,7 +87,7 @@ def _event_table(client: TestClient) -> tuple[str, str, int]:
     return str(table["code"]), str(event["moderator_token"]), int(event["id"])
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def world(client: TestClient) -> World:
     a, moderator, event_id = _event_table(client)
     b, _other, _ = _event_table(client)
@@ -90,7 +106,6 @@ def world(client: TestClient) -> World:
     joined = client.post(f"/t/{a}/join", data={"csrf_token": csrf[1]}, follow_redirects=False)
     cookie = joined.cookies["tavoli_p"]
     client.cookies.delete("tavoli_p")  # each request says which phone it is, or none
-    ratelimit.reset()
     return World(a, b, moderator, facilitator, coordinator, phone, cookie, csrf[1])
 
 
@@ -231,6 +246,10 @@ def test_a_blocked_address_still_serves_the_callers_own_table(
     assert REFUSING["phone's state"].call(client, world, world.a).status_code == 200
     assert REFUSING["API my data"].call(client, world, world.a).status_code == 200
     assert REFUSING["console"].call(client, world, world.a).status_code == 200
+    phone_page = Door("GET", "/t/{code}", "cookie")  # reloaded (a phone wakes up)
+    assert phone_page.call(client, world, world.a).status_code == 200
+    assert phone_page.call(client, world, world.b).status_code == 429
+    assert phone_page.call(client, world, UNKNOWN).status_code == 429
     assert OPEN["table page"].call(client, world, world.a).status_code == 429
 
 

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import socket
 import statistics
 import time
@@ -27,7 +28,7 @@ from websockets.exceptions import ConnectionClosedError
 from app import ratelimit
 from app.config import Settings
 from app.live.hub import Hub, Push
-from app.main import create_app
+from app.main import create_app, room_for_sockets
 from app.services import participants, tables
 from app.services.errors import NotFound, TooMany
 from tests.conftest import make_table
@@ -103,6 +104,20 @@ def test_a_table_takes_a_bounded_number_of_joins_whatever_the_addresses(
         participants.join(session, table=table, event=event, client="10.0.0.9")
     participants.join(session, table=other, event=event, client="10.0.0.9")  # not this one
     ratelimit.hit("join", "10.0.0.9")  # the refused join cost its address nothing: 2 of 1,200
+
+
+def test_a_worker_makes_room_for_its_sockets_in_the_open_file_limit() -> None:
+    """A soft limit of 1,024 (a container's, a desktop's) would stop a worker near 1,000
+    phones: the app raises it to hold its socket cap, within the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 6024:
+        pytest.skip(f"the hard limit on open files is {hard}")
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+        room_for_sockets(5000)
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= 6024
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_disabled_limits_never_refuse() -> None:

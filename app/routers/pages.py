@@ -81,7 +81,9 @@ def set_language(locale: str, next: str = "/") -> Response:
 
 @router.get("/t/{code}")
 def table_page(request: Request, code: str, session: SessionDep, signer: SignerDep) -> Response:
-    table = tables.resolve(session, code, client=ratelimit.address(request))
+    token = signer.unsign(request.cookies.get(PARTICIPANT_COOKIE))
+    known_by = participants.member(session, token) if token else None
+    table = tables.resolve(session, code, client=ratelimit.address(request), known_by=known_by)
     if table.code != code:
         return _see_other(f"/t/{table.code}")
     me = _me(request, session, signer, table)

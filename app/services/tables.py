@@ -99,11 +99,29 @@ def anyone(table: Table | None) -> Table:
     return table
 
 
-def resolve(session: Session, code: str, *, client: str | None) -> Table:
+def resolve(
+    session: Session,
+    code: str,
+    *,
+    client: str | None,
+    known_by: Callable[[Table | None], object] | None = None,
+) -> Table:
     """The table behind a code a client sent, at a door open to anyone who has the code.
 
     The limit is checked before looking: here a success itself would tell that a code
-    exists, so once an address is over the limit `lookup` every code answers 429."""
+    exists, so once an address is over the limit `lookup` every code answers 429 -- except
+    to a caller whose credential `known_by` admits to this table (a phone's cookie on its
+    own table's page): it tells nothing the credential did not name, and a hall's phones
+    reloading their page are not locked out by someone guessing behind the same address."""
+    if client is not None and known_by is not None:
+        table = _find(session, code)
+        try:
+            known_by(table)
+        except DomainError:
+            pass
+        else:
+            if table is not None:  # (an admission refuses an unknown code)
+                return table
     if client is not None:
         ratelimit.check("lookup", client)
     return resolve_for(session, code, client=client, admit=anyone)[0]

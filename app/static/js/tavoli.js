@@ -577,17 +577,19 @@
   // that failed for the network is sent again, once, by itself. It names the state it asks
   // for, so a copy that did arrive changes nothing. A post or an edit is not sent behind the
   // person's back (it could be there twice): the banner now says it was not recorded, and
-  // "Try again" sends it.
+  // "Try again" sends it. The vote waits a moment: the reconnect's snapshot redraws the wall
+  // first, and a tap on "Try again" meanwhile is the one sent.
+  var ONLINE_SETTLE_MS = 1000;
   function backOnline() {
     var attempt = failed;
     if (!attempt) return;
     var vote = /\/vote$/.test(attempt.form.getAttribute("hx-post") || "");
-    if (vote && !attempt.resent) {
+    if (!vote || attempt.resent) { showRetry(true, true); return; }
+    window.setTimeout(function () {
+      if (failed !== attempt) return;  // sent by hand meanwhile
       resending = true;
       retry();
-      return;
-    }
-    showRetry(true, true);
+    }, ONLINE_SETTLE_MS);
   }
   document.addEventListener("htmx:wsOpen", backOnline);
   window.addEventListener("online", backOnline);
@@ -598,10 +600,13 @@
   // a page refused so reloads. The longest wait shown is an hour (the longest window).
   var WAIT_MAX_S = 3600;
   var waitTimer = null;
+  var waitEnd = 0;
+  var refusedForms = [];  // the requests refused meanwhile, one per form: all go at the end
   function countDown(seconds, then) {
     var banner = document.getElementById("wait");
     if (!banner) return;
-    var end = Date.now() + Math.min(Math.max(seconds, 1), WAIT_MAX_S) * 1000;
+    var until = Date.now() + Math.min(Math.max(seconds, 1), WAIT_MAX_S) * 1000;
+    var end = waitEnd = Math.max(waitEnd, until);
     var said = banner.querySelector("[role=status]");
     var shown = banner.querySelector(".wait-text");
     function text(left) { return (banner.dataset.text || "").replace("%s", String(left)); }
@@ -610,6 +615,7 @@
       if (left > 0) { shown.textContent = text(left); return; }
       window.clearInterval(waitTimer);
       waitTimer = null;
+      waitEnd = 0;
       banner.hidden = true;
       said.textContent = "";
       then();
@@ -629,8 +635,14 @@
       if (xhr.status !== 429) return;
       var flash = document.getElementById("flash");  // the countdown says it, and updates
       if (flash) flash.textContent = "";
+      refusedForms = refusedForms.filter(function (other) {
+        return other.id !== attempt.id || !attempt.id;
+      });
+      refusedForms.push(attempt);
       countDown(parseInt(xhr.getResponseHeader("Retry-After"), 10) || 5, function () {
-        resend(attempt);
+        var again = refusedForms;
+        refusedForms = [];
+        for (var i = 0; i < again.length; i++) resend(again[i]);
       });
     });
   });
