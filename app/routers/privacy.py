@@ -84,6 +84,10 @@ class MyDataOut(BaseModel):
 class ErasedOut(BaseModel):
     erased: bool
     seq: int | None = Field(description="None when there was nothing left to erase.")
+    complete: bool = Field(
+        description="False while an older database transaction (a backup, a migration) "
+        "keeps the old row versions: they are removed by themselves as soon as it ends."
+    )
 
 
 def _notice_out(event: Event) -> NoticeOut:
@@ -143,7 +147,7 @@ def erase_my_data(
     _table, me = _bearer_participant(request, session, token, code)
     change = privacy.erase_participant(session, participant=me)
     live.publish(change)
-    return ErasedOut(erased=True, seq=change.seq)
+    return ErasedOut(erased=True, seq=change.seq, complete=not privacy.scrub_pending(session))
 
 
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
@@ -200,7 +204,13 @@ def erase_my_data_page(
     if not confirm:
         raise Invalid("Tick the box to confirm", field="confirm")
     live.publish(privacy.erase_participant(session, participant=me))
-    response = _page(request, "pages/privacy_done.html", what="participant", table=table)
+    response = _page(
+        request,
+        "pages/privacy_done.html",
+        what="participant",
+        table=table,
+        pending=privacy.scrub_pending(session),
+    )
     response.delete_cookie(PARTICIPANT_COOKIE, path=f"/t/{table.code}")
     return response
 

@@ -11,16 +11,23 @@ finer than the event's day. Posts stay on the wall as anonymous posts.
 
 Erasure really erases (`scrub`): SQLite runs with `secure_delete` (app/db.py), so the old
 bytes are zeroed in the file, and the WAL is checkpointed and truncated after each erasure;
-PostgreSQL vacuums the tables, so the dead row versions go as well.
+PostgreSQL vacuums the tables, so the dead row versions go as well. VACUUM cannot remove a
+version that an older transaction may still see (a pg_dump, a long migration): then the
+scrub is retried in the background until no such transaction is left (`scrub_pending` says
+so meanwhile, and the answer to the erasure too).
 """
 
 import datetime as dt
+import logging
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Connection, Engine, delete, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from app.models import (
@@ -39,6 +46,8 @@ from app.services.errors import Forbidden, Invalid, NotFound, Unauthorized
 from app.services.events import event_for_moderator
 from app.services.tables import Change, bump_seq, table_write
 from app.services.text import clean_line, clean_paragraphs
+
+log = logging.getLogger(__name__)
 
 # The notice's fields (art. 13 GDPR), in the order a DPO reads them, with their limits; the
 # first three are single lines, the rest free text.
@@ -282,17 +291,117 @@ def _delete_tables(session: Session, table_ids: list[int]) -> None:
     session.execute(delete(Table).where(col(Table.id).in_(table_ids)))
 
 
-def scrub(session: Session) -> None:
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def scrub(session: Session) -> bool:
     """After an erasure has committed: leave no copy of the old rows in the database's files
     (SQLite: the WAL is checkpointed and truncated; `secure_delete` already zeroed the
-    pages) or in dead row versions (PostgreSQL: VACUUM, which cannot run in a transaction)."""
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    pages) or in dead row versions (PostgreSQL: VACUUM, which cannot run in a transaction).
+    False when PostgreSQL must wait for an older transaction: retried until done."""
+    engine = _engine(session)
     session.commit()  # no transaction of ours may hold a snapshot the checkpoint must keep
-    scrub_engine(engine)
+    return scrub_engine(engine)
 
 
-def scrub_engine(engine: Engine) -> None:
+def scrub_pending(bind: Session | Engine) -> bool:
+    """Old versions of erased rows are still waiting for an older transaction to end (in
+    the database of this session or engine)."""
+    engine = bind if isinstance(bind, Engine) else _engine(bind)
+    with _pending_lock:
+        return engine in _pending
+
+
+RETRY_SECONDS = 5.0  # between two attempts while an older transaction holds old versions
+LOCK_TIMEOUT = "1s"  # VACUUM waits no longer for a table a migration holds (then retried)
+_pending: "WeakKeyDictionary[Engine, int]" = WeakKeyDictionary()  # the latest `since`
+_pending_lock = threading.Lock()
+
+
+def _older_snapshots(connection: Connection, since: int) -> int:
+    """Transactions of this database whose snapshot or xid is older than `since` (the next
+    xid when the erasure had committed): VACUUM keeps every row version they might still
+    see, the erased ones included (it compares xids, so a transaction begun after the
+    erasure whose snapshot is older still counts)."""
+    count = connection.execute(
+        text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND (age(backend_xmin) > age(xid(CAST(:since AS xid8)))"
+            " OR age(backend_xid) > age(xid(CAST(:since AS xid8))))"
+        ),
+        {"since": str(since)},
+    ).scalar_one()
+    return int(count)
+
+
+# The tables whose rows hold personal text (names, organisations, posts): VACUUM must have
+# left none of their dead row versions behind for an erasure to be complete.
+_TEXT_TABLES = ("participants", "proposals", "tables", "events")
+
+
+def _vacuum(connection: Connection, since: int) -> bool:
+    """VACUUM the tables that held personal data; True when no old version is left: no
+    older snapshot kept one, no table was skipped for its lock, and VACUUM's own count of
+    the dead versions it left (it skips a page another backend has pinned) is zero."""
+    clear = _older_snapshots(connection, since) == 0
+    connection.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+    try:
+        for name in ("events", "phase_changes", "tags", *_PERSONAL_TABLES):
+            try:
+                connection.exec_driver_sql(f"VACUUM {name}")
+            except DBAPIError as exc:  # the lock was not free in time
+                log.warning("erasure: VACUUM %s postponed (%s)", name, type(exc.orig).__name__)
+                clear = False
+    finally:
+        connection.exec_driver_sql("RESET lock_timeout")
+    relids = ", ".join(f"'{name}'::regclass" for name in _TEXT_TABLES)
+    left = connection.exec_driver_sql(  # the names are this module's constants
+        f"SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables WHERE relid IN ({relids})"  # noqa: S608
+    ).scalar_one()
+    return clear and int(left) == 0
+
+
+def _retry_later(engine: Engine, since: int) -> None:
+    with _pending_lock:
+        first = engine not in _pending
+        _pending[engine] = max(since, _pending.get(engine, since))
+    if first:
+        log.warning(
+            "erasure: an older transaction keeps old row versions; retrying every %.0f s",
+            RETRY_SECONDS,
+        )
+        threading.Thread(target=_retry, args=(engine,), name="tavoli-scrub", daemon=True).start()
+
+
+def _retry(engine: Engine) -> None:
+    """Scrub again, every RETRY_SECONDS, until no transaction older than the latest
+    pending erasure is left; VACUUM only once none is (waiting costs one query)."""
+    while True:
+        time.sleep(RETRY_SECONDS)
+        with _pending_lock:
+            since = _pending.get(engine)
+        if since is None:
+            return
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                try:
+                    done = _older_snapshots(connection, since) == 0 and _vacuum(connection, since)
+                finally:  # closed, not pooled: the engine may be disposed before the next try
+                    connection.invalidate()
+        except Exception as exc:  # the database went away: the retention sweep scrubs again
+            log.warning("erasure: retrying the scrub failed (%s); left to the next sweep", exc)
+            done = True
+        if done:
+            with _pending_lock:
+                if _pending.get(engine) == since:
+                    del _pending[engine]
+                    log.warning("erasure: the old row versions are removed now")
+                    return
+
+
+def scrub_engine(engine: Engine) -> bool:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if engine.dialect.name == "sqlite":
             # A pending TRUNCATE checkpoint holds back every writer: wait briefly, never for
@@ -307,8 +416,20 @@ def scrub_engine(engine: Engine) -> None:
             finally:
                 connection.exec_driver_sql("PRAGMA busy_timeout=30000")
         elif engine.dialect.name == "postgresql":
-            names = ", ".join(("events", "phase_changes", "tags", *_PERSONAL_TABLES))
-            connection.exec_driver_sql(f"VACUUM (SKIP_LOCKED) {names}")
+            since = int(  # the next xid: the erasure's is older
+                connection.exec_driver_sql(
+                    "SELECT pg_snapshot_xmax(pg_current_snapshot())::text"
+                ).scalar_one()
+            )
+            if _vacuum(connection, since):
+                return True
+            for attempt in range(3):  # a vote's transaction that began just before ends soon
+                time.sleep(0.1 * (attempt + 1))
+                if _older_snapshots(connection, since) == 0 and _vacuum(connection, since):
+                    return True
+            _retry_later(engine, since)
+            return False
+    return True
 
 
 def _anonymise(session: Session, people: Iterable[Participant]) -> None:
