@@ -6,7 +6,6 @@ table too small for a breakdown, has no categories at all), so no renderer can f
 """
 
 import datetime as dt
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
@@ -21,6 +20,7 @@ from app.reports.privacy import (
     group_cell,
     organisation_groups,
 )
+from app.services.organisations import canonical, organisation_key
 from app.services.privacy import erase_after, notice_filled
 from app.services.state import ProposalView, table_state
 
@@ -418,7 +418,8 @@ def build_table_report(
     if not register_withheld:
         named_ids = {p.id for p in consenting}
         groups, other_organisations = organisation_groups(
-            [(_organisation_key(p.organisation), p.id in named_ids) for p in active], min_group
+            [(canonical(event, p.organisation)[0], p.id in named_ids) for p in active],
+            min_group,
         )
     return TableReport(
         event=_event_info(event),
@@ -442,12 +443,16 @@ def build_table_report(
         named=()
         if register_withheld
         else tuple(
-            Named(p.name, p.organisation, p.category if p.category in shown else None)
+            Named(
+                p.name,
+                canonical(event, p.organisation)[1] or p.organisation,
+                p.category if p.category in shown else None,
+            )
             for p in consenting
         ),
         named_withheld=few and bool(consenting),
         register_withheld=register_withheld,
-        organisations=_organisations(groups, active),
+        organisations=_organisations(groups, active, event),
         other_organisations=other_organisations,
         lines=lines,
         off_wall=tuple((s, statuses[s]) for s in OFF_WALL if statuses[s]),
@@ -457,28 +462,22 @@ def build_table_report(
     )
 
 
-def _organisation_key(organisation: str) -> str:
-    """People type their organisation on a phone: "Comune di  Baronissi" and "comune di
-    baronissi", "Città di Salerno" and "CITTA' DI SALERNO", "A.P.S. Il Ponte" and "APS
-    il ponte" are one group. Accents, apostrophes and dots go; other punctuation (dashes,
-    quotes, slashes) separates words."""
-    letters = unicodedata.normalize("NFKD", organisation.casefold())
-    kept = (
-        "" if unicodedata.combining(c) or c in ".'’`´" else c if c.isalnum() else " "
-        for c in letters
-    )
-    return " ".join("".join(kept).split())
-
-
-def _organisations(groups: dict[str, int], people: list[Participant]) -> tuple[Organisation, ...]:
-    """The groups by their most typed spelling, largest first, then by name."""
+def _organisations(
+    groups: dict[str, int], people: list[Participant], event: Event
+) -> tuple[Organisation, ...]:
+    """The groups by the name the moderator unified them onto, else their most typed
+    spelling; largest first, then by name."""
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    given: dict[str, str] = {}
     for person in people:
-        key = _organisation_key(person.organisation)
+        key, name = canonical(event, person.organisation)
         if key in groups:
             spellings[key][" ".join(person.organisation.split())] += 1
+            if name:
+                given[key] = name
     named = [
-        Organisation(spellings[key].most_common(1)[0][0], count) for key, count in groups.items()
+        Organisation(given.get(key) or spellings[key].most_common(1)[0][0], count)
+        for key, count in groups.items()
     ]
     return tuple(sorted(named, key=lambda o: (-o.people, o.name.casefold())))
 
@@ -567,7 +566,7 @@ def build_event_report(session: Session, event: Event, *, min_group: int = 3) ->
     spelling: dict[str, str] = {}
     for r in reports:
         for group in r.organisations:
-            key = _organisation_key(group.name)
+            key = organisation_key(group.name)
             sums[key] = sums.get(key, 0) + group.people
             spelling.setdefault(key, group.name)
     organisations = sorted(
