@@ -33,6 +33,7 @@ from app.routers import (
     console,
     docs,
     health,
+    organisations,
     pages,
     privacy,
     reports,
@@ -122,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(privacy.api)
     app.include_router(privacy.pages)
+    app.include_router(organisations.api)
+    app.include_router(organisations.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

@@ -36,6 +36,12 @@ class Event(SQLModel, table=True):
     privacy: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # Days after the event's date when its participants' personal data is erased.
     retention_days: int = Field(default=90)
+    # Organisation names typed in different ways, unified for the attendance register by
+    # the moderator: the automatic match's key of a variant -> the name to print
+    # (services/organisations.py).
+    organisation_names: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 

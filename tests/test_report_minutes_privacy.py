@@ -294,13 +294,15 @@ def test_a_table_of_one_person_gives_totals_only_in_every_format(session: Sessio
 
 
 def test_a_named_person_of_a_hidden_category_is_named_without_it(session: Session) -> None:
+    # Changed by issue 16: four of the Comune, not three. "5, *, < 3" of 9 people would tell
+    # a reader that "*" (N or more) is 3 and "< 3" is 1 (see test_report_event_suppression).
     spec = (
         [Person(ETS, name="Anna Bianchi", organisation="Coop Aurora")]
         + [Person(ETS)] * 4
-        + [Person(COMUNE)] * 3
+        + [Person(COMUNE)] * 4
         + [Person(CITTADINO, name="Giulia Verdi", organisation="Comitato Via Roma")]
     )
-    ballots = [[1, 0]] * 4 + [[0, 1]] * 4 + [[1, 1]]
+    ballots = [[1, 0]] * 4 + [[0, 1]] * 5 + [[1, 1]]
     built = _build(session, spec, ballots)
     doc = _doc(session, built)
     assert doc["participants"]["by_category"] == {COMUNE: "*", ETS: 5, CITTADINO: SMALL}
@@ -407,24 +409,41 @@ def test_a_reopened_table_gives_totals_only(session: Session) -> None:
 
 
 def test_a_mixed_event_adds_up_only_what_closed_tables_print(session: Session) -> None:
-    closed = _build(session, [Person(ETS)] * 4 + [Person(COMUNE)] * 3, [[1, 0]] * 7)
-    running = _build(
-        session,
-        [Person(ETS)] * 3 + [Person(IMPRESA)] * 3,
-        [[0, 1]] * 6,
-        close=False,
-        event=closed.event,
+    """Changed by issue 16: the event's totals now add up every table (small groups are
+    protected across the tables), so no table prints a category before every table of the
+    event is closed: a figure printed early could be the one a later total must withhold."""
+    running = _build(session, [Person(ETS)] * 3 + [Person(IMPRESA)] * 3, [[0, 1]] * 6, close=False)
+    closed = _build(
+        session, [Person(ETS)] * 4 + [Person(COMUNE)] * 3, [[1, 0]] * 7, event=running.event
     )
-    del running
     event = data.build_event_report(session, closed.event, min_group=N)
     doc = json.loads(reports.render_event(event, "json"))
     assert doc["draft"] is True
+    assert doc["tables"][1]["breakdown_withheld"] == "event"
+    assert doc["tables"][0]["participants"]["by_category"] == {}
     assert doc["tables"][1]["participants"]["by_category"] == {}
     totals = doc["participants"]["by_category"]
-    assert (totals[ETS], totals[COMUNE], totals[IMPRESA]) == (4, 3, 0)
+    assert (totals[ETS], totals[COMUNE], totals[IMPRESA]) == ("*", "*", "*")
     assert doc["participants"]["total"] == 13
     page = reports.render_event(event, "html").decode()
     assert "(bozza)" in page and "Bozza: alcuni tavoli sono ancora in corso." in page
+    table_doc = _doc(session, closed)
+    assert table_doc["categories"] == [] and table_doc["breakdown_withheld"] == "event"
+    # Once the last table closes, both print their categories and the event adds them up.
+    phases.set_phase(session, running.table, "closed")
+    event = data.build_event_report(session, closed.event, min_group=N)
+    doc = json.loads(reports.render_event(event, "json"))
+    totals = doc["participants"]["by_category"]
+    assert (totals[ETS], totals[COMUNE], totals[IMPRESA]) == (7, 3, 3)
+    assert _doc(session, closed)["participants"]["by_category"] == {COMUNE: 3, ETS: 4}
+    # A table added after all had closed, once closed in turn, would change the totals by
+    # its own row: the event's figures by category are withdrawn for good.
+    _build(session, [Person(ETS)] * 3 + [Person(IMPRESA)], [[1, 0]] * 4, event=running.event)
+    doc = json.loads(
+        reports.render_event(data.build_event_report(session, closed.event, min_group=N), "json")
+    )
+    assert {t["breakdown_withheld"] for t in doc["tables"]} == {"changed"}
+    assert set(doc["participants"]["by_category"].values()) == {"*"}
 
 
 def test_random_closed_tables_never_give_a_vote_or_a_category_away(session: Session) -> None:

@@ -169,9 +169,11 @@ def test_event_report_totals(session: Session, known: Known) -> None:
     assert report.people_total == PARTICIPANTS + 1
     assert report.votes_by_mode() == {"approval": TOTAL_VOTES}
     people = dict(zip(report.categories, report.people, strict=True))
-    # The other table runs: a draft, no category of its own; the event's totals add up the
-    # printed cells of the closed table, "*" where one is hidden.
-    assert people[ETS] == 3 and people[CITTADINO] is WITHHELD and people[COMUNE] is WITHHELD
+    # The other table runs: a draft, no category of its own. Changed by issue 16: the
+    # closed table waits for it too (its figures and the event's totals protect each
+    # other's small groups), so the event prints no category total yet.
+    assert people[ETS] is WITHHELD and people[CITTADINO] is WITHHELD
+    assert report.tables[0].withheld == "event" and report.tables[0].categories == ()
     assert report.cell(report.tables[1], ETS) is WITHHELD
     assert report.draft and not report.tables[0].draft
 
@@ -243,6 +245,9 @@ def test_csv_has_bom_semicolons_and_no_formulas(session: Session, known: Known) 
 
 def test_xlsx_numbers_frozen_headers_filters(session: Session, known: Known) -> None:
     other = make_table(session, known.event, phase="collect")
+    # Issue 16: categories once every table of the event is closed (set up without a
+    # timeline, as if it had been there from the start).
+    in_phase(session, other, "closed")
     report = data.build_event_report(session, known.event, min_group=3)
     book = load_workbook(io.BytesIO(reports.render_event(report, "xlsx")))
     assert book.sheetnames[:2] == ["Sintesi", "Partecipazione"]
@@ -601,7 +606,9 @@ def test_one_small_category_never_stands_alone(session: Session) -> None:
     smallest is hidden too, in the head count and in every proposal's votes."""
     table = make_table(session, phase="collect")
     crowd = [make_participant(session, table, category=ETS)[0] for _ in range(5)]
-    crowd += [make_participant(session, table, category=COMUNE)[0] for _ in range(3)]
+    # Four of the Comune (changed by issue 16): with three, "5, *, < 3" of 9 would tell a
+    # reader that "*" (N or more) is 3 and "< 3" is 1 (see test_report_event_suppression).
+    crowd += [make_participant(session, table, category=COMUNE)[0] for _ in range(4)]
     lonely, _ = make_participant(session, table, category=CITTADINO)
     post = _post(session, crowd[0], "Centro per le famiglie")
     phases.set_phase(session, table, "voting")
@@ -611,10 +618,10 @@ def test_one_small_category_never_stands_alone(session: Session) -> None:
     report = data.build_table_report(session, table, min_group=3)
     people = dict(zip(report.categories, report.people, strict=True))
     votes = dict(zip(report.categories, report.lines[0].by_category, strict=True))
-    # Comune is withheld ("*"), not marked "< 3": it has three people.
+    # Comune is withheld ("*"), not marked "< 3": it has four people.
     assert (people[ETS], people[COMUNE], people[CITTADINO]) == (5, WITHHELD, None)
     assert (votes[ETS], votes[COMUNE], votes[CITTADINO]) == (5, WITHHELD, None)
-    assert report.lines[0].votes == 9  # totals stay exact
+    assert report.lines[0].votes == 10  # totals stay exact
 
 
 # --- the privacy notice the minutes cite (issue 9) -------------------------------------------

@@ -6,7 +6,6 @@ table too small for a breakdown, has no categories at all), so no renderer can f
 """
 
 import datetime as dt
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
@@ -17,11 +16,11 @@ from app.reports.privacy import (
     WITHHELD,
     Cell,
     crossing_shown,
+    event_marks,
     group_cell,
     organisation_groups,
-    protect_totals,
-    table_marks,
 )
+from app.services.organisations import canonical, organisation_key
 from app.services.privacy import erase_after, notice_filled
 from app.services.state import ProposalView, table_state
 
@@ -111,7 +110,9 @@ class TableReport:
     max_per_proposal: int
     phase: str
     # Why the table prints no figure by category: "" (it does), "draft" (still running),
-    # "reopened" (closed again after a reopening) or "few" (too few people).
+    # "event" (another table of the event still runs), "changed" (the event's tables changed
+    # after all had closed), "reopened" (closed again after a reopening), "few" (too few
+    # people) or "others" (withheld to protect small groups at the event's other tables).
     withheld: str
     start: dt.datetime | None
     end: dt.datetime | None
@@ -265,7 +266,99 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def build_table_report(session: Session, table: Table, *, min_group: int = 3) -> TableReport:
+@dataclass(frozen=True)
+class EventFigures:
+    """The event's participation table as privacy.event_marks decides it, over the tables
+    that count in it (closed, never reopened, N people or more) once every table of the
+    event is closed: each table's own minutes print exactly its row (rule 4 of privacy.py),
+    so that no download, nor two, tells more than the rule allows."""
+
+    reasons: dict[int, str]  # table id -> why it prints no category ("" when it does)
+    marks: dict[int, dict[str, Cell]]  # table id -> its hidden categories, when it prints
+    categories: tuple[str, ...]  # the event's categories
+    totals: tuple[Cell, ...]  # aligned with categories
+
+
+def event_figures(session: Session, event: Event, *, min_group: int) -> EventFigures:
+    tables = list(session.exec(select(Table).where(Table.event_id == event.id)))
+    ids = [t.id or 0 for t in tables]
+    counts: dict[int, Counter[str]] = {i: Counter() for i in ids}
+    steps: dict[int, list[tuple[dt.datetime, str]]] = {i: [] for i in ids}
+    if ids:
+        for table_id, category, n in session.exec(
+            select(Participant.table_id, Participant.category, func.count())
+            .where(col(Participant.table_id).in_(ids), col(Participant.removed).is_(False))
+            .group_by(col(Participant.table_id), col(Participant.category))
+        ):
+            counts[table_id][category] = int(n)
+        for table_id, phase, at in session.exec(
+            select(PhaseChange.table_id, PhaseChange.phase, PhaseChange.at)
+            .where(col(PhaseChange.table_id).in_(ids))
+            .order_by(col(PhaseChange.at), col(PhaseChange.id))
+        ):
+            steps[table_id].append((_aware(at), phase))
+    final = all(t.phase == "closed" for t in tables)
+    changed = final and _final_episodes(tables, steps) > 1
+    reasons: dict[int, str] = {}
+    for t in tables:
+        i = t.id or 0
+        if t.phase != "closed":
+            reasons[i] = "draft"
+        elif sum(1 for _at, phase in steps[i] if phase == "closed") > 1:
+            reasons[i] = "reopened"  # two final versions could be told apart
+        elif changed:
+            reasons[i] = "changed"
+        elif not final:
+            reasons[i] = "event"
+        elif sum(counts[i].values()) < min_group:
+            reasons[i] = "few"
+        else:
+            reasons[i] = ""
+    counted = [i for i in ids if not reasons[i]]
+    seen = {c for i in counted for c, n in counts[i].items() if n}
+    categories = _categories(event, seen, every_listed=True)
+    result = event_marks([counts[i] for i in counted], categories, min_group)
+    marks: dict[int, dict[str, Cell]] = {}
+    for i, row in zip(counted, result.rows, strict=True):
+        present = [c for c, n in counts[i].items() if n]
+        if row is None or all(c in row for c in present):
+            # No category printed exactly: "few" when the table alone would print none.
+            alone = event_marks([counts[i]], categories, min_group).rows[0]
+            few = alone is None or all(c in alone for c in present)
+            reasons[i] = "few" if few else "others"
+        else:
+            marks[i] = row
+    # No table counts (the event runs, or every table is too small): no total at all, not 0.
+    totals = tuple(
+        sum(counts[i][c] for i in counted) if shown and counted else WITHHELD
+        for c, shown in zip(categories, result.totals, strict=True)
+    )
+    return EventFigures(reasons, marks, categories, totals)
+
+
+def _final_episodes(tables: list[Table], steps: dict[int, list[tuple[dt.datetime, str]]]) -> int:
+    """How many times every table of the event was closed at once, from the tables' times
+    of creation and phase changes: more than one means the event's tables changed (one
+    reopened, or one added) after an earlier set of final minutes."""
+    points: dict[dt.datetime, list[tuple[int, str]]] = defaultdict(list)
+    for t in tables:
+        points[_aware(t.created_at)].append((t.id or 0, "preparation"))
+        for at, phase in steps[t.id or 0]:
+            points[at].append((t.id or 0, phase))
+    state: dict[int, str] = {}
+    episodes, was_final = 0, False
+    for at in sorted(points):
+        for table_id, phase in points[at]:
+            state[table_id] = phase
+        now = all(phase == "closed" for phase in state.values())
+        episodes += now and not was_final
+        was_final = now
+    return episodes
+
+
+def build_table_report(
+    session: Session, table: Table, *, min_group: int = 3, figures: EventFigures | None = None
+) -> TableReport:
     current = table_state(session, table)
     table, event = current.table, current.event
     people = list(session.exec(select(Participant).where(Participant.table_id == table.id)))
@@ -283,16 +376,10 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
         )
     )
     every = _categories(event, set(present), every_listed=False)
-    marks = table_marks(present, every, min_group)
-    if table.phase != "closed":
-        withheld = "draft"
-    elif sum(1 for s in steps if s.phase == "closed") > 1:
-        withheld = "reopened"  # two final versions could be told apart
-    elif marks is None:
-        withheld = "few"
-    else:
-        withheld = ""
-    hidden: dict[str, Cell] = marks or {}
+    if figures is None:
+        figures = event_figures(session, event, min_group=min_group)
+    withheld = figures.reasons.get(table.id or 0, "draft")
+    hidden: dict[str, Cell] = figures.marks.get(table.id or 0, {})
     categories = every if not withheld else ()
     paper_people = [p for p in active if p.proxy]
     paper = group_cell(len(paper_people), min_group)
@@ -331,7 +418,8 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
     if not register_withheld:
         named_ids = {p.id for p in consenting}
         groups, other_organisations = organisation_groups(
-            [(_organisation_key(p.organisation), p.id in named_ids) for p in active], min_group
+            [(canonical(event, p.organisation)[0], p.id in named_ids) for p in active],
+            min_group,
         )
     return TableReport(
         event=_event_info(event),
@@ -355,12 +443,16 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
         named=()
         if register_withheld
         else tuple(
-            Named(p.name, p.organisation, p.category if p.category in shown else None)
+            Named(
+                p.name,
+                canonical(event, p.organisation)[1] or p.organisation,
+                p.category if p.category in shown else None,
+            )
             for p in consenting
         ),
         named_withheld=few and bool(consenting),
         register_withheld=register_withheld,
-        organisations=_organisations(groups, active),
+        organisations=_organisations(groups, active, event),
         other_organisations=other_organisations,
         lines=lines,
         off_wall=tuple((s, statuses[s]) for s in OFF_WALL if statuses[s]),
@@ -370,28 +462,22 @@ def build_table_report(session: Session, table: Table, *, min_group: int = 3) ->
     )
 
 
-def _organisation_key(organisation: str) -> str:
-    """People type their organisation on a phone: "Comune di  Baronissi" and "comune di
-    baronissi", "Città di Salerno" and "CITTA' DI SALERNO", "A.P.S. Il Ponte" and "APS
-    il ponte" are one group. Accents, apostrophes and dots go; other punctuation (dashes,
-    quotes, slashes) separates words."""
-    letters = unicodedata.normalize("NFKD", organisation.casefold())
-    kept = (
-        "" if unicodedata.combining(c) or c in ".'’`´" else c if c.isalnum() else " "
-        for c in letters
-    )
-    return " ".join("".join(kept).split())
-
-
-def _organisations(groups: dict[str, int], people: list[Participant]) -> tuple[Organisation, ...]:
-    """The groups by their most typed spelling, largest first, then by name."""
+def _organisations(
+    groups: dict[str, int], people: list[Participant], event: Event
+) -> tuple[Organisation, ...]:
+    """The groups by the name the moderator unified them onto, else their most typed
+    spelling; largest first, then by name."""
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    given: dict[str, str] = {}
     for person in people:
-        key = _organisation_key(person.organisation)
+        key, name = canonical(event, person.organisation)
         if key in groups:
             spellings[key][" ".join(person.organisation.split())] += 1
+            if name:
+                given[key] = name
     named = [
-        Organisation(spellings[key].most_common(1)[0][0], count) for key, count in groups.items()
+        Organisation(given.get(key) or spellings[key].most_common(1)[0][0], count)
+        for key, count in groups.items()
     ]
     return tuple(sorted(named, key=lambda o: (-o.people, o.name.casefold())))
 
@@ -468,20 +554,19 @@ def build_event_report(session: Session, event: Event, *, min_group: int = 3) ->
     tables = session.exec(
         select(Table).where(Table.event_id == event.id).order_by(col(Table.id))
     ).all()
-    reports = tuple(build_table_report(session, t, min_group=min_group) for t in tables)
-    # Only the tables that print categories lend them to the event: a category seen only at
-    # a draft or a small table would tell where its few people sat.
-    seen = {c for r in reports for c in r.categories}
-    categories = _categories(event, seen, every_listed=True)
-    # The category totals add up the printed cells of those tables (rule 4 of privacy.py).
-    cells = [[_cell(r, c) for c in categories] for r in reports if r.breakdown]
-    people = protect_totals(cells, len(categories))
+    figures = event_figures(session, event, min_group=min_group)
+    reports = tuple(
+        build_table_report(session, t, min_group=min_group, figures=figures) for t in tables
+    )
+    # The category totals add up the tables that count in the event, withheld where a
+    # small group could be worked out from them (rule 4 of privacy.py).
+    categories, people = figures.categories, figures.totals
     # The register adds up the tables' printed groups only (rule 7 of docs/privacy.md).
     sums: dict[str, int] = {}
     spelling: dict[str, str] = {}
     for r in reports:
         for group in r.organisations:
-            key = _organisation_key(group.name)
+            key = organisation_key(group.name)
             sums[key] = sums.get(key, 0) + group.people
             spelling.setdefault(key, group.name)
     organisations = sorted(

@@ -235,9 +235,23 @@ def withheld_note(report: TableReport) -> str:
             "final minutes, once the table is closed; a draft gives totals only, so that two "
             "downloads cannot be compared to tell how someone voted."
         ),
+        "event": _(
+            "Figures by category are given once every table of the event is closed: the "
+            "event's totals and the tables' figures protect each other's small groups, so "
+            "none is printed before all of them are known."
+        ),
+        "changed": _(
+            "The event's tables changed after all of them had been closed (one was reopened "
+            "or added): figures by category are not given, so that two versions of the final "
+            "minutes cannot be compared."
+        ),
         "reopened": _(
             "The table was reopened after it had been closed: figures by category are not "
             "given, so that two versions of the final minutes cannot be compared."
+        ),
+        "others": _(
+            "Figures by category are withheld so that the small groups of the event's other "
+            "tables cannot be worked out from the event's totals: only totals are given."
         ),
         "few": _(
             "Too few people in the categories of this table to give figures by category "
@@ -264,10 +278,11 @@ def paper_note(report: TableReport) -> str:
 def event_totals_note(report: EventReport) -> str:
     """Under the event's participation table: what its category totals count."""
     text = _(
-        "Category totals add up the tables whose minutes give figures by category (closed, "
-        "with enough people); a total is “*” where one of its figures is not shown. Tables "
-        "still running or too small show “*” in every category."
-    )
+        "Category totals add up every table closed with at least %(n)s people, those that "
+        "show “*” in every category too; a figure or a total is “*” where a small group "
+        "could otherwise be worked out by subtraction. Tables still running, reopened or "
+        "of fewer than %(n)s people are not in the category totals."
+    ) % {"n": report.min_group}
     if report.draft:
         text = _("Draft: some tables are still running.") + " " + text
     return text

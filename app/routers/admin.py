@@ -17,7 +17,7 @@ from app.models import Event, Table
 from app.reports import access as report_access
 from app.reports import cards, content_disposition
 from app.routing import UnitOfWorkRoute
-from app.services import access, events, privacy, tables
+from app.services import access, events, organisations, privacy, tables
 from app.services.errors import Invalid, NotFound
 from app.templating import templates
 from app.views import shared_context
@@ -119,6 +119,7 @@ def _dashboard(
         reissued=reissued,
         coordinator_url=coordinator_url,
         has_participants=events.has_participants(session, event),
+        organisation_variants=organisations.variants(session, event),
     )
 
 
