@@ -32,7 +32,9 @@ ADMIN_TOKEN = "test-organiser-token"
 # backends (a module opts in by its name here).
 BOTH_DATABASES = {
     "test_api",
+    "test_api_event_day",
     "test_console",
+    "test_console_event_day",
     "test_facilitation",
     "test_facilitation_api",
     "test_integrity",

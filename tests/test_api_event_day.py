@@ -106,7 +106,7 @@ def test_a_moderator_token_finds_its_own_event(client: TestClient) -> None:
     assert "event_id" not in client.get(f"/api/tables/{table['code']}").json()
 
 
-def test_the_moderator_sees_hidden_tallies_in_its_own_get(client: TestClient) -> None:
+def test_the_moderator_sees_hidden_tallies_in_its_own_get(client: TestClient, db: str) -> None:
     _event, code = create_table(client)
     runner = bearer(RUNNERS[code])
     token = join(client, code)

@@ -97,7 +97,7 @@ def test_the_synthesis_is_previewed_as_the_minutes_print_it_and_its_save_is_time
     assert re.search(r"Sintesi salvata alle \d{2}:\d{2}\.", saved.text), saved.text[-600:]
 
 
-def test_a_paper_ballot_records_several_votes_at_once_or_none(client: TestClient) -> None:
+def test_a_paper_ballot_records_several_votes_at_once_or_none(client: TestClient, db: str) -> None:
     _, code = create_table(client, {"mode": "dots", "dots": 5, "max_per_proposal": 3})
     me = join(client, code)
     ids = [post(client, code, me, title) for title in ("Centro diurno", "Doposcuola", "Orti")]

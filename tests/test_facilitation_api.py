@@ -479,6 +479,7 @@ def test_openapi_lists_the_facilitation_paths(client: TestClient) -> None:
         "/paper-participants": {"post"},
         "/paper-participants/{participant_id}/proposals": {"post"},
         "/paper-participants/{participant_id}/votes/{proposal_id}": {"put"},
+        "/paper-participants/{participant_id}/votes": {"put"},
         "/facilitator-link": {"post"},
         "/moderation": {"get"},
     }

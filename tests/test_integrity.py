@@ -572,6 +572,7 @@ def test_the_console_and_the_api_register_one_list_of_actions() -> None:
     assert own == {
         ("POST", "/run/{token}/{code}/bulk"),  # asks which wording survives, or tags many
         ("POST", "/run/{token}/{code}/merges/cancel"),  # closes the merge panel: no write
+        ("POST", "/run/{token}/{code}/synthesis/preview"),  # renders what is typed: no write
         ("POST", "/api/tables/{code}/facilitator-link"),  # the event's moderator only
         ("POST", "/api/tables/{code}/participants"),  # a participant joins
         ("POST", "/api/tables/{code}/proposals"),  # a participant posts
