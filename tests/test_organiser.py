@@ -237,7 +237,10 @@ def test_only_the_events_moderator_deletes_a_table(client: TestClient, db: str) 
     # Gone, it is refused as any table this token does not run: codes cannot be enumerated.
     again = client.delete(f"/api/tables/{code}", headers=bearer(RUNNERS[code]))
     assert again.status_code == 403
-    assert again.json() == {"detail": "Only the event's moderator can delete a table"}
+    assert again.json() == {
+        "detail": "Only the event's moderator can delete a table",
+        "code": "only_the_event_s_moderator_can_delete_a_table",
+    }
 
 
 def test_the_table_page_says_what_deleting_loses_and_asks_to_confirm(

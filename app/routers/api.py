@@ -304,7 +304,9 @@ def withdraw_own(
     return ChangedOut(seq=change.seq or 0)
 
 
-@router.get("/tables/{code}")
+# The token is optional here (anyone with the code reads the table; a runner's token adds
+# the hidden tallies), which OpenAPI says with an empty alternative.
+@router.get("/tables/{code}", openapi_extra={"security": [{}]})
 def get_table(request: Request, code: str, session: SessionDep, token: TokenDep) -> dict[str, Any]:
     """The table, its proposals with tallies, and the sequence number they are current at.
     With the moderator's or the table's facilitator's token, the tallies even while hidden
