@@ -179,6 +179,7 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
         content: dict[str, object] = {"detail": detail, "code": error_code(exc.message)}
         if exc.field:
             content["field"] = exc.field
+        content.update(exc.extra)
         return JSONResponse(content, status_code=exc.status, headers=headers)
     message = _translated(exc)
     if request.headers.get("hx-request"):

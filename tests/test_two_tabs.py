@@ -112,6 +112,7 @@ def test_the_api_put_stays_absolute_and_takes_an_optional_precondition(
     body = stale.json()
     assert body["field"] == "expected"
     assert body["detail"].startswith("Your vote here changed in another window")
+    assert body["code"] == "your_vote_here_changed_in_another_window_this_is_how_it_stands_now"
     seq = client.get(f"/api/tables/{code}").json()["seq"]
     assert body["current"] == {
         "proposal_id": pid,
@@ -121,6 +122,12 @@ def test_the_api_put_stays_absolute_and_takes_an_optional_precondition(
         "seq": seq,
     }
     assert client.get(f"/api/tables/{code}").json()["proposals"][0]["tally"] == 3
+
+    italian = client.put(
+        url, json={"dots": 1, "expected": 0}, headers={**bearer(me), "Accept-Language": "it"}
+    )
+    assert italian.status_code == 409 and italian.json()["current"]["dots"] == 3
+    assert italian.json()["detail"].startswith("Il tuo voto qui è cambiato")
 
     ok = client.put(url, json={"dots": 4, "expected": 3}, headers=bearer(me))
     assert (ok.status_code, ok.json()["dots"], ok.json()["dots_left"]) == (200, 4, 1)

@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlmodel import Session
 
@@ -239,7 +239,7 @@ def vote(
     session: SessionDep,
     participant: ApiParticipantDep,
     live: LiveDep,
-) -> VoteOut | Response:
+) -> VoteOut:
     """Set this participant's dots on a proposal (absolute, so a repeated request changes
     nothing); with `expected`, only if the count is still the one the client saw."""
     try:
@@ -250,11 +250,9 @@ def vote(
             dots=body.dots,
             expected=body.expected,
         )
-    except voting.StaleVote as stale:
-        current = _vote_out(session, stale.current).model_dump()
-        return JSONResponse(
-            {"detail": stale.detail, "field": stale.field, "current": current}, status_code=409
-        )
+    except voting.StaleVote as stale:  # 409 as every refusal, with the vote as it stands
+        stale.extra["current"] = _vote_out(session, stale.current).model_dump()
+        raise
     live.publish(result)
     return _vote_out(session, result)
 

@@ -11,6 +11,8 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.params = params
+        # More for the JSON API's answer, beside `detail` (e.g. a vote as it stands).
+        self.extra: dict[str, Any] = {}
 
     @property
     def detail(self) -> str:
