@@ -168,3 +168,39 @@ def test_a_removed_participant_is_told_at_once_and_gets_nothing_more(base: str) 
             assert REMOVED in messages[-1]
 
     asyncio.run(scenario())
+
+
+def test_a_page_offline_when_its_link_went_is_told_when_it_reconnects(base: str) -> None:
+    """A phone loses the Wi-Fi now and then: if its participant was removed (or a console's
+    link replaced) meanwhile, its socket comes back to be told why and closed for good.
+    Before, the console's was refused before the handshake (the browser reads 1006 and
+    retries for ever) and the phone's closed without a word."""
+
+    async def told(path: str, cookie: str = "") -> tuple[list[str], int | None]:
+        headers = {"Cookie": cookie} if cookie else {}
+        ws = await connect(base.replace("http", "ws", 1) + path, additional_headers=headers)
+        return await _until_closed(ws)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=20) as http:
+            event = await _event(http)
+            token, participant_id = await _join(http, event.code)
+            new = await http.post(f"/api/events/{event.id}/moderator-link", headers=bearer(ADMIN))
+            moderator = new.json()["moderator_token"]
+            removed = await http.request(
+                "DELETE",
+                f"/api/tables/{event.code}/participants/{participant_id}",
+                json={},
+                headers=bearer(moderator),
+            )
+            assert removed.status_code == 200, removed.text
+        for path, cookie, why in (
+            (f"/run/{event.moderator}/{event.code}/ws", "", REPLACED),
+            (f"/m/{event.moderator}/ws", "", REPLACED),
+            (f"/t/{event.code}/ws", f"tavoli_p={Signer(SECRET).sign(token)}", REMOVED),
+        ):
+            messages, code = await told(path, cookie)
+            assert code == POLICY, path
+            assert len(messages) == 1 and why in messages[0], (path, messages)
+
+    asyncio.run(scenario())

@@ -69,7 +69,7 @@ from app.live.hub import (
 from app.models import Participant, Table
 from app.security import Signer
 from app.services import access, events, participants, state, tables
-from app.services.errors import DomainError, TooMany
+from app.services.errors import DomainError, Forbidden, TooMany, Unauthorized
 from app.views import participant_context, shared_context
 
 router = APIRouter()
@@ -142,6 +142,15 @@ async def _revoke(websocket: WebSocket, guard: Guard) -> None:
 def _revoked_page(websocket: WebSocket, audience: str, table: Table | None = None) -> str:
     fragments: Fragments = websocket.app.state.fragments
     return fragments.render("partials/_revoked.html", audience=audience, table=table)
+
+
+async def _link_gone(websocket: WebSocket, audience: str, table: Table | None = None) -> None:
+    """A page whose link no longer opens it (its socket was down when the link was replaced
+    or the participant removed): accepted only to say why and close for good. Refused
+    before accepting, the browser would read 1006, which htmx-ext-ws retries for ever."""
+    await websocket.accept()
+    await _send(websocket, _revoked_page(websocket, audience, table))
+    await _close(websocket, CLOSE_POLICY)
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -406,8 +415,12 @@ async def _participant_stream(websocket: WebSocket, code: str) -> None:
     if opened is None:
         return
     table, me = opened
-    if me is None or me.removed:
+    if me is None:
         await websocket.close(CLOSE_POLICY)
+        return
+    if me.removed:
+        await _send(websocket, _revoked_page(websocket, PARTICIPANT, table))
+        await _close(websocket, CLOSE_POLICY)
         return
     fragments: Fragments = websocket.app.state.fragments
     locale = current_locale()
@@ -494,6 +507,9 @@ async def _moderator_stream(websocket: WebSocket, token: str, code: str) -> None
         await websocket.accept()
         await _close_try_again(websocket, "Too many unknown codes from this address")
         return
+    except (Forbidden, Unauthorized):  # a link replaced while the console was offline
+        await _link_gone(websocket, MODERATOR)
+        return
     except DomainError:
         await websocket.close(CLOSE_POLICY)
         return
@@ -568,6 +584,9 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
 
     try:
         watched = await asyncio.to_thread(table_ids)
+    except (Forbidden, Unauthorized):  # a link replaced while the dashboard was offline
+        await _link_gone(websocket, DASHBOARD)
+        return
     except DomainError:
         await websocket.close(CLOSE_POLICY)
         return
