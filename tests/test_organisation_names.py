@@ -112,13 +112,16 @@ def test_the_moderator_unifies_names_on_the_event_page(
     client: TestClient, session: Session
 ) -> None:
     event, moderator, table = _event(session)
+    other = make_table(session, event, phase="collect")
+    make_participant(session, other, organisation="<img src=x onerror=alert(1)>")
     page = client.get(f"/m/{moderator}").text
     assert f'action="/m/{moderator}/organisations"' in page
-    assert "Coop. Sociale Il Faro · coop. sociale il faro" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "Scritta come Coop. Sociale Il Faro · coop. sociale il faro: riporta come" in page
     form = {
         "variant": ["comune di baronissi", "coop sociale il faro", "cooperativa sociale il faro"],
         "name": ["", FARO_LONG, ""],
-    }
+    }  # a variant left out of the form unifies nothing
     assert client.post(f"/m/{moderator}/organisations", data=form).status_code == 403
     fresh = session.get(Event, event.id, populate_existing=True)
     assert fresh is not None and fresh.organisation_names == {}
