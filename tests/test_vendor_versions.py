@@ -1,4 +1,5 @@
-"""The vendored Swagger UI (/api/docs) is the version scripts/vendor_swagger.sh pins."""
+"""The vendored Swagger UI (/api/docs) is the version scripts/vendor_swagger.sh pins; the
+vendored htmx-ext-ws retries only the close codes the server means it to."""
 
 import re
 from pathlib import Path
@@ -34,3 +35,17 @@ def test_vendored_swagger_ui_has_its_licences_and_no_source_maps() -> None:
     assert "Apache License" in (SWAGGER / "LICENSE").read_text()
     for name in ("swagger-ui-bundle.js", "swagger-ui.css"):
         assert "sourceMappingURL=" not in (SWAGGER / name).read_text(), name
+
+
+def test_the_socket_close_codes_meant_for_good_are_not_retried() -> None:
+    """The server ends a socket for good with 1000 (table deleted) or 1008 (link replaced,
+    participant removed, flooding) and asks it back with 1013: htmx-ext-ws reconnects on
+    exactly 1006, 1011, 1012 and 1013. A new version retrying others must be noticed."""
+    from app.routers.sockets import CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TRY_AGAIN
+
+    ws = (ROOT / "app" / "static" / "vendor" / "htmx-ext-ws-2.0.4.min.js").read_text()
+    retried = re.findall(r"\[(1\d{3}(?:,1\d{3})*)\]\.indexOf\(\w+\.code\)", ws)
+    assert retried == ["1006,1011,1012,1013"]
+    codes = {int(code) for code in retried[0].split(",")}
+    assert CLOSE_TRY_AGAIN in codes
+    assert not {CLOSE_NORMAL, CLOSE_POLICY} & codes
