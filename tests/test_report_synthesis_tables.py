@@ -94,3 +94,14 @@ def test_the_pdf_prints_the_table_and_the_link_addresses(session: Session, tmp_p
     assert "il sito dell'Ambito (https://ambito-s6.example.it/regolamento)" in flat
     # An address shown as its own words is not printed twice.
     assert flat.count("s6.example.it/faq") == 1
+
+
+def test_the_markdown_minutes_keep_a_gfm_table_and_the_links(session: Session) -> None:
+    report = data.build_table_report(session, _table(session))
+    md = reports.render_table(report, "md").decode()
+    assert (
+        "| Trasporto sociale | [Comune di Fisciano](https://comune.fisciano.sa.it/trasporto) |"
+        in md
+    )
+    assert "| :---" in md
+    assert "[il sito dell'Ambito](https://ambito-s6.example.it/regolamento)" in md
