@@ -29,8 +29,8 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.services.errors import DomainError, Invalid
-from app.templating import N_
+from app.errors import DomainError, Invalid
+from app.i18n import N_
 from app.web import ASGIApp, Message, Receive, Scope, Send
 
 Refuse = Callable[[Request, DomainError], Awaitable[Response]]

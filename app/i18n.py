@@ -24,6 +24,11 @@ LOCALE_DIR = Path(__file__).parent / "locales"
 _locale: ContextVar[str] = ContextVar("locale", default=DEFAULT_LOCALE)
 
 
+def N_(message: str) -> str:
+    """Mark a string for the catalogue; it is translated where it is shown."""
+    return message
+
+
 @lru_cache
 def translations(locale: str) -> gettext_module.NullTranslations:
     """Compile the .po file in memory, so there is no build step and no binary in git."""

@@ -46,8 +46,8 @@ from limits.storage import MemoryStorage, MovingWindowSupport, Storage, storage_
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import HTTPConnection
 
-from app.services.errors import TooMany
-from app.templating import N_
+from app.errors import TooMany
+from app.i18n import N_
 
 TOO_MANY = N_("Too many requests: try again in %(seconds)s seconds")
 NAMESPACE = "tavoli"

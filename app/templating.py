@@ -9,14 +9,10 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from app import i18n
+from app.i18n import N_ as N_  # re-exported: the templates' labels and the reports mark with it
 from app.services.visibility import tallies_shown
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-
-
-def N_(message: str) -> str:
-    """Mark a string for the catalogue; it is translated where it is shown."""
-    return message
 
 
 KIND_LABELS = {"need": N_("Need"), "proposal": N_("Proposal"), "resource": N_("Resource")}
