@@ -20,8 +20,16 @@ from sqlmodel import Session
 
 from app.live.broadcaster import Committed
 from app.models import Table
-from app.reports import access as report_access
-from app.services import moderation, phases, proposals, screen, state, tables, voting
+from app.services import (
+    moderation,
+    phases,
+    proposals,
+    screen,
+    state,
+    synthesis,
+    tables,
+    voting,
+)
 from app.services.errors import Invalid
 from app.templating import N_
 
@@ -459,7 +467,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "save_synthesis",
-        lambda s, t, i: report_access.save_synthesis(
+        lambda s, t, i: synthesis.save_synthesis(
             s, t, facilitator=i.facilitator_name, synthesis=i.synthesis
         ),
         SynthesisIn,

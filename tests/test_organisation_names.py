@@ -12,9 +12,8 @@ from sqlmodel import Session
 
 from app import reports
 from app.models import Event, Table
-from app.reports import access as report_access
 from app.reports import data
-from app.services import organisations, phases
+from app.services import events, organisations, phases
 from app.services.errors import Invalid
 from tests.conftest import ADMIN_TOKEN, make_event, make_participant, make_table
 from tests.server import bearer
@@ -163,7 +162,7 @@ def test_the_api_door_and_who_may_use_it(client: TestClient, session: Session) -
     assert client.put(url, json=body, headers=bearer(other_token)).status_code == 403
     assert client.put(url, json={"names": {}}, headers=bearer(ADMIN_TOKEN)).status_code == 200
     # The coordinator's link only reads: it cannot unify, and its page says who does.
-    coordinator = report_access.new_coordinator_link(session, event)
+    coordinator = events.new_coordinator_link(session, event)
     refused = client.put(url, json=body, headers=bearer(coordinator))
     assert refused.status_code in (401, 403)
     fresh = session.get(Event, event.id, populate_existing=True)

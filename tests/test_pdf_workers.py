@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app.reports import access
+from app.services import events
 from tests.conftest import make_event, make_table
 from tests.server import api_table, bearer, running_server
 
@@ -201,9 +201,9 @@ def test_a_slow_file_shows_it_is_being_prepared_then_comes(
     app.state.settings = app.state.settings.model_copy(update={"tavoli_report_wait": 0})
     event, _moderator = make_event(session)
     table = make_table(session, event, phase="closed")
-    token = access.new_coordinator_link(session, event)
+    token = events.new_coordinator_link(session, event)
     other, _ = make_event(session, title="Un altro evento")
-    stranger = access.new_coordinator_link(session, other)
+    stranger = events.new_coordinator_link(session, other)
 
     answer = client.get(f"/c/{token}/tables/{table.code}/report.pdf", follow_redirects=False)
     assert answer.status_code == 202

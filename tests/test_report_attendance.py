@@ -16,9 +16,9 @@ from sqlmodel import Session
 
 from app import i18n, reports
 from app.models import Event, Table
-from app.reports import access, data, labels
+from app.reports import data, labels
 from app.reports.privacy import organisation_groups
-from app.services import moderation, phases
+from app.services import moderation, phases, synthesis
 from tests.conftest import make_event, make_participant, make_table
 
 N = 3
@@ -86,7 +86,7 @@ def _table(session: Session, *, close: bool, event: Event | None = None) -> Tabl
     phases.set_phase(session, table, "voting")
     if close:
         phases.set_phase(session, table, "closed")
-    access.save_synthesis(session, table, facilitator="Dott.ssa Anna Ferri", synthesis="")
+    synthesis.save_synthesis(session, table, facilitator="Dott.ssa Anna Ferri", synthesis="")
     fresh = session.get(Table, table.id, populate_existing=True)
     assert fresh is not None
     return fresh
@@ -190,7 +190,7 @@ def test_spellings_of_one_organisation_make_one_group(session: Session) -> None:
     ):
         _join(session, table, "", organisation, CITTADINO, named=False)
     phases.set_phase(session, table, "closed")
-    access.save_synthesis(session, table, facilitator="Anna Ferri", synthesis="")
+    synthesis.save_synthesis(session, table, facilitator="Anna Ferri", synthesis="")
     fresh = session.get(Table, table.id, populate_existing=True)
     assert fresh is not None
     report = data.build_table_report(session, fresh, min_group=N)

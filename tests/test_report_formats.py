@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from app import i18n, reports
 from app.models import Event
-from app.reports import access, data, formats, md, outline, word
-from app.services import phases
+from app.reports import data, formats, md, outline, word
+from app.services import events, phases
 from tests.conftest import make_event, make_participant, make_table
 
 TEMPLATES = Path(__file__).parent.parent / "app" / "templates" / "reports"
@@ -28,7 +28,7 @@ def _event_with_a_closed_table(session: Session) -> tuple[Event, str]:
         make_participant(session, table, category="Ente del Terzo Settore")
     phases.set_phase(session, table, "closed")
     make_table(session, event, phase="collect")
-    return event, access.new_coordinator_link(session, event)
+    return event, events.new_coordinator_link(session, event)
 
 
 def test_the_downloads_page_offers_every_format_with_its_media_type(

@@ -15,8 +15,8 @@ from sqlmodel import Session
 
 from app import reports
 from app.models import Table
-from app.reports import access, data, labels, md
-from app.services import phases, proposals, voting
+from app.reports import data, labels, md
+from app.services import phases, proposals, synthesis, voting
 from tests.conftest import make_participant, make_table
 from tests.test_reports import (
     COMUNE,
@@ -81,7 +81,7 @@ def _rich(session: Session) -> Rich:
     phases.set_phase(session, known.table, "closed")
     table = session.get(Table, known.table.id, populate_existing=True)
     assert table is not None
-    access.save_synthesis(session, table, facilitator=FACILITATOR, synthesis=SYNTHESIS)
+    synthesis.save_synthesis(session, table, facilitator=FACILITATOR, synthesis=SYNTHESIS)
     return Rich(known, table)
 
 
@@ -181,7 +181,7 @@ def test_synthesis_comes_right_after_the_priorities(session: Session, rich: Rich
 
 def test_no_synthesis_yet(session: Session) -> None:
     known = build_known(session)
-    access.save_synthesis(session, known.table, facilitator="", synthesis="")
+    synthesis.save_synthesis(session, known.table, facilitator="", synthesis="")
     report = data.build_table_report(session, known.table)
     text = reports.render_table(report, "md").decode()
     after = text.split("## Sintesi del facilitatore\n\n", 1)[1]

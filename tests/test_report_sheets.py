@@ -13,7 +13,7 @@ from sqlmodel import Session
 from app import reports
 from app.models import Table
 from app.reports import csvfile, data, labels, sheets
-from app.services import phases, tables, voting
+from app.services import phases, synthesis, tables, voting
 from tests.conftest import in_phase, make_participant
 from tests.test_reports import ETS, TOTAL_VOTES, Known, _post, build_known
 
@@ -194,11 +194,10 @@ def test_figures_and_privacy_marks_are_right_aligned(session: Session, known: Kn
 
 
 def test_widths_follow_the_content_and_long_text_wraps(session: Session, known: Known) -> None:
-    from app.reports import access
 
     table = session.get(Table, known.table.id)
     assert table is not None
-    access.save_synthesis(
+    synthesis.save_synthesis(
         session, table, facilitator="Dott.ssa Maria Grazia Sessa", synthesis="Testo"
     )
     _report, book = _event_book(session, known)

@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from app import reports
 from app.models import Table
-from app.reports import access, data
-from app.services import phases
+from app.reports import data
+from app.services import phases, synthesis
 from tests.conftest import make_participant, make_table
 
 SYNTHESIS = """Il tavolo ha concordato:
@@ -34,7 +34,7 @@ def _table(session: Session) -> Table:
     for _ in range(3):
         make_participant(session, table)
     phases.set_phase(session, table, "closed")
-    access.save_synthesis(session, table, facilitator="Anna Rossi", synthesis=SYNTHESIS)
+    synthesis.save_synthesis(session, table, facilitator="Anna Rossi", synthesis=SYNTHESIS)
     fresh = session.get(Table, table.id, populate_existing=True)
     assert fresh is not None
     return fresh

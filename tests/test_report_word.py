@@ -19,8 +19,8 @@ from sqlmodel import Session
 
 from app import i18n, reports
 from app.models import Table
-from app.reports import access, data, labels, word
-from app.services import phases, proposals, voting
+from app.reports import data, labels, word
+from app.services import phases, proposals, synthesis, voting
 from app.services.events import DEFAULT_CATEGORIES
 from tests.conftest import make_participant, make_table
 from tests.test_reports import (
@@ -67,7 +67,9 @@ def _second_table(session: Session, known: Known) -> Table:
         voting.set_vote(
             session, participant=people[who], proposal_id=posts[post].id or 0, dots=dots
         )
-    access.save_synthesis(session, table, facilitator="Laura Pastore", synthesis=SECOND_SYNTHESIS)
+    synthesis.save_synthesis(
+        session, table, facilitator="Laura Pastore", synthesis=SECOND_SYNTHESIS
+    )
     fresh = session.get(Table, table.id, populate_existing=True)
     assert fresh is not None
     return fresh

@@ -22,10 +22,10 @@ from sqlmodel import Session
 
 from app import i18n, reports
 from app.models import Event, Participant, Proposal, Table
-from app.reports import access, data, pdf
+from app.reports import data, pdf
 from app.reports.html import MARKDOWN
 from app.reports.privacy import WITHHELD
-from app.services import moderation, phases, proposals, voting
+from app.services import events, moderation, phases, proposals, synthesis, voting
 from app.services.access import new_facilitator_link
 from tests.conftest import in_phase, make_event, make_participant, make_table
 
@@ -105,7 +105,7 @@ def build_known(session: Session) -> Known:
     moderation.hide(session, table, off_topic.id or 0)
     moderation.remove_participant(session, table, abuser.id or 0)  # hides the spam too
     phases.set_phase(session, table, "closed")
-    access.save_synthesis(session, table, facilitator="Anna Rossi", synthesis=SYNTHESIS)
+    synthesis.save_synthesis(session, table, facilitator="Anna Rossi", synthesis=SYNTHESIS)
     fresh = session.get(Table, table.id, populate_existing=True)
     assert fresh is not None
     return Known(event, fresh, moderator, transport, day_centre, paper_post, injection, script)
@@ -423,7 +423,7 @@ def test_html_report_has_a_strict_csp(client: TestClient, known: Known) -> None:
 def test_downloads_page(client: TestClient, session: Session, known: Known) -> None:
     event = session.get(Event, known.event.id)
     assert event is not None
-    token = access.new_coordinator_link(session, event)
+    token = events.new_coordinator_link(session, event)
     page = client.get(f"/c/{token}")
     assert page.status_code == 200
     assert f"/c/{token}/report.pdf" in page.text

@@ -8,12 +8,11 @@ from sqlmodel import Session, col, select
 
 from app.models import Event, Table
 from app.reports import html as report_html
-from app.security import hash_token, new_token
+from app.security import hash_token
 from app.services.errors import Forbidden, NotFound, Unauthorized
-from app.services.tables import Change, resolve_for, table_write
-from app.services.text import clean_line, clean_paragraphs
-
-SYNTHESIS_LIMIT = 20000
+from app.services.synthesis import SYNTHESIS_LIMIT
+from app.services.tables import resolve_for
+from app.services.text import clean_paragraphs
 
 
 @dataclass(frozen=True)
@@ -67,31 +66,8 @@ def readable_table(session: Session, token: str | None, code: str, *, client: st
     return resolve_for(session, code, client=client, admit=admit)[0]
 
 
-def new_coordinator_link(session: Session, event: Event) -> str:
-    """A fresh read-only token for the event's reports; the previous one stops working."""
-    token = new_token()
-    event.coordinator_token_hash = hash_token(token)
-    session.add(event)
-    session.commit()
-    return token
-
-
 def synthesis_preview(synthesis: str) -> Markup:
     """The synthesis as the minutes print it (their own safe Markdown renderer), from what
     is typed, before it is saved: empty when nothing is."""
     text = clean_paragraphs(synthesis, field="synthesis", limit=SYNTHESIS_LIMIT)
     return report_html.markdown(text, top=3) if text.strip() else Markup("")
-
-
-def save_synthesis(session: Session, table: Table, *, facilitator: str, synthesis: str) -> Change:
-    """The facilitator's name and written synthesis, for the minutes (not shown on the wall).
-    Saved even once the table is closed: the synthesis is often written after the vote."""
-    name = clean_line(facilitator, field="facilitator_name", limit=100)
-    text = clean_paragraphs(synthesis, field="synthesis", limit=SYNTHESIS_LIMIT)
-    with table_write(session, table.id or 0) as write:
-        if (write.table.facilitator_name, write.table.synthesis) == (name, text):
-            write.nothing()
-        else:
-            write.table.facilitator_name, write.table.synthesis = name, text
-            session.add(write.table)
-    return write.change

@@ -14,7 +14,6 @@ from app import ratelimit
 from app.config import Settings
 from app.deps import LiveDep, SessionDep, SettingsDep, csrf_protect
 from app.models import Event, Table
-from app.reports import access as report_access
 from app.reports import cards, content_disposition
 from app.routing import UnitOfWorkRoute
 from app.services import access, events, organisations, privacy, tables
@@ -313,7 +312,7 @@ def coordinator_link(
 ) -> Response:
     """A read-only link to the reports, for the Ufficio di Piano; a new one revokes the old."""
     event = events.event_for_moderator(session, token)
-    new = report_access.new_coordinator_link(session, event)
+    new = events.new_coordinator_link(session, event)
     url = f"{public_base(request, settings.tavoli_public_url)}/c/{new}"
     return _dashboard(request, token, session, coordinator_url=url)
 

@@ -21,6 +21,7 @@ from app.reports import access, data, formats, labels
 from app.reports.html import csp
 from app.reports.jobs import Job, ReportFile, ReportQueue
 from app.routing import UnitOfWorkRoute
+from app.services import events
 from app.services.errors import Forbidden, NotFound
 from app.templating import TEMPLATE_DIR, templates
 from app.web import csrf_token, public_base
@@ -200,7 +201,7 @@ def coordinator_link(
     if reader.role != "moderator":
         raise Forbidden("Only the event's moderator can hand out coordinator links")
     event = reader.check_event(event_id)
-    new = access.new_coordinator_link(session, event)
+    new = events.new_coordinator_link(session, event)
     return CoordinatorOut(
         token=new, url=f"{public_base(request, settings.tavoli_public_url)}/c/{new}"
     )

@@ -143,6 +143,15 @@ def new_moderator_link(session: Session, event: Event) -> NewLink:
     return NewLink(token, tuple(table_id or 0 for table_id in ids))
 
 
+def new_coordinator_link(session: Session, event: Event) -> str:
+    """A fresh read-only token for the event's reports; the previous one stops working."""
+    token = new_token()
+    event.coordinator_token_hash = hash_token(token)
+    session.add(event)
+    session.commit()
+    return token
+
+
 def has_participants(session: Session, event: Event) -> bool:
     joined = session.exec(
         select(Participant.id)
