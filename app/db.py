@@ -26,9 +26,10 @@ EXTRA_CONNECTIONS = 33
 _WRITERS: "WeakKeyDictionary[Engine, threading.RLock]" = WeakKeyDictionary()
 
 
-def writers_queue(session: Session) -> AbstractContextManager[object]:
-    """Hold this for a write transaction on `session`: a queue on SQLite, nothing elsewhere."""
-    bind = session.get_bind()
+def writers_queue(on: Session | Engine) -> AbstractContextManager[object]:
+    """Hold this for a write transaction on a session (or anything that blocks writers on an
+    engine, such as a checkpoint): a queue on SQLite, nothing elsewhere."""
+    bind = on.get_bind() if isinstance(on, Session) else on
     engine = bind if isinstance(bind, Engine) else bind.engine
     lock = _WRITERS.get(engine)
     return lock if lock is not None else nullcontext()

@@ -10,7 +10,7 @@ from app.models import Event, Participant, Table
 from app.security import hash_token, new_token, tokens_equal
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.services.rows import by_id
-from app.services.tables import Change, bump_seq
+from app.services.tables import Change, tables_write
 from app.services.text import clean_line
 
 DEFAULT_CATEGORIES = (
@@ -194,13 +194,10 @@ def update_event(
     if categories is not None:
         clean["categories"] = clean_categories(categories)
     event_id = event.id or 0
-    table_ids = sorted(
+    table_ids = [
         t for t in session.exec(select(Table.id).where(Table.event_id == event_id)) if t is not None
-    )
-    session.rollback()
-    seqs = [bump_seq(session, table_id) for table_id in table_ids]
-    session.expire_all()
-    try:
+    ]
+    with tables_write(session, table_ids) as write:
         fresh = event_by_id(session, event_id)
         new_categories = clean.get("categories", fresh.categories)
         if new_categories != fresh.categories and has_participants(session, fresh):
@@ -210,19 +207,14 @@ def update_event(
             )
         changed = {k: v for k, v in clean.items() if getattr(fresh, k) != v}
         if not changed:
-            session.rollback()
-            return EventEdit(fresh, [Change(t, None) for t in table_ids])
+            write.nothing()
         for name, value in changed.items():
             setattr(fresh, name, value)
         session.add(fresh)
-        for table_id in table_ids:
+        for table_id, seq in write.seqs.items():
             table = session.get(Table, table_id)
-            if table is not None:  # the event's title is part of every table's layout
-                table.layout_seq = table.seq
+            if changed and table is not None:  # the event's title is part of every layout
+                table.layout_seq = seq
                 session.add(table)
-    except BaseException:
-        session.rollback()
-        raise
-    session.commit()
     session.refresh(fresh)
-    return EventEdit(fresh, [Change(t, s) for t, s in zip(table_ids, seqs, strict=True)])
+    return EventEdit(fresh, write.changes)

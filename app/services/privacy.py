@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, delete, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
+from app.db import writers_queue
 from app.models import (
     Event,
     Merge,
@@ -44,7 +45,7 @@ from app.models import (
 from app.security import hash_token, new_token, tokens_equal
 from app.services.errors import Forbidden, Invalid, NotFound, Unauthorized
 from app.services.events import event_for_moderator
-from app.services.tables import Change, bump_seq, table_write
+from app.services.tables import Change, table_write, tables_write
 from app.services.text import clean_line, clean_paragraphs
 
 log = logging.getLogger(__name__)
@@ -239,19 +240,11 @@ def delete_event(session: Session, *, event: Event) -> list[int]:
     table_ids = [
         t for t in session.exec(select(Table.id).where(Table.event_id == event_id)) if t is not None
     ]
-    session.rollback()
-    for table_id in sorted(table_ids):
-        bump_seq(session, table_id)
-    session.expire_all()
-    try:
+    with tables_write(session, table_ids):
         if session.get(Event, event_id) is None:
             raise NotFound("No event has this id")
         _delete_tables(session, table_ids)
         session.execute(delete(Event).where(col(Event.id) == event_id))
-    except BaseException:
-        session.rollback()
-        raise
-    session.commit()
     scrub(session)
     return table_ids
 
@@ -261,14 +254,8 @@ def delete_table(session: Session, *, table: Table) -> list[int]:
     and phase changes); the table is locked first. Returns its id, as `delete_event` does,
     for the caller to close its screens."""
     table_id = table.id or 0
-    bump_seq(session, table_id)  # a 404 when it is already gone
-    session.expire_all()
-    try:
+    with tables_write(session, [table_id]):  # a 404 when it is already gone
         _delete_tables(session, [table_id])
-    except BaseException:
-        session.rollback()
-        raise
-    session.commit()
     scrub(session)
     return [table_id]
 
@@ -406,13 +393,15 @@ def scrub_engine(engine: Engine) -> bool:
         if engine.dialect.name == "sqlite":
             # A pending TRUNCATE checkpoint holds back every writer: wait briefly, never for
             # the pool's 30 s; when readers keep it busy, the next sweep truncates the WAL.
+            # This process's writers wait in their queue meanwhile, not in SQLite's lock.
             connection.exec_driver_sql("PRAGMA busy_timeout=100")
             try:
-                for _attempt in range(3):
-                    busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
-                    if not busy:
-                        break
-                    time.sleep(0.05)
+                with writers_queue(engine):
+                    for _attempt in range(3):
+                        checkpoint = "PRAGMA wal_checkpoint(TRUNCATE)"
+                        if not connection.exec_driver_sql(checkpoint).scalar():
+                            break
+                        time.sleep(0.05)
             finally:
                 connection.exec_driver_sql("PRAGMA busy_timeout=30000")
         elif engine.dialect.name == "postgresql":

@@ -1,7 +1,7 @@
 """Tables (tavoli): join codes, voting rules and the per-table sequence number."""
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -237,6 +237,45 @@ def table_write(session: Session, table_id: int, *, layout: bool = False) -> Ite
             session.rollback()
             raise
         if write.changed:
+            session.commit()
+        else:
+            session.rollback()
+
+
+@dataclass
+class Writes:
+    """One unit of work on several tables, inside `tables_write`."""
+
+    seqs: dict[int, int]  # table id -> the seq this write spends
+    changed: bool = True
+
+    def nothing(self) -> None:
+        """Nothing to write after all: roll back, so no sequence number is spent."""
+        self.changed = False
+
+    @property
+    def changes(self) -> list[Change]:
+        return [Change(t, s if self.changed else None) for t, s in self.seqs.items()]
+
+
+@contextmanager
+def tables_write(session: Session, table_ids: Iterable[int]) -> Iterator[Writes]:
+    """`table_write` for a write that spans tables (an event's edit, an erasure): it ends the
+    transaction the ids were read in, joins this process's writers' queue (SQLite), then
+    locks every table FIRST, in id order, so two such writers never wait for each other in
+    a circle; then read and check, write, commit (or roll back on an error or `nothing`).
+    A table that is gone is a 404, and nothing is written."""
+    ids = sorted(set(table_ids))
+    session.rollback()  # SQLite cannot make a reader with an old snapshot the writer
+    with writers_queue(session):
+        try:
+            writes = Writes({table_id: bump_seq(session, table_id) for table_id in ids})
+            session.expire_all()
+            yield writes
+        except BaseException:
+            session.rollback()
+            raise
+        if writes.changed:
             session.commit()
         else:
             session.rollback()
