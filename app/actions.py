@@ -11,9 +11,9 @@ whose API door `PATCH /api/tables/{code}` takes a nested voting object over the 
 service) and the API's paper-participant creation, which answers with an id.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -215,65 +215,240 @@ def _changed(result: Committed, session: Session) -> BaseModel:
 
 # --- the list ----------------------------------------------------------------------------------
 
-Run = Callable[..., Committed]
+In = TypeVar("In", bound=BaseModel)
+Out = TypeVar("Out", bound=Committed)
 
 
 @dataclass(frozen=True)
-class Action:
+class Ids:
+    """The ids an action's path names (`{proposal_id}`…), each read by its own name, so a
+    misspelt one fails the type check; one its path does not name is a KeyError (every
+    action runs through both doors in the tests)."""
+
+    given: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def proposal(self) -> int:
+        return self.given["proposal_id"]
+
+    @property
+    def merge(self) -> int:
+        return self.given["merge_id"]
+
+    @property
+    def tag(self) -> int:
+        return self.given["tag_id"]
+
+    @property
+    def participant(self) -> int:
+        return self.given["participant_id"]
+
+
+@dataclass(frozen=True)
+class Action(Generic[In, Out]):
+    """One action, typed by its input model and its service's result: `run` reads `In`'s
+    fields as they are declared (a misspelt field fails mypy --strict), and `answer` reads
+    `Out`'s."""
+
     name: str
-    run: Run  # (session, table, input, **path ids) -> what the service committed
-    input: type[BaseModel] = NoInput
+    run: Callable[[Session, Table, In, Ids], Out]
+    input: type[In]
     api: tuple[str, str] | None = None  # (method, path under /api/tables/{code})
     console: str | None = None  # POST path under /run/{token}/{code}
-    answer: Callable[[Any, Session], BaseModel] = _changed
+    answer: Callable[[Out, Session], BaseModel] | None = None  # JSON; None: `Changed`
     answer_model: type[BaseModel] = Changed
     status_code: int = 200
     summary: str = ""
     console_trigger: str = ""  # an event the console's page listens for after the answer
     console_done: str = ""  # a msgid the console shows in its flash region after success
 
+    def answered(self, result: Out, session: Session) -> BaseModel:
+        return (
+            self.answer(result, session) if self.answer is not None else _changed(result, session)
+        )
 
-def _paper_vote(s: Session, t: Table, i: VoteIn, participant_id: int, **ids: int) -> Committed:
-    person = moderation.paper_participant(s, t, participant_id)
-    proposal_id = ids.get("proposal_id", i.proposal_id)
+
+def _set_phase(s: Session, t: Table, i: PhaseIn, ids: Ids) -> Committed:
+    return phases.set_phase(s, t, i.phase)
+
+
+def _step_phase(s: Session, t: Table, i: StepIn, ids: Ids) -> Committed:
+    return phases.step_phase(s, t, i.step)
+
+
+def _start_timer(s: Session, t: Table, i: TimerIn, ids: Ids) -> Committed:
+    return phases.start_timer(s, t, seconds=i.length(), advance=i.advance)
+
+
+def _extend_timer(s: Session, t: Table, i: ExtendIn, ids: Ids) -> Committed:
+    return phases.extend_timer(s, t, seconds=i.seconds)
+
+
+def _stop_timer(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return phases.stop_timer(s, t)
+
+
+def _update_settings(s: Session, t: Table, i: SettingsIn, ids: Ids) -> Committed:
+    return screen.update_settings(
+        s,
+        t,
+        premoderation=i.premoderation,
+        post_in_discussion=i.post_in_discussion,
+        results_hidden=i.results_hidden,
+        group_by_tag=i.group_by_tag,
+        joining_open=i.joining_open,
+        max_posts=i.max_posts,
+    )
+
+
+def _switch(s: Session, t: Table, i: SwitchIn, ids: Ids) -> Committed:
+    return screen.update_setting(s, t, i.name, i.value)
+
+
+def _set_screen(s: Session, t: Table, i: ScreenIn, ids: Ids) -> Committed:
+    return screen.set_mode(s, t, i.mode, spotlight_id=i.spotlight_id)
+
+
+def _step_spotlight(s: Session, t: Table, i: StepIn, ids: Ids) -> Committed:
+    return screen.step_spotlight(s, t, i.step)
+
+
+def _spotlight(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return screen.set_mode(s, t, "spotlight", spotlight_id=ids.proposal)
+
+
+def _accept(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return moderation.accept(s, t, ids.proposal)
+
+
+def _reject(s: Session, t: Table, i: NoteIn, ids: Ids) -> Committed:
+    return moderation.reject(s, t, ids.proposal, note=i.note)
+
+
+def _rephrase(s: Session, t: Table, i: NoteIn, ids: Ids) -> Committed:
+    return moderation.ask_rephrase(s, t, ids.proposal, note=i.note)
+
+
+def _hide(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return moderation.hide(s, t, ids.proposal)
+
+
+def _restore(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return moderation.restore(s, t, ids.proposal)
+
+
+def _edit_text(s: Session, t: Table, i: TextIn, ids: Ids) -> Committed:
+    return moderation.edit(s, t, ids.proposal, title=i.title, body=i.body)
+
+
+def _merge(s: Session, t: Table, i: MergeIn, ids: Ids) -> moderation.Merged:
+    return moderation.merge(s, t, survivor_id=i.survivor_id, merged_ids=i.proposal_ids)
+
+
+def _merge_answer(r: moderation.Merged, s: Session) -> MergeOut:
+    return MergeOut(id=r.merge_id, seq=r.seq)
+
+
+def _undo_merge(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return moderation.undo_merge(s, t, ids.merge)
+
+
+def _create_tag(s: Session, t: Table, i: TagIn, ids: Ids) -> moderation.TagCreated:
+    return moderation.create_tag(s, t, i.name)
+
+
+def _tag_answer(r: moderation.TagCreated, s: Session) -> TagOut:
+    return TagOut(id=r.tag_id, name=r.name)
+
+
+def _delete_tag(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return moderation.delete_tag(s, t, ids.tag)
+
+
+def _tag_proposals(s: Session, t: Table, i: TagProposalsIn, ids: Ids) -> Committed:
+    return moderation.set_tag(s, t, tag_id=ids.tag, proposal_ids=i.proposal_ids, on=i.on)
+
+
+def _remove_participant(s: Session, t: Table, i: RemoveIn, ids: Ids) -> Committed:
+    return moderation.remove_participant(s, t, ids.participant, keep_ids=i.keep_ids)
+
+
+def _add_paper_participant(
+    s: Session, t: Table, i: PaperParticipantIn, ids: Ids
+) -> moderation.PaperAdded:
+    return moderation.add_paper_participant(
+        s,
+        t,
+        name=i.name,
+        category=i.category,
+        organisation=i.organisation,
+        named_in_minutes=i.named_in_minutes,
+    )
+
+
+def _paper_participant_answer(r: moderation.PaperAdded, s: Session) -> PaperParticipantOut:
+    return PaperParticipantOut(id=r.participant.id or 0, name=r.participant.name)
+
+
+def _paper_post(s: Session, t: Table, i: ProposalIn, ids: Ids) -> proposals.Posted:
+    person = moderation.paper_participant(s, t, ids.participant)
+    return proposals.post_proposal(s, participant=person, kind=i.kind, title=i.title, body=i.body)
+
+
+def _posted_answer(r: proposals.Posted, s: Session) -> PostedOut:
+    return PostedOut(id=r.proposal.id or 0, seq=r.seq)
+
+
+def _paper_vote(s: Session, t: Table, i: VoteIn, ids: Ids) -> Committed:
+    person = moderation.paper_participant(s, t, ids.participant)
+    proposal_id = ids.given.get("proposal_id", i.proposal_id)  # the API's path, or the form
     if proposal_id is None:
         raise Invalid("Choose a proposal", field="proposal_id")
     return voting.set_vote(s, participant=person, proposal_id=proposal_id, dots=i.dots)
 
 
-def _paper_ballot(s: Session, t: Table, i: BallotIn, participant_id: int) -> Committed:
-    person = moderation.paper_participant(s, t, participant_id)
+def _paper_ballot(s: Session, t: Table, i: BallotIn, ids: Ids) -> Committed:
+    person = moderation.paper_participant(s, t, ids.participant)
     return voting.set_votes(s, participant=person, votes=i.votes())
 
 
-def _edit_table(s: Session, t: Table, i: TableFormIn) -> Committed:
+def _save_synthesis(s: Session, t: Table, i: SynthesisIn, ids: Ids) -> Committed:
+    return synthesis.save_synthesis(s, t, facilitator=i.facilitator_name, synthesis=i.synthesis)
+
+
+def _set_joining(s: Session, t: Table, i: JoiningIn, ids: Ids) -> Committed:
+    return screen.update_settings(s, t, joining_open=i.open)
+
+
+def _accept_all(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return moderation.accept_all(s, t)
+
+
+def _set_kind(s: Session, t: Table, i: KindIn, ids: Ids) -> Committed:
+    return moderation.set_kind(s, t, ids.proposal, i.kind)
+
+
+def _edit_table(s: Session, t: Table, i: TableFormIn, ids: Ids) -> Committed:
     rules = tables.VotingRules.checked(i.mode, i.dots, i.max_per_proposal) if i.mode else None
     return tables.update_table(s, t, title=i.title, question=i.question, voting=rules)
 
 
-def _paper_post(s: Session, t: Table, i: ProposalIn, participant_id: int) -> Committed:
-    person = moderation.paper_participant(s, t, participant_id)
-    return proposals.post_proposal(s, participant=person, kind=i.kind, title=i.title, body=i.body)
-
-
-ACTIONS: tuple[Action, ...] = (
+# Built without a declared type, so mypy infers each action's `In` and `Out` from its own
+# function and model (under `tuple[Action[Any, Any], ...]` it would take them as Any and pass
+# a function written for another input model).
+_LISTED = (
     Action(
         "set_phase",
-        lambda s, t, i: phases.set_phase(s, t, i.phase),
+        _set_phase,
         PhaseIn,
         api=("PUT", "/phase"),
         console="/phase",
         summary="Move the table to a phase (forward, or back a step).",
     ),
-    Action(
-        "step_phase",
-        lambda s, t, i: phases.step_phase(s, t, i.step),
-        StepIn,
-        console="/phase/step",
-    ),
+    Action("step_phase", _step_phase, StepIn, console="/phase/step"),
     Action(
         "start_timer",
-        lambda s, t, i: phases.start_timer(s, t, seconds=i.length(), advance=i.advance),
+        _start_timer,
         TimerIn,
         api=("PUT", "/timer"),
         console="/timer/start",
@@ -281,84 +456,68 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "extend_timer",
-        lambda s, t, i: phases.extend_timer(s, t, seconds=i.seconds),
+        _extend_timer,
         ExtendIn,
         api=("POST", "/timer/extend"),
         console="/timer/extend",
     ),
-    Action(
-        "stop_timer",
-        lambda s, t, i: phases.stop_timer(s, t),
-        api=("DELETE", "/timer"),
-        console="/timer/stop",
-    ),
+    Action("stop_timer", _stop_timer, NoInput, api=("DELETE", "/timer"), console="/timer/stop"),
     Action(
         "update_settings",
-        lambda s, t, i: screen.update_settings(s, t, **i.model_dump()),
+        _update_settings,
         SettingsIn,
         api=("PATCH", "/settings"),
         summary="The table's switches, and the cap on posts per participant.",
     ),
-    Action(
-        "switch",
-        lambda s, t, i: screen.update_setting(s, t, i.name, i.value),
-        SwitchIn,
-        console="/settings",
-    ),
+    Action("switch", _switch, SwitchIn, console="/settings"),
     Action(
         "set_screen",
-        lambda s, t, i: screen.set_mode(s, t, i.mode, spotlight_id=i.spotlight_id),
+        _set_screen,
         ScreenIn,
         api=("PUT", "/screen"),
         console="/screen",
         summary="What the projector shows.",
     ),
-    Action(
-        "step_spotlight",
-        lambda s, t, i: screen.step_spotlight(s, t, i.step),
-        StepIn,
-        console="/screen/spotlight",
-    ),
-    Action(
-        "spotlight",
-        lambda s, t, i, proposal_id: screen.set_mode(s, t, "spotlight", spotlight_id=proposal_id),
-        console="/proposals/{proposal_id}/spotlight",
-    ),
+    Action("step_spotlight", _step_spotlight, StepIn, console="/screen/spotlight"),
+    Action("spotlight", _spotlight, NoInput, console="/proposals/{proposal_id}/spotlight"),
     Action(
         "accept",
-        lambda s, t, i, proposal_id: moderation.accept(s, t, proposal_id),
+        _accept,
+        NoInput,
         api=("POST", "/proposals/{proposal_id}/accept"),
         console="/proposals/{proposal_id}/accept",
     ),
     Action(
         "reject",
-        lambda s, t, i, proposal_id: moderation.reject(s, t, proposal_id, note=i.note),
+        _reject,
         NoteIn,
         api=("POST", "/proposals/{proposal_id}/reject"),
         console="/proposals/{proposal_id}/reject",
     ),
     Action(
         "rephrase",
-        lambda s, t, i, proposal_id: moderation.ask_rephrase(s, t, proposal_id, note=i.note),
+        _rephrase,
         NoteIn,
         api=("POST", "/proposals/{proposal_id}/rephrase"),
         console="/proposals/{proposal_id}/rephrase",
     ),
     Action(
         "hide",
-        lambda s, t, i, proposal_id: moderation.hide(s, t, proposal_id),
+        _hide,
+        NoInput,
         api=("POST", "/proposals/{proposal_id}/hide"),
         console="/proposals/{proposal_id}/hide",
     ),
     Action(
         "restore",
-        lambda s, t, i, proposal_id: moderation.restore(s, t, proposal_id),
+        _restore,
+        NoInput,
         api=("POST", "/proposals/{proposal_id}/restore"),
         console="/proposals/{proposal_id}/restore",
     ),
     Action(
         "edit_text",
-        lambda s, t, i, proposal_id: moderation.edit(s, t, proposal_id, title=i.title, body=i.body),
+        _edit_text,
         TextIn,
         api=("PUT", "/proposals/{proposal_id}/text"),
         console="/proposals/{proposal_id}/text",
@@ -366,13 +525,11 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "merge",
-        lambda s, t, i: moderation.merge(
-            s, t, survivor_id=i.survivor_id, merged_ids=i.proposal_ids
-        ),
+        _merge,
         MergeIn,
         api=("POST", "/merges"),
         console="/merges",
-        answer=lambda r, s: MergeOut(id=r.merge_id, seq=r.seq),
+        answer=_merge_answer,
         answer_model=MergeOut,
         status_code=201,
         console_trigger="tavoli:merged",
@@ -380,39 +537,37 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "undo_merge",
-        lambda s, t, i, merge_id: moderation.undo_merge(s, t, merge_id),
+        _undo_merge,
+        NoInput,
         api=("DELETE", "/merges/{merge_id}"),
         console="/merges/{merge_id}/undo",
     ),
     Action(
         "create_tag",
-        lambda s, t, i: moderation.create_tag(s, t, i.name),
+        _create_tag,
         TagIn,
         api=("POST", "/tags"),
         console="/tags",
-        answer=lambda r, s: TagOut(id=r.tag_id, name=r.name),
+        answer=_tag_answer,
         answer_model=TagOut,
         status_code=201,
     ),
     Action(
         "delete_tag",
-        lambda s, t, i, tag_id: moderation.delete_tag(s, t, tag_id),
+        _delete_tag,
+        NoInput,
         api=("DELETE", "/tags/{tag_id}"),
         console="/tags/{tag_id}/delete",
     ),
     Action(
         "tag_proposals",
-        lambda s, t, i, tag_id: moderation.set_tag(
-            s, t, tag_id=tag_id, proposal_ids=i.proposal_ids, on=i.on
-        ),
+        _tag_proposals,
         TagProposalsIn,
         api=("POST", "/tags/{tag_id}/proposals"),
     ),
     Action(
         "remove_participant",
-        lambda s, t, i, participant_id: moderation.remove_participant(
-            s, t, participant_id, keep_ids=i.keep_ids
-        ),
+        _remove_participant,
         RemoveIn,
         api=("DELETE", "/participants/{participant_id}"),
         console="/participants/{participant_id}/remove",
@@ -422,18 +577,11 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "add_paper_participant",
-        lambda s, t, i: moderation.add_paper_participant(
-            s,
-            t,
-            name=i.name,
-            category=i.category,
-            organisation=i.organisation,
-            named_in_minutes=i.named_in_minutes,
-        ),
+        _add_paper_participant,
         PaperParticipantIn,
         api=("POST", "/paper-participants"),
         console="/paper",
-        answer=lambda r, s: PaperParticipantOut(id=r.participant.id or 0, name=r.participant.name),
+        answer=_paper_participant_answer,
         answer_model=PaperParticipantOut,
         status_code=201,
     ),
@@ -443,7 +591,7 @@ ACTIONS: tuple[Action, ...] = (
         ProposalIn,
         api=("POST", "/paper-participants/{participant_id}/proposals"),
         console="/paper/{participant_id}/proposals",
-        answer=lambda r, s: PostedOut(id=r.proposal.id or 0, seq=r.seq),
+        answer=_posted_answer,
         answer_model=PostedOut,
         status_code=201,
         console_done=N_("Post recorded for them."),
@@ -467,9 +615,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "save_synthesis",
-        lambda s, t, i: synthesis.save_synthesis(
-            s, t, facilitator=i.facilitator_name, synthesis=i.synthesis
-        ),
+        _save_synthesis,
         SynthesisIn,
         api=("PUT", "/synthesis"),
         console="/synthesis",
@@ -478,21 +624,22 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "set_joining",
-        lambda s, t, i: screen.update_settings(s, t, joining_open=i.open),
+        _set_joining,
         JoiningIn,
         api=("PUT", "/joining"),
         summary="Close joining once the room is in (`open: false`), or reopen it.",
     ),
     Action(
         "accept_all",
-        lambda s, t, i: moderation.accept_all(s, t),
+        _accept_all,
+        NoInput,
         api=("POST", "/queue/accept"),
         console="/queue/accept",
         summary="Put every post waiting for approval on the wall.",
     ),
     Action(
         "set_kind",
-        lambda s, t, i, proposal_id: moderation.set_kind(s, t, proposal_id, i.kind),
+        _set_kind,
         KindIn,
         api=("PUT", "/proposals/{proposal_id}/kind"),
         console="/proposals/{proposal_id}/kind",
@@ -506,3 +653,4 @@ ACTIONS: tuple[Action, ...] = (
         console_done=N_("Table saved."),
     ),
 )
+ACTIONS: tuple[Action[Any, Any], ...] = _LISTED

@@ -15,7 +15,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from app.actions import ACTIONS, Action, NoInput
+from app.actions import ACTIONS, Action, Ids, NoInput
 from app.deps import ApiRunnerTableDep, LiveDep, SessionDep
 
 # Any integer: one that names nothing on this table (too large included) is a 404.
@@ -26,7 +26,9 @@ def _ids(path: str) -> list[str]:
     return re.findall(r"{(\w+)}", path)
 
 
-def _parameters(action: Action, path: str, body: Any, tail: list[inspect.Parameter]) -> Any:
+def _parameters(
+    action: Action[Any, Any], path: str, body: Any, tail: list[inspect.Parameter]
+) -> Any:
     keyword = inspect.Parameter.KEYWORD_ONLY
     params = [inspect.Parameter(name, keyword, annotation=Id) for name in _ids(path)]
     if action.input is not NoInput:
@@ -43,10 +45,12 @@ def _reads_json(body: Any) -> bool:
     return isinstance(body, type)  # the API reads the model itself, the console a Form()
 
 
-def _run(action: Action, session: Any, table: Any, values: dict[str, Any], path: str) -> Any:
+def _run(
+    action: Action[Any, Any], session: Any, table: Any, values: dict[str, Any], path: str
+) -> Any:
     data = values.get("body") or action.input()
     ids = {name: values[name] for name in _ids(path)}
-    return action.run(session, table, data, **ids)
+    return action.run(session, table, data, Ids(ids))
 
 
 def _strict(model: type[BaseModel]) -> type[BaseModel]:
@@ -72,10 +76,12 @@ def register_api(router: APIRouter) -> None:
         method, path = action.api
         body = _strict(action.input)
 
-        def endpoint(*, _action: Action = action, _path: str = path, **values: Any) -> Any:
+        def endpoint(
+            *, _action: Action[Any, Any] = action, _path: str = path, **values: Any
+        ) -> Any:
             result = _run(_action, values["session"], values["table"], values, _path)
             values["live"].publish(result)
-            return _action.answer(result, values["session"])
+            return _action.answered(result, values["session"])
 
         tail = [
             inspect.Parameter("session", keyword, annotation=SessionDep),
@@ -103,7 +109,9 @@ def register_console(router: APIRouter, console: Any) -> None:
             continue
         path = action.console
 
-        def endpoint(*, _action: Action = action, _path: str = path, **values: Any) -> Response:
+        def endpoint(
+            *, _action: Action[Any, Any] = action, _path: str = path, **values: Any
+        ) -> Response:
             c = values["c"]
             result = _run(_action, c.session, c.table, values, _path)
             response: Response = c.answer(result, done=_action.console_done)
