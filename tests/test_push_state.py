@@ -50,7 +50,13 @@ def test_a_tally_push_is_the_same_from_counts_as_from_the_whole_table(
     assert delta.changed and not delta.new and not delta.layout  # a vote: tallies only
     light = state.push_state(session, table, delta)
     full = state.table_state(session, table)
-    assert isinstance(light, state.PatchState)
+    assert isinstance(light, state.TablePatch)
+    # A patch is not a table's state: it has no wall, queue or ranking to be asked for
+    # (as a TableState subclass it answered those by raising).
+    assert not isinstance(light, state.TableState)
+    for whole in ("visible", "queue", "off_wall", "ranked", "standings", "max_tally"):
+        assert not hasattr(light, whole)
+    assert [p.id for p in light.changed] == [ids[2]]
     assert light.stats(7) == full.stats(7)
     assert light.stats(7).queue == (1 if premoderation else 0)
 
@@ -72,7 +78,7 @@ def test_a_push_that_redraws_gets_the_whole_table(session: Session) -> None:
         session.add(table)
         session.commit()
         chosen = state.push_state(session, table, tallies_only)
-        assert not isinstance(chosen, state.PatchState)
+        assert not isinstance(chosen, state.TablePatch)
         assert [p.id for p in chosen.visible] == ids
 
     table.screen_mode = "wall"
@@ -84,5 +90,5 @@ def test_a_push_that_redraws_gets_the_whole_table(session: Session) -> None:
     with_new_card = state.table_delta(session, table.id or 0, before)
     assert with_new_card.new
     chosen = state.push_state(session, table, with_new_card)
-    assert not isinstance(chosen, state.PatchState)
+    assert not isinstance(chosen, state.TablePatch)
     assert [p.title for p in chosen.visible][-1] == "Trasporto sociale"

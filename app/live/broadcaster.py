@@ -48,8 +48,8 @@ from app.models import Table
 from app.services.errors import NotFound
 from app.services.phases import finish_timer
 from app.services.state import (
+    PushState,
     TableDelta,
-    TableState,
     TableStats,
     push_state,
     table_delta,
@@ -75,7 +75,7 @@ class Render(Protocol):
         self,
         delta: TableDelta,
         stats: TableStats,
-        current: TableState,
+        current: PushState,
         *,
         keys: AbstractSet[str] | None = None,
     ) -> Mapping[str, str]: ...

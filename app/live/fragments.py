@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from app.i18n import LOCALES, using_locale
 from app.models import Table
-from app.services.state import TableDelta, TableState, TableStats
+from app.services.state import PushState, TableDelta, TableState, TableStats
 from app.services.visibility import tallies_shown
 from app.views import own_contexts
 
@@ -106,7 +106,7 @@ class Fragments:
         self,
         delta: TableDelta,
         stats: TableStats,
-        current: TableState,
+        current: PushState,
         *,
         keys: AbstractSet[str] | None = None,
     ) -> Mapping[str, str]:
@@ -159,8 +159,9 @@ class Fragments:
                     )
         return payloads
 
-    def _api(self, delta: TableDelta, stats: TableStats, current: TableState) -> str:
+    def _api(self, delta: TableDelta, stats: TableStats, current: PushState) -> str:
         if delta.layout:
+            assert isinstance(current, TableState)  # a layout change is pushed whole
             return api_event(
                 "state",
                 delta.seq,

@@ -358,44 +358,37 @@ def table_delta(
 
 
 @dataclass(frozen=True)
-class PatchState(TableState):
-    """What a push that only patches tallies needs: the table, its counts and the changed
-    proposals (in `proposals`), not every card. Its card lists raise instead of answering
-    wrongly: a render that needs them must be given `table_state`."""
+class TablePatch:
+    """What a push that only patches tallies is rendered from: the table, its counts and the
+    proposals that changed, not every card. It has no wall, no queue and no ranking to
+    answer with: a render that needs them is given `table_state` (`push_state` decides)."""
 
-    counts: "TableStats | None" = None
-
-    @property
-    def visible(self) -> list[ProposalView]:
-        raise LookupError("a patch push holds no wall: use table_state")
-
-    @property
-    def queue(self) -> list[ProposalView]:
-        raise LookupError("a patch push holds no queue: use table_state")
-
-    @property
-    def off_wall(self) -> list[ProposalView]:
-        raise LookupError("a patch push holds no wall: use table_state")
-
-    def by_author(self, participant_id: int) -> list[ProposalView]:
-        raise LookupError("a patch push holds no wall: use table_state")
+    table: Table
+    event: Event
+    seq: int
+    participants: int  # joined from a phone and not removed, as in TableState
+    changed: list[ProposalView]  # the proposals whose tallies moved, oldest first
+    counts: "TableStats"  # the wall's cards, the votes on it and the queue, as of `seq`
 
     @property
     def total_votes(self) -> int:
-        return self.counts.votes if self.counts else 0
+        return self.counts.votes
 
     def stats(self, people: int) -> "TableStats":
-        counts = self.counts or TableStats(proposals=0, votes=0, people=0, joined=0)
         return TableStats(
-            proposals=counts.proposals,
-            votes=counts.votes,
+            proposals=self.counts.proposals,
+            votes=self.counts.votes,
             people=people,
             joined=self.participants,
-            queue=counts.queue,
+            queue=self.counts.queue,
         )
 
 
-def push_state(session: Session, table: Table, delta: TableDelta) -> TableState:
+# What a push is rendered from: the whole table, or the patch of its tallies.
+PushState = TableState | TablePatch
+
+
+def push_state(session: Session, table: Table, delta: TableDelta) -> PushState:
     """The state a push is rendered from. A push of new tallies (the bulk of a vote: many a
     second) patches cards and counters, so it reads three counts instead of every proposal
     with its tags, merges and tallies: its cost no longer grows with the table. A push that
@@ -408,12 +401,12 @@ def push_state(session: Session, table: Table, delta: TableDelta) -> TableState:
     params = {"table_id": table.id, "seq": seq}
     by_status = dict(session.exec(BY_STATUS, params=params).all())
     votes = session.exec(VOTES_ON_WALL, params=params).one()
-    return PatchState(
+    return TablePatch(
         table=table,
         event=event_of(session, table),
         seq=seq,
         participants=_joined(session, table.id or 0),
-        proposals=list(delta.changed),
+        changed=list(delta.changed),
         counts=TableStats(
             proposals=int(by_status.get("visible", 0)),
             votes=int(votes),
