@@ -23,6 +23,7 @@ from app.live.hub import SEQ, Hub, Notice, RedisHub, hub_from_url
 from app.models import PhaseChange, Table
 from app.services import phases
 from app.services.state import TableDelta, TableState, TableStats
+from tests.clock import FakeClock
 from tests.conftest import make_table, redis_prefix_or_skip, screens
 from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
 from tests.test_live import participant_cookie, receive_until, show_wall
@@ -133,14 +134,19 @@ async def test_two_workers_watching_one_timer_act_once(engine: Engine, session: 
         return {}
 
     hubs = [Hub(), Hub()]
-    workers = [Broadcaster(hub=hub, engine=engine, render=render, interval=0.01) for hub in hubs]
+    clock = FakeClock()
+    workers = [
+        Broadcaster(hub=hub, engine=engine, render=render, interval=0.01, clock=clock)
+        for hub in hubs
+    ]
     for live in workers:
         await live.start()
     phases.start_timer(session, table, seconds=1, advance=True)
     async with screens(hubs, table.id or 0):
         for live in workers:
             live.watch_timer(table.id or 0, table.timer_ends_at)
-        await asyncio.sleep(1.6)
+        clock.advance(1.5)  # both reach zero: each tries, and the one that acted pushes
+        await _eventually(lambda: built and not any(w._timer_tasks for w in workers))
         for live in workers:
             await live.stop()
     changes = session.exec(select(func.count()).where(col(PhaseChange.table_id) == table.id)).one()
@@ -170,7 +176,8 @@ async def test_redis_notices_reach_the_other_worker_and_a_dropped_listener_resyn
     redis_prefix: str,
 ) -> None:
     url = f"{REDIS_URL}?prefix={redis_prefix}"
-    a, b = hub_from_url(url, presence_seconds=1.0), hub_from_url(url, presence_seconds=1.0)
+    clock = FakeClock()
+    a, b = (hub_from_url(url, presence_seconds=1.0, clock=clock) for _ in range(2))
     assert isinstance(a, RedisHub) and isinstance(b, RedisHub)
     heard: dict[str, list[Notice]] = {"a": [], "b": []}
     resyncs: dict[str, int] = {"a": 0, "b": 0}
@@ -189,7 +196,7 @@ async def test_redis_notices_reach_the_other_worker_and_a_dropped_listener_resyn
         assert await a.count_people([7]) == {7: 3}  # participant 2 counts once
         await b.share_presence({7: [3]})
         assert await a.count_people([7]) == {7: 3}
-        await asyncio.sleep(1.1)  # nobody renewed: a killed worker's people expire
+        clock.advance(1.1)  # nobody renewed: a killed worker's people expire
         assert await b.count_people([7, 8]) == {7: 0, 8: 0}
 
         admin = redis.asyncio.Redis.from_url(REDIS_URL)

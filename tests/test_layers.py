@@ -13,7 +13,10 @@ APP = Path(__file__).parent.parent / "app"
 # import its own layer and those below it, never one above.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # Imports nothing of the app's but each other: settings, tokens, messages, limits.
-    ("base", ("app", "app.config", "app.security", "app.i18n", "app.logs", "app.errors")),
+    (
+        "base",
+        ("app", "app.config", "app.security", "app.i18n", "app.logs", "app.errors", "app.clock"),
+    ),
     ("base", ("app.ratelimit",)),
     ("storage", ("app.models", "app.db")),
     # Every rule, and the read models (`services/state.py`).

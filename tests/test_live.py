@@ -23,6 +23,7 @@ from app.live.hub import Hub, Push
 from app.models import Table
 from app.services import phases
 from app.services.state import TableDelta, TableState, TableStats
+from tests.clock import FakeClock
 from tests.conftest import make_table, screens
 from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
 
@@ -366,18 +367,24 @@ async def test_a_timer_moves_the_phase_at_zero_unless_the_server_stopped(
         return fresh.phase
 
     running, stopped = make_table(session), make_table(session)
-    live = Broadcaster(hub=Hub(), engine=engine, render=no_render, interval=0.01)
+    clock = FakeClock()
+    live = Broadcaster(hub=Hub(), engine=engine, render=no_render, interval=0.01, clock=clock)
     await live.start()
     phases.start_timer(session, running, seconds=1, advance=True)
     live.watch_timer(running.id or 0, running.timer_ends_at)
-    await asyncio.sleep(1.5)
+    clock.advance(0.5)
+    await live.stop()  # waits for a timer reaching zero: none has
+    assert phase_of(running) == "collect"
+    await live.start()  # watches it again
+    clock.advance(1.0)
     await live.stop()
     assert phase_of(running) == "discussion"
 
     phases.start_timer(session, stopped, seconds=1, advance=True)
     await live.start()  # a restart watches the timers still running...
     await live.stop()  # ...and stopping cancels them: nothing moves after it
-    await asyncio.sleep(1.3)
+    clock.advance(1.5)
+    await live.stop()  # (it would wait for one reaching zero)
     assert phase_of(stopped) == "collect"
 
 

@@ -30,6 +30,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from app.clock import REAL_TIME, Clock, Handle
 from app.db import open_session
 from app.live.hub import (
     DELETED,
@@ -113,6 +114,13 @@ class _Feed:
     task: asyncio.Task[None] | None = None
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class Broadcaster:
     def __init__(
         self,
@@ -123,8 +131,10 @@ class Broadcaster:
         interval: float,
         farewell: Farewell = api_farewell,
         render_own: RenderOwn | None = None,
+        clock: Clock = REAL_TIME,
     ) -> None:
         self._hub = hub
+        self._clock = clock  # when a timer reaches zero (tests: a fake one they advance)
         self._engine = engine
         self._render = render
         self._farewell = farewell
@@ -133,7 +143,7 @@ class Broadcaster:
         self._feeds: dict[int, _Feed] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
-        self._timers: set[asyncio.TimerHandle] = set()  # timers waiting to reach zero
+        self._timers: set[Handle] = set()  # timers waiting to reach zero
         self._timer_tasks: set[asyncio.Task[None]] = set()  # timers reaching zero now
         # Shared hubs: people per table across workers (read by snapshot builders in
         # threads), the tables whose local presence to write and whose count to read again.
@@ -297,22 +307,26 @@ class Broadcaster:
         if loop is None or ends_at is None:
             return
         aware = ends_at if ends_at.tzinfo else ends_at.replace(tzinfo=dt.UTC)
-        delay = max(0.0, (aware - dt.datetime.now(dt.UTC)).total_seconds())
-        loop.call_soon_threadsafe(self._schedule_timer, loop, table_id, delay)
+        delay = max(0.0, (aware - self._clock.now()).total_seconds())
+        if _running_loop() is loop:  # scheduled now: stopping right after still cancels it
+            self._schedule_timer(loop, table_id, delay)
+        else:
+            loop.call_soon_threadsafe(self._schedule_timer, loop, table_id, delay)
 
     def _schedule_timer(self, loop: asyncio.AbstractEventLoop, table_id: int, delay: float) -> None:
         """Kept, so that a stopping server cancels the timers and waits for those at zero."""
         if self._stopping:
             return
-        handle: asyncio.TimerHandle | None = None
+        handle: Handle | None = None
 
         def at_zero() -> None:
-            self._timers.discard(handle)
+            if handle is not None:
+                self._timers.discard(handle)
             task = loop.create_task(self._timer_done(table_id))
             self._timer_tasks.add(task)
             task.add_done_callback(self._timer_tasks.discard)
 
-        handle = loop.call_later(delay, at_zero)
+        handle = self._clock.call_later(loop, delay, at_zero)
         self._timers.add(handle)
 
     async def _timer_done(self, table_id: int) -> None:
@@ -320,9 +334,11 @@ class Broadcaster:
         table's lock, so the first one acts and the others find nothing to do (no seq, no
         push, no notice)."""
 
+        now = self._clock.now()
+
         def finish() -> int | None:
             with open_session(self._engine) as session:
-                return finish_timer(session, table_id).seq
+                return finish_timer(session, table_id, now=now).seq
 
         try:
             seq = await asyncio.to_thread(finish)

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from app.clock import REAL_TIME, Clock
+
 log = logging.getLogger(__name__)
 
 SEQ, PRESENCE, TIMER, DELETED, REVOKED = "seq", "presence", "timer", "deleted", "revoked"
@@ -478,8 +480,16 @@ class RedisHub(Hub):
 
     shared = True
 
-    def __init__(self, url: str, *, prefix: str = "tavoli", presence_seconds: float = 30.0):
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "tavoli",
+        presence_seconds: float = 30.0,
+        clock: Clock = REAL_TIME,
+    ):
         super().__init__()
+        self._clock = clock  # when presence expires (tests: a fake one they advance)
         self._url = url
         self._channel = f"{prefix}:notices"
         self._prefix = prefix
@@ -605,7 +615,7 @@ class RedisHub(Hub):
     async def share_presence(self, present: Mapping[int, Collection[int]]) -> None:
         if self._redis is None or not present:
             return
-        expires = time.time() + self.presence_seconds
+        expires = self._clock.timestamp() + self.presence_seconds
         keep = math.ceil(self.presence_seconds * 2)
         async with self._redis.pipeline(transaction=False) as pipe:
             for table_id, ids in present.items():
@@ -630,7 +640,7 @@ class RedisHub(Hub):
         ids = list(table_ids)
         if self._redis is None or not ids:
             return {}
-        now = time.time()
+        now = self._clock.timestamp()
         async with self._redis.pipeline(transaction=False) as pipe:
             for table_id in ids:
                 key = self._people_key(table_id)
@@ -643,7 +653,7 @@ class RedisHub(Hub):
         }
 
 
-def hub_from_url(url: str, *, presence_seconds: float = 30.0) -> Hub:
+def hub_from_url(url: str, *, presence_seconds: float = 30.0, clock: Clock = REAL_TIME) -> Hub:
     """`memory://`, or `redis://host:port/db` (optional `?prefix=name` for its keys and
     channel, so that several deployments or test runs can share one Redis)."""
     scheme = url.split("://", 1)[0]
@@ -658,6 +668,7 @@ def hub_from_url(url: str, *, presence_seconds: float = 30.0) -> Hub:
             urlunsplit(parts._replace(query=rest)),
             prefix=prefix,
             presence_seconds=presence_seconds,
+            clock=clock,
         )
     raise ValueError(f"unsupported HUB_URL scheme {scheme!r}: use memory:// or redis://")
 

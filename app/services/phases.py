@@ -133,12 +133,13 @@ def seconds_left(table: Table, now: dt.datetime | None = None) -> int | None:
     return max(0, round(left))
 
 
-def finish_timer(session: Session, table_id: int) -> Change:
-    """Called when a timer reaches zero: advance the phase if the moderator asked for it.
-    Checked under the lock: a timer stopped or extended meanwhile is left alone."""
+def finish_timer(session: Session, table_id: int, *, now: dt.datetime | None = None) -> Change:
+    """Called when a timer reaches zero (`now`, by the caller's clock): advance the phase if
+    the moderator asked for it. Checked under the lock: a timer stopped or extended
+    meanwhile is left alone."""
     with table_write(session, table_id, layout=True) as write:
         current = write.table
-        left = seconds_left(current)
+        left = seconds_left(current, now)
         if left is None or left > 0:
             write.nothing()
         else:
