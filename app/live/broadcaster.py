@@ -438,7 +438,8 @@ class Broadcaster:
         """Push the commits whose notice never came: its worker was killed between the
         commit and the notice, or Redis was away. The database has every table's seq; a
         table whose feed here is behind it gets the delta (one read per tick, for the
-        tables with sockets here; a feed that has not pushed yet pushes once)."""
+        tables with sockets here; a feed that has not pushed yet starts from the oldest seq its
+        sockets' snapshots showed, never redrawing what they already have)."""
         if not table_ids:
             return
         try:
@@ -448,8 +449,11 @@ class Broadcaster:
             return
         for table_id, seq in seqs.items():
             feed = self._feeds.get(table_id)
-            if feed is None or feed.last_seq is None or seq > feed.last_seq:
-                self._mark(table_id, seq)
+            known = feed.last_seq if feed is not None else None
+            if known is None:  # nothing pushed yet here: what the sockets' snapshots showed
+                known = self._hub.oldest_seq(table_channel(table_id))
+            if known is not None and seq > known:
+                self._mark(table_id, known + 1)  # the delta from what they have
 
     def _seqs(self, table_ids: set[int]) -> dict[int, int]:
         with open_session(self._engine) as session:

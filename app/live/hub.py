@@ -444,6 +444,14 @@ class Hub:
         """The payload keys this worker's subscribers of `channel` send: the ones to render."""
         return frozenset(self._keys.get(channel, ()))
 
+    def oldest_seq(self, channel: str) -> int | None:
+        """The oldest seq a connection of `channel` here has shown (None: none has one yet,
+        each will start from a snapshot read after this)."""
+        return min(
+            (sub.seq for sub in self._subscribers.get(channel, ()) if sub.seq is not None),
+            default=None,
+        )
+
     def watched_tables(self) -> set[int]:
         """Tables with at least one subscriber in this worker."""
         return {
