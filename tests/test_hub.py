@@ -19,7 +19,8 @@ from sqlmodel import Session, col, func, select
 from starlette.websockets import WebSocketDisconnect
 
 from app.live.broadcaster import Broadcaster
-from app.live.hub import SEQ, Hub, Notice, RedisHub, hub_from_url
+from app.live.hub import SEQ, Hub, Notice, hub_from_url
+from app.live.redis_hub import RedisHub
 from app.models import PhaseChange, Table
 from app.services import phases
 from app.services.state import TableDelta, TableState, TableStats
@@ -146,7 +147,7 @@ async def test_two_workers_watching_one_timer_act_once(engine: Engine, session: 
         for live in workers:
             live.watch_timer(table.id or 0, table.timer_ends_at)
         clock.advance(1.5)  # both reach zero: each tries, and the one that acted pushes
-        await _eventually(lambda: built and not any(w._timer_tasks for w in workers))
+        await _eventually(lambda: built and not any(w._timers.tasks for w in workers))
         for live in workers:
             await live.stop()
     changes = session.exec(select(func.count()).where(col(PhaseChange.table_id) == table.id)).one()

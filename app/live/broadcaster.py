@@ -14,12 +14,13 @@ presence notices and every `presence_seconds / 3`); every worker watches every r
 timer, and the database decides which one acts (`finish_timer` under the table's lock).
 A notice can be lost (its worker killed after the commit, Redis away): at every presence
 tick each worker reads the seq of the tables it has sockets for and pushes what it missed.
+
+This module holds the feeds and their pushes; the timers are `timers.py`'s, the presence
+counts `presence.py`'s and a deleted table's last push `farewell.py`'s.
 """
 
 import asyncio
-import contextlib
 import datetime as dt
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -30,8 +31,9 @@ from typing import Protocol
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from app.clock import REAL_TIME, Clock, Handle
+from app.clock import REAL_TIME, Clock
 from app.db import open_session
+from app.live.farewell import Farewell, api_farewell, send_farewell
 from app.live.hub import (
     DELETED,
     PRESENCE,
@@ -45,9 +47,10 @@ from app.live.hub import (
     participant_holder,
     table_channel,
 )
+from app.live.presence import Presence
+from app.live.timers import Timers
 from app.models import Table
 from app.services.errors import NotFound
-from app.services.phases import finish_timer
 from app.services.state import (
     PushState,
     TableDelta,
@@ -82,20 +85,11 @@ class Render(Protocol):
     ) -> Mapping[str, str]: ...
 
 
-# The last message to a deleted table's connections, per payload key (table id, keys).
-Farewell = Callable[[int, AbstractSet[str]], Mapping[str, str]]
 # Participants' own state (votes, dots left), for each under the payload keys of their
 # connections: (session, table, {participant id: keys}) -> {participant id: payloads}.
 RenderOwn = Callable[
     [Session, Table, Mapping[int, AbstractSet[str]]], Mapping[int, Mapping[str, str]]
 ]
-DELETED_JSON = json.dumps({"type": "deleted"})
-
-
-def api_farewell(_table_id: int, keys: AbstractSet[str]) -> Mapping[str, str]:
-    return {"api": DELETED_JSON} if "api" in keys else {}
-
-
 IDLE_SECONDS = 30.0
 STOP_SECONDS = 5.0  # a push being built gets this long to finish at shutdown
 
@@ -114,13 +108,6 @@ class _Feed:
     task: asyncio.Task[None] | None = None
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
 class Broadcaster:
     def __init__(
         self,
@@ -134,7 +121,6 @@ class Broadcaster:
         clock: Clock = REAL_TIME,
     ) -> None:
         self._hub = hub
-        self._clock = clock  # when a timer reaches zero (tests: a fake one they advance)
         self._engine = engine
         self._render = render
         self._farewell = farewell
@@ -143,70 +129,34 @@ class Broadcaster:
         self._feeds: dict[int, _Feed] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
-        self._timers: set[Handle] = set()  # timers waiting to reach zero
-        self._timer_tasks: set[asyncio.Task[None]] = set()  # timers reaching zero now
-        # Shared hubs: people per table across workers (read by snapshot builders in
-        # threads), the tables whose local presence to write and whose count to read again.
-        self._people: dict[int, int] = {}
-        self._present: set[int] = set()
-        self._recount: set[int] = set()
-        self._presence_wake = asyncio.Event()
-        self._presence_task: asyncio.Task[None] | None = None
+        self._timers = Timers(engine=engine, clock=clock, committed=self._committed)
+        self._presence = Presence(
+            hub, here=self._here, changed=self._presence_shown, tick=self._catch_up
+        )
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = False
         self._hub.listen(self._on_notice, self._resync)
-        if self._hub.shared:
-            self._presence_wake = asyncio.Event()
-            self._presence_task = self._loop.create_task(self._presence_loop())
-        # Timers outlive a restart (or a killed worker): watch the ones still running.
-        for table_id, ends_at in await asyncio.to_thread(self._running_timers):
-            self.watch_timer(table_id, ends_at)
-
-    def _running_timers(self) -> list[tuple[int, dt.datetime]]:
-        with open_session(self._engine) as session:
-            rows = session.exec(
-                select(Table.id, Table.timer_ends_at).where(col(Table.timer_ends_at).is_not(None))
-            ).all()
-        return [(tid or 0, ends) for tid, ends in rows if ends is not None]
+        self._presence.start()
+        await self._timers.start()  # a timer outlives a restart: the running ones
 
     async def stop(self) -> None:
         """Let each feed finish the push it may be building, then end. Cancelling instead
         left the build's thread running past the engine's disposal (a connection left open)
         and, on Python 3.11, a cancel could be lost in `wait_for` (a 30 s stall)."""
         self._stopping = True
-        for handle in self._timers:
-            handle.cancel()
-        self._timers.clear()
         tasks = [feed.task for feed in self._feeds.values() if feed.task and not feed.task.done()]
-        tasks += self._timer_tasks
+        tasks += self._timers.stop()  # those waiting are cancelled, those at zero awaited
         for feed in self._feeds.values():
             feed.wake.set()
         if tasks:
             _done, late = await asyncio.wait(tasks, timeout=STOP_SECONDS)
             for task in late:
                 task.cancel()
-        await self._stop_presence()
+        await self._presence.stop()
         self._feeds.clear()
         self._loop = None
-
-    async def _stop_presence(self) -> None:
-        """This worker's participants leave the shared count now, not at their expiry."""
-        task, self._presence_task = self._presence_task, None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        try:
-            async with asyncio.timeout(1.0):
-                await self._hub.refresh_presence({})
-        except Exception:
-            log.warning("could not remove this worker's presence from the hub")
-            return
-        for table_id in self._people:
-            self._hub.announce(Notice(PRESENCE, table_id))
 
     def notify(self, table_id: int, seq: int, owner: int | None = None) -> None:
         """A change with this seq was committed (and changed `owner`'s own state: their
@@ -269,7 +219,7 @@ class Broadcaster:
         feed = self._feeds.get(table_id)
         if feed is not None:
             feed.last_seq = None  # stale now: a future push starts at its first notice
-        self._people.pop(table_id, None)  # read again when a socket of the table opens here
+        self._presence.forget(table_id)  # read again when a socket of the table opens here
 
     def _on_notice(self, notice: Notice) -> None:
         """Another worker's notice (event loop). A timer is watched everywhere; the rest
@@ -283,9 +233,9 @@ class Broadcaster:
         if notice.kind == SEQ:
             self._seen(table_id, notice.seq, notice.owner)
         elif not self._hub.subscriber_count(table_channel(table_id)):
-            self._people.pop(table_id, None)
+            self._presence.forget(table_id)
         elif notice.kind == PRESENCE:
-            self._recount_people(table_id)
+            self._presence.recount(table_id)
         elif notice.kind == DELETED:
             self._close_table(table_id)
         elif notice.kind == REVOKED and notice.holder is not None:
@@ -299,140 +249,43 @@ class Broadcaster:
             return
         for table_id in self._hub.watched_tables():
             self._mark(table_id, None, data=True)
-            self._recount_people(table_id)
+            self._presence.recount(table_id)
 
     def watch_timer(self, table_id: int, ends_at: dt.datetime | None) -> None:
-        """When a timer reaches zero, let the service decide (advance the phase or just stop)."""
-        loop = self._loop
-        if loop is None or ends_at is None:
-            return
-        aware = ends_at if ends_at.tzinfo else ends_at.replace(tzinfo=dt.UTC)
-        delay = max(0.0, (aware - self._clock.now()).total_seconds())
-        if _running_loop() is loop:  # scheduled now: stopping right after still cancels it
-            self._schedule_timer(loop, table_id, delay)
-        else:
-            loop.call_soon_threadsafe(self._schedule_timer, loop, table_id, delay)
-
-    def _schedule_timer(self, loop: asyncio.AbstractEventLoop, table_id: int, delay: float) -> None:
-        """Kept, so that a stopping server cancels the timers and waits for those at zero."""
-        if self._stopping:
-            return
-        handle: Handle | None = None
-
-        def at_zero() -> None:
-            if handle is not None:
-                self._timers.discard(handle)
-            task = loop.create_task(self._timer_done(table_id))
-            self._timer_tasks.add(task)
-            task.add_done_callback(self._timer_tasks.discard)
-
-        handle = self._clock.call_later(loop, delay, at_zero)
-        self._timers.add(handle)
-
-    async def _timer_done(self, table_id: int) -> None:
-        """Every worker watching the timer gets here; `finish_timer` decides under the
-        table's lock, so the first one acts and the others find nothing to do (no seq, no
-        push, no notice)."""
-
-        now = self._clock.now()
-
-        def finish() -> int | None:
-            with open_session(self._engine) as session:
-                return finish_timer(session, table_id, now=now).seq
-
-        try:
-            seq = await asyncio.to_thread(finish)
-        except NotFound:  # the table was deleted meanwhile
-            return
-        except Exception:
-            log.exception("timer of table %s failed", table_id)
-            return
-        if seq is not None:
-            self._committed(table_id, seq)
+        """When a timer reaches zero, let the service decide (advance the phase or just
+        stop); any thread (`timers.Timers`)."""
+        self._timers.watch(table_id, ends_at)
 
     def arrive(self, table_id: int, participant_id: int) -> None:
         """A participant's connection opened (event loop only)."""
         feed = self._feed(table_id)
         feed.people[participant_id] += 1
         if feed.people[participant_id] == 1:
-            self._presence_changed(table_id)
+            self._presence.changed_here(table_id)
 
     def leave(self, table_id: int, participant_id: int) -> None:
         feed = self._feed(table_id)
         feed.people[participant_id] -= 1
         if feed.people[participant_id] <= 0:
             del feed.people[participant_id]
-            self._presence_changed(table_id)
+            self._presence.changed_here(table_id)
 
     def watching(self, table_id: int) -> None:
         """A connection to this table opened here: with a shared hub, make sure its people
         count is known (it may never have been read in this worker)."""
-        if self._hub.shared and table_id not in self._people:
-            self._recount_people(table_id)
+        self._presence.watching(table_id)
 
     def people(self, table_id: int) -> int:
         """Participants with at least one open connection: to this worker, or with a shared
         hub to any worker (the latest count read; any thread)."""
         feed = self._feeds.get(table_id)
-        here = len(feed.people) if feed else 0
-        if self._hub.shared:
-            return self._people.get(table_id, here)
-        return here
+        return self._presence.count(table_id, len(feed.people) if feed else 0)
 
-    def _presence_changed(self, table_id: int) -> None:
-        if not self._hub.shared:
-            self._mark(table_id, None)
-            return
-        self._present.add(table_id)
-        self._presence_wake.set()
+    def _here(self) -> dict[int, tuple[int, ...]]:
+        return {t: tuple(f.people) for t, f in self._feeds.items() if f.people}
 
-    def _recount_people(self, table_id: int) -> None:
-        self._recount.add(table_id)
-        self._presence_wake.set()
-
-    async def _presence_loop(self) -> None:
-        """Write this worker's presence changes to the hub and tell the others; read the
-        counts of the tables that changed; every `presence_seconds / 3`, rewrite every
-        member before it expires and read every watched table's count again (a killed
-        worker's participants drop out of it)."""
-        loop = asyncio.get_running_loop()
-        every = self._hub.presence_seconds / 3
-        next_tick = loop.time()
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, next_tick - loop.time())):
-                    await self._presence_wake.wait()
-            self._presence_wake.clear()
-            tick = loop.time() >= next_tick
-            if tick:  # from the database: it answers while Redis is away
-                await self._catch_up(self._hub.watched_tables())
-            present, self._present = self._present, set()
-            recount, self._recount = self._recount, set()
-            try:
-                here = {t: tuple(f.people) for t, f in self._feeds.items() if f.people}
-                if tick:
-                    await self._hub.refresh_presence(here)
-                    next_tick = loop.time() + every
-                    watched = self._hub.watched_tables()
-                    for table_id in set(self._people) - watched:
-                        del self._people[table_id]
-                    recount |= watched
-                elif present:
-                    await self._hub.share_presence({t: here.get(t, ()) for t in present})
-                for table_id in present:
-                    self._hub.announce(Notice(PRESENCE, table_id))
-                recount |= present
-                counts = await self._hub.count_people(recount) if recount else {}
-            except Exception as exc:  # Redis away: try again shortly
-                log.warning("presence not shared (%s); retrying", exc)
-                self._present |= present
-                self._recount |= recount
-                await asyncio.sleep(1.0)
-                continue
-            for table_id, count in counts.items():
-                if self._people.get(table_id) != count:
-                    self._people[table_id] = count
-                    self._mark(table_id, None)
+    def _presence_shown(self, table_id: int) -> None:
+        self._mark(table_id, None)
 
     async def _catch_up(self, table_ids: set[int]) -> None:
         """Push the commits whose notice never came: its worker was killed between the
@@ -501,19 +354,8 @@ class Broadcaster:
     def _close_table(self, table_id: int) -> None:
         """The table is gone: its feed ends, and its connections here get a final push."""
         self._feeds.pop(table_id, None)  # a build in progress finds no table: no push
-        self._people.pop(table_id, None)
-        channel = table_channel(table_id)
-        keys = self._hub.keys(channel)
-        if not self._hub.subscriber_count(channel):
-            return
-        try:
-            payloads = self._farewell(table_id, keys)
-        except Exception:
-            log.exception("the deletion message of table %s failed", table_id)
-            payloads = {}
-        self._hub._fan_out(
-            Push(channel=channel, seq=0, prev_seq=0, payloads=payloads, rendered=keys, final=True)
-        )
+        self._presence.forget(table_id)
+        send_farewell(self._hub, table_id, self._farewell)
 
     async def _run(self, feed: _Feed) -> None:
         while not self._stopping:
