@@ -275,6 +275,15 @@ class Broadcaster:
         count is known (it may never have been read in this worker)."""
         self._presence.watching(table_id)
 
+    def shown(self, table_id: int, seq: int) -> None:
+        """A connection here took a snapshot at `seq` (event loop only). A feed behind it
+        missed a notice (its worker killed after the commit, Redis away): it pushes the
+        delta now rather than at the next presence tick, so the other connections catch up
+        and this one's next push follows its snapshot instead of overlapping it."""
+        feed = self._feeds.get(table_id)
+        if feed is not None and feed.last_seq is not None and seq > feed.last_seq:
+            self._mark(table_id, feed.last_seq + 1)
+
     def people(self, table_id: int) -> int:
         """Participants with at least one open connection: to this worker, or with a shared
         hub to any worker (the latest count read; any thread)."""

@@ -209,6 +209,7 @@ async def _serve(
             if last is None:
                 await _close_try_again(websocket)
                 return
+            live.shown(table_id, last)
             # The receiver ends the connection when the client leaves; the loop below sends
             # without a task per push (a thousand screens, several pushes a second).
             async with anyio.create_task_group() as group:
