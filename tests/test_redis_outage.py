@@ -253,3 +253,47 @@ def test_a_notice_that_never_leaves_leaves_no_screen_stale(
             await screen.close()
 
         _run(a, scenario)
+
+
+def test_a_screen_opened_after_a_lost_notice_brings_its_worker_up_to_date(
+    private_redis: PrivateRedis, shared_database: str, tmp_path: Path
+) -> None:
+    """A's notices never reach B, and B's presence tick is far off: a screen opening on B
+    with a snapshot newer than B's pushes makes B push what it missed at once, so the
+    screen already open there shows A's vote without waiting for the tick, and the new
+    screen's next push continues its snapshot instead of reloading it."""
+    slow_tick = {"TAVOLI_PRESENCE_SECONDS": "120"}
+    env_a = {**_env(f"{private_redis.url}/0?prefix=lost", f"{private_redis.url}/1"), **slow_tick}
+    env_b = {**_env(f"{private_redis.url}/0?prefix=heard", f"{private_redis.url}/1"), **slow_tick}
+
+    with _two_workers(shared_database, tmp_path, env_a, env_b) as (a, b, _processes):
+
+        async def scenario(client: httpx.AsyncClient) -> None:
+            code, _moderator, proposals = await api_table(client, ADMIN, proposals=2)
+            on_a, on_b = await _join(client, a, code), await _join(client, b, code)
+            first = Stream(b, code)
+            await first.open()
+
+            async def vote(base: str, token: str, pid: int) -> int:
+                answer = await client.put(
+                    f"{base}/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(token)
+                )
+                assert answer.status_code == 200, answer.text
+                return int(answer.json()["seq"])
+
+            seen = await vote(b, on_b, proposals[1])  # B pushes: its feed has a seq
+            await first.until(lambda s: s.seq >= seen)
+            lost = await vote(a, on_a, proposals[0])  # B never hears of it
+            second = Stream(b, code)
+            await second.open()
+            assert second.tallies[proposals[0]] == 1  # its snapshot is read from the database
+            await first.until(lambda s: s.seq >= lost, within=5)  # not 40 s later, at the tick
+            assert first.tallies[proposals[0]] == 1
+            last = await vote(b, on_b, proposals[0])
+            for screen in (first, second):
+                await screen.until(lambda s: s.seq >= last)
+                assert screen.tallies == {proposals[0]: 2, proposals[1]: 1}
+                assert screen.snapshots == 1  # every push continued its chain
+                await screen.close()
+
+        _run(a, scenario)
