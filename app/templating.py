@@ -86,6 +86,7 @@ def build_templates() -> Jinja2Templates:
         "KINDS": tuple(KIND_LABELS),
         "HTMX": "vendor/htmx-2.0.11.min.js",
         "HTMX_WS": "vendor/htmx-ext-ws-2.0.4.min.js",
+        "IDIOMORPH": "vendor/idiomorph-ext-0.8.0.min.js",
     }
     env.globals.update(globals_)
     env.filters["paragraphs"] = _paragraphs

@@ -45,15 +45,28 @@ def test_console_forms_change_the_phase_with_csrf(client: TestClient) -> None:
     refused = client.post(console_url(code) + "phase", data={"phase": "collect"})
     assert refused.status_code == 403
     assert client.get(f"/api/tables/{code}").json()["phase"] == "preparation"
-    moved = client.post(
-        console_url(code) + "phase/step",
-        data={"step": "1"},
-        headers={**HTMX, "X-CSRF-Token": token},
-    )
+    with client.websocket_connect(console_url(code) + "ws") as ws:
+        ws.receive_text()  # the snapshot
+        moved = client.post(
+            console_url(code) + "phase/step",
+            data={"step": "1"},
+            headers={**HTMX, "X-CSRF-Token": token},
+        )
+        push = ws.receive_text()
     assert moved.status_code == 200
-    assert moved.text.startswith('<div id="console-live"')
-    assert 'aria-current="step">Raccolta</button>' in moved.text
+    # One renderer per region: the push draws the live region on this console too (morphed),
+    # and the answer carries only what is this moderator's own (here, nothing to say).
+    assert 'id="console-live"' not in moved.text
+    assert '<div id="console-live" class="console-live"' in push and 'hx-swap-oob="morph"' in push
+    assert 'aria-current="step">Raccolta</button>' in push
     assert client.get(f"/api/tables/{code}").json()["phase"] == "collect"
+    without_htmx = client.post(
+        console_url(code) + "phase/step",
+        data={"step": "1", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert without_htmx.status_code == 303
+    assert without_htmx.headers["location"] == console_url(code)
 
 
 def test_console_merge_asks_which_wording_stays(client: TestClient) -> None:
@@ -74,7 +87,9 @@ def test_console_merge_asks_which_wording_stays(client: TestClient) -> None:
         data={"survivor_id": str(b), "proposal_ids": [str(a), str(b)]},
         headers=headers,
     )
-    assert "unisce 1 contributo simile" in merged.text
+    assert merged.status_code == 200 and 'id="console-live"' not in merged.text
+    assert merged.headers["HX-Trigger"] == "tavoli:merged"  # the page clears its selection
+    assert "unisce 1 contributo simile" in client.get(console_url(code)).text
     titles = [p["title"] for p in client.get(f"/api/tables/{code}").json()["proposals"]]
     assert titles == ["Trasporti per gli anziani soli"]
 

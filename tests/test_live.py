@@ -67,7 +67,8 @@ def test_a_post_and_a_vote_reach_the_screen_and_another_phone(
         text = receive_until(phone, lambda t: "Centro antiviolenza" in t)
         assert 'hx-swap-oob="afterbegin:#cards-proposal"' in text  # the card alone
         text = receive_until(screen, lambda t: "Centro antiviolenza" in t)
-        assert '<div id="stage" class="stage mode-wall" hx-swap-oob="true">' in text  # redrawn
+        stage = '<div id="stage" class="stage mode-wall" hx-ext="morph" hx-swap-oob="morph">'
+        assert stage in text  # redrawn (morphed)
         set_phase(client, code, "voting")
         client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(bob))
         for ws in (screen, phone):  # the phase change, then the vote (maybe in one push)
@@ -195,7 +196,8 @@ def test_a_reconnecting_client_receives_the_full_current_state(
     seq = client.get(f"/api/tables/{code}").json()["seq"]
     with client.websocket_connect(f"/t/{code}/ws", headers=participant_cookie(app, me)) as phone:
         snapshot = phone.receive_text()
-    assert 'id="wall" class="wall wall-participant density-l" hx-swap-oob="true"' in snapshot
+    wall = 'id="wall" class="wall wall-participant density-l" hx-ext="morph" hx-swap-oob="morph"'
+    assert wall in snapshot
     assert "Sportello di ascolto nelle scuole" in snapshot
     assert '<strong class="tally-count">1</strong>' in snapshot
     assert 'aria-pressed="true"' in snapshot  # this phone's own vote is shown as its own

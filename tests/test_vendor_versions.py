@@ -1,6 +1,7 @@
 """The vendored Swagger UI (/api/docs) is the version scripts/vendor_swagger.sh pins; the
 vendored htmx-ext-ws retries only the close codes the server means it to."""
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -49,3 +50,24 @@ def test_the_socket_close_codes_meant_for_good_are_not_retried() -> None:
     codes = {int(code) for code in retried[0].split(",")}
     assert CLOSE_TRY_AGAIN in codes
     assert not {CLOSE_NORMAL, CLOSE_POLICY} & codes
+
+
+def test_vendored_idiomorph_is_the_pinned_version_and_never_evaluates_code() -> None:
+    """idiomorph 0.8 (the morph swap of the live regions) as scripts/vendor_htmx.sh pins it:
+    its minified file names no version, so the script pins the file's hash too. Its htmx
+    extension evaluates a `morph:{...}` swap's options with Function(), which the CSP
+    refuses: no template may ask for one (plain `morph` takes no options)."""
+    script = (ROOT / "scripts" / "vendor_htmx.sh").read_text()
+    version = re.search(r"^IDIOMORPH_VERSION=(0\.8\.\d+)$", script, re.MULTILINE)
+    digest = re.search(r"^IDIOMORPH_SHA256=([0-9a-f]{64})$", script, re.MULTILINE)
+    assert version and digest, "scripts/vendor_htmx.sh pins no idiomorph 0.8.x and its hash"
+    vendor = ROOT / "app" / "static" / "vendor"
+    bundle = vendor / f"idiomorph-ext-{version.group(1)}.min.js"
+    assert hashlib.sha256(bundle.read_bytes()).hexdigest() == digest.group(1)
+    assert 'defineExtension("morph"' in bundle.read_text()
+    assert "Zero-Clause BSD" in (vendor / "idiomorph-LICENSE.txt").read_text()
+    from app.templating import templates
+
+    assert templates.env.globals["IDIOMORPH"] == f"vendor/{bundle.name}"
+    for template in (ROOT / "app" / "templates").rglob("*.html"):
+        assert not re.search(r"hx-swap(-oob)?=[\"']morph:", template.read_text()), template

@@ -1,8 +1,9 @@
 """The facilitator's console for one table, behind a moderator or facilitator link.
 
 Pages live at /run/{token}/{code}/ and every form posts to a path relative to it, so the
-fragments pushed to all consoles of a table carry no token. Each action answers with the
-console's live region; the push brings the same to the other consoles.
+fragments pushed to all consoles of a table carry no token. The push alone draws the live
+region on every console, the acting one included; an action answers with what is personal
+(its flash; the page then resets the sent form), or a redirect without htmx.
 """
 
 from collections.abc import Callable
@@ -65,8 +66,9 @@ class Console:
         }
 
     def answer(self, change: Committed | None, *, done: str = "") -> Response:
-        """Publish the change to the other screens, then show this console its live region
-        (and, when the action says so, what it did, in the one flash region)."""
+        """Publish the change to every console (this one too: the push alone draws the live
+        region, so no answer races it), then answer with what is this moderator's own: what
+        the action did, in the one flash region, when the action says so."""
         if change is not None:
             self.live.publish(change)
         if not self.request.headers.get("hx-request"):
@@ -74,7 +76,7 @@ class Console:
         # A note may say when (“Synthesis saved at 14:32”), in Rome's time.
         note = i18n.gettext(done) % {"time": i18n.local_clock(utcnow())} if done else ""
         return templates.TemplateResponse(
-            self.request, "partials/_console_answer.html", {**self.context(), "done": note}
+            self.request, "partials/_console_answer.html", {"done": note}
         )
 
     def run(self, action: Action) -> Response:
@@ -133,8 +135,8 @@ def bulk(
     done = c.run(
         lambda s, t: moderation.set_tag(s, t, tag_id=tag_id, proposal_ids=proposal_ids, on=on)
     )
-    # Done with these posts: the page unticks them once the answer is drawn (its redraw
-    # carries over the ticks), so the next tag does not land on them too.
+    # Done with these posts: the page unticks them once the answer is in (a push keeps the
+    # ticks, which are hx-preserve), so the next tag does not land on them too.
     done.headers["HX-Trigger-After-Settle"] = "tavoli:selection-done"
     return done
 

@@ -1,8 +1,8 @@
 """Both doors of a table's actions, registered from the one list in `app/actions.py`.
 
-The API answers JSON (`Changed`, or the action's own answer), the console answers its live
-region; both parse the same input model (JSON for the API, the form for the console), run
-the same service and publish what it committed.
+The API answers JSON (`Changed`, or the action's own answer), the console its flash (the
+push draws its live region); both parse the same input model (JSON for the API, the form
+for the console), run the same service and publish what it committed.
 """
 
 import inspect
@@ -101,7 +101,7 @@ def register_api(router: APIRouter) -> None:
 
 
 def register_console(router: APIRouter, console: Any) -> None:
-    """Every action the console offers, as POST forms answered with the live region.
+    """Every action the console offers, as POST forms answered with their flash.
     `console` is the console's dependency (who asks, for which table, how to answer)."""
     keyword = inspect.Parameter.KEYWORD_ONLY
     for action in ACTIONS:

@@ -38,7 +38,8 @@ def post_proposal(
     kind, clean_title, clean_body = _clean(kind, title, body)
     if not participant.proxy:  # a moderator typing for a paper participant is not a script
         ratelimit.hit("post", str(participant.id))
-    with table_write(session, participant.table_id) as write:
+    # A paper participant's post is listed under their name on the consoles: redrawn whole.
+    with table_write(session, participant.table_id, layout=participant.proxy) as write:
         table = write.table
         me = active_participant(session, participant.id or 0)
         require_posting(table)

@@ -137,7 +137,8 @@ def set_vote(
     if not participant.proxy:
         ratelimit.hit("vote", str(participant.id))
     participant_id = participant.id or 0
-    with table_write(session, participant.table_id) as write:
+    # A paper participant's votes are listed under their name on the consoles: redrawn whole.
+    with table_write(session, participant.table_id, layout=participant.proxy) as write:
         table = write.table
         me = active_participant(session, participant_id)
         if not _apply_vote(session, write.table, me, proposal_id, dots, write.seq, expected):
@@ -216,7 +217,7 @@ def set_votes(session: Session, *, participant: Participant, votes: dict[int, in
     unit of work: all are recorded or, if one is refused, none. Lowered votes go first, so
     dots moved from one proposal to another fit the budget whatever their order."""
     participant_id = participant.id or 0
-    with table_write(session, participant.table_id) as write:
+    with table_write(session, participant.table_id, layout=participant.proxy) as write:
         me = active_participant(session, participant_id)
         mine = my_votes(session, me)
         order = sorted(votes.items(), key=lambda item: item[1] - mine.get(item[0], 0))

@@ -216,87 +216,22 @@
   document.addEventListener("htmx:afterSettle", refresh);
   document.addEventListener("htmx:oobAfterSwap", refresh);
 
-  // Fragments that carry the table's seq when they were read (this phone's own, the
-  // console's live region): one read before the one already shown (a refresh racing a vote)
-  // must not undo it. A socket message (a push, a reconnect's snapshot) draws the state as of
-  // its seq, and every change spends a seq, so one of the seq already shown has nothing new:
-  // the console's own answer drew it, and drawing it again would replace the button under
-  // the moderator's next click. (An answer at the same seq is swapped: it may carry more,
-  // such as a refusal.) The socket extension swaps a message's fragments at once, between
-  // its before-message event and the next task.
-  var inPush = false;
-  document.addEventListener("htmx:wsBeforeMessage", function () {
-    inPush = true;
-    window.setTimeout(function () { inPush = false; }, 0);
-  });
+  // This phone's own fragments (#me, dots left, its posts) carry the seq they were read at:
+  // one read before the one already shown (a refresh racing a vote) must not undo it.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var target = event.detail.target;
     var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
     if (!target || !incoming || !target.dataset.seq || !incoming.dataset || !incoming.dataset.seq) return;
-    var seqIn = parseInt(incoming.dataset.seq, 10), seqShown = parseInt(target.dataset.seq, 10);
-    if (seqIn < seqShown || (inPush && seqIn === seqShown)) event.detail.shouldSwap = false;
+    if (parseInt(incoming.dataset.seq, 10) < parseInt(target.dataset.seq, 10)) event.detail.shouldSwap = false;
     else target.dataset.seq = incoming.dataset.seq;  // innerHTML swaps keep the old element
   });
 
-  // --- An answer whose target a push has already replaced -----------------------------------
-  // A console action answers with #console-live, and its push redraws #console-live too. When
-  // the push comes first, the region the request aimed at has left the page. htmx would still
-  // take the page's hx-preserve fields (synthesis, facilitator, selection, edit blocks) out to
-  // carry them into the answer, find no parent to put the answer in, and drop them: gone until
-  // the next push, and a save would then send them empty. Aim the answer at the element that
-  // now has the target's id instead; if that one shows a later seq, the answer is stale.
-  function aimAtCurrent(event) {
-    var detail = event.detail;
-    var target = detail.target;
-    if (!target || target.isConnected || !target.id) return;
-    var current = document.getElementById(target.id);
-    if (!current) return;
-    detail.target = current;
-    if (!detail.shouldSwap || !current.dataset.seq) return;
-    var parsed = document.createElement("template");
-    parsed.innerHTML = typeof detail.serverResponse === "string" ? detail.serverResponse : "";
-    var incoming = parsed.content.getElementById(target.id);
-    if (incoming && incoming.dataset.seq &&
-        parseInt(incoming.dataset.seq, 10) < parseInt(current.dataset.seq, 10)) {
-      detail.shouldSwap = false;
-    }
-  }
-  // Listened to on the target itself: once it has left the page, its events no longer reach
-  // the document. (The same function is added once, however many requests aim there.)
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var target = event.detail.target;
-    if (!target) return;
-    if (target.id) target.addEventListener("htmx:beforeSwap", aimAtCurrent);
-    target.addEventListener("htmx:beforeSwap", keepTyped);  // after aimAtCurrent
-    if (event.detail.xhr) event.detail.xhr.tavoliSent = sentFields(event.detail.elt);
-  });
-
-  // --- Redraws keep what is being typed in the fields without hx-preserve --------------------
-  // hx-preserve keeps the old element, which suits the fields listed in architecture.md; the
-  // others (new tag, timer minutes, paper participants, the bulk action's tag, the phone's
-  // post form) must take a redraw's options and their form's fresh state after its own
-  // answer. So a redraw carries over only what was changed here and not yet sent, and the
-  // focus and caret. "Not yet sent" is by value: what was typed into a sent field after its
-  // request left (the next post, on a slow link) is not the answer's to empty.
-  function stateOf(field) {
-    if (field.type === "checkbox" || field.type === "radio") return field.checked ? "on" : "";
-    if (field.tagName === "SELECT") {
-      var chosen = [];
-      for (var i = 0; i < field.options.length; i++) if (field.options[i].selected) chosen.push(field.options[i].value);
-      return chosen.join("\n");
-    }
-    return field.value;
-  }
-  function sentFields(elt) {  // id -> state, as the request leaves
-    var form = elt && (elt.form || (elt.closest && elt.closest("form")));
-    var fields = form ? Array.prototype.slice.call(form.elements) : [];
-    if (elt && elt.id && elt.tagName !== "FORM") fields.push(elt);
-    var sent = {};
-    for (var i = 0; i < fields.length; i++) {
-      if (fields[i].id && fields[i].type !== "hidden") sent[fields[i].id] = stateOf(fields[i]);
-    }
-    return sent;
-  }
+  // --- Live regions are morphed: what is being typed survives a push -----------------------
+  // A push draws the shared regions (the console's live region, the wall, the projector's
+  // stage) and idiomorph morphs them (hx-swap-oob="morph"): the elements stay, so the focus,
+  // the caret and a button being pressed survive. A field changed here and not yet sent keeps
+  // its value (the push moves only its default, what the form resets to); a focused field's
+  // caret is idiomorph's to keep. hx-preserve fields (architecture.md) are htmx's.
   function changedHere(field) {
     if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
     if (field.tagName === "SELECT") {
@@ -307,82 +242,105 @@
     }
     return field.value !== field.defaultValue;
   }
-  function typedIn(root, sent) {  // sent: id -> the state sent (true: not known)
-    var kept = [];
-    var opened = root.querySelectorAll("details[id][open]");  // e.g. a paper participant's
-    for (var j = 0; j < opened.length; j++) {
-      if (!opened[j].closest("[hx-preserve], [data-hx-preserve]")) kept.push({ id: opened[j].id, tag: "DETAILS" });
+  function isField(node) {
+    return node.nodeType === 1 && /^(INPUT|TEXTAREA|SELECT)$/.test(node.tagName) && node.type !== "hidden";
+  }
+  var typedHere = new Map();  // field -> what was typed, while a morph passes over it
+  var checkedHere = new Map();  // radio buttons: put back once the whole morph is done
+  function forgetTyped() { typedHere.clear(); checkedHere.clear(); }
+  function putCheckedBack() {
+    checkedHere.forEach(function (checked, radio) { if (checked) radio.checked = true; });
+    checkedHere.clear();
+    var limited = document.querySelectorAll("[data-limit][data-counter]");  // counted afresh
+    for (var i = 0; i < limited.length; i++) if (changedHere(limited[i])) updateCounter(limited[i]);
+  }
+  document.addEventListener("htmx:beforeSwap", forgetTyped);
+  document.addEventListener("htmx:oobBeforeSwap", forgetTyped);
+  document.addEventListener("htmx:afterSwap", putCheckedBack);
+  document.addEventListener("htmx:oobAfterSwap", putCheckedBack);
+  function keepTyped(oldNode) {
+    if (!isField(oldNode) || typedHere.has(oldNode) || checkedHere.has(oldNode)) return true;
+    if (oldNode.type === "radio") {
+      // A group at once, and after the morph: the morph of one button unchecks the others.
+      var group = oldNode.form ? oldNode.form.querySelectorAll('input[type=radio][name="' + oldNode.name + '"]') : [oldNode];
+      var moved = false;
+      for (var g = 0; g < group.length; g++) if (changedHere(group[g])) moved = true;
+      for (var h = 0; moved && h < group.length; h++) checkedHere.set(group[h], group[h].checked);
+      return true;
     }
-    var fields = root.querySelectorAll("input[id], textarea[id], select[id]");
+    if (!changedHere(oldNode)) return true;
+    var chosen = [];
+    if (oldNode.tagName === "SELECT") {
+      for (var i = 0; i < oldNode.options.length; i++) if (oldNode.options[i].selected) chosen.push(oldNode.options[i].value);
+    }
+    typedHere.set(oldNode, { value: oldNode.value, checked: oldNode.checked, chosen: chosen });
+    return true;
+  }
+  function putTypedBack(oldNode) {
+    var kept = typedHere.get(oldNode);
+    if (!kept) return;
+    typedHere.delete(oldNode);
+    if (oldNode.type === "checkbox") { oldNode.checked = kept.checked; return; }
+    if (oldNode.tagName === "SELECT") {
+      for (var i = 0; i < oldNode.options.length; i++) oldNode.options[i].selected = kept.chosen.indexOf(oldNode.options[i].value) >= 0;
+      if (oldNode.selectedIndex < 0) oldNode.selectedIndex = 0;  // its option is gone
+      return;
+    }
+    if (oldNode.value !== kept.value) oldNode.value = kept.value;
+  }
+  // A block opened here (a paper participant's, a card's edit) stays open.
+  function keepOpen(name, element, how) {
+    return !(name === "open" && how === "remove" && element.tagName === "DETAILS");
+  }
+  if (window.Idiomorph) {  // loaded before this script (both deferred, in order)
+    Idiomorph.defaults.callbacks.beforeNodeMorphed = keepTyped;
+    Idiomorph.defaults.callbacks.afterNodeMorphed = putTypedBack;
+    Idiomorph.defaults.callbacks.beforeAttributeUpdated = keepOpen;
+  }
+
+  // --- An answer gives the sent form back fresh ---------------------------------------------
+  // On the console the push draws the region a form is in, and the answer is the moderator's
+  // own; the phone's post form is morphed into its answer. On success, the fields sent go back
+  // to their defaults, the answer's or the push's (the new tag's name empties, a ballot's
+  // numbers show what the push says). What was typed into a field after its request left (the
+  // next post, on a slow link) is not the answer's to empty; hx-preserve fields keep theirs.
+  function stateOf(field) {
+    if (field.type === "checkbox" || field.type === "radio") return field.checked ? "on" : "";
+    if (field.tagName === "SELECT") {
+      var chosen = [];
+      for (var i = 0; i < field.options.length; i++) if (field.options[i].selected) chosen.push(field.options[i].value);
+      return chosen.join("\n");
+    }
+    return field.value;
+  }
+  function freshForm(form) {
+    var sent = [];
+    var fields = form.elements;
     for (var i = 0; i < fields.length; i++) {
       var field = fields[i];
-      if (field.type === "hidden" || field.closest("[hx-preserve], [data-hx-preserve]")) continue;
-      // Its answer resets it (a push may have moved it), unless it changed since it left.
-      var was = sent && Object.prototype.hasOwnProperty.call(sent, field.id) ? sent[field.id] : null;
-      if (was === true || (was !== null && stateOf(field) === was)) continue;
-      var focused = field === document.activeElement;
-      if (was === null && !focused && !changedHere(field)) continue;
-      var caret = null;
-      try { caret = [field.selectionStart, field.selectionEnd]; } catch (e) { caret = null; }
-      kept.push({ id: field.id, tag: field.tagName, type: field.type, value: field.value,
-                  checked: field.checked, focused: focused, caret: caret });
+      if (isField(field) && !field.closest("[hx-preserve], [data-hx-preserve]")) sent.push([field, stateOf(field)]);
     }
-    return kept;
-  }
-  function putBack(kept) {
-    for (var i = 0; i < kept.length; i++) {
-      var k = kept[i];
-      var field = document.getElementById(k.id);
-      if (!field || field.tagName !== k.tag) continue;
-      if (k.tag === "DETAILS") { field.open = true; continue; }
-      if (field.type !== k.type) continue;
-      var moved = false;
-      if (k.type === "checkbox" || k.type === "radio") field.checked = k.checked;
-      else if (field.value !== k.value) {
-        field.value = k.value;
-        moved = true;
-        if (k.tag === "SELECT" && field.value !== k.value) field.selectedIndex = 0;  // option gone
-        if (field.dataset.limit) updateCounter(field);  // the new form counted an empty field
+    return function () {
+      for (var j = 0; j < sent.length; j++) {
+        var field = sent[j][0];
+        if (!field.isConnected || stateOf(field) !== sent[j][1]) continue;
+        if (field.type === "checkbox" || field.type === "radio") field.checked = field.defaultChecked;
+        else if (field.tagName === "SELECT") {
+          for (var k = 0; k < field.options.length; k++) field.options[k].selected = field.options[k].defaultSelected;
+        } else field.value = field.defaultValue;
+        if (field.dataset.limit) updateCounter(field);
       }
-      if (!k.focused) continue;
-      if (document.activeElement !== field) { field.focus({ preventScroll: true }); moved = true; }
-      if (moved && k.caret && k.caret[0] !== null) {
-        try { field.setSelectionRange(k.caret[0], k.caret[1]); } catch (e) { /* no caret here */ }
-      }
-    }
+    };
   }
-  // Pushes (out-of-band swaps): the same details object reaches oobAfterSwap.
-  document.addEventListener("htmx:oobBeforeSwap", function (event) {
-    var target = event.detail.target;
-    if (event.detail.shouldSwap && target && target.querySelectorAll) event.detail.tavoliTyped = typedIn(target, null);
-  });
-  document.addEventListener("htmx:oobAfterSwap", function (event) {
-    var kept = event.detail.tavoliTyped;
-    if (!kept) return;
-    delete event.detail.tavoliTyped;
-    putBack(kept);
-  });
-  // Answers: beforeSwap is heard on the target (above), afterSwap on the new content; the
-  // request's xhr is the object both details share.
-  function keepTyped(event) {
-    var detail = event.detail;
-    if (!detail.shouldSwap || !detail.target || !detail.xhr) return;
-    var elt = detail.requestConfig && detail.requestConfig.elt;
-    var form = elt && (elt.form || (elt.closest && elt.closest("form")));
-    var recorded = detail.xhr.tavoliSent || {};
-    var sent = {};
-    var fields = form ? form.elements : [];
-    for (var i = 0; i < fields.length; i++) if (fields[i].id) sent[fields[i].id] = true;
-    if (elt && elt.id) sent[elt.id] = true;
-    for (var id in sent) if (Object.prototype.hasOwnProperty.call(recorded, id)) sent[id] = recorded[id];
-    detail.xhr.tavoliTyped = typedIn(detail.target, sent);
-  }
-  document.addEventListener("htmx:afterSwap", function (event) {
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var form = elt && (elt.tagName === "FORM" ? elt : elt.form);
     var xhr = event.detail.xhr;
-    if (!xhr || !xhr.tavoliTyped) return;
-    var kept = xhr.tavoliTyped;
-    delete xhr.tavoliTyped;
-    putBack(kept);
+    var swap = form && form.getAttribute("hx-swap");
+    if (!xhr || (swap !== "none" && swap !== "morph")) return;  // the others: a region redrawn
+    if (swap === "none" && !document.body.classList.contains("console")) return;  // votes
+    var reset = freshForm(form);
+    xhr.addEventListener("load", function () { if (xhr.status >= 200 && xhr.status < 300) reset(); });
   });
 
   // --- Connection state --------------------------------------------------------------------
@@ -702,25 +660,12 @@
     var tag = target && target.tagName;
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
   }
-  // A key pressed while the previous action is still on its way waits for it: that answer
-  // redraws the buttons, and a click on a button being replaced would be lost.
-  var inFlight = 0;
-  var waiting = [];
+  // A key clicks its button at once: the push morphs the buttons in place, so a click that
+  // lands while it draws is not lost.
   function press(key) {
     var button = document.querySelector('[data-shortcut="' + key + '"]:not([disabled])');
     if (button) button.click();
   }
-  // Counted on the request itself: htmx's own events fire on the form, which the answer
-  // may already have replaced (then they never reach the document).
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    inFlight += 1;
-    event.detail.xhr.addEventListener("loadend", function () {
-      inFlight = Math.max(0, inFlight - 1);
-      if (inFlight === 0 && waiting.length) {
-        window.setTimeout(function () { press(waiting.shift()); }, 60);  // after it settles
-      }
-    });
-  });
   document.addEventListener("keydown", function (event) {
     if (!document.body.classList.contains("console") || event.ctrlKey || event.metaKey || event.altKey) return;
     if (typing(event.target)) return;
@@ -732,8 +677,7 @@
     }
     if (!document.querySelector('[data-shortcut="' + key + '"]')) return;
     event.preventDefault();
-    if (inFlight > 0 || waiting.length) waiting.push(key);
-    else press(key);
+    press(key);
   });
   document.addEventListener("click", function (event) {
     if (event.target && event.target.id === "help-open") {
