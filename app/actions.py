@@ -13,21 +13,18 @@ service) and the API's paper-participant creation, which answers with an id.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from app.enums import Kind, KindField, PhaseField, ScreenModeField, VotingModeField
 from app.live.broadcaster import Committed
 from app.models import Table
 from app.reports import access as report_access
 from app.services import moderation, phases, proposals, screen, state, tables, voting
 from app.services.errors import Invalid
 from app.templating import N_
-
-Phase = Literal["preparation", "collect", "discussion", "voting", "closed"]
-ScreenMode = Literal["join", "wall", "spotlight", "results", "timer"]
-
 
 # --- inputs ---------------------------------------------------------------------------------
 
@@ -37,7 +34,7 @@ class NoInput(BaseModel):
 
 
 class PhaseIn(BaseModel):
-    phase: Phase
+    phase: PhaseField
 
 
 class StepIn(BaseModel):
@@ -76,7 +73,7 @@ class SwitchIn(BaseModel):
 
 
 class ScreenIn(BaseModel):
-    mode: ScreenMode
+    mode: ScreenModeField
     spotlight_id: int | None = None
 
 
@@ -113,7 +110,7 @@ class PaperParticipantIn(BaseModel):
 
 
 class KindIn(BaseModel):
-    kind: Literal["need", "proposal", "resource"]
+    kind: KindField
 
 
 class RemoveIn(BaseModel):
@@ -124,7 +121,7 @@ class RemoveIn(BaseModel):
 
 
 class ProposalIn(BaseModel):
-    kind: Literal["need", "proposal", "resource"] = "proposal"
+    kind: KindField = Kind.PROPOSAL
     title: str = ""
     body: str = ""
 
@@ -159,7 +156,7 @@ class TableFormIn(BaseModel):
 
     title: str | None = None
     question: str | None = None
-    mode: Literal["approval", "dots"] | None = Field(
+    mode: VotingModeField | None = Field(
         default=None, description="Left out (a locked fieldset sends nothing): it stays."
     )
     dots: int = 5

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, delete, func, select
 from app.models import KINDS, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote, utcnow
 from app.security import hash_token, new_token
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.methods import method_of
 from app.services.phases import require_open
 from app.services.rows import by_id
 from app.services.tables import Change, Write, event_of, table_write
@@ -290,15 +291,16 @@ def undo_merge(session: Session, table: Table, merge_id: int) -> Change:
 def _folded(table: Table, total: int) -> int:
     """What a merge leaves on the survivor of a participant's votes on the merged posts:
     one approval, or their dots up to the cap (the method cannot change once votes exist)."""
-    return min(total, 1 if table.voting_mode == "approval" else table.max_per_proposal)
+    return method_of(table).folded(table, total)
 
 
 def _room(session: Session, table: Table, participant_id: int) -> int | None:
-    """Dots this participant may still give (None: approval has no budget)."""
-    if table.voting_mode != "dots":
+    """Dots this participant may still give (None: the method has no budget)."""
+    budget = method_of(table).budget(table)
+    if budget is None:
         return None
     participant = session.get(Participant, participant_id)
-    return table.dots - (dots_used(session, participant) if participant else 0)
+    return budget - (dots_used(session, participant) if participant else 0)
 
 
 def merges_of(session: Session, table: Table) -> list[Merge]:
