@@ -51,21 +51,21 @@ def off_wall(status: str, count: int) -> str:
     """“rifiutati: 3”, “rifiutato: 1”: a kind of post not on the wall, with how many."""
     n = {"num": number(count)}
     ngettext = i18n.ngettext
-    if status == "merged":
+    if status == Status.MERGED:
         text = ngettext(
             "merged into another proposal: %(num)s", "merged into other proposals: %(num)s", count
         )
-    elif status == "hidden":
+    elif status == Status.HIDDEN:
         text = ngettext(
             "hidden by the moderator: %(num)s", "hidden by the moderator: %(num)s", count
         )
-    elif status == "rejected":
+    elif status == Status.REJECTED:
         text = ngettext("rejected: %(num)s", "rejected: %(num)s", count)
-    elif status == "pending":
+    elif status == Status.PENDING:
         text = ngettext("waiting for approval: %(num)s", "waiting for approval: %(num)s", count)
-    elif status == "rephrase":
+    elif status == Status.REPHRASE:
         text = ngettext("sent back to rephrase: %(num)s", "sent back to rephrase: %(num)s", count)
-    elif status == "withdrawn":
+    elif status == Status.WITHDRAWN:
         text = ngettext(
             "withdrawn by the author: %(num)s", "withdrawn by the author: %(num)s", count
         )

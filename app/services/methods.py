@@ -39,7 +39,9 @@ class VotingRules:
 
 class VotingMethod:
     """What every method answers. A vote is a number of points (`Vote.dots`) a participant
-    gives a proposal, between 0 and `cap`; a method with a `budget` also bounds their sum."""
+    gives a proposal, between 0 and `cap`; a method with a `budget` also bounds their sum.
+    A tally is the sum of a proposal's points (one SQL `sum`, `voting.TALLIES`). The
+    defaults are one vote per proposal and its words; a method overrides what differs."""
 
     key: ClassVar[str]
     label: ClassVar[str]  # msgid: the method's one name, on every page and in the minutes

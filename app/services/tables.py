@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from app import ratelimit
 from app.db import writers_queue
+from app.enums import Phase
 from app.models import Event, Participant, PhaseChange, Proposal, Table, Vote
 from app.services.errors import Conflict, DomainError, NotFound
 from app.services.methods import VotingRules as VotingRules  # its settings, checked by the method
@@ -220,11 +221,11 @@ def table_write(session: Session, table_id: int, *, layout: bool = False) -> Ite
 
 def voting_opened(session: Session, table: Table) -> bool:
     """Voting has opened once (the timeline has reached it), even if the table stepped back."""
-    if table.phase == "voting":
+    if table.phase == Phase.VOTING:
         return True
     reached = session.exec(
         select(PhaseChange.id).where(
-            PhaseChange.table_id == table.id, PhaseChange.phase == "voting"
+            PhaseChange.table_id == table.id, PhaseChange.phase == Phase.VOTING
         )
     ).first()
     return reached is not None

@@ -7,6 +7,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from app import ratelimit
+from app.enums import Status
 from app.models import Participant, Proposal, Table, Vote, utcnow
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.methods import method_of
@@ -42,7 +43,7 @@ class StaleVote(Conflict):
 DOTS_USED = (
     select(func.coalesce(func.sum(Vote.dots), 0))
     .join(Proposal, col(Proposal.id) == Vote.proposal_id)
-    .where(Vote.participant_id == bindparam("participant_id"), Proposal.status == "visible")
+    .where(Vote.participant_id == bindparam("participant_id"), Proposal.status == Status.VISIBLE)
 )
 TALLY = select(func.coalesce(func.sum(Vote.dots), 0)).where(
     Vote.proposal_id == bindparam("proposal_id")
@@ -101,7 +102,7 @@ def ballots(session: Session, table: Table, participant_ids: Collection[int]) ->
     ).all()
     for participant_id, proposal_id, dots, status in rows:
         votes[participant_id][proposal_id] = dots
-        if status == "visible":
+        if status == Status.VISIBLE:
             used[participant_id] += dots
     budget = method_of(table).budget(table)
     return {pid: Ballot(votes[pid], None if budget is None else budget - used[pid]) for pid in ids}
@@ -174,7 +175,7 @@ def _apply_vote(
     if proposal is None or proposal.table_id != table.id:
         raise NotFound("No proposal with this id on your table")
     require_voting(table)
-    if proposal.status != "visible":
+    if proposal.status != Status.VISIBLE:
         raise Conflict("This proposal is not on the wall")
     method = method_of(table)
     cap = method.cap(table)
@@ -240,7 +241,7 @@ def trim_to_budget(session: Session, table: Table, proposal: Proposal) -> None:
     for vote in list(session.exec(select(Vote).where(Vote.proposal_id == proposal.id))):
         voter = session.get(Participant, vote.participant_id)
         room = budget - (dots_used(session, voter) if voter else 0)
-        if proposal.status == "visible":  # its own dots are already counted as used
+        if proposal.status == Status.VISIBLE:  # its own dots are already counted as used
             room += vote.dots
         give = min(vote.dots, max(room, 0))
         if give == 0:
