@@ -92,7 +92,6 @@ def build_templates() -> Jinja2Templates:
         "phase_label": _label(PHASE_LABELS),
         "phase_hint": _label(PHASE_HINTS),
         "screen_label": _label(SCREEN_LABELS),
-        "voting_label": lambda mode: METHODS[mode].name() if mode in METHODS else mode,
         # The table's voting method (services/methods.py): its words and its template.
         "method": method_of,
         "METHODS": _shipped,

@@ -104,9 +104,12 @@ def test_the_api_takes_scores_and_shows_the_methods_json(
     client: TestClient, engine: Engine
 ) -> None:
     with Session(engine, expire_on_commit=False) as session:
-        table, _ = score_table(session)
+        table, moderator_token = score_table(session)
         in_phase(session, table, "collect")
     code = table.code
+    # Registered, but not shipped: the moderator's forms offer only the shipped methods.
+    offered = client.get(f"/m/{moderator_token}").text
+    assert 'name="mode" value="dots"' in offered and 'value="score"' not in offered
     joined = client.post(f"/api/tables/{code}/participants", json={"name": "Ada"}).json()
     headers = {"Authorization": f"Bearer {joined['token']}"}
     posted = client.post(
