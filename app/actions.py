@@ -13,11 +13,12 @@ service) and the API's paper-participant creation, which answers with an id.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from app.enums import Kind, KindField, PhaseField, ScreenModeField, VotingModeField
 from app.live.broadcaster import Committed
 from app.models import Table
 from app.services import (
@@ -33,10 +34,6 @@ from app.services import (
 from app.services.errors import Invalid
 from app.templating import N_
 
-Phase = Literal["preparation", "collect", "discussion", "voting", "closed"]
-ScreenMode = Literal["join", "wall", "spotlight", "results", "timer"]
-
-
 # --- inputs ---------------------------------------------------------------------------------
 
 
@@ -45,7 +42,7 @@ class NoInput(BaseModel):
 
 
 class PhaseIn(BaseModel):
-    phase: Phase
+    phase: PhaseField
 
 
 class StepIn(BaseModel):
@@ -84,7 +81,7 @@ class SwitchIn(BaseModel):
 
 
 class ScreenIn(BaseModel):
-    mode: ScreenMode
+    mode: ScreenModeField
     spotlight_id: int | None = None
 
 
@@ -121,7 +118,7 @@ class PaperParticipantIn(BaseModel):
 
 
 class KindIn(BaseModel):
-    kind: Literal["need", "proposal", "resource"]
+    kind: KindField
 
 
 class RemoveIn(BaseModel):
@@ -132,7 +129,7 @@ class RemoveIn(BaseModel):
 
 
 class ProposalIn(BaseModel):
-    kind: Literal["need", "proposal", "resource"] = "proposal"
+    kind: KindField = Kind.PROPOSAL
     title: str = ""
     body: str = ""
 
@@ -167,7 +164,7 @@ class TableFormIn(BaseModel):
 
     title: str | None = None
     question: str | None = None
-    mode: Literal["approval", "dots"] | None = Field(
+    mode: VotingModeField | None = Field(
         default=None, description="Left out (a locked fieldset sends nothing): it stays."
     )
     dots: int = 5

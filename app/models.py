@@ -5,14 +5,13 @@ import datetime as dt
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-KINDS = ("need", "proposal", "resource")
-VOTING_MODES = ("approval", "dots")
-PHASES = ("preparation", "collect", "discussion", "voting", "closed")
-SCREEN_MODES = ("join", "wall", "spotlight", "results", "timer")
-# visible: on the wall; pending: in the pre-moderation queue; rephrase: sent back to the
-# author with a note; rejected/hidden: off the wall; withdrawn: by its author; merged: into
-# another proposal (merged_into_id).
-STATUSES = ("visible", "pending", "rephrase", "rejected", "hidden", "withdrawn", "merged")
+from app.enums import Kind, Phase, ScreenMode, Status, VotingMode, one_of
+
+KINDS: tuple[Kind, ...] = tuple(Kind)
+VOTING_MODES: tuple[VotingMode, ...] = tuple(VotingMode)
+PHASES: tuple[Phase, ...] = tuple(Phase)
+SCREEN_MODES: tuple[ScreenMode, ...] = tuple(ScreenMode)
+STATUSES: tuple[Status, ...] = tuple(Status)
 
 
 def utcnow() -> dt.datetime:
@@ -50,17 +49,11 @@ class Table(SQLModel, table=True):
 
     __tablename__ = "tables"
     __table_args__ = (
-        CheckConstraint("voting_mode IN ('approval', 'dots')", name="voting_mode_known"),
+        CheckConstraint(one_of("voting_mode", VotingMode), name="voting_mode_known"),
         CheckConstraint("dots >= 1 AND max_per_proposal >= 1", name="dots_positive"),
         CheckConstraint("max_per_proposal <= dots", name="cap_within_budget"),
-        CheckConstraint(
-            "phase IN ('preparation', 'collect', 'discussion', 'voting', 'closed')",
-            name="phase_known",
-        ),
-        CheckConstraint(
-            "screen_mode IN ('join', 'wall', 'spotlight', 'results', 'timer')",
-            name="screen_mode_known",
-        ),
+        CheckConstraint(one_of("phase", Phase), name="phase_known"),
+        CheckConstraint(one_of("screen_mode", ScreenMode), name="screen_mode_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -68,7 +61,7 @@ class Table(SQLModel, table=True):
     code: str = Field(max_length=6, unique=True)
     title: str = Field(max_length=200)
     question: str = Field(default="", max_length=500)
-    voting_mode: str = Field(default="approval", max_length=16)
+    voting_mode: str = Field(default=VotingMode.APPROVAL, max_length=16)
     dots: int = Field(default=1)
     max_per_proposal: int = Field(default=1)
     # Bumped by every committed change of the table; every push carries it.
@@ -76,11 +69,11 @@ class Table(SQLModel, table=True):
     # The seq of the last change that alters more than cards and tallies (phase, screen,
     # moderation): such a push re-renders whole regions instead of patching them.
     layout_seq: int = Field(default=0)
-    phase: str = Field(default="preparation", max_length=16)
+    phase: str = Field(default=Phase.PREPARATION, max_length=16)
     post_in_discussion: bool = Field(default=False)
     premoderation: bool = Field(default=False)
     results_hidden: bool = Field(default=False)
-    screen_mode: str = Field(default="join", max_length=16)
+    screen_mode: str = Field(default=ScreenMode.JOIN, max_length=16)
     group_by_tag: bool = Field(default=False)
     # The moderator closes joining once the room is in; posts per participant are capped.
     joining_open: bool = Field(default=True)
@@ -131,12 +124,8 @@ class Participant(SQLModel, table=True):
 class Proposal(SQLModel, table=True):
     __tablename__ = "proposals"
     __table_args__ = (
-        CheckConstraint("kind IN ('need', 'proposal', 'resource')", name="kind_known"),
-        CheckConstraint(
-            "status IN ('visible', 'pending', 'rephrase', 'rejected', 'hidden', 'withdrawn',"
-            " 'merged')",
-            name="status_known",
-        ),
+        CheckConstraint(one_of("kind", Kind), name="kind_known"),
+        CheckConstraint(one_of("status", Status), name="status_known"),
         Index("ix_proposals_table_updated_seq", "table_id", "updated_seq"),
     )
 
@@ -146,7 +135,7 @@ class Proposal(SQLModel, table=True):
     kind: str = Field(max_length=16)
     title: str = Field(max_length=140)
     body: str = Field(default="", max_length=1000)
-    status: str = Field(default="visible", max_length=16)
+    status: str = Field(default=Status.VISIBLE, max_length=16)
     # Why a moderator sent it back or rejected it; shown to its author.
     moderator_note: str = Field(default="", max_length=300)
     # The author's wording, kept when a moderator edits the text.

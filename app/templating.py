@@ -9,41 +9,54 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from app import i18n
+from app.enums import Kind, Phase, ScreenMode, Status, VotingMode
 from app.i18n import N_ as N_  # re-exported: the templates' labels and the reports mark with it
+from app.services.methods import METHODS, VotingMethod, method_of
 from app.services.visibility import tallies_shown
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 
-KIND_LABELS = {"need": N_("Need"), "proposal": N_("Proposal"), "resource": N_("Resource")}
-KIND_GROUPS = {"need": N_("Needs"), "proposal": N_("Proposals"), "resource": N_("Resources")}
-PHASE_LABELS = {
-    "preparation": N_("Preparation"),
-    "collect": N_("Collecting ideas"),
-    "discussion": N_("Discussion"),
-    "voting": N_("Voting"),
-    "closed": N_("Closed"),
+KIND_LABELS: dict[str, str] = {
+    Kind.NEED: N_("Need"),
+    Kind.PROPOSAL: N_("Proposal"),
+    Kind.RESOURCE: N_("Resource"),
 }
-PHASE_HINTS = {
-    "preparation": N_("The table is about to start."),
-    "collect": N_("Write needs, proposals and resources."),
-    "discussion": N_("Discussion under way: listen and speak up."),
-    "voting": N_("Vote for the proposals you see as priorities."),
-    "closed": N_("The table is closed. Thank you for taking part!"),
+KIND_GROUPS: dict[str, str] = {
+    Kind.NEED: N_("Needs"),
+    Kind.PROPOSAL: N_("Proposals"),
+    Kind.RESOURCE: N_("Resources"),
 }
-# One name per voting method, on every page and in every format of the minutes.
-VOTING_LABELS = {"approval": N_("Approval voting"), "dots": N_("Dot voting")}
-SCREEN_LABELS = {
-    "join": N_("Join"),
-    "wall": N_("Wall"),
-    "spotlight": N_("Spotlight"),
-    "results": N_("Results"),
-    "timer": N_("Timer"),
+PHASE_LABELS: dict[str, str] = {
+    Phase.PREPARATION: N_("Preparation"),
+    Phase.COLLECT: N_("Collecting ideas"),
+    Phase.DISCUSSION: N_("Discussion"),
+    Phase.VOTING: N_("Voting"),
+    Phase.CLOSED: N_("Closed"),
+}
+PHASE_HINTS: dict[str, str] = {
+    Phase.PREPARATION: N_("The table is about to start."),
+    Phase.COLLECT: N_("Write needs, proposals and resources."),
+    Phase.DISCUSSION: N_("Discussion under way: listen and speak up."),
+    Phase.VOTING: N_("Vote for the proposals you see as priorities."),
+    Phase.CLOSED: N_("The table is closed. Thank you for taking part!"),
+}
+SCREEN_LABELS: dict[str, str] = {
+    ScreenMode.JOIN: N_("Join"),
+    ScreenMode.WALL: N_("Wall"),
+    ScreenMode.SPOTLIGHT: N_("Spotlight"),
+    ScreenMode.RESULTS: N_("Results"),
+    ScreenMode.TIMER: N_("Timer"),
 }
 
 
 def _label(table: dict[str, str]) -> Callable[[str], str]:
     return lambda key: i18n.gettext(table.get(key, key))
+
+
+def _shipped() -> tuple[VotingMethod, ...]:
+    """The methods a moderator can choose (registered later ones, as the tests', are not)."""
+    return tuple(m for m in METHODS.values() if m.key in tuple(VotingMode))
 
 
 def _mmss(seconds: int | None) -> str:
@@ -75,15 +88,20 @@ def build_templates() -> Jinja2Templates:
         "phase_label": _label(PHASE_LABELS),
         "phase_hint": _label(PHASE_HINTS),
         "screen_label": _label(SCREEN_LABELS),
-        "voting_label": _label(VOTING_LABELS),
+        # The table's voting method (services/methods.py): its words and its template.
+        "method": method_of,
+        "METHODS": _shipped,
         "mmss": _mmss,
         "tallies_shown": tallies_shown,
-        "PHASES": tuple(PHASE_LABELS),
-        "SCREEN_MODES": tuple(SCREEN_LABELS),
+        "PHASES": tuple(Phase),
+        "SCREEN_MODES": tuple(ScreenMode),
+        "Phase": Phase,
+        "Kind": Kind,
+        "Status": Status,
         "long_date": i18n.long_date,
         "local_moment": i18n.local_moment,
         "current_locale": i18n.current_locale,
-        "KINDS": tuple(KIND_LABELS),
+        "KINDS": tuple(Kind),
         "HTMX": "vendor/htmx-2.0.11.min.js",
         "HTMX_WS": "vendor/htmx-ext-ws-2.0.4.min.js",
         "IDIOMORPH": "vendor/idiomorph-ext-0.8.0.min.js",

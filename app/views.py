@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.enums import Status
 from app.models import Participant, Proposal, Table
 from app.services import proposals, state, tables, voting
 
@@ -26,7 +27,7 @@ def participant_context(session: Session, table: Table, me: Participant) -> dict
         "my_posts": [
             p
             for p in my_posts(current, me.id or 0, mine)
-            if current.can_post or p.status != "visible"
+            if current.can_post or p.status != Status.VISIBLE
         ],
         "my_cards": mine,
         # The limits of the services, shown by the counters of the phone's text fields.
@@ -45,7 +46,8 @@ def my_posts(current: state.TableState, me: int, mine: list[int]) -> list[state.
     return [
         p
         for p in current.proposals
-        if p.id in own or (p.id in cards and p.status in ("visible", "pending", "rephrase"))
+        if p.id in own
+        or (p.id in cards and p.status in (Status.VISIBLE, Status.PENDING, Status.REPHRASE))
     ]
 
 

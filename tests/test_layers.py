@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ("app", "app.config", "app.security", "app.i18n", "app.logs", "app.errors", "app.clock"),
     ),
     ("base", ("app.ratelimit",)),
-    ("storage", ("app.models", "app.db")),
+    ("storage", ("app.enums", "app.models", "app.db")),
     # Every rule, and the read models (`services/state.py`).
     ("services", ("app.services",)),
     # What reads the services to draw: the Jinja environment, the pages' contexts, reports.

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app.i18n import LOCALES, using_locale
 from app.models import Table
+from app.services.methods import method_of
 from app.services.state import PushState, TableDelta, TableState, TableStats
 from app.services.visibility import tallies_shown
 from app.views import own_contexts
@@ -68,9 +69,7 @@ def _public(proposal: dict[str, Any], hidden: bool) -> dict[str, Any]:
 
 
 def voting_json(table: Table) -> dict[str, Any]:
-    if table.voting_mode == "dots":
-        return {"mode": "dots", "dots": table.dots, "max_per_proposal": table.max_per_proposal}
-    return {"mode": "approval"}
+    return method_of(table).json(table)
 
 
 class Fragments:

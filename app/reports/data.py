@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from sqlmodel import Session, col, func, select
 
+from app.enums import Phase, Status
 from app.models import KINDS, Event, Participant, PhaseChange, Proposal, Table, Vote
 from app.reports.privacy import (
     WITHHELD,
@@ -25,7 +26,7 @@ from app.services.privacy import erase_after, notice_filled
 from app.services.state import ProposalView, table_state
 
 TIE_ROOM = 5  # a priority list shows this many more lines at most, to keep a tie whole
-OFF_WALL = ("hidden", "rejected", "pending", "rephrase", "withdrawn")
+OFF_WALL = (Status.HIDDEN, Status.REJECTED, Status.PENDING, Status.REPHRASE, Status.WITHDRAWN)
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class TableReport:
     @property
     def draft(self) -> bool:
         """Downloaded while the table runs: a "bozza", with totals only."""
-        return self.phase != "closed"
+        return self.phase != Phase.CLOSED
 
     @property
     def breakdown(self) -> bool:
@@ -297,14 +298,14 @@ def event_figures(session: Session, event: Event, *, min_group: int) -> EventFig
             .order_by(col(PhaseChange.at), col(PhaseChange.id))
         ):
             steps[table_id].append((_aware(at), phase))
-    final = all(t.phase == "closed" for t in tables)
+    final = all(t.phase == Phase.CLOSED for t in tables)
     changed = final and _final_episodes(tables, steps) > 1
     reasons: dict[int, str] = {}
     for t in tables:
         i = t.id or 0
-        if t.phase != "closed":
+        if t.phase != Phase.CLOSED:
             reasons[i] = "draft"
-        elif sum(1 for _at, phase in steps[i] if phase == "closed") > 1:
+        elif sum(1 for _at, phase in steps[i] if phase == Phase.CLOSED) > 1:
             reasons[i] = "reopened"  # two final versions could be told apart
         elif changed:
             reasons[i] = "changed"
@@ -342,7 +343,7 @@ def _final_episodes(tables: list[Table], steps: dict[int, list[tuple[dt.datetime
     reopened, or one added) after an earlier set of final minutes."""
     points: dict[dt.datetime, list[tuple[int, str]]] = defaultdict(list)
     for t in tables:
-        points[_aware(t.created_at)].append((t.id or 0, "preparation"))
+        points[_aware(t.created_at)].append((t.id or 0, Phase.PREPARATION))
         for at, phase in steps[t.id or 0]:
             points[at].append((t.id or 0, phase))
     state: dict[int, str] = {}
@@ -350,7 +351,7 @@ def _final_episodes(tables: list[Table], steps: dict[int, list[tuple[dt.datetime
     for at in sorted(points):
         for table_id, phase in points[at]:
             state[table_id] = phase
-        now = all(phase == "closed" for phase in state.values())
+        now = all(phase == Phase.CLOSED for phase in state.values())
         episodes += now and not was_final
         was_final = now
     return episodes
@@ -401,8 +402,8 @@ def build_table_report(
     statuses: dict[str, int] = defaultdict(int)
     for view in current.proposals:
         statuses[view.status] += 1
-    starts = [s.at for s in steps if s.phase != "preparation"]
-    ends = [s.at for s in steps if s.phase == "closed"]
+    starts = [s.at for s in steps if s.phase != Phase.PREPARATION]
+    ends = [s.at for s in steps if s.phase == Phase.CLOSED]
     # Paper participants consent like anyone else (the moderator asks them).
     consenting = [
         p for p in sorted(active, key=lambda p: p.name.casefold()) if p.named_in_minutes and p.name
@@ -433,7 +434,7 @@ def build_table_report(
         phase=table.phase,
         withheld=withheld,
         start=starts[0] if starts else None,
-        end=ends[-1] if ends and table.phase == "closed" else None,
+        end=ends[-1] if ends and table.phase == Phase.CLOSED else None,
         timeline=steps,
         categories=categories,
         people=tuple(hidden.get(c, present[c]) for c in categories),
@@ -594,6 +595,6 @@ def proposal_count(session: Session, table_id: int) -> int:
         session.exec(
             select(func.count())
             .select_from(Proposal)
-            .where(Proposal.table_id == table_id, Proposal.status == "visible")
+            .where(Proposal.table_id == table_id, Proposal.status == Status.VISIBLE)
         ).one()
     )

@@ -9,19 +9,21 @@ from babel.dates import format_time
 from babel.numbers import format_decimal
 
 from app import i18n
+from app.enums import Status, VotingMode
 from app.reports.data import EventInfo, EventReport, Line, Named, Organisation, TableReport
 from app.reports.privacy import Cell, Withheld
-from app.templating import KIND_GROUPS, KIND_LABELS, N_, PHASE_LABELS, VOTING_LABELS
+from app.services.methods import METHODS, of_mode
+from app.templating import KIND_GROUPS, KIND_LABELS, N_, PHASE_LABELS
 
 # Events happen in Italy; timestamps are stored in UTC.
 LOCAL_TIME = ZoneInfo("Europe/Rome")
 
-STATUS_LABELS = {
-    "hidden": N_("hidden by the moderator"),
-    "rejected": N_("rejected"),
-    "pending": N_("waiting for approval"),
-    "rephrase": N_("sent back to rephrase"),
-    "withdrawn": N_("withdrawn by the author"),
+STATUS_LABELS: dict[str, str] = {
+    Status.HIDDEN: N_("hidden by the moderator"),
+    Status.REJECTED: N_("rejected"),
+    Status.PENDING: N_("waiting for approval"),
+    Status.REPHRASE: N_("sent back to rephrase"),
+    Status.WITHDRAWN: N_("withdrawn by the author"),
 }
 
 
@@ -49,21 +51,21 @@ def off_wall(status: str, count: int) -> str:
     """“rifiutati: 3”, “rifiutato: 1”: a kind of post not on the wall, with how many."""
     n = {"num": number(count)}
     ngettext = i18n.ngettext
-    if status == "merged":
+    if status == Status.MERGED:
         text = ngettext(
             "merged into another proposal: %(num)s", "merged into other proposals: %(num)s", count
         )
-    elif status == "hidden":
+    elif status == Status.HIDDEN:
         text = ngettext(
             "hidden by the moderator: %(num)s", "hidden by the moderator: %(num)s", count
         )
-    elif status == "rejected":
+    elif status == Status.REJECTED:
         text = ngettext("rejected: %(num)s", "rejected: %(num)s", count)
-    elif status == "pending":
+    elif status == Status.PENDING:
         text = ngettext("waiting for approval: %(num)s", "waiting for approval: %(num)s", count)
-    elif status == "rephrase":
+    elif status == Status.REPHRASE:
         text = ngettext("sent back to rephrase: %(num)s", "sent back to rephrase: %(num)s", count)
-    elif status == "withdrawn":
+    elif status == Status.WITHDRAWN:
         text = ngettext(
             "withdrawn by the author: %(num)s", "withdrawn by the author: %(num)s", count
         )
@@ -165,14 +167,12 @@ def numbered(line: Line) -> str:
 
 def voting_name(mode: str) -> str:
     """The method's one name, shared with every page: “Voto per approvazione”, “Bollini”."""
-    return _(VOTING_LABELS.get(mode, mode))
+    method = METHODS.get(mode)
+    return method.name() if method else mode
 
 
 def voting(mode: str, dots: int, cap: int) -> str:
-    if mode == "dots":
-        rule = _("%(dots)s each, at most %(cap)s on one proposal") % {"dots": dots, "cap": cap}
-        return f"{voting_name(mode)}: {rule}"
-    return voting_name(mode)
+    return of_mode(mode).described(dots, cap)
 
 
 def tied_after(count: int) -> str:
@@ -186,22 +186,19 @@ def tied_after(count: int) -> str:
 
 def tally(mode: str, count: int) -> str:
     """“12 voti” or “12 bollini”: approvals and dots are different units, never added up."""
-    word = (
-        i18n.ngettext("dot", "dots", count)
-        if mode == "dots"
-        else i18n.ngettext("vote", "votes", count)
-    )
-    return f"{number(count)} {word}"
+    return f"{number(count)} {of_mode(mode).unit(count)}"
 
 
 def votes_heading(mode: str) -> str:
     """The heading of a votes column: “Voti”, or “Bollini” in a dot-voting table."""
-    return _("Dots") if mode == "dots" else _("Votes")
+    return of_mode(mode).heading()
 
 
 def totals(by_mode: dict[str, int]) -> str:
     """An event's votes, one figure per unit: “207 voti · 114 bollini”."""
-    return " · ".join(tally(mode, n) for mode, n in by_mode.items()) or tally("approval", 0)
+    return " · ".join(tally(mode, n) for mode, n in by_mode.items()) or tally(
+        VotingMode.APPROVAL, 0
+    )
 
 
 def privacy_note(min_group: int) -> str:

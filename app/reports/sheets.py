@@ -23,6 +23,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from app.enums import VotingMode
 from app.reports import labels
 from app.reports.csvfile import Column, columns, safe_text, unit, values
 from app.reports.data import EventInfo, EventReport, Line, Named, TableReport
@@ -301,7 +302,7 @@ def _summary(ws: Worksheet, report: EventReport) -> None:
             ]
         )
     # One total per unit: approvals and dots are never added up.
-    by_mode = report.votes_by_mode() or {"approval": 0}
+    by_mode = report.votes_by_mode() or {VotingMode.APPROVAL: 0}
     totals: list[list[object]] = [
         [_("Total"), "", "", "", None, None, votes, unit(mode)] for mode, votes in by_mode.items()
     ]

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app import ratelimit
 from app.config import Settings
 from app.deps import LiveDep, SessionDep, SettingsDep, csrf_protect
+from app.enums import VotingMode
 from app.models import Event, Table
 from app.reports import cards, content_disposition
 from app.routing import UnitOfWorkRoute
@@ -323,7 +324,7 @@ def create_table(
     session: SessionDep,
     title: Annotated[str, Form()] = "",
     question: Annotated[str, Form()] = "",
-    mode: Annotated[str, Form()] = "approval",
+    mode: Annotated[str, Form()] = VotingMode.APPROVAL,
     dots: Annotated[int, Form()] = 5,
     max_per_proposal: Annotated[int, Form()] = 3,
 ) -> Response:

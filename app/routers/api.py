@@ -20,6 +20,7 @@ from app.deps import (
     SettingsDep,
     TokenDep,
 )
+from app.enums import Kind, KindField, VotingMode
 from app.live.fragments import API, MODERATOR, table_json, voting_json
 from app.models import Table
 from app.reports import cards, content_disposition
@@ -57,12 +58,14 @@ class EventOut(BaseModel):
     categories: list[str]
 
 
+# The API's schema of each shipped method (`services/methods.py`): its key as the tag, its
+# settings as the fields; the method itself checks them (`VotingRules.checked`).
 class ApprovalVoting(StrictIn):
-    mode: Literal["approval"]
+    mode: Literal[VotingMode.APPROVAL]
 
 
 class DotsVoting(StrictIn):
-    mode: Literal["dots"]
+    mode: Literal[VotingMode.DOTS]
     dots: int = 5
     max_per_proposal: int | None = None
 
@@ -82,7 +85,7 @@ def voting_of(table: Table) -> ApprovalVoting | DotsVoting:
 class TableIn(StrictIn):
     title: str
     question: str = ""
-    voting: Voting = ApprovalVoting(mode="approval")
+    voting: Voting = ApprovalVoting(mode=VotingMode.APPROVAL)
 
 
 class TableOut(BaseModel):
@@ -108,7 +111,7 @@ class JoinOut(BaseModel):
 
 
 class ProposalIn(StrictIn):
-    kind: Literal["need", "proposal", "resource"] = "proposal"
+    kind: KindField = Kind.PROPOSAL
     title: str
     body: str = ""
 
@@ -173,14 +176,8 @@ def create_table(
     event: ApiModeratorDep,
     settings: SettingsDep,
 ) -> TableOut:
-    voting = body.voting
-    rules = (
-        tables.VotingRules.checked("dots", voting.dots, voting.max_per_proposal)
-        if isinstance(voting, DotsVoting)
-        else tables.VotingRules.checked("approval")
-    )
     table = tables.create_table(
-        session, event=event, title=body.title, question=body.question, voting=rules
+        session, event=event, title=body.title, question=body.question, voting=rules_of(body.voting)
     )
     return TableOut(
         id=table.id or 0,
@@ -431,9 +428,11 @@ class TableDetailsOut(BaseModel):
 
 
 def rules_of(voting: ApprovalVoting | DotsVoting) -> tables.VotingRules:
-    if isinstance(voting, DotsVoting):
-        return tables.VotingRules.checked("dots", voting.dots, voting.max_per_proposal)
-    return tables.VotingRules.checked("approval")
+    """The settings as sent, checked by the method they name."""
+    settings = voting.model_dump()
+    return tables.VotingRules.checked(
+        voting.mode, settings.get("dots"), settings.get("max_per_proposal")
+    )
 
 
 @router.patch("/tables/{code}", response_model=TableDetailsOut)

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app import ratelimit
 from app.deps import LiveDep, SessionDep, SettingsDep, SignerDep, csrf_protect
+from app.enums import Kind
 from app.i18n import LOCALES
 from app.models import Participant, Table
 from app.routing import UnitOfWorkRoute
@@ -155,7 +156,7 @@ def post_proposal(
     live: LiveDep,
     title: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
-    kind: Annotated[str, Form()] = "proposal",
+    kind: Annotated[str, Form()] = Kind.PROPOSAL,
 ) -> Response:
     table, me = _mine(request, session, signer, code)
     posted = proposals.post_proposal(session, participant=me, kind=kind, title=title, body=body)

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.enums import Phase
 from app.models import Event, Participant, Table
 from app.security import hash_token, new_token, tokens_equal
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -102,8 +103,8 @@ def list_events(session: Session) -> list[EventSummary]:
     summaries = []
     for event in found:
         of_event = phases.get(event.id or 0, [])
-        closed = of_event.count("closed")
-        preparing = of_event.count("preparation")
+        closed = of_event.count(Phase.CLOSED)
+        preparing = of_event.count(Phase.PREPARATION)
         summaries.append(
             EventSummary(
                 event=event,

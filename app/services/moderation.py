@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, delete, func, select
 
+from app.enums import Status
 from app.models import KINDS, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote, utcnow
 from app.security import hash_token, new_token
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.methods import method_of
 from app.services.phases import require_open
 from app.services.rows import by_id
 from app.services.tables import Change, Write, event_of, table_write
@@ -43,7 +45,7 @@ def _touch(session: Session, proposal: Proposal, seq: int) -> None:
 def accept(session: Session, table: Table, proposal_id: int) -> Change:
     with _moderating(session, table) as write:
         proposal = proposal_on(session, write.table, proposal_id)
-        if proposal.status not in ("pending", "rephrase", "rejected", "hidden"):
+        if proposal.status not in (Status.PENDING, Status.REPHRASE, Status.REJECTED, Status.HIDDEN):
             raise Conflict("This post is not waiting for a decision")
         _to_wall(session, write, proposal)
     return write.change
@@ -55,7 +57,7 @@ def accept_all(session: Session, table: Table) -> Change:
         waiting = list(
             session.exec(
                 select(Proposal)
-                .where(Proposal.table_id == write.table.id, Proposal.status == "pending")
+                .where(Proposal.table_id == write.table.id, Proposal.status == Status.PENDING)
                 .order_by(col(Proposal.created_seq))
             )
         )
@@ -72,7 +74,7 @@ def set_kind(session: Session, table: Table, proposal_id: int, kind: str) -> Cha
         raise Invalid("Unknown kind: choose need, proposal or resource", field="kind")
     with _moderating(session, table) as write:
         proposal = proposal_on(session, write.table, proposal_id)
-        if proposal.status == "merged":
+        if proposal.status == Status.MERGED:
             raise Conflict("This post was merged into another")
         if proposal.kind == kind:
             write.nothing()
@@ -83,20 +85,20 @@ def set_kind(session: Session, table: Table, proposal_id: int, kind: str) -> Cha
 
 
 def _to_wall(session: Session, write: Write, proposal: Proposal) -> None:
-    proposal.status, proposal.moderator_note = "visible", ""
+    proposal.status, proposal.moderator_note = Status.VISIBLE, ""
     _touch(session, proposal, write.seq)
     session.flush()
     trim_to_budget(session, write.table, proposal)
 
 
 def reject(session: Session, table: Table, proposal_id: int, *, note: str = "") -> Change:
-    return _send_back(session, table, proposal_id, status="rejected", note=note)
+    return _send_back(session, table, proposal_id, status=Status.REJECTED, note=note)
 
 
 def ask_rephrase(session: Session, table: Table, proposal_id: int, *, note: str) -> Change:
     if not note.strip():
         raise Invalid("Tell the author what to change", field="note")
-    return _send_back(session, table, proposal_id, status="rephrase", note=note)
+    return _send_back(session, table, proposal_id, status=Status.REPHRASE, note=note)
 
 
 def _send_back(
@@ -105,7 +107,7 @@ def _send_back(
     clean_note = clean_line(note, field="note", limit=NOTE_LIMIT)
     with _moderating(session, table) as write:
         proposal = proposal_on(session, write.table, proposal_id)
-        if proposal.status not in ("pending", "visible", "rephrase"):
+        if proposal.status not in (Status.PENDING, Status.VISIBLE, Status.REPHRASE):
             raise Conflict("This post is not waiting for a decision")
         proposal.status, proposal.moderator_note = status, clean_note
         _touch(session, proposal, write.seq)
@@ -115,9 +117,9 @@ def _send_back(
 def hide(session: Session, table: Table, proposal_id: int) -> Change:
     with _moderating(session, table) as write:
         proposal = proposal_on(session, write.table, proposal_id)
-        if proposal.status != "visible":
+        if proposal.status != Status.VISIBLE:
             raise Conflict("Only a post on the wall can be hidden")
-        proposal.status = "hidden"
+        proposal.status = Status.HIDDEN
         _touch(session, proposal, write.seq)
     return write.change
 
@@ -126,7 +128,7 @@ def restore(session: Session, table: Table, proposal_id: int) -> Change:
     """Back on the wall; its votes count again only within each voter's budget."""
     with _moderating(session, table) as write:
         proposal = proposal_on(session, write.table, proposal_id)
-        if proposal.status != "hidden":
+        if proposal.status != Status.HIDDEN:
             raise Conflict("Only a hidden post can be restored")
         _to_wall(session, write, proposal)
     return write.change
@@ -174,7 +176,7 @@ def merge(
         current = write.table
         survivor = proposal_on(session, current, survivor_id)
         merged = [proposal_on(session, current, pid) for pid in others]
-        if any(p.status != "visible" for p in (survivor, *merged)):
+        if any(p.status != Status.VISIBLE for p in (survivor, *merged)):
             raise Conflict("Only proposals on the wall can be merged")
         involved = [survivor_id, *others]
         votes = list(session.exec(select(Vote).where(col(Vote.proposal_id).in_(involved))))
@@ -199,7 +201,7 @@ def merge(
                 )
             )
         for proposal in merged:
-            proposal.status, proposal.merged_into_id = "merged", survivor_id
+            proposal.status, proposal.merged_into_id = Status.MERGED, survivor_id
             _touch(session, proposal, write.seq)
         _touch(session, survivor, write.seq)
         session.add(record)
@@ -230,9 +232,9 @@ def undo_merge(session: Session, table: Table, merge_id: int) -> Change:
             for m in merges_of(session, current)
             if (m.id or 0) > (record.id or 0) and involved_ids & {m.survivor_id, *m.merged_ids}
         ]
-        if survivor.status == "hidden":  # its voters' dots are off the count meanwhile
+        if survivor.status == Status.HIDDEN:  # its voters' dots are off the count meanwhile
             raise Conflict("Restore the merged post before undoing its merge")
-        if survivor.status != "visible" or later:
+        if survivor.status != Status.VISIBLE or later:
             raise Conflict("Undo the later merge first")
         before: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for participant_id, proposal_id, dots in record.votes_before:
@@ -278,7 +280,7 @@ def undo_merge(session: Session, table: Table, merge_id: int) -> Change:
                     room = None if room is None else room - give
         for proposal_id in record.merged_ids:
             proposal = proposal_on(session, current, proposal_id)
-            proposal.status = record.statuses_before.get(str(proposal_id), "visible")
+            proposal.status = record.statuses_before.get(str(proposal_id), Status.VISIBLE)
             proposal.merged_into_id = None
             _touch(session, proposal, write.seq)
         _touch(session, survivor, write.seq)
@@ -290,15 +292,16 @@ def undo_merge(session: Session, table: Table, merge_id: int) -> Change:
 def _folded(table: Table, total: int) -> int:
     """What a merge leaves on the survivor of a participant's votes on the merged posts:
     one approval, or their dots up to the cap (the method cannot change once votes exist)."""
-    return min(total, 1 if table.voting_mode == "approval" else table.max_per_proposal)
+    return method_of(table).folded(table, total)
 
 
 def _room(session: Session, table: Table, participant_id: int) -> int | None:
-    """Dots this participant may still give (None: approval has no budget)."""
-    if table.voting_mode != "dots":
+    """Dots this participant may still give (None: the method has no budget)."""
+    budget = method_of(table).budget(table)
+    if budget is None:
         return None
     participant = session.get(Participant, participant_id)
-    return table.dots - (dots_used(session, participant) if participant else 0)
+    return budget - (dots_used(session, participant) if participant else 0)
 
 
 def merges_of(session: Session, table: Table) -> list[Merge]:
@@ -397,17 +400,17 @@ def remove_participant(
             session.exec(
                 select(Proposal).where(
                     Proposal.participant_id == participant_id,
-                    col(Proposal.status).in_(("visible", "pending", "rephrase")),
+                    col(Proposal.status).in_((Status.VISIBLE, Status.PENDING, Status.REPHRASE)),
                 )
             )
         )
-        keepable = {p.id for p in posts if p.status == "visible"}
+        keepable = {p.id for p in posts if p.status == Status.VISIBLE}
         if keep - keepable:
             raise Invalid("Only their posts on the wall can be kept", field="keep_ids")
         for proposal in posts:
             if proposal.id in keep:
                 continue
-            proposal.status = "hidden"
+            proposal.status = Status.HIDDEN
             _touch(session, proposal, write.seq)
         for vote in list(session.exec(select(Vote).where(Vote.participant_id == participant_id))):
             voted = session.get(Proposal, vote.proposal_id)
@@ -439,7 +442,7 @@ class RemovalPreview:
     @property
     def supported(self) -> list[RemovedPost]:
         """Posts on the wall that others voted for: the ones worth keeping."""
-        return [p for p in self.posts if p.status == "visible" and p.others]
+        return [p for p in self.posts if p.status == Status.VISIBLE and p.others]
 
 
 def removal_preview(session: Session, table: Table, participant_id: int) -> RemovalPreview:
@@ -453,7 +456,7 @@ def removal_preview(session: Session, table: Table, participant_id: int) -> Remo
             select(Proposal)
             .where(
                 Proposal.participant_id == participant_id,
-                col(Proposal.status).in_(("visible", "pending", "rephrase")),
+                col(Proposal.status).in_((Status.VISIBLE, Status.PENDING, Status.REPHRASE)),
             )
             .order_by(col(Proposal.created_seq))
         )

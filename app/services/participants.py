@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from app import ratelimit
+from app.enums import Phase
 from app.models import Event, Participant, Table
 from app.security import hash_token, new_token
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -59,7 +60,7 @@ def join(
             raise Forbidden("You were removed from this table")
         if not write.table.joining_open:
             raise Conflict("This table is not taking new participants")
-        if write.table.phase == "closed":
+        if write.table.phase == Phase.CLOSED:
             raise Conflict("The table is closed")
         participant = Participant(
             table_id=write.table.id or 0,

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from app.enums import Phase
 from app.models import PHASES, PhaseChange, Table, utcnow
 from app.services.errors import Conflict, Invalid
 from app.services.tables import Change, table_write
@@ -22,11 +23,13 @@ class TimerChange:
 
 
 def can_post(table: Table) -> bool:
-    return table.phase == "collect" or (table.phase == "discussion" and table.post_in_discussion)
+    return table.phase == Phase.COLLECT or (
+        table.phase == Phase.DISCUSSION and table.post_in_discussion
+    )
 
 
 def can_vote(table: Table) -> bool:
-    return table.phase == "voting"
+    return table.phase == Phase.VOTING
 
 
 def require_posting(table: Table) -> None:
@@ -40,7 +43,7 @@ def require_voting(table: Table) -> None:
 
 
 def require_open(table: Table) -> None:
-    if table.phase == "closed":
+    if table.phase == Phase.CLOSED:
         raise Conflict("The table is closed")
 
 
@@ -143,7 +146,7 @@ def finish_timer(session: Session, table_id: int, *, now: dt.datetime | None = N
         if left is None or left > 0:
             write.nothing()
         else:
-            if current.timer_advances and current.phase != "closed":
+            if current.timer_advances and current.phase != Phase.CLOSED:
                 _move(session, current, next_phase(current.phase))
             current.timer_ends_at = None
             current.timer_advances = False

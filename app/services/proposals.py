@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, func, select
 
 from app import ratelimit
+from app.enums import Status
 from app.models import KINDS, Participant, Proposal
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.phases import require_posting
@@ -46,7 +47,7 @@ def post_proposal(
         posts = session.exec(
             select(func.count())
             .select_from(Proposal)
-            .where(Proposal.participant_id == me.id, col(Proposal.status) != "withdrawn")
+            .where(Proposal.participant_id == me.id, col(Proposal.status) != Status.WITHDRAWN)
         ).one()
         if not me.proxy and int(posts) >= table.max_posts:
             raise Conflict("At most %(limit)s posts each at this table", limit=table.max_posts)
@@ -56,7 +57,7 @@ def post_proposal(
             kind=kind,
             title=clean_title,
             body=clean_body,
-            status="pending" if table.premoderation and not me.proxy else "visible",
+            status=Status.PENDING if table.premoderation and not me.proxy else Status.VISIBLE,
             created_seq=write.seq,
             updated_seq=write.seq,
         )
@@ -76,9 +77,9 @@ def edit_own(
         _kind, clean_title, clean_body = _clean(proposal.kind, title, body)
         require_posting(table)
         proposal.title, proposal.body = clean_title, clean_body
-        if proposal.status == "rephrase" or (table.premoderation and not me.proxy):
+        if proposal.status == Status.REPHRASE or (table.premoderation and not me.proxy):
             # A rewritten post is checked again before it is (back) on the wall.
-            proposal.status = "pending" if table.premoderation else "visible"
+            proposal.status = Status.PENDING if table.premoderation else Status.VISIBLE
             proposal.moderator_note = ""
         proposal.updated_seq = write.seq
         session.add(proposal)
@@ -90,7 +91,7 @@ def withdraw_own(session: Session, *, participant: Participant, proposal_id: int
         me = active_participant(session, participant.id or 0)
         proposal = _own(session, me, proposal_id)
         require_posting(write.table)
-        proposal.status = "withdrawn"
+        proposal.status = Status.WITHDRAWN
         proposal.updated_seq = write.seq
         session.add(proposal)
     return write.change
@@ -102,6 +103,6 @@ def _own(session: Session, participant: Participant, proposal_id: int) -> Propos
         raise NotFound("No proposal with this id on your table")
     if proposal.participant_id != participant.id:
         raise Forbidden("Only its author can change this post")
-    if proposal.status not in ("visible", "pending", "rephrase"):
+    if proposal.status not in (Status.VISIBLE, Status.PENDING, Status.REPHRASE):
         raise Conflict("This post can no longer be changed")
     return proposal

@@ -2,6 +2,7 @@
 
 from sqlmodel import Session, col, select
 
+from app.enums import Status
 from app.models import SCREEN_MODES, Proposal, Table
 from app.services.errors import Conflict, Invalid
 from app.services.moderation import proposal_on
@@ -19,7 +20,10 @@ def set_mode(
 
 
 def _show(session: Session, table: Table, mode: str, spotlight_id: int | None) -> None:
-    if spotlight_id is not None and proposal_on(session, table, spotlight_id).status != "visible":
+    if (
+        spotlight_id is not None
+        and proposal_on(session, table, spotlight_id).status != Status.VISIBLE
+    ):
         raise Conflict("Only a proposal on the wall can be in the spotlight")
     table.screen_mode = mode
     if spotlight_id is not None:
@@ -35,7 +39,7 @@ def step_spotlight(session: Session, table: Table, step: int) -> Change:
             pid or 0
             for pid in session.exec(
                 select(Proposal.id)
-                .where(Proposal.table_id == current.id, Proposal.status == "visible")
+                .where(Proposal.table_id == current.id, Proposal.status == Status.VISIBLE)
                 .order_by(col(Proposal.created_seq))
             )
         ]

@@ -9,6 +9,7 @@ from sqlalchemy import BindParameter, bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
+from app.enums import Status
 from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote
 from app.services.errors import NotFound
 from app.services.moderation import merges_of, paper_participants, paper_votes, tags_of
@@ -42,7 +43,7 @@ class ProposalView:
 
     @property
     def visible(self) -> bool:
-        return self.status == "visible"
+        return self.status == Status.VISIBLE
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -82,11 +83,15 @@ class TableState:
 
     @property
     def queue(self) -> list[ProposalView]:
-        return [p for p in self.proposals if p.status == "pending"]
+        return [p for p in self.proposals if p.status == Status.PENDING]
 
     @property
     def off_wall(self) -> list[ProposalView]:
-        return [p for p in self.proposals if p.status in ("hidden", "rejected", "rephrase")]
+        return [
+            p
+            for p in self.proposals
+            if p.status in (Status.HIDDEN, Status.REJECTED, Status.REPHRASE)
+        ]
 
     @property
     def ranked(self) -> list[ProposalView]:
@@ -159,7 +164,7 @@ class TableState:
             p
             for p in self.proposals
             if p.author_id == participant_id
-            and p.status in ("visible", "pending", "rephrase", "rejected")
+            and p.status in (Status.VISIBLE, Status.PENDING, Status.REPHRASE, Status.REJECTED)
         ]
 
 
@@ -203,7 +208,7 @@ TAGS_OF = (
 )
 MERGED_INTO = select(
     Proposal.id, Proposal.title, Proposal.merged_into_id, Proposal.participant_id
-).where(col(Proposal.merged_into_id).in_(_IDS), Proposal.status == "merged")
+).where(col(Proposal.merged_into_id).in_(_IDS), Proposal.status == Status.MERGED)
 PROXY_NAMES = select(Participant.id, Participant.name).where(
     col(Participant.id).in_(_IDS), col(Participant.proxy).is_(True)
 )
@@ -228,7 +233,7 @@ VOTES_ON_WALL = (
     .join(Proposal, col(Proposal.id) == Vote.proposal_id)
     .where(
         Proposal.table_id == bindparam("table_id"),
-        Proposal.status == "visible",
+        Proposal.status == Status.VISIBLE,
         col(Proposal.created_seq) <= bindparam("seq"),
     )
 )
@@ -408,11 +413,11 @@ def push_state(session: Session, table: Table, delta: TableDelta) -> PushState:
         participants=_joined(session, table.id or 0),
         changed=list(delta.changed),
         counts=TableStats(
-            proposals=int(by_status.get("visible", 0)),
+            proposals=int(by_status.get(Status.VISIBLE, 0)),
             votes=int(votes),
             people=0,
             joined=0,
-            queue=int(by_status.get("pending", 0)),
+            queue=int(by_status.get(Status.PENDING, 0)),
         ),
     )
 

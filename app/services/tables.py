@@ -12,8 +12,10 @@ from sqlmodel import Session, col, select
 
 from app import ratelimit
 from app.db import writers_queue
+from app.enums import Phase
 from app.models import Event, Participant, PhaseChange, Proposal, Table, Vote
-from app.services.errors import Conflict, DomainError, Invalid, NotFound
+from app.services.errors import Conflict, DomainError, NotFound
+from app.services.methods import VotingRules as VotingRules  # its settings, checked by the method
 from app.services.text import clean_line
 
 # No look-alikes: no 0/O, 1/I/L, and no U/V either.
@@ -21,31 +23,6 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
 CODE_LENGTH = 6
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class VotingRules:
-    mode: str = "approval"
-    dots: int = 1
-    max_per_proposal: int = 1
-
-    @classmethod
-    def checked(
-        cls, mode: str, dots: int | None = None, max_per_proposal: int | None = None
-    ) -> "VotingRules":
-        if mode == "approval":
-            return cls("approval", 1, 1)
-        if mode != "dots":
-            raise Invalid("Unknown voting mode", field="voting")
-        budget = 5 if dots is None else dots
-        cap = budget if max_per_proposal is None else max_per_proposal
-        if not 1 <= budget <= 100:
-            raise Invalid("Dots must be between 1 and 100", field="dots")
-        if not 1 <= cap <= budget:
-            raise Invalid(
-                "The cap per proposal must be between 1 and the dots", field="max_per_proposal"
-            )
-        return cls("dots", budget, cap)
 
 
 def new_code() -> str:
@@ -283,11 +260,11 @@ def tables_write(session: Session, table_ids: Iterable[int]) -> Iterator[Writes]
 
 def voting_opened(session: Session, table: Table) -> bool:
     """Voting has opened once (the timeline has reached it), even if the table stepped back."""
-    if table.phase == "voting":
+    if table.phase == Phase.VOTING:
         return True
     reached = session.exec(
         select(PhaseChange.id).where(
-            PhaseChange.table_id == table.id, PhaseChange.phase == "voting"
+            PhaseChange.table_id == table.id, PhaseChange.phase == Phase.VOTING
         )
     ).first()
     return reached is not None

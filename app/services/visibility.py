@@ -7,6 +7,7 @@ during the vote would sway it. Totals follow the tallies: a total of a one-propo
 its tally.
 """
 
+from app.enums import Phase
 from app.models import Table
 
 MODERATORS = frozenset({"moderator", "dashboard"})
@@ -15,4 +16,4 @@ MODERATORS = frozenset({"moderator", "dashboard"})
 def tallies_shown(table: Table, audience: str) -> bool:
     if audience in MODERATORS:
         return True
-    return not table.results_hidden and table.phase in ("voting", "closed")
+    return not table.results_hidden and table.phase in (Phase.VOTING, Phase.CLOSED)

@@ -7,8 +7,10 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from app import ratelimit
+from app.enums import Status
 from app.models import Participant, Proposal, Table, Vote, utcnow
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.methods import method_of
 from app.services.phases import require_voting
 from app.services.rows import by_id
 from app.services.tables import Change, table_write
@@ -41,7 +43,7 @@ class StaleVote(Conflict):
 DOTS_USED = (
     select(func.coalesce(func.sum(Vote.dots), 0))
     .join(Proposal, col(Proposal.id) == Vote.proposal_id)
-    .where(Vote.participant_id == bindparam("participant_id"), Proposal.status == "visible")
+    .where(Vote.participant_id == bindparam("participant_id"), Proposal.status == Status.VISIBLE)
 )
 TALLY = select(func.coalesce(func.sum(Vote.dots), 0)).where(
     Vote.proposal_id == bindparam("proposal_id")
@@ -60,10 +62,11 @@ def dots_used(session: Session, participant: Participant) -> int:
 
 
 def dots_left(session: Session, participant: Participant, table: Table) -> int | None:
-    """Dots still to give, or None in approval mode where there is no budget."""
-    if table.voting_mode != "dots":
+    """Dots still to give, or None when the method has no budget (approval)."""
+    budget = method_of(table).budget(table)
+    if budget is None:
         return None
-    return table.dots - dots_used(session, participant)
+    return budget - dots_used(session, participant)
 
 
 def tally(session: Session, proposal_id: int) -> int:
@@ -99,9 +102,9 @@ def ballots(session: Session, table: Table, participant_ids: Collection[int]) ->
     ).all()
     for participant_id, proposal_id, dots, status in rows:
         votes[participant_id][proposal_id] = dots
-        if status == "visible":
+        if status == Status.VISIBLE:
             used[participant_id] += dots
-    budget = table.dots if table.voting_mode == "dots" else None
+    budget = method_of(table).budget(table)
     return {pid: Ballot(votes[pid], None if budget is None else budget - used[pid]) for pid in ids}
 
 
@@ -173,13 +176,12 @@ def _apply_vote(
     if proposal is None or proposal.table_id != table.id:
         raise NotFound("No proposal with this id on your table")
     require_voting(table)
-    if proposal.status != "visible":
+    if proposal.status != Status.VISIBLE:
         raise Conflict("This proposal is not on the wall")
-    cap = 1 if table.voting_mode == "approval" else table.max_per_proposal
+    method = method_of(table)
+    cap = method.cap(table)
     if dots > cap:
-        if table.voting_mode == "approval":
-            raise Invalid("Approval voting takes 0 or 1", field="dots")
-        raise Conflict("At most %(cap)s dots on one proposal", cap=cap)
+        raise method.over_cap(cap)
     vote = session.get(Vote, (participant_id, proposal_id))
     current = vote.dots if vote else 0
     if expected is not None and current not in (expected, dots):
@@ -194,8 +196,9 @@ def _apply_vote(
                 seq=seq - 1,  # the last one committed: this write rolls back
             ),
         )
-    if table.voting_mode == "dots":
-        left = table.dots - dots_used(session, me) + current
+    budget = method.budget(table)
+    if budget is not None:
+        left = budget - dots_used(session, me) + current
         if dots > left:
             raise Conflict("Not enough dots left: %(left)s", left=left)
     if dots == current:
@@ -233,12 +236,13 @@ def set_votes(session: Session, *, participant: Participant, votes: dict[int, in
 def trim_to_budget(session: Session, table: Table, proposal: Proposal) -> None:
     """Votes on a post coming back to the wall (restored, or split from a merge) count only
     within each voter's budget: the excess is trimmed, and the voter's phone shows it."""
-    if table.voting_mode != "dots":
+    budget = method_of(table).budget(table)
+    if budget is None:
         return
     for vote in list(session.exec(select(Vote).where(Vote.proposal_id == proposal.id))):
         voter = session.get(Participant, vote.participant_id)
-        room = table.dots - (dots_used(session, voter) if voter else 0)
-        if proposal.status == "visible":  # its own dots are already counted as used
+        room = budget - (dots_used(session, voter) if voter else 0)
+        if proposal.status == Status.VISIBLE:  # its own dots are already counted as used
             room += vote.dots
         give = min(vote.dots, max(room, 0))
         if give == 0:
