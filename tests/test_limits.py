@@ -607,6 +607,7 @@ def test_a_client_that_never_reads_is_closed_and_the_others_keep_up(
     assert re.search(r"closing a socket \(api\) of table \d+ with 1013", server.log.read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_a_client_that_stops_answering_pings_is_closed_quietly(tmp_path: Path) -> None:
     """Small pushes never fill a stalled client's buffers, so neither bound above trips: the
