@@ -3,6 +3,7 @@
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,13 @@ class Settings(BaseSettings):
         description=(
             "Seconds a client has to send a request's line and headers (app/protocol.py);"
             " then the connection is closed. 0 turns the deadline off."
+        ),
+    )
+    tavoli_protocols: Literal["fast", "plain"] = Field(
+        default="fast",
+        description=(
+            "fast: serve with app/live/wire.py's and app/protocol.py's protocols when the"
+            " installed uvicorn has what they extend; plain: uvicorn's own (comparisons, tests)."
         ),
     )
     tavoli_rate_limits: bool = Field(

@@ -10,17 +10,30 @@ Timeout when part of a request had come). A WebSocket's handshake is a request h
 read here before the upgrade. Bodies are bounded in size by app/hygiene.py.
 
 Serve with `uvicorn --http app.protocol:HttpProtocol` (`make run`, the image and the tests
-do); like app/live/wire.py it builds on uvicorn internals pinned in pyproject.toml.
+do). Like app/live/wire.py it builds on uvicorn internals that are no public API, so it checks
+at import that httptools' protocol has what it needs (app/uvicorn_fit.py); when it does not
+(or httptools is missing), `HttpProtocol` is uvicorn's own (`--http auto`), with one log line
+that says why, and the deadline is then the reverse proxy's alone (nginx's
+`client_header_timeout`, docs/deploy.md).
 """
 
 import asyncio
 from typing import Any
 
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from uvicorn.server import ServerState
 
+from app import uvicorn_fit
 from app.config import get_settings
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    MISSING: str | None = None
+except ImportError as exc:  # uvicorn without httptools (not uvicorn[standard])
+    HttpToolsProtocol = AutoHTTPProtocol  # type: ignore[assignment,misc]
+    MISSING = f"httptools' protocol cannot be imported ({exc})"
 
 TIMED_OUT = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -28,7 +41,7 @@ TIMED_OUT = (
 )
 
 
-class HttpProtocol(HttpToolsProtocol):
+class DeadlineHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol; closes a connection whose request head is too slow."""
 
     def __init__(
@@ -77,3 +90,28 @@ class HttpProtocol(HttpToolsProtocol):
         if self._head_started:
             self.transport.write(TIMED_OUT)
         self.transport.close()
+
+
+# What DeadlineHttpProtocol overrides or calls on uvicorn's protocol (parameters after self),
+# and the attributes it reads, as an instance made without a connection has them.
+NEEDS = {
+    "__init__": ("config", "server_state", "app_state", "_loop"),
+    "connection_made": ("transport",),
+    "connection_lost": ("exc",),
+    "on_message_begin": (),
+    "on_headers_complete": (),
+}
+ATTRIBUTES: uvicorn_fit.Attributes = {"loop": asyncio.AbstractEventLoop, "transport": object}
+
+
+def unfit() -> str | None:
+    """Why this module serves through uvicorn's own protocol, or None (it serves its own)."""
+    if get_settings().tavoli_protocols == "plain":
+        return "TAVOLI_PROTOCOLS=plain"
+    return MISSING or uvicorn_fit.unmet(HttpToolsProtocol, NEEDS, DeadlineHttpProtocol, ATTRIBUTES)
+
+
+# The class `uvicorn --http app.protocol:HttpProtocol` serves with, decided once here.
+HttpProtocol: type[asyncio.Protocol] = uvicorn_fit.choose(
+    DeadlineHttpProtocol, AutoHTTPProtocol, unfit(), "HTTP (no deadline for request heads)"
+)

@@ -282,5 +282,33 @@ def make_participant(session: Session, table: Table, **fields: str) -> tuple[Par
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last: Playwright's sync API keeps an event loop running on the main thread."""
+    """Tests that need PostgreSQL are marked `postgresql`, those that take seconds `slow`
+    (`make test-fast` leaves both out).
+    Browser tests last: Playwright's sync API keeps an event loop running on the main thread."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        fixtures = set(getattr(item, "fixturenames", ()))
+        on_postgresql = callspec is not None and callspec.params.get("db") == "postgresql"
+        if on_postgresql or POSTGRES_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.postgresql)
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""
+        if module in SLOW_MODULES or SERVER_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: "browser" in item.keywords)
+
+
+# A test asking for one of these needs PostgreSQL whatever its parameters.
+POSTGRES_FIXTURES = {"postgres_admin", "postgres_url"}
+# Marked `slow` (`make test-fast` leaves them out): the modules' real-server fixtures
+# (tests/server.py), and modules whose every test starts processes or renders many PDFs. A
+# test that starts a server itself carries the mark.
+SERVER_FIXTURES = {"server", "plain_server", "base"}
+SLOW_MODULES = {
+    "test_hall",
+    "test_no_freeze",
+    "test_openapi_fuzz",
+    "test_pdf_workers",
+    "test_report_pdf_pages",
+    "test_revocation",
+    "test_socket_abuse",
+}

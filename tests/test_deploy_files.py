@@ -205,3 +205,9 @@ def test_every_way_to_serve_bounds_the_time_of_a_request_head() -> None:
     assert (
         'HTTP_PROTOCOL = "app.protocol:HttpProtocol"' in (ROOT / "tests" / "server.py").read_text()
     )
+
+
+def test_the_proxy_bounds_request_heads_too(nginx: str) -> None:
+    """When uvicorn's own HTTP protocol serves (app/uvicorn_fit.py), nginx's deadline is the
+    only one: as short as TAVOLI_HEADER_TIMEOUT's default, not nginx's 60 s."""
+    assert re.search(r"^\s*client_header_timeout 10s;", nginx, re.MULTILINE)

@@ -84,6 +84,7 @@ def test_healthz_is_documented_with_both_answers(client: TestClient) -> None:
         assert schema == {"$ref": "#/components/schemas/HealthOut"}
 
 
+@pytest.mark.slow
 def test_access_log_keeps_requests_but_not_healthy_probes(tmp_path: Path) -> None:
     log_path = tmp_path / "server.log"
     with running_server(

@@ -382,8 +382,19 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """uvicorn in a process, migrated like `make run`, with short bounds for slow clients."""
+    yield from _server(tmp_path_factory, "fast")
+
+
+@pytest.fixture(scope="module")
+def plain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The same, served through uvicorn's own protocols (pushes through ASGI, app/live/wire.py)."""
+    yield from _server(tmp_path_factory, "plain")
+
+
+def _server(tmp_path_factory: pytest.TempPathFactory, protocols: str) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("limits")
     env = {
+        "TAVOLI_PROTOCOLS": protocols,
         "DATABASE_URL": f"sqlite:///{data}/tavoli.db",
         "TAVOLI_ADMIN_TOKEN": ADMIN_TOKEN,
         "TAVOLI_SECRET_KEY": "limits-secret-key",
@@ -488,9 +499,14 @@ def _drain(raw: socket.socket, timeout: float) -> tuple[int, list[int]]:
 
 
 @pytest.mark.timeout(120)
-def test_a_client_that_never_reads_is_closed_and_the_others_keep_up(server: Server) -> None:
+@pytest.mark.parametrize("served", ["server", "plain_server"])
+def test_a_client_that_never_reads_is_closed_and_the_others_keep_up(
+    served: str, request: pytest.FixtureRequest
+) -> None:
     """Votes, and the moderator switching the projector between wall and results: each
-    switch sends JSON clients the whole table (100 proposals with long bodies, ~130 KB)."""
+    switch sends JSON clients the whole table (100 proposals with long bodies, ~130 KB).
+    Through the wire and through uvicorn's own protocol (ASGI sends) alike."""
+    server: Server = request.getfixturevalue(served)
     code, runner, ids = _table(server, proposals=100)
     voters = [server.json("POST", f"/api/tables/{code}/participants")["token"] for _ in range(12)]
     stream = f"ws://127.0.0.1:{server.port}/api/tables/{code}/stream"
@@ -591,6 +607,7 @@ def test_a_client_that_never_reads_is_closed_and_the_others_keep_up(server: Serv
     assert re.search(r"closing a socket \(api\) of table \d+ with 1013", server.log.read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_a_client_that_stops_answering_pings_is_closed_quietly(tmp_path: Path) -> None:
     """Small pushes never fill a stalled client's buffers, so neither bound above trips: the

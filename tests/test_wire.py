@@ -1,10 +1,16 @@
 """Pushes written straight to each socket's transport (app/live/wire.py): framed once per
 audience and frame kind, in order with what the connection's own task sends, bounded for a
 client that stops reading; and, on a real server, plain and compressed screens that follow a
-room voting hard see every push once, in order, and end on the database's tallies."""
+room voting hard see every push once, in order, and end on the database's tallies, through
+the wire and through uvicorn's own protocol alike.
+
+`make test` runs this module against the newest uvicorn too (scripts/test_newest_uvicorn.sh):
+`test_the_installed_uvicorn_has_what_tavolis_protocols_extend` says what a release changed."""
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,14 +19,18 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.asyncio.client import connect
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import Frame, Opcode
 
+from app import protocol, uvicorn_fit
+from app.live import wire
 from app.live.hub import Push, wire_of
 from app.live.hub import Subscription as Sub
-from app.live.wire import PLAIN, Deflate, WebSocketProtocol, encode, frame_kind
-from tests.server import api_table, free_port, running_server
+from app.live.wire import PLAIN, Deflate, FastWebSocketProtocol, encode, frame_kind
+from tests.server import ROOT, api_table, free_port, running_server
 from tests.test_multiworker import Stream
 
 ADMIN = "wire-organiser"
@@ -170,7 +180,12 @@ async def test_uvicorn_hands_the_app_a_wire_that_writes_whole_frames(
 
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ws=WebSocketProtocol, lifespan="off", log_level="warning"
+        app,
+        host="127.0.0.1",
+        port=port,
+        ws=FastWebSocketProtocol,
+        lifespan="off",
+        log_level="warning",
     )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
@@ -192,27 +207,120 @@ async def test_uvicorn_hands_the_app_a_wire_that_writes_whole_frames(
     assert seen == [PLAIN if compression is None else Deflate(12, (("memLevel", 5),))]
 
 
-# a real server
+# which protocol is served
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def test_the_installed_uvicorn_has_what_tavolis_protocols_extend() -> None:
+    """Run against the newest uvicorn too: when this fails, a release changed what the wire
+    or the request-head deadline builds on, and servers fall back to uvicorn's own."""
+    assert wire.MISSING is None and protocol.MISSING is None
+    ws = uvicorn_fit.unmet(
+        WebSocketsSansIOProtocol, wire.NEEDS, FastWebSocketProtocol, wire.ATTRIBUTES
+    )
+    http = uvicorn_fit.unmet(
+        HttpToolsProtocol, protocol.NEEDS, protocol.DeadlineHttpProtocol, protocol.ATTRIBUTES
+    )
+    assert (ws, http) == (None, None)
+    assert wire.WebSocketProtocol is FastWebSocketProtocol
+    assert protocol.HttpProtocol is protocol.DeadlineHttpProtocol
+
+
+def test_a_changed_protocol_is_named_with_what_changed() -> None:
+    class PongWithoutFrame(WebSocketsSansIOProtocol):
+        def handle_pong(self) -> None:  # type: ignore[override]
+            pass
+
+    class RenamedCloseSent(WebSocketsSansIOProtocol):
+        def __init__(
+            self, config: Any, server_state: Any, app_state: Any, _loop: Any = None
+        ) -> None:
+            super().__init__(config, server_state, app_state, _loop)
+            self.closing = self.__dict__.pop("close_sent")
+
+    class NoRequestHead(HttpToolsProtocol):
+        on_message_begin = None  # type: ignore[assignment]
+
+    def why(base: type, module: Any) -> str | None:
+        return uvicorn_fit.unmet(base, module.NEEDS, base, module.ATTRIBUTES)
+
+    assert why(PongWithoutFrame, wire) == "PongWithoutFrame.handle_pong takes (), not (event)"
+    assert why(RenamedCloseSent, wire) == "RenamedCloseSent has no attribute close_sent"
+    assert why(NoRequestHead, protocol) == "NoRequestHead.on_message_begin is gone"
+    assert why(WebSocketsSansIOProtocol, wire) is None
+
+
+# Imports the module as uvicorn does, after breaking uvicorn's protocol as a release might.
+BREAK_AND_IMPORT = """
+import logging, sys
+logging.basicConfig(stream=sys.stdout, format="%(levelname)s %(name)s: %(message)s")
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+def pong(self): pass
+WebSocketsSansIOProtocol.handle_pong = pong
+del HttpToolsProtocol.on_headers_complete
+from app.live.wire import WebSocketProtocol
+from app.protocol import HttpProtocol
+print(WebSocketProtocol is WebSocketsSansIOProtocol, HttpProtocol.__name__)
+"""
+
+
+def test_a_uvicorn_without_what_they_extend_serves_its_own_protocols_and_says_why() -> None:
+    """`--ws app.live.wire:WebSocketProtocol` and `--http app.protocol:HttpProtocol` then
+    name uvicorn's own classes, each with one warning line; nothing fails to start."""
+    ran = subprocess.run(
+        [sys.executable, "-c", BREAK_AND_IMPORT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert ran.stdout.splitlines() == [
+        "WARNING uvicorn.error: Serving WebSockets through uvicorn's own WebSocketsSansIOProtocol,"
+        " without Tavoli's additions: WebSocketsSansIOProtocol.handle_pong takes (), not (event)",
+        "WARNING uvicorn.error: Serving HTTP (no deadline for request heads) through uvicorn's"
+        " own HttpToolsProtocol, without Tavoli's additions: HttpToolsProtocol"
+        ".on_headers_complete is gone",
+        "True HttpToolsProtocol",
+    ], ran.stderr
+
+
+# a real server, served through the wire (fast) and through uvicorn's own protocol (plain)
+
+FALLBACK = "through uvicorn's own"
+
+
+@pytest.fixture(scope="module", params=["fast", "plain"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     data = tmp_path_factory.mktemp("wire")
     env = {
         "TAVOLI_ADMIN_TOKEN": ADMIN,
         "TAVOLI_SECRET_KEY": "wire-secret-key",
         "TAVOLI_RATE_LIMITS": "false",
+        "TAVOLI_PROTOCOLS": request.param,
     }
-    with running_server(f"sqlite:///{data}/tavoli.db", data / "server.log", **env) as base:
+    log = data / "server.log"
+    with running_server(f"sqlite:///{data}/tavoli.db", log, **env) as base:
+        fallbacks = [line for line in log.read_text().splitlines() if FALLBACK in line]
+        if request.param == "fast":
+            assert fallbacks == []
+        else:
+            assert len(fallbacks) == 2 and "TAVOLI_PROTOCOLS=plain" in fallbacks[0], fallbacks
         yield base
 
 
 @pytest.mark.timeout(90)
-def test_plain_and_compressed_screens_follow_a_hard_vote_in_order(server: str) -> None:
-    """40 screens (half of them negotiating per-message deflate, which the server accepts
-    without context takeover), 3 projector pages, 60 voters voting at once, and 10 screens
-    connecting in the middle of it: every JSON screen sees a contiguous chain and ends on
-    the database's tallies; the compressed ones read the frames the others shared."""
+def test_plain_and_compressed_screens_follow_a_hard_vote_in_order(
+    server: str, request: pytest.FixtureRequest
+) -> None:
+    """40 screens (half of them negotiating per-message deflate, which the wire's protocol
+    accepts without context takeover), 3 projector pages, 60 voters voting at once, and 10
+    screens connecting in the middle of it: every JSON screen sees a contiguous chain and ends
+    on the database's tallies; through the wire, the compressed ones read the frames the others
+    shared."""
+    through_the_wire = request.node.callspec.params["server"] == "fast"
 
     async def scenario() -> None:
         limits = httpx.Limits(max_connections=100)
@@ -225,7 +333,9 @@ def test_plain_and_compressed_screens_follow_a_hard_vote_in_order(server: str) -
             for stream in compressed:
                 stream.ws = await connect(stream.url)
                 extensions = stream.ws.response.headers["Sec-WebSocket-Extensions"]
-                assert "server_no_context_takeover" in extensions
+                assert "permessage-deflate" in extensions
+                if through_the_wire:
+                    assert "server_no_context_takeover" in extensions
             for stream in streams[:40]:
                 assert (await stream.read())["type"] == "snapshot"
             screen_url = server.replace("http://", "ws://") + f"/t/{code}/screen/ws"

@@ -10,8 +10,11 @@ the same bytes to every transport in one loop, as `websockets.broadcast` does.
 Serve with `uvicorn --ws app.live.wire:WebSocketProtocol` (`make run`, the image, the tests and
 the benchmarks do). Without it (another server, the test client) the application sends
 through ASGI as before: the extension is only ever an optimisation, and the application
-never imports this module (only uvicorn does), so uvicorn's internals it builds on are
-pinned in pyproject.toml and tested in tests/test_wire.py.
+never imports this module (only uvicorn does). uvicorn's internals it builds on are no public
+API, so uvicorn is not pinned: at import this module checks that the protocol it extends has
+what it needs (app/uvicorn_fit.py) and, when it does not, `WebSocketProtocol` is uvicorn's own
+sans-I/O protocol (pushes through ASGI, none of the limits below but `--ws-max-size`), with
+one log line that says why. `TAVOLI_PROTOCOLS=plain` asks for uvicorn's own on purpose.
 
 Per-message deflate: a frame compressed once can go to many sockets only if no socket's
 compressor keeps context between messages. So this protocol negotiates
@@ -34,10 +37,10 @@ server's own pings stay far below it. Data messages are budgeted by the applicat
 (app/routers/sockets.py), which sees them.
 """
 
+import asyncio
 from typing import Any, NamedTuple
 
 from uvicorn.config import Config
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 from websockets.extensions.base import Extension
 from websockets.extensions.permessage_deflate import (
@@ -49,7 +52,19 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
+from app import uvicorn_fit
+from app.config import get_settings
 from app.live.hub import WIRE_EXTENSION
+
+try:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    MISSING: str | None = None
+except ImportError as exc:  # a uvicorn that moved it: nothing to extend, `--ws auto` serves
+    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+    WebSocketsSansIOProtocol = AutoWebSocketsProtocol or asyncio.Protocol  # type: ignore[assignment,misc]
+    MISSING = f"uvicorn has no sans-I/O WebSocket protocol ({exc})"
 
 
 class Deflate(NamedTuple):
@@ -102,7 +117,7 @@ class Wire:
 
     __slots__ = ("_kind", "_protocol")
 
-    def __init__(self, protocol: "WebSocketProtocol") -> None:
+    def __init__(self, protocol: "FastWebSocketProtocol") -> None:
         self._protocol = protocol
         self._kind: FrameKind | None = None
 
@@ -137,9 +152,9 @@ class Wire:
         return True
 
 
-class WebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O protocol; adds the `Wire`, deflate without context takeover and a
-    small message limit."""
+class FastWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O protocol; adds the `Wire`, deflate without context takeover, a
+    small message limit and a pace for pings."""
 
     def __init__(
         self,
@@ -198,6 +213,45 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
-        scope = getattr(self, "scope", None)  # set only when the handshake goes ahead
-        if scope is not None and self.response.status_code == 101:
+        # Set only when the handshake goes ahead; a uvicorn that named them otherwise gets no
+        # wire, so the application sends through ASGI (tests/test_wire.py would tell).
+        scope = getattr(self, "scope", None)
+        response = getattr(self, "response", None)
+        if scope is not None and getattr(response, "status_code", None) == 101:
             scope["extensions"][WIRE_EXTENSION] = {"wire": Wire(self)}
+
+
+# What FastWebSocketProtocol overrides or calls on uvicorn's protocol (parameters after self),
+# and the attributes it reads or sets, as an instance made without a connection has them.
+NEEDS = {
+    "__init__": ("config", "server_state", "app_state", "_loop"),
+    "handle_ping": (),
+    "handle_pong": ("event",),
+    "handle_connect": ("event",),
+}
+ATTRIBUTES: uvicorn_fit.Attributes = {
+    "conn": ServerProtocol,
+    "loop": asyncio.AbstractEventLoop,
+    "queue": asyncio.Queue,
+    "close_sent": bool,
+    "disconnected": bool,
+    "read_paused": bool,
+    "close_timeout": (int, float),
+    "close_timer": (type(None), asyncio.TimerHandle),
+    "transport": object,
+}
+
+
+def unfit() -> str | None:
+    """Why this module serves through uvicorn's own protocol, or None (it serves its own)."""
+    if get_settings().tavoli_protocols == "plain":
+        return "TAVOLI_PROTOCOLS=plain"
+    return MISSING or uvicorn_fit.unmet(
+        WebSocketsSansIOProtocol, NEEDS, FastWebSocketProtocol, ATTRIBUTES
+    )
+
+
+# The class `uvicorn --ws app.live.wire:WebSocketProtocol` serves with, decided once here.
+WebSocketProtocol: type[asyncio.Protocol] = uvicorn_fit.choose(
+    FastWebSocketProtocol, WebSocketsSansIOProtocol, unfit(), "WebSockets"
+)
