@@ -63,8 +63,8 @@ test-newest-uvicorn: $(VENV)/.installed-test
 test: lint typecheck pytest test-newest-uvicorn
 
 # The edit loop: every test but the browser's, those needing PostgreSQL or Redis and those
-# starting server processes (markers set in tests/conftest.py): 130-140 s of CPU: 4.6 min on two
-# cores shared at load 8-9, 2.4 min at load 2-5. `make test` stays the whole suite, and CI runs it.
+# starting server processes (markers set in tests/conftest.py): 130-140 s of CPU, 88 s on two
+# idle cores (4.6 min beside a load of 8-9). `make test` stays the whole suite, and CI runs it.
 test-fast: $(VENV)/.installed-test
 	$(BIN)/pytest -q -n 2 -m "not browser and not services and not postgresql and not slow" \
 		--ignore tests/browser
