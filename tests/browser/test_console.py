@@ -28,12 +28,45 @@ PUSH_COUNTER = (
 )
 
 
-def console(browser: Browser, base: str, code: str) -> Page:
+class HeldSocket:
+    """The page's socket, through Playwright's route_web_socket: what the server sends while
+    `hold()` is on waits until `release()`, so a push can come after an answer, or while a
+    button is pressed."""
+
+    def __init__(self) -> None:
+        self.held: list[str | bytes] = []
+        self.holding = False
+        self.sockets: list[WebSocketRoute] = []
+
+    def route(self, page_side: WebSocketRoute) -> None:
+        self.sockets.append(page_side)
+
+        def arrived(message: str | bytes) -> None:
+            if self.holding:
+                self.held.append(message)
+            else:
+                page_side.send(message)
+
+        page_side.connect_to_server().on_message(arrived)
+
+    def hold(self) -> None:
+        self.holding = True
+
+    def release(self) -> None:
+        self.holding = False
+        for message in self.held:
+            self.sockets[-1].send(message)
+        self.held.clear()
+
+
+def console(browser: Browser, base: str, code: str, held: HeldSocket | None = None) -> Page:
     """The console once its socket's first snapshot is in: it redraws the live regions, and
     would replace a button being clicked or a panel being scrolled."""
     context = browser.new_context(viewport=LAPTOP, locale="it-IT")
     context.add_init_script(PUSH_COUNTER)
     page = context.new_page()
+    if held is not None:
+        page.route_web_socket("**/ws", held.route)
     page.goto(f"{base}/run/{RUNNERS[code]}/{code}/")
     expect(page.get_by_role("heading", name="Fase")).to_be_visible()
     page.wait_for_function("() => window.__pushes > 0")
@@ -220,30 +253,11 @@ def test_a_console_action_is_drawn_by_its_push_alone(browser: Browser, live_serv
     region and the button just clicked stay the same elements (a click on them is not lost).
     (Until issue 17 the answer drew them and the push of the same seq was skipped.)"""
     code = create_table(live_server, {"mode": "approval"}, phase="collect", screen="wall")
-    held: list[str | bytes] = []  # what the server sent while `holding`
-    holding: list[bool] = []
-    sockets: list[WebSocketRoute] = []
-
-    def socket(page_side: WebSocketRoute) -> None:
-        sockets.append(page_side)
-
-        def arrived(message: str | bytes) -> None:
-            if holding:
-                held.append(message)
-            else:
-                page_side.send(message)
-
-        page_side.connect_to_server().on_message(arrived)
-
-    context = browser.new_context(viewport=LAPTOP, locale="it-IT")
-    context.add_init_script(PUSH_COUNTER)
-    desk = context.new_page()
-    desk.route_web_socket("**/ws", socket)
-    desk.goto(f"{live_server}/run/{RUNNERS[code]}/{code}/")
-    desk.wait_for_function("() => window.__pushes > 0")
+    socket = HeldSocket()
+    desk = console(browser, live_server, code, held=socket)
     desk.evaluate(REDRAWS)
     for mode in ("Risultati", "Bacheca"):
-        holding.append(True)  # the push waits until the answer is in
+        socket.hold()  # the push waits until the answer is in
         button = desk.locator(".screen-modes").get_by_role("button", name=mode, exact=True)
         button.evaluate("el => { el.tavoliMark = true; }")
         with desk.expect_response(lambda r: r.url.endswith("/screen")) as answer:
@@ -251,14 +265,11 @@ def test_a_console_action_is_drawn_by_its_push_alone(browser: Browser, live_serv
         assert answer.value.status == 200
         desk.wait_for_timeout(200)  # the answer is in: it changed nothing shared
         expect(button).to_have_attribute("aria-pressed", "false")
-        holding.clear()
-        for message in held:
-            sockets[-1].send(message)
-        held.clear()
+        socket.release()
         expect(button).to_have_attribute("aria-pressed", "true")  # drawn by the push
         assert button.evaluate("el => el.tavoliMark === true")  # morphed, not replaced
         assert desk.evaluate("window.__redraws") == 0
-    context.close()
+    desk.context.close()
 
 
 def test_the_console_help_opens_with_the_keyboard(browser: Browser, live_server: str) -> None:

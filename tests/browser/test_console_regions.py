@@ -6,10 +6,10 @@ import statistics
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, WebSocketRoute, expect
+from playwright.sync_api import Browser, expect
 
-from tests.browser.test_console import LAPTOP, PUSH_COUNTER, console
-from tests.browser.test_live_table import RUNNERS, create_table, run
+from tests.browser.test_console import HeldSocket, console
+from tests.browser.test_live_table import create_table, run
 
 pytestmark = pytest.mark.browser
 
@@ -62,46 +62,24 @@ def test_a_click_landing_during_a_redraw_is_not_lost(browser: Browser, live_serv
     the pointer comes up: the click is the moderator's, and it is done. (A redraw that replaced
     the button made the press and the release land on two elements: no click at all.)"""
     code = create_table(live_server, {"mode": "approval"}, phase="collect", screen="wall")
-    held: list[str | bytes] = []
-    holding: list[bool] = []
-    sockets: list[WebSocketRoute] = []
+    socket = HeldSocket()
+    desk = console(browser, live_server, code, held=socket)
 
-    def socket(page_side: WebSocketRoute) -> None:
-        sockets.append(page_side)
-
-        def arrived(message: str | bytes) -> None:
-            if holding:
-                held.append(message)
-            else:
-                page_side.send(message)
-
-        page_side.connect_to_server().on_message(arrived)
-
-    context = browser.new_context(viewport=LAPTOP, locale="it-IT")
-    context.add_init_script(PUSH_COUNTER)
-    desk = context.new_page()
-    desk.route_web_socket("**/ws", socket)
-    desk.goto(f"{live_server}/run/{RUNNERS[code]}/{code}/")
-    desk.wait_for_function("() => window.__pushes > 0")
-
-    holding.append(True)
+    socket.hold()
     run(live_server, code, "phase", {"phase": "discussion"})  # another moderator, elsewhere
     for _ in range(250):
-        if held:
+        if socket.held:
             break
         desk.wait_for_timeout(20)
-    assert held, "the other moderator's change was not pushed"
+    assert socket.held, "the other moderator's change was not pushed"
     button = desk.locator(".screen-modes").get_by_role("button", name="Risultati", exact=True)
     box = button.bounding_box()
     assert box is not None
     desk.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     desk.mouse.down()
-    holding.clear()
-    for message in held:  # the redraw, while the button is pressed
-        sockets[-1].send(message)
-    held.clear()
+    socket.release()  # the redraw, while the button is pressed
     expect(desk.locator(".phase-steps [aria-current=step]")).to_have_text("Discussione")
     desk.mouse.up()
     expect(button).to_have_attribute("aria-pressed", "true")
     assert screen_mode(live_server, code) == "results"
-    context.close()
+    desk.context.close()
