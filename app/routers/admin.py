@@ -18,7 +18,7 @@ from app.models import Event, Table
 from app.reports import cards, content_disposition
 from app.routing import UnitOfWorkRoute
 from app.services import access, events, organisations, privacy, tables
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Invalid
 from app.templating import templates
 from app.views import shared_context
 from app.web import csrf_token, public_base
@@ -144,9 +144,7 @@ def facilitator_handout(
     request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The facilitator link to hand out, shown by the link itself (facilitator links only)."""
-    table = access.table_for_runner(session, token, code, client=ratelimit.address(request))
-    if access.is_event_moderator(session, token, table):
-        raise NotFound("This page shows facilitator links only")
+    table = access.table_for_facilitator(session, token, code, client=ratelimit.address(request))
     base = public_base(request, settings.tavoli_public_url)
     return _page(
         request,
@@ -163,9 +161,7 @@ def facilitator_qr(
     request: Request, token: str, code: str, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The facilitator link as a QR code, for the volunteer's phone or tablet to scan."""
-    table = access.table_for_runner(session, token, code, client=ratelimit.address(request))
-    if access.is_event_moderator(session, token, table):
-        raise NotFound("This page shows facilitator links only")
+    table = access.table_for_facilitator(session, token, code, client=ratelimit.address(request))
     url = f"{public_base(request, settings.tavoli_public_url)}/run/{token}/{table.code}/"
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2, title=table.code)

@@ -4,7 +4,7 @@ from sqlmodel import Session
 
 from app.models import Event, Table
 from app.security import hash_token, new_token
-from app.services.errors import Forbidden, Unauthorized
+from app.services.errors import Forbidden, NotFound, Unauthorized
 from app.services.events import event_for_moderator
 from app.services.tables import resolve_for
 
@@ -59,6 +59,18 @@ def runs_table(session: Session, token: str | None, table: Table) -> bool:
         return True
     event = session.get(Event, table.event_id)
     return event is not None and event.moderator_token_hash == hashed
+
+
+def table_for_facilitator(
+    session: Session, token: str | None, code: str, *, client: str | None
+) -> Table:
+    """The table a facilitator link runs, for the pages that hand that link out (its page and
+    its QR code): the event moderator's own link is not a facilitator link, and is refused
+    like a code it does not run."""
+    table = table_for_runner(session, token, code, client=client)
+    if is_event_moderator(session, token, table):
+        raise NotFound("This page shows facilitator links only")
+    return table
 
 
 def is_event_moderator(session: Session, token: str | None, table: Table) -> bool:
