@@ -1,5 +1,6 @@
 """A real Tavoli server process for tests that need one (concurrency, sockets, logs)."""
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -10,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,3 +146,16 @@ async def api_table(
     if phase != "collect":
         await move_to(phase)
     return code, moderator, ids
+
+
+async def until_closed(ws: ClientConnection, within: float = 10) -> tuple[list[str], int | None]:
+    """Every message until the server closes the socket, and its close code; fails if the
+    socket is still open after `within` seconds."""
+    messages: list[str] = []
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                messages.append(str(await ws.recv()))
+    except ConnectionClosed as closed:
+        return messages, closed.rcvd.code if closed.rcvd else None
+    raise AssertionError("unreachable")

@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 
 from app.security import Signer
 from tests.conftest import fresh_schema, redis_prefix_or_skip
-from tests.server import api_table, bearer, running_server
+from tests.server import api_table, bearer, running_server, until_closed
 from tests.test_two_tabs import _me_votes
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(90)]
@@ -298,18 +298,6 @@ def test_a_vote_on_one_worker_reaches_the_same_phones_tab_on_the_other(workers: 
     _run(workers, scenario)
 
 
-async def _closed(ws: ClientConnection, within: float = 10) -> tuple[list[str], int | None]:
-    """Every message until the server closes the socket, and its close code."""
-    messages: list[str] = []
-    try:
-        async with asyncio.timeout(within):
-            while True:
-                messages.append(str(await ws.recv()))
-    except ConnectionClosed as closed:
-        return messages, closed.rcvd.code if closed.rcvd else None
-    raise AssertionError("unreachable")
-
-
 def test_a_revoked_link_closes_its_sockets_on_every_worker(workers: Workers) -> None:
     """A new moderator link and a removal, made on worker A, close the old console and the
     removed phone held by worker B (1008, not reconnected), before anything newer reaches
@@ -344,7 +332,7 @@ def test_a_revoked_link_closes_its_sockets_on_every_worker(workers: Workers) -> 
         )
         assert posted.status_code == 201, posted.text
         for ws in (console, phone):
-            messages, code = await _closed(ws)
+            messages, code = await until_closed(ws)
             assert code == 1008
             assert not any(later in m for m in messages)
 

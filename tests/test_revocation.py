@@ -8,10 +8,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from app.security import Signer
-from tests.server import bearer, running_server
+from tests.server import bearer, running_server, until_closed
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -84,19 +83,6 @@ async def _socket(base: str, path: str, cookie: str = "") -> ClientConnection:
     return ws
 
 
-async def _until_closed(ws: ClientConnection, within: float = 10) -> tuple[list[str], int | None]:
-    """Every message until the server closes the socket, and its close code; fails if the
-    socket is still open after `within` seconds."""
-    messages: list[str] = []
-    try:
-        async with asyncio.timeout(within):
-            while True:
-                messages.append(str(await ws.recv()))
-    except ConnectionClosed as closed:
-        return messages, closed.rcvd.code if closed.rcvd else None
-    raise AssertionError("unreachable")
-
-
 async def _until_seen(ws: ClientConnection, text: str, within: float = 10) -> None:
     async with asyncio.timeout(within):
         while text not in str(await ws.recv()):
@@ -117,7 +103,7 @@ def test_a_new_moderator_link_closes_the_old_consoles_and_dashboard(base: str) -
             await _post(http, event.code)
             await _until_seen(fresh, SECRET_TITLE)  # what the old console would have had
             for ws in (console, dashboard):
-                messages, code = await _until_closed(ws)
+                messages, code = await until_closed(ws)
                 assert code == POLICY
                 assert not any(SECRET_TITLE in m for m in messages)
                 assert REPLACED in messages[-1]
@@ -137,7 +123,7 @@ def test_a_new_facilitator_link_closes_only_the_old_facilitator_console(base: st
             answer = await http.post(link, headers=bearer(event.moderator))
             assert answer.status_code == 201, answer.text
             await _post(http, event.code)
-            messages, code = await _until_closed(facilitator)
+            messages, code = await until_closed(facilitator)
             assert code == POLICY
             assert not any(SECRET_TITLE in m for m in messages)
             assert REPLACED in messages[-1]
@@ -162,7 +148,7 @@ def test_a_removed_participant_is_told_at_once_and_gets_nothing_more(base: str) 
             )
             assert removed.status_code == 200, removed.text
             await _post(http, event.code)
-            messages, code = await _until_closed(phone)
+            messages, code = await until_closed(phone)
             assert code == POLICY
             assert not any(SECRET_TITLE in m for m in messages)
             assert REMOVED in messages[-1]
@@ -179,7 +165,7 @@ def test_a_page_offline_when_its_link_went_is_told_when_it_reconnects(base: str)
     async def told(path: str, cookie: str = "") -> tuple[list[str], int | None]:
         headers = {"Cookie": cookie} if cookie else {}
         ws = await connect(base.replace("http", "ws", 1) + path, additional_headers=headers)
-        return await _until_closed(ws)
+        return await until_closed(ws)
 
     async def scenario() -> None:
         async with httpx.AsyncClient(base_url=base, timeout=20) as http:
