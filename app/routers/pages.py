@@ -15,7 +15,7 @@ from app.i18n import LOCALES
 from app.models import Participant, Table
 from app.routing import UnitOfWorkRoute
 from app.security import Signer
-from app.services import participants, proposals, state, tables, voting
+from app.services import links, participants, proposals, state, tables, voting
 from app.services.errors import NotFound
 from app.templating import templates
 from app.views import my_cards, participant_context, shared_context
@@ -201,6 +201,69 @@ def withdraw_own(
 ) -> Response:
     table, me = _mine(request, session, signer, code)
     live.publish(proposals.withdraw_own(session, participant=me, proposal_id=proposal_id))
+    return _my_answer(request, session, table, me)
+
+
+@router.post("/t/{code}/proposals/{proposal_id}/answers")
+def answer_needs(
+    request: Request,
+    code: str,
+    proposal_id: int,
+    session: SessionDep,
+    signer: SignerDep,
+    live: LiveDep,
+    needs: Annotated[list[int], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
+) -> Response:
+    """The needs this phone's own proposal answers (the ticked ones; none unlinks)."""
+    table, me = _mine(request, session, signer, code)
+    live.publish(
+        links.set_answers(session, table, proposal_id=proposal_id, need_ids=needs, by=me.id)
+    )
+    return _my_answer(request, session, table, me)
+
+
+@router.post("/t/{code}/pledges")
+def pledge(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    signer: SignerDep,
+    live: LiveDep,
+    resource: Annotated[int, Form()],
+    proposal: Annotated[int, Form()],
+    offer: Annotated[str, Form()] = "",
+    organisation: Annotated[str, Form()] = "",
+) -> Response:
+    """This phone's own resource, pledged to a proposal with its organisation's offer."""
+    table, me = _mine(request, session, signer, code)
+    live.publish(
+        links.pledge(
+            session,
+            table,
+            proposal_id=proposal,
+            resource_id=resource,
+            offer=offer,
+            organisation=organisation,
+            by=me.id,
+        )
+    )
+    return _my_answer(request, session, table, me)
+
+
+@router.post("/t/{code}/pledges/delete")
+def unpledge(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    signer: SignerDep,
+    live: LiveDep,
+    resource: Annotated[int, Form()],
+    proposal: Annotated[int, Form()],
+) -> Response:
+    table, me = _mine(request, session, signer, code)
+    live.publish(
+        links.unpledge(session, table, proposal_id=proposal, resource_id=resource, by=me.id)
+    )
     return _my_answer(request, session, table, me)
 
 

@@ -3,15 +3,17 @@
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from app.enums import Status
+from app.enums import Kind, Status
 from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote
 from app.services.errors import NotFound
+from app.services.links import Links, links_of
 from app.services.moderation import merges_of, paper_participants, paper_votes, tags_of
 from app.services.phases import can_post, can_vote, seconds_left
 from app.services.tables import event_of
@@ -76,6 +78,12 @@ class TableState:
     paper: list[Participant] = field(default_factory=list)  # names: moderators' eyes only
     # What was typed in for each paper participant: (proposal id, dots), latest first.
     paper_votes: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    # Needs answered by proposals, resources pledged to them (on the wall only).
+    links: Links = field(default_factory=Links)
+
+    @cached_property
+    def by_id(self) -> dict[int, ProposalView]:
+        return {p.id: p for p in self.proposals}
 
     @property
     def visible(self) -> list[ProposalView]:
@@ -141,9 +149,12 @@ class TableState:
         return seconds_left(self.table)
 
     def groups(self, *, flat: bool = False) -> list[tuple[str, str, list[ProposalView]]]:
-        """The wall in groups: (key, label, proposals) by kind, or by tag with the untagged
-        last, or one flat group. Empty groups are kept: a push may add the first card."""
+        """The wall in groups: (key, label, proposals) by kind, by tag with the untagged
+        last, by need, or one flat group. Empty groups are kept: a push may add the first
+        card."""
         visible = self.visible
+        if self.table.group_by_need:
+            return self._by_need(visible)
         if flat and not self.table.group_by_tag:
             return [("all", "", visible)]
         if self.table.group_by_tag:
@@ -155,8 +166,32 @@ class TableState:
             return groups
         return [(kind, kind, [p for p in visible if p.kind == kind]) for kind in KINDS]
 
+    def _by_need(self, visible: list[ProposalView]) -> list[tuple[str, str, list[ProposalView]]]:
+        """Each need, then the proposals that answer it and the resources pledged to them,
+        oldest first; a card answering two needs sits under the first (its need cards name
+        every action), and what answers no need comes last. Posting a need redraws the
+        wall (services/proposals.py), so a new card here is never a need."""
+        placed: set[int] = set()
+        groups: list[tuple[str, str, list[ProposalView]]] = []
+        for need in (p for p in visible if p.kind == Kind.NEED):
+            items = [need]
+            for pid in self.links.answered_by(need.id):
+                if pid not in placed:
+                    items.append(self.by_id[pid])
+                    placed.add(pid)
+                    for pledge in self.links.pledged_to(pid):
+                        if pledge.resource_id not in placed:
+                            items.append(self.by_id[pledge.resource_id])
+                            placed.add(pledge.resource_id)
+            placed.add(need.id)
+            groups.append((f"need-{need.id}", need.title, items))
+        groups.append(("unlinked", "", [p for p in visible if p.id not in placed]))
+        return groups
+
     def group_key(self, proposal: ProposalView) -> str:
-        """Where a new (so untagged) card goes."""
+        """Where a new (so untagged, unlinked) card goes."""
+        if self.table.group_by_need:
+            return "unlinked"
         return "untagged" if self.table.group_by_tag else proposal.kind
 
     def by_author(self, participant_id: int) -> list[ProposalView]:
@@ -330,6 +365,7 @@ def table_state(session: Session, table: Table) -> TableState:
         merges=merges_of(session, table),
         paper=paper_participants(session, table),
         paper_votes=paper_votes(session, table),
+        links=links_of(session, ((p.id or 0, p.kind, p.status) for p in proposals)),
     )
 
 
