@@ -10,8 +10,10 @@ from app.models import Table
 from app.services import links, moderation, proposals
 from app.services.state import table_state
 from tests.conftest import make_participant, make_table
-from tests.test_api import RUNNERS, bearer, create_table, join, set_phase
+from tests.server import bearer
+from tests.test_api import RUNNERS, create_table, join, set_phase
 from tests.test_facilitation_api import add_table, join_with_id, public, run
+from tests.test_pages import HTMX, csrf_of, joined
 
 
 def post_kind(client: TestClient, code: str, token: str, kind: str, title: str) -> int:
@@ -304,3 +306,140 @@ def test_merging_two_needs_moves_their_answers_to_the_survivor(session: Session)
     current = table_state(session, session.get(Table, table.id) or table)
     assert current.links.needs_of(p) == (a, b)
     assert current.links.needs_of(q) == (b,)
+
+
+# --- the console, the phone and the wall ------------------------------------------------------
+
+
+def test_the_console_links_and_pledges_and_every_wall_shows_the_chain(client: TestClient) -> None:
+    room = Room(client)
+    console = f"/run/{room.moderator}/{room.code}/"
+    headers = {**HTMX, "X-CSRF-Token": csrf_of(client.get(console).text)}
+    linked = client.post(
+        console + f"proposals/{room.navetta}/answers",
+        data={"needs": [str(room.need_trasporti)]},
+        headers=headers,
+    )
+    assert linked.status_code == 200, linked.text
+    assert "Collegamenti ai bisogni salvati." in linked.text
+    pledged = client.post(
+        console + "pledges",
+        data={
+            "resource": str(room.pulmino),
+            "proposal": str(room.navetta),
+            "offer": "il pulmino il martedì e il giovedì",
+            "organisation": "Parrocchia San Michele <b>Arcangelo</b>",
+        },
+        headers=headers,
+    )
+    assert pledged.status_code == 200, pledged.text
+    page = client.get(console).text
+    assert "Risponde a:" in page and "«Gli anziani delle frazioni non arrivano ai servizi»" in page
+    assert "Parrocchia San Michele &lt;b&gt;Arcangelo&lt;/b&gt;" in page  # escaped
+    assert "Nessuna proposta risponde ancora a questo bisogno" in page  # Bruno's need
+    # The moderator's refusal comes back in Italian, and nothing changes.
+    wrong = client.post(
+        console + f"proposals/{room.navetta}/answers",
+        data={"needs": [str(room.pulmino)]},
+        headers=headers,
+    )
+    assert wrong.status_code == 422
+    assert "non è un bisogno" in wrong.text
+    # Unticking every need unlinks them all.
+    client.post(console + f"proposals/{room.navetta}/answers", data={}, headers=headers)
+    assert (
+        by_title(client, room.code)["Navetta sociale a chiamata per le frazioni"]["answers"] == []
+    )
+    withdrawn = client.post(
+        console + "pledges/delete",
+        data={"resource": str(room.pulmino), "proposal": str(room.navetta)},
+        headers=headers,
+    )
+    assert withdrawn.status_code == 200
+    assert by_title(client, room.code)["Pulmino da nove posti della parrocchia"]["pledges"] == []
+
+
+def test_the_phone_links_its_own_posts_only(client: TestClient) -> None:
+    _, code = create_table(client)
+    moderator = RUNNERS[code]
+    page = joined(client, code, organisation="Cooperativa sociale Il Faro")
+    headers = {**HTMX, "X-CSRF-Token": csrf_of(page)}
+    other = join(client, code)
+    need = post_kind(client, code, other, "need", "Mancano educatori per il doposcuola")
+    mine = client.post(
+        f"/t/{code}/proposals",
+        data={"kind": "proposal", "title": "Doposcuola diffuso nelle parrocchie"},
+        headers=headers,
+    )
+    assert mine.status_code == 200
+    resource = client.post(
+        f"/t/{code}/proposals",
+        data={"kind": "resource", "title": "Due educatori della cooperativa"},
+        headers=headers,
+    )
+    ids = {p["title"]: p["id"] for p in public(client, code)["proposals"]}
+    proposal = ids["Doposcuola diffuso nelle parrocchie"]
+    assert resource.status_code == 200
+    # The phone's own posts offer the link forms, its organisation filled in for the pledge.
+    me = client.get(f"/t/{code}").text
+    assert "Bisogni a cui risponde" in me and "Offri a una proposta" in me
+    assert 'value="Cooperativa sociale Il Faro"' in me
+    assert "sono pubbliche" in me
+    linked = client.post(
+        f"/t/{code}/proposals/{proposal}/answers", data={"needs": [str(need)]}, headers=headers
+    )
+    assert linked.status_code == 200, linked.text
+    pledged = client.post(
+        f"/t/{code}/pledges",
+        data={
+            "resource": str(ids["Due educatori della cooperativa"]),
+            "proposal": str(proposal),
+            "offer": "due educatori, 10 ore a settimana",
+            "organisation": "Cooperativa sociale Il Faro",
+        },
+        headers=headers,
+    )
+    assert pledged.status_code == 200, pledged.text
+    wall = client.get(f"/t/{code}").text
+    assert "due educatori, 10 ore a settimana" in wall
+    # Someone else's proposal: refused, in Italian, in the flash region.
+    theirs = post_kind(client, code, other, "proposal", "Borse di studio per lo sport")
+    refused = client.post(
+        f"/t/{code}/proposals/{theirs}/answers", data={"needs": [str(need)]}, headers=headers
+    )
+    assert refused.status_code == 403
+    assert "Solo chi l&#39;ha scritta può collegare" in refused.text
+    assert by_title(client, code)["Borse di studio per lo sport"]["answers"] == []
+    assert moderator  # the console was not needed for any of this
+
+
+def test_the_wall_groups_by_need_on_phone_console_and_projector(client: TestClient) -> None:
+    room = Room(client)
+    sportello = post_kind(
+        client, room.code, room.anna, "proposal", "Sportello di ascolto per caregiver"
+    )
+    answers(client, room.anna, room.navetta, [room.need_trasporti, room.need_solitudine])
+    answers(client, room.anna, sportello, [room.need_solitudine])
+    pledge(client, room.bruno, room.navetta, room.pulmino, "il pulmino", organisation="Parrocchia")
+    turned = run(client, "PATCH", room.code, "/settings", json={"group_by_need": True})
+    assert turned.status_code == 200, turned.text
+    run(client, "PUT", room.code, "/screen", json={"mode": "wall"})
+    screen = client.get(f"/t/{room.code}/screen").text
+    first = screen.index("Bisogno n. 1")
+    second = screen.index("Bisogno n. 2")
+    last = screen.index("Non risponde ancora a un bisogno")
+    navetta = screen.index("Navetta sociale a chiamata per le frazioni")
+    pulmino = screen.index("Pulmino da nove posti della parrocchia")
+    ascolto = screen.index("Sportello di ascolto per caregiver")
+    # The navetta answers both needs: under the first, with its pledged pulmino; the
+    # sportello under the second; nothing is left unlinked.
+    assert first < navetta < pulmino < second < ascolto < last
+    assert screen.count(f'id="p-{room.navetta}"') == 1
+    assert "2 azioni proposte" in screen and "1 azione proposta" in screen
+    # One grouping at a time: by tag turns by need off.
+    run(client, "PATCH", room.code, "/settings", json={"group_by_tag": True})
+    assert "Bisogno n. 1" not in client.get(f"/t/{room.code}/screen").text
+    both = run(
+        client, "PATCH", room.code, "/settings", json={"group_by_tag": True, "group_by_need": True}
+    )
+    assert both.status_code == 422

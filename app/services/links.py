@@ -26,6 +26,7 @@ from sqlmodel import Session, col, delete, select
 
 from app import ratelimit
 from app.enums import Kind, Phase, Status
+from app.i18n import N_
 from app.models import Answer, Pledge, Proposal, Table
 from app.services.access import runs_table
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -97,9 +98,11 @@ def _post(session: Session, table: Table, post_id: int, *, kind: str, field: str
 
 
 _WRONG_KIND: dict[str, str] = {
-    Kind.NEED: "Only a need can be answered: this post is not a need",
-    Kind.PROPOSAL: "Only a proposal can answer a need or receive a pledge: this post is not one",
-    Kind.RESOURCE: "Only a resource can be pledged: this post is not a resource",
+    Kind.NEED: N_("Only a need can be answered: this post is not a need"),
+    Kind.PROPOSAL: N_(
+        "Only a proposal can answer a need or receive a pledge: this post is not one"
+    ),
+    Kind.RESOURCE: N_("Only a resource can be pledged: this post is not a resource"),
 }
 
 

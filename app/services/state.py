@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 from app.enums import Kind, Status
 from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote
 from app.services.errors import NotFound
-from app.services.links import Links, links_of
+from app.services.links import LINKING_PHASES, Links, links_of
 from app.services.moderation import merges_of, paper_participants, paper_votes, tags_of
 from app.services.phases import can_post, can_vote, seconds_left
 from app.services.tables import event_of
@@ -143,6 +143,11 @@ class TableState:
     @property
     def can_vote(self) -> bool:
         return can_vote(self.table)
+
+    @property
+    def can_link(self) -> bool:
+        """A participant may link their own posts (services/links.py)."""
+        return self.table.phase in LINKING_PHASES
 
     @property
     def timer_left(self) -> int | None:
