@@ -61,6 +61,8 @@ def columns(categories: tuple[str, ...]) -> list[Column]:
         Column(_("Proxy input"), "figure", 10),
         Column(_("Proxy votes"), "figure", 10),
         Column(_("Merged from"), "text", 25),
+        Column(_("Needs → actions"), "text", 22),
+        Column(_("Pledged resources"), "text", 40),
         Column(_("Version"), "text", 12),
     ]
 
@@ -83,6 +85,8 @@ def values(report: TableReport, line: Line, categories: tuple[str, ...]) -> list
         _proxy(line.proxy, report.min_group),
         raw_cell(line.proxy_votes, report.min_group),
         " | ".join(line.merged_from),
+        labels.chain_cell(line, report),
+        labels.pledges_cell(line, report),
         labels.draft() if report.draft else labels._("final"),
     ]
 

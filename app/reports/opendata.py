@@ -71,9 +71,17 @@ def table_data(report: TableReport) -> dict[str, Any]:
                 "proxy_votes": raw_cell(line.proxy_votes, n),
                 "merged_from": list(line.merged_from),
                 "edited": line.edited,
+                # Needs → actions → resources: the needs a proposal answers, the
+                # proposals a resource is pledged to ([] for the other kinds).
+                "answers": list(line.answers),
+                "pledges": [
+                    {"proposal": p.proposal, "organisation": p.organisation, "offer": p.offer}
+                    for p in line.pledges
+                ],
             }
             for line in report.lines
         ],
+        "unanswered_needs": [line.id for line in report.unanswered()],
         "totals": {"proposals": report.proposals, "votes": report.total_votes},
         "off_wall": dict(report.off_wall),
         "merged": report.merged,

@@ -31,6 +31,7 @@ TABLE: tuple[Section[TableReport], ...] = (
     Section("attendance", N_("Attendance register")),
     Section("priorities", N_("Priorities")),
     Section("summary", N_("Facilitator's summary")),
+    Section("chain", N_("Needs, actions and resources"), lambda report: report.chained),
     Section("proposals", N_("Proposals by kind and tag")),
     Section("off_wall", N_("Posts not on the wall"), _off_wall),
     Section("closing", N_("Closing of the session")),
