@@ -240,7 +240,14 @@ def test_csv_and_xlsx_have_the_same_columns_in_the_same_order(
         _("Voting"),
         _("Voters"),
     ]
-    assert rows[0][-4:] == [_("Proxy input"), _("Proxy votes"), _("Merged from"), _("Version")]
+    assert rows[0][-6:] == [
+        _("Proxy input"),
+        _("Proxy votes"),
+        _("Merged from"),
+        _("Needs → actions"),
+        _("Pledged resources"),
+        _("Version"),
+    ]
 
     # The event's CSV lists every category of the event; a table's sheet, those it has.
     event, book = _event_book(session, known)
