@@ -427,7 +427,7 @@ def test_the_wall_groups_by_need_on_phone_console_and_projector(client: TestClie
     screen = client.get(f"/t/{room.code}/screen").text
     first = screen.index("Bisogno n. 1")
     second = screen.index("Bisogno n. 2")
-    last = screen.index("Non risponde ancora a un bisogno")
+    last = screen.index("Non collegati ancora a un bisogno")
     navetta = screen.index("Navetta sociale a chiamata per le frazioni")
     pulmino = screen.index("Pulmino da nove posti della parrocchia")
     ascolto = screen.index("Sportello di ascolto per caregiver")
@@ -443,3 +443,12 @@ def test_the_wall_groups_by_need_on_phone_console_and_projector(client: TestClie
         client, "PATCH", room.code, "/settings", json={"group_by_tag": True, "group_by_need": True}
     )
     assert both.status_code == 422
+
+
+def test_a_table_with_links_can_be_deleted_with_everything_in_it(client: TestClient) -> None:
+    room = Room(client)
+    assert answers(client, room.anna, room.navetta, [room.need_trasporti]).status_code == 200
+    assert pledge(client, room.bruno, room.navetta, room.pulmino, "il pulmino").status_code == 200
+    gone = client.delete(f"/api/tables/{room.code}", headers=bearer(room.moderator))
+    assert gone.status_code == 204, gone.text
+    assert client.get(f"/api/tables/{room.code}").status_code == 404

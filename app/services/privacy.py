@@ -32,10 +32,12 @@ from sqlmodel import Session, col, select
 
 from app.db import writers_queue
 from app.models import (
+    Answer,
     Event,
     Merge,
     Participant,
     PhaseChange,
+    Pledge,
     Proposal,
     ProposalTag,
     Table,
@@ -265,6 +267,9 @@ def _delete_tables(session: Session, table_ids: list[int]) -> None:
     proposal_ids = select(Proposal.id).where(col(Proposal.table_id).in_(table_ids))
     participant_ids = select(Participant.id).where(col(Participant.table_id).in_(table_ids))
     session.execute(delete(ProposalTag).where(col(ProposalTag.proposal_id).in_(proposal_ids)))
+    # Links point at a table's own posts only (services/links.py): by either end is enough.
+    session.execute(delete(Answer).where(col(Answer.proposal_id).in_(proposal_ids)))
+    session.execute(delete(Pledge).where(col(Pledge.proposal_id).in_(proposal_ids)))
     session.execute(delete(Vote).where(col(Vote.proposal_id).in_(proposal_ids)))
     session.execute(delete(Vote).where(col(Vote.participant_id).in_(participant_ids)))
     session.execute(delete(Merge).where(col(Merge.table_id).in_(table_ids)))
