@@ -695,6 +695,7 @@ _LISTED = (
         AnswersIn,
         console="/proposals/{proposal_id}/answers",
         console_done=N_("Links to needs saved."),
+        console_trigger="tavoli:linked",
     ),
     Action(
         "pledge",
@@ -702,6 +703,7 @@ _LISTED = (
         PledgeFormIn,
         console="/pledges",
         console_done=N_("Pledge saved."),
+        console_trigger="tavoli:linked",
     ),
     Action(
         "unpledge",
@@ -709,6 +711,7 @@ _LISTED = (
         UnpledgeFormIn,
         console="/pledges/delete",
         console_done=N_("Pledge withdrawn."),
+        console_trigger="tavoli:linked",
     ),
     Action(
         "edit_table",

@@ -333,7 +333,13 @@ def test_the_console_links_and_pledges_and_every_wall_shows_the_chain(client: Te
         headers=headers,
     )
     assert pledged.status_code == 200, pledged.text
+    panel = client.get(console + f"proposals/{room.navetta}/links", headers=HTMX)
+    assert panel.status_code == 200
+    assert 'id="link-panel"' in panel.text and "Spunta i bisogni" in panel.text
+    assert f'value="{room.need_trasporti}" checked' in panel.text
+    assert client.get(console + f"proposals/{room.need_trasporti}/links").status_code == 404
     page = client.get(console).text
+    assert "Spunta i bisogni" not in page  # no form per card: one panel at a time
     assert "Risponde a:" in page and "«Gli anziani delle frazioni non arrivano ai servizi»" in page
     assert "Parrocchia San Michele &lt;b&gt;Arcangelo&lt;/b&gt;" in page  # escaped
     assert "Nessuna proposta risponde ancora a questo bisogno" in page  # Bruno's need

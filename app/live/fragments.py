@@ -185,7 +185,14 @@ class Fragments:
             "delta",
             delta.seq,
             prev_seq=delta.prev_seq,
-            proposals=[_public(p.as_json(), hidden) for p in delta.new if p.visible],
+            # A new card is pushed with the whole state (push_state), links and all.
+            proposals=[
+                _public(_linked(p.as_json(), current), hidden)
+                if isinstance(current, TableState)
+                else _public(p.as_json(), hidden)
+                for p in delta.new
+                if p.visible
+            ],
             tallies={}
             if hidden
             else {str(p.id): p.tally for p in (*delta.new, *delta.changed) if p.visible},
