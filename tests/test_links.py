@@ -1,12 +1,14 @@
 """Needs → actions → resources: the moderator links any post, a participant their own; the
 links are on the wall, survive a merge and its undo exactly, and nothing else changes."""
 
+import threading
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlalchemy import Engine
+from sqlmodel import Session, select
 
-from app.models import Table
+from app.models import Answer, Pledge, Table
 from app.services import links, moderation, proposals
 from app.services.state import table_state
 from tests.conftest import make_participant, make_table
@@ -458,3 +460,31 @@ def test_a_table_with_links_can_be_deleted_with_everything_in_it(client: TestCli
     gone = client.delete(f"/api/tables/{room.code}", headers=bearer(room.moderator))
     assert gone.status_code == 204, gone.text
     assert client.get(f"/api/tables/{room.code}").status_code == 404
+
+
+def test_concurrent_pledges_and_links_of_one_pair_end_as_one_row_each(
+    client: TestClient, engine: Engine
+) -> None:
+    """Eight consoles at once (the table is locked first): one pledge per pair, the last
+    offer kept, one answer per need; nobody gets a 500."""
+    room = Room(client)
+    offers = [f"offerta numero {n}: il pulmino" for n in range(8)]
+    statuses: list[int] = []
+
+    def act(n: int) -> None:
+        if n % 2:
+            done = pledge(client, room.moderator, room.navetta, room.pulmino, offers[n])
+        else:
+            done = answers(client, room.moderator, room.navetta, [room.need_trasporti])
+        statuses.append(done.status_code)
+
+    threads = [threading.Thread(target=act, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(200) == 8, statuses
+    with Session(engine) as session:
+        rows = list(session.exec(select(Pledge)))
+        assert len(rows) == 1 and rows[0].offer in offers
+        assert len(list(session.exec(select(Answer)))) == 1
