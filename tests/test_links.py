@@ -397,6 +397,7 @@ def test_the_phone_links_its_own_posts_only(client: TestClient) -> None:
         f"/t/{code}/proposals/{proposal}/answers", data={"needs": [str(need)]}, headers=headers
     )
     assert linked.status_code == 200, linked.text
+    assert "Collegamenti ai bisogni salvati." in linked.text  # in the phone's flash
     pledged = client.post(
         f"/t/{code}/pledges",
         data={

@@ -17,7 +17,7 @@ from app.routing import UnitOfWorkRoute
 from app.security import Signer
 from app.services import links, participants, proposals, state, tables, voting
 from app.services.errors import NotFound
-from app.templating import templates
+from app.templating import N_, templates
 from app.views import my_cards, participant_context, shared_context
 from app.web import LANG_COOKIE, csrf_token, public_base
 
@@ -219,7 +219,7 @@ def answer_needs(
     live.publish(
         links.set_answers(session, table, proposal_id=proposal_id, need_ids=needs, by=me.id)
     )
-    return _my_answer(request, session, table, me)
+    return _my_answer(request, session, table, me, done=N_("Links to needs saved."))
 
 
 @router.post("/t/{code}/pledges")
@@ -247,7 +247,7 @@ def pledge(
             by=me.id,
         )
     )
-    return _my_answer(request, session, table, me)
+    return _my_answer(request, session, table, me, done=N_("Pledge saved."))
 
 
 @router.post("/t/{code}/pledges/delete")
@@ -264,13 +264,17 @@ def unpledge(
     live.publish(
         links.unpledge(session, table, proposal_id=proposal, resource_id=resource, by=me.id)
     )
-    return _my_answer(request, session, table, me)
+    return _my_answer(request, session, table, me, done=N_("Pledge withdrawn."))
 
 
-def _my_answer(request: Request, session: Session, table: Table, me: Participant) -> Response:
+def _my_answer(
+    request: Request, session: Session, table: Table, me: Participant, *, done: str = ""
+) -> Response:
+    """This phone's own posts after its change, and what it did when `done` says (a msgid)."""
     if not _is_htmx(request):
         return _see_other(f"/t/{table.code}")
-    return _page(request, "partials/_me_sync.html", **participant_context(session, table, me))
+    name = "partials/_linked.html" if done else "partials/_me_sync.html"
+    return _page(request, name, done=done, **participant_context(session, table, me))
 
 
 @router.post("/t/{code}/proposals/{proposal_id}/vote")
