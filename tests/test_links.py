@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from app import ratelimit
 from app.models import Answer, Pledge, Table
 from app.services import links, moderation, proposals
 from app.services.state import table_state
@@ -489,3 +490,20 @@ def test_concurrent_pledges_and_links_of_one_pair_end_as_one_row_each(
         rows = list(session.exec(select(Pledge)))
         assert len(rows) == 1 and rows[0].offer in offers
         assert len(list(session.exec(select(Answer)))) == 1
+
+
+def test_a_participant_s_links_have_their_own_limit_and_spend_no_posts(
+    client: TestClient,
+) -> None:
+    room = Room(client)
+    ratelimit.configure("memory://", overrides={"link": "3/10 seconds", "post": "3/10 seconds"})
+    try:
+        for _ in range(3):
+            assert answers(client, room.anna, room.navetta, []).status_code == 200
+        over = answers(client, room.anna, room.navetta, [room.need_trasporti])
+        assert over.status_code == 429 and "retry-after" in over.headers
+        # The moderator is not a participant: no limit; and Anna may still post.
+        assert answers(client, room.moderator, room.navetta, []).status_code == 200
+        post_kind(client, room.code, room.anna, "proposal", "Orti urbani condivisi")
+    finally:
+        ratelimit.configure("memory://", enabled=False)

@@ -77,7 +77,7 @@ def _may_link(session: Session, table: Table, by: int | None) -> None:
     if by is None:
         require_open(table)
         return
-    ratelimit.hit("post", str(by))  # a participant's link redraws every wall, like a post
+    ratelimit.hit("link", str(by))  # a participant's link redraws every wall
     active_participant(session, by)
     if table.phase not in LINKING_PHASES:
         raise Conflict("Needs and proposals can be linked while collecting, discussing and voting")
