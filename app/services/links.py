@@ -73,11 +73,17 @@ def linker_for(session: Session, token: str | None, post_id: int) -> Linker:
     return Linker(table, participant.id)
 
 
+def _count(by: int | None) -> None:
+    """A participant's link redraws every wall: limited like a post, before the table's lock
+    is taken (as posts and votes are)."""
+    if by is not None:
+        ratelimit.hit("link", str(by))
+
+
 def _may_link(session: Session, table: Table, by: int | None) -> None:
     if by is None:
         require_open(table)
         return
-    ratelimit.hit("link", str(by))  # a participant's link redraws every wall
     active_participant(session, by)
     if table.phase not in LINKING_PHASES:
         raise Conflict("Needs and proposals can be linked while collecting, discussing and voting")
@@ -123,6 +129,7 @@ def set_answers(
     wanted = list(dict.fromkeys(need_ids))
     if len(wanted) > MAX_NEEDS:
         raise Invalid("At most %(limit)s needs per proposal", field="needs", limit=MAX_NEEDS)
+    _count(by)
     with table_write(session, table.id or 0, layout=True) as write:
         current = write.table
         _may_link(session, current, by)
@@ -163,6 +170,7 @@ def pledge(
     clean_organisation = clean_name_line(
         organisation, field="organisation", limit=ORGANISATION_LIMIT
     )
+    _count(by)
     with table_write(session, table.id or 0, layout=True) as write:
         current = write.table
         _may_link(session, current, by)
@@ -185,6 +193,7 @@ def unpledge(
     session: Session, table: Table, *, proposal_id: int, resource_id: int, by: int | None
 ) -> Change:
     """Withdraw a resource's pledge to a proposal (nothing to withdraw: nothing changes)."""
+    _count(by)
     with table_write(session, table.id or 0, layout=True) as write:
         current = write.table
         _may_link(session, current, by)
