@@ -507,3 +507,43 @@ def test_a_participant_s_links_have_their_own_limit_and_spend_no_posts(
         post_kind(client, room.code, room.anna, "proposal", "Orti urbani condivisi")
     finally:
         ratelimit.configure("memory://", enabled=False)
+
+
+def test_while_voting_the_phone_still_offers_its_own_links_but_no_edits(
+    client: TestClient,
+) -> None:
+    _, code = create_table(client)
+    headers = {**HTMX, "X-CSRF-Token": csrf_of(joined(client, code))}
+    client.post(
+        f"/t/{code}/proposals",
+        data={"kind": "proposal", "title": "Doposcuola diffuso nelle parrocchie"},
+        headers=headers,
+    )
+    set_phase(client, code, "voting")
+    page = client.get(f"/t/{code}").text
+    mine = page[page.index('id="my-posts"') : page.index("</section>", page.index('id="my-posts"'))]
+    assert "Doposcuola diffuso nelle parrocchie" in mine
+    assert "Bisogni a cui risponde" in mine and "Modifica o ritira" not in mine
+    set_phase(client, code, "closed")
+    closed = client.get(f"/t/{code}").text
+    assert "Bisogni a cui risponde" not in closed
+
+
+def test_a_post_that_changes_kind_keeps_its_links_only_while_its_kind_fits(
+    session: Session,
+) -> None:
+    table = make_table(session)
+    person, _ = make_participant(session, table)
+
+    def new(kind: str, title: str) -> int:
+        posted = proposals.post_proposal(session, participant=person, kind=kind, title=title)
+        return posted.proposal.id or 0
+
+    need, action = new("need", "Trasporti nelle frazioni"), new("proposal", "Navetta sociale")
+    links.set_answers(session, table, proposal_id=action, need_ids=[need], by=None)
+    moderation.set_kind(session, table, action, "resource")
+    current = table_state(session, session.get(Table, table.id) or table)
+    assert current.links.needs_of(action) == () and current.links.answered_by(need) == []
+    moderation.set_kind(session, table, action, "proposal")
+    current = table_state(session, session.get(Table, table.id) or table)
+    assert current.links.needs_of(action) == (need,)
