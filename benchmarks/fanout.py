@@ -78,6 +78,7 @@ class Scenario:
     database: str = "sqlite"
     hub: str = "memory"
     baseline: bool = True
+    dashboard: bool = False  # the event moderator's dashboard follows every table (Tavoli)
     note: str = ""
 
 
@@ -89,6 +90,26 @@ SCENARIOS: dict[str, Scenario] = {
     "deflate": Scenario("deflate", clients=1000, html=0.5, deflate=True),
     "burst": Scenario("burst", clients=500, voters=1000, burst=True, duration=5.0, rate=200.0),
     "slow": Scenario("slow", clients=1000, slow=0.05, duration=30.0),  # past the keepalive
+    "reveal": Scenario(
+        "reveal",
+        clients=200,
+        voters=1000,
+        burst=True,
+        duration=5.0,
+        rate=200.0,
+        baseline=False,
+        note="the reveal moment: 1,000 phones vote within 5 s while 200 screens watch",
+    ),
+    "event": Scenario(
+        "event",
+        clients=2000,
+        tables=10,
+        rate=100.0,
+        duration=60.0,
+        dashboard=True,
+        note="a whole event: 10 tables of 200 screens each and the event's dashboard, "
+        "100 votes/s spread over the tables for a minute",
+    ),
     "workers2": Scenario(
         "workers2",
         clients=5000,
@@ -137,6 +158,8 @@ class ScreenRec:
 
 def _parse(kind: str, raw: str | bytes) -> tuple[str, int, int | None, Any]:
     """(type, seq, prev_seq or None, decoded JSON or None)."""
+    if kind == "dash":  # the event dashboard: counted, not timed (its pushes span tables)
+        return "dash", -1, None, None
     text = raw if isinstance(raw, str) else raw.decode()
     if kind == "html":
         found = SEQ_HTML.search(text)
@@ -147,7 +170,7 @@ def _parse(kind: str, raw: str | bytes) -> tuple[str, int, int | None, Any]:
 
 def _lean_parse(kind: str, raw: bytes, decode: bool) -> tuple[str, int, int | None, Any]:
     """`_parse` reading only the push's head (a lean screen), or decoding it (a checker)."""
-    if decode:
+    if decode or kind == "dash":
         return _parse(kind, raw)
     if kind == "html":
         found = SEQ_HTML_BYTES.search(raw)
@@ -205,6 +228,9 @@ def _received(
     """Account one push: gaps (JSON prev_seq), duplicates, resyncs, tallies, its time."""
     kind, seq, prev, msg = parsed
     rec.bytes += len(raw)
+    if kind == "dash":
+        rec.pushes.append((now, -1, -1))
+        return
     if rec.kind == "json" and kind != "snapshot" and prev is not None:
         prev = int(prev)
         rec.gaps += prev != rec.last
@@ -821,6 +847,10 @@ def screen_plan(sc: Scenario, servers: Servers, layout: Layout) -> list[tuple[st
         path = f"/t/{code}/screen/ws" if kind == "html" else f"/api/tables/{code}/stream"
         rec = {"table": code, "port": port, "kind": kind, "stall": i in stall_ids}
         plan.append((f"ws://127.0.0.1:{port}{path}", rec))
+    if sc.dashboard and servers.kind == "tavoli":
+        port = servers.ports[0]
+        rec = {"table": "", "port": port, "kind": "dash", "stall": False}
+        plan.append((f"ws://127.0.0.1:{port}/m/{layout.moderator}/ws", rec))
     return plan
 
 
