@@ -200,11 +200,17 @@ def table_write(session: Session, table_id: int, *, layout: bool = False) -> Ite
     """
     with writers_queue(session):
         try:  # a table not found rolls back too: its UPDATE took SQLite's lock
-            seq = bump_seq(session, table_id)
-            session.expire_all()
-            table = session.get(Table, table_id)
-            if table is None:  # the UPDATE found it: impossible
+            session.expire_all()  # nothing read before the lock is trusted after it
+            table = session.scalars(
+                update(Table)
+                .where(col(Table.id) == table_id)
+                .values(seq=col(Table.seq) + 1)
+                .returning(Table),  # the lock and the table in one statement
+                execution_options={"populate_existing": True},
+            ).one_or_none()
+            if table is None:
                 raise NotFound("No table has this code")
+            seq = table.seq
             if layout:
                 table.layout_seq = seq
                 session.add(table)
