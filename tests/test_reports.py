@@ -210,7 +210,7 @@ def _table_report(session: Session, known: Known) -> data.TableReport:
 
 def test_json(session: Session, known: Known) -> None:
     body = json.loads(reports.render_table(_table_report(session, known), "json"))
-    assert body["schema"] == "tavoli.report/1"
+    assert body["schema"] == "tavoli.report/2"
     assert body["participants"]["total"] == PARTICIPANTS
     assert body["participants"]["by_category"][CITTADINO] == "< 3"
     assert body["totals"] == {"proposals": 5, "votes": TOTAL_VOTES}

@@ -69,7 +69,8 @@ def _public(proposal: dict[str, Any], hidden: bool) -> dict[str, Any]:
 
 
 def voting_json(table: Table) -> dict[str, Any]:
-    return method_of(table).json(table)
+    """The method's settings and the table's fair counting rule (`weighting`)."""
+    return {**method_of(table).json(table), "weighting": table.weighting}
 
 
 class Fragments:
