@@ -84,7 +84,9 @@ def table_data(report: TableReport) -> dict[str, Any]:
             for key, ids in (report.rankings or {}).items()
         },
         "ranking_adopted": report.ranking,
-        "ranking_timeline": [{"ranking": s.ranking, "at": _time(s.at)} for s in report.ranking_steps],
+        "ranking_timeline": [
+            {"ranking": s.ranking, "at": _time(s.at)} for s in report.ranking_steps
+        ],
         "consensus_left_out": report.left_out if report.consensus else None,
         "totals": {"proposals": report.proposals, "votes": report.total_votes},
         "off_wall": dict(report.off_wall),
