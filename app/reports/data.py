@@ -461,14 +461,15 @@ def build_table_report(
         order=event.categories,
     )
     # The consensus's figures are by category: printed where the breakdown is, never in a
-    # draft; a group with a category the breakdown withholds ("*") is withheld too.
+    # draft; a group with a category the breakdown withholds ("*") is withheld too (the
+    # pool of the categories under N ("< N") is printed: it mixes N voters or more).
     shown_consensus = not withheld
     counted_groups = tuple(
         ConsensusGroup(
             g.kind,
             g.category,
             g.name,
-            WITHHELD if any(c in hidden for c in g.members) else g.voters,
+            WITHHELD if any(hidden.get(c, 0) is WITHHELD for c in g.members) else g.voters,
         )
         for g in computed.groups
     )
