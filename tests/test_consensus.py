@@ -5,6 +5,7 @@ hold for any ballots; the doors (API, minutes) carry what the service computes.
 """
 
 import json
+import re
 from fractions import Fraction
 
 import hypothesis.strategies as st
@@ -14,8 +15,9 @@ from hypothesis import given, settings
 from sqlmodel import Session
 
 from app import reports
+from app.models import Table
 from app.reports import data
-from app.services import consensus, phases, screen, tables, voting
+from app.services import consensus, phases, proposals, screen, tables, voting
 from app.services.consensus import Entry, Voter
 from app.services.errors import Conflict
 from tests.conftest import ADMIN_TOKEN, make_event, make_participant, make_table
@@ -24,6 +26,12 @@ COMUNE = "Comune / ente pubblico"
 ETS = "Ente del Terzo Settore"
 CITTADINO = "Cittadino/a"
 SCUOLA = "Scuola o università"
+
+TITLES = (
+    "Trasporto sociale serale per le frazioni montane",
+    "Sportello unico per la disabilità e i progetti di vita",
+    "Centro estivo inclusivo per ragazze e ragazzi",
+)
 
 # The worked example (docs/consensus.md): N = 3; ten voters; three proposals.
 A, B, C = 101, 102, 103
@@ -341,25 +349,31 @@ def test_api_sets_the_rule_at_creation_patch_and_ranking(client: TestClient) -> 
     assert nobody.status_code == 401
 
 
-def test_drafts_carry_totals_only_and_final_minutes_the_consensus(session: Session) -> None:
+def _worked_table(
+    session: Session, weighting: str = "organisation"
+) -> tuple[Table, dict[int, int]]:
+    """The worked example at a real table, voting: the rule chosen before voting opened."""
     event, _ = make_event(session)
     table = make_table(session, event, phase="collect")
-    tables.update_table(session, table, weighting="organisation")
+    tables.update_table(session, table, weighting=weighting)
     people = [
         make_participant(session, table, category=cat, organisation=org)[0]
         for cat, org, _chosen in BALLOTS
     ]
-    from app.services import proposals
-
     posted = [
         proposals.post_proposal(session, participant=people[0], kind="proposal", title=t).proposal
-        for t in ("Trasporto sociale serale", "Sportello unico disabilità", "Centro estivo")
+        for t in TITLES
     ]
     phases.set_phase(session, table, "voting")
-    ids = {A: posted[0].id, B: posted[1].id, C: posted[2].id}
+    ids = {A: posted[0].id or 0, B: posted[1].id or 0, C: posted[2].id or 0}
     for person, (_cat, _org, chosen) in zip(people, BALLOTS, strict=True):
         for key in chosen:
-            voting.set_vote(session, participant=person, proposal_id=ids[key] or 0, dots=1)
+            voting.set_vote(session, participant=person, proposal_id=ids[key], dots=1)
+    return table, ids
+
+
+def test_drafts_carry_totals_only_and_final_minutes_the_consensus(session: Session) -> None:
+    table, ids = _worked_table(session)
     draft = data.build_table_report(session, table)
     doc = json.loads(reports.render_table(draft, "json"))
     assert doc["draft"] and doc["rankings"]["bridging"] is None
@@ -381,3 +395,85 @@ def test_drafts_carry_totals_only_and_final_minutes_the_consensus(session: Sessi
     ]
     assert by_id[ids[B]]["consensus"]["bridging"] == pytest.approx(0.4893, abs=1e-4)
     assert by_id[ids[B]]["votes"] == 5 and by_id[ids[B]]["weighted_tally"] == pytest.approx(2.667)
+
+
+def test_the_projector_shows_totals_while_voting_and_the_chosen_ranking_with_bars_once_closed(
+    session: Session, client: TestClient
+) -> None:
+    table, _ids = _worked_table(session)
+    screen.set_mode(session, table, "results")
+    screen.set_ranking(session, table, "bridging")
+    voting_html = client.get(f"/t/{table.code}/screen").text
+    assert "group-support" not in voting_html and "Altre categorie" not in voting_html
+    phases.set_phase(session, table, "closed")
+    html = client.get(f"/t/{table.code}/screen").text
+    assert "per consenso trasversale" in html
+    order = [html.index(TITLES[i]) for i in (1, 2, 0)]  # B, C, A
+    assert order == sorted(order)
+    assert html.count('class="group-support"') == 3 * 3
+    # Comune, ETS, and the two small categories only as "Altre categorie": no group under N.
+    assert "Altre categorie" in html and CITTADINO not in html and SCUOLA not in html
+    assert "Comune / ente pubblico: </span>100%" in html  # A's support, in text
+    screen.set_ranking(session, table, "weighted")
+    weighted = client.get(f"/t/{table.code}/screen").text
+    assert "3,3" in weighted and "per voti ponderati" in weighted
+    order = [weighted.index(TITLES[i]) for i in (2, 0, 1)]  # C 3.3, A 3.0, B 2.7
+    assert order == sorted(order)
+
+
+def test_one_qualifying_group_says_why_on_the_projector(
+    session: Session, client: TestClient
+) -> None:
+    event, _ = make_event(session)
+    table = make_table(session, event, phase="collect")
+    people = [make_participant(session, table, category=ETS)[0] for _ in range(4)]
+    people.append(make_participant(session, table, category=COMUNE)[0])
+    post = proposals.post_proposal(
+        session, participant=people[0], kind="proposal", title=TITLES[0]
+    ).proposal
+    phases.set_phase(session, table, "voting")
+    for person in people:
+        voting.set_vote(session, participant=person, proposal_id=post.id or 0, dots=1)
+    screen.set_mode(session, table, "results")
+    screen.set_ranking(session, table, "bridging")
+    phases.set_phase(session, table, "closed")
+    html = client.get(f"/t/{table.code}/screen").text
+    assert "una sola categoria ha abbastanza votanti" in html
+    assert "group-support" not in html and COMUNE not in html  # one Comune voter: under N
+
+
+def test_the_console_chooses_the_rule_before_voting_and_the_ranking_after(
+    client: TestClient,
+) -> None:
+    from tests.test_api import create_table, set_phase
+    from tests.test_console import console_url
+    from tests.test_pages import HTMX, csrf_of
+
+    _event, code = create_table(client, phase="collect")
+    page = client.get(console_url(code)).text
+    assert 'name="weighting" value="organisation"' in page
+    assert 'action="ranking"' not in page  # nothing to rank before voting
+    headers = {**HTMX, "X-CSRF-Token": csrf_of(page)}
+    saved = client.post(
+        console_url(code) + "table",
+        data={"title": "Reti e organizzazioni", "mode": "approval", "weighting": "organisation"},
+        headers=headers,
+    )
+    assert saved.status_code == 200, saved.text
+    assert client.get(f"/api/tables/{code}").json()["voting"]["weighting"] == "organisation"
+    set_phase(client, code, "voting")
+    page = client.get(console_url(code)).text
+    assert 'action="ranking"' in page and "Regola di conteggio: Un'organizzazione, una voce" in page
+    late = client.post(
+        console_url(code) + "table",
+        data={"title": "Reti e organizzazioni", "mode": "approval", "weighting": "person"},
+        headers=headers,
+    )
+    assert "La regola di conteggio non può cambiare" in late.text
+    assert client.get(f"/api/tables/{code}").json()["voting"]["weighting"] == "organisation"
+    chosen = client.post(
+        console_url(code) + "ranking", data={"ranking": "bridging"}, headers=headers
+    )
+    assert chosen.status_code == 200 and "Classifica scelta" in chosen.text
+    page = client.get(console_url(code)).text
+    assert re.search(r'value="bridging"><button[^>]*aria-pressed="true"', page)

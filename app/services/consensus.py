@@ -34,6 +34,20 @@ def N_(message: str) -> str:
     return message
 
 
+# N: the privacy threshold (TAVOLI_REPORT_MIN_GROUP), set by the app at start
+# (`configure`), for the screens; the minutes are given theirs by the report's caller.
+MIN_GROUP = 3
+
+
+def configure(min_group: int) -> None:
+    global MIN_GROUP
+    MIN_GROUP = min_group
+
+
+def screen_min_group() -> int:
+    return MIN_GROUP
+
+
 # The names of the two groups that are not a category, as the JSON report writes them.
 NO_CATEGORY = "Nessuna categoria"
 OTHER_CATEGORIES = "Altre categorie"
