@@ -294,6 +294,10 @@ def test_the_ranking_is_chosen_while_voting_or_closed_and_logged(session: Sessio
     screen.set_ranking(session, table, "weighted")
     report = data.build_table_report(session, table)
     assert [s.ranking for s in report.ranking_steps] == ["bridging", "weighted"]
+    minutes = reports.render_table(report, "md").decode()
+    timeline = minutes[minutes.index("Cronologia") : minutes.index("Partecipanti")]
+    assert "Classifica mostrata: per consenso trasversale" in timeline
+    assert timeline.index("Votazione") < timeline.index("per consenso trasversale")
 
 
 def _runner(client: TestClient) -> tuple[str, dict[str, str]]:

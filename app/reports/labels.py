@@ -705,3 +705,13 @@ def consensus_blocks(report: TableReport) -> list[Para | Grid]:
             )
         )
     return blocks
+
+
+def timeline_rows(report: TableReport) -> list[tuple[str, str]]:
+    """The table's timeline, oldest first: every phase change and every choice of the
+    ranking shown (the console's, logged as the table's decision)."""
+    moments = [(s.at, phase(s.phase)) for s in report.timeline] + [
+        (c.at, _("Ranking shown: %(name)s") % {"name": ranking_name(c.ranking)})
+        for c in report.ranking_steps
+    ]
+    return [(moment(at), text) for at, text in sorted(moments, key=lambda m: m[0])]

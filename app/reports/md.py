@@ -117,7 +117,7 @@ def _timeline(report: TableReport, level: int) -> list[str]:
     _ = labels._
     if not report.timeline:
         return [_("No phase change recorded yet."), ""]
-    steps = ([labels.moment(s.at), labels.phase(s.phase)] for s in report.timeline)
+    steps = ([at, esc(text, cell=True)] for at, text in labels.timeline_rows(report))
     return _grid([_("Date and time"), _("Phase")], ["---", "---"], steps)
 
 

@@ -662,8 +662,8 @@ def _timeline(doc: DocumentObject, report: TableReport, level: int, footer: str)
     if report.timeline:
         _grid(
             doc,
-            [Column(_("Date and time"), 5.0), Column(_("Phase"), 4.0)],
-            [[labels.moment(s.at), labels.phase(s.phase)] for s in report.timeline],
+            [Column(_("Date and time"), 5.0), Column(_("Phase"), 7.0)],
+            [[at, text] for at, text in labels.timeline_rows(report)],
         )
     else:
         _note(doc, _("No phase change recorded yet."))
