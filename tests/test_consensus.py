@@ -347,18 +347,23 @@ def test_api_sets_the_rule_at_creation_patch_and_ranking(client: TestClient) -> 
     assert late.status_code == 409 and late.json()["field"] == "weighting"
     chosen = client.put(f"/api/tables/{code}/ranking", json={"ranking": "bridging"}, headers=auth)
     assert chosen.status_code == 200, chosen.text
+    assert client.get(f"/api/tables/{code}").json()["ranking"] == "bridging"
     unknown = client.put(f"/api/tables/{code}/ranking", json={"ranking": "loudest"}, headers=auth)
     assert unknown.status_code == 422
     nobody = client.put(f"/api/tables/{code}/ranking", json={"ranking": "tally"})
     assert nobody.status_code == 401
 
 
+MODERATORS: dict[str, str] = {}  # table code -> its event's moderator token
+
+
 def _worked_table(
     session: Session, weighting: str = "organisation"
 ) -> tuple[Table, dict[int, int]]:
     """The worked example at a real table, voting: the rule chosen before voting opened."""
-    event, _ = make_event(session)
+    event, token = make_event(session)
     table = make_table(session, event, phase="collect")
+    MODERATORS[table.code] = token
     tables.update_table(session, table, weighting=weighting)
     people = [
         make_participant(session, table, category=cat, organisation=org)[0]
@@ -481,3 +486,21 @@ def test_the_console_chooses_the_rule_before_voting_and_the_ranking_after(
     assert chosen.status_code == 200 and "Classifica scelta" in chosen.text
     page = client.get(console_url(code)).text
     assert re.search(r'value="bridging"><button[^>]*aria-pressed="true"', page)
+
+
+def test_the_ranking_chosen_reaches_the_projector_live(
+    session: Session, client: TestClient
+) -> None:
+    table, _ids = _worked_table(session)
+    screen.set_mode(session, table, "results")
+    phases.set_phase(session, table, "closed")
+    moderator = {"authorization": f"Bearer {MODERATORS[table.code]}"}
+    with client.websocket_connect(f"/t/{table.code}/screen/ws") as projector:
+        first = projector.receive_text()  # the snapshot: by votes
+        assert "per voti" in first and "per consenso trasversale" not in first
+        chosen = client.put(
+            f"/api/tables/{table.code}/ranking", json={"ranking": "bridging"}, headers=moderator
+        )
+        assert chosen.status_code == 200, chosen.text
+        push = projector.receive_text()
+    assert "per consenso trasversale" in push and 'class="group-support"' in push

@@ -50,6 +50,8 @@ def table_json(
         "question": table.question,
         "phase": table.phase,
         "voting": voting_json(table),
+        # The ranking the results view shows and the minutes adopt (PUT …/ranking).
+        "ranking": table.ranking,
         "results_hidden": table.results_hidden,
         "tallies_shown": not hidden,
         "screen": {"mode": table.screen_mode, "spotlight_id": table.spotlight_id},
