@@ -9,9 +9,11 @@ from sqlmodel import Session, col, select
 
 from app import ratelimit
 from app.enums import Status
-from app.models import Participant, Proposal, Table, Vote, utcnow
+from app.models import Event, Participant, Proposal, Table, Vote, utcnow
+from app.services import consensus
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.methods import method_of
+from app.services.organisations import canonical
 from app.services.phases import require_voting
 from app.services.rows import MAX_ID
 from app.services.tables import Change, table_write
@@ -312,3 +314,29 @@ def tallies(session: Session, proposal_ids: list[int]) -> dict[int, tuple[int, i
         return {}
     rows = session.exec(TALLIES, params={"ids": proposal_ids}).all()
     return {pid: (int(total), int(voters)) for pid, total, voters in rows}
+
+
+def consensus_voters(session: Session, table: Table, event: Event) -> list[consensus.Voter]:
+    """The table's voters as `consensus.compute` takes them, in one read: removed people
+    aside (their votes are gone anyway), organisations matched as the register matches them
+    (`organisations.canonical`), paper participants like anyone else."""
+    people = {
+        p.id or 0: (p.category, canonical(event, p.organisation)[0], p.erased)
+        for p in session.exec(
+            select(Participant).where(
+                Participant.table_id == table.id, col(Participant.removed).is_(False)
+            )
+        )
+    }
+    votes: dict[int, dict[int, int]] = {}
+    for pid, proposal_id, dots in session.exec(
+        select(Vote.participant_id, Vote.proposal_id, Vote.dots)
+        .join(Participant, col(Participant.id) == Vote.participant_id)
+        .where(Participant.table_id == table.id, col(Participant.removed).is_(False))
+    ):
+        votes.setdefault(pid, {})[proposal_id] = dots
+    return [
+        consensus.Voter(pid, *people[pid][:2], votes[pid], people[pid][2])
+        for pid in sorted(votes)
+        if pid in people
+    ]
