@@ -22,6 +22,7 @@ from app.enums import Kind, KindField, PhaseField, ScreenModeField, VotingModeFi
 from app.live.broadcaster import Committed
 from app.models import Table
 from app.services import (
+    dissent,
     moderation,
     phases,
     proposals,
@@ -240,6 +241,10 @@ class Ids:
     def participant(self) -> int:
         return self.given["participant_id"]
 
+    @property
+    def dissent(self) -> int:
+        return self.given["dissent_id"]
+
 
 @dataclass(frozen=True)
 class Action(Generic[In, Out]):
@@ -409,6 +414,14 @@ def _paper_ballot(s: Session, t: Table, i: BallotIn, ids: Ids) -> Committed:
     return voting.set_votes(s, participant=person, votes=i.votes())
 
 
+def _accept_reason(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return dissent.accept_reason(s, t, ids.dissent)
+
+
+def _reject_reason(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return dissent.reject_reason(s, t, ids.dissent)
+
+
 def _save_synthesis(s: Session, t: Table, i: SynthesisIn, ids: Ids) -> Committed:
     return synthesis.save_synthesis(s, t, facilitator=i.facilitator_name, synthesis=i.synthesis)
 
@@ -497,6 +510,22 @@ _LISTED = (
         NoteIn,
         api=("POST", "/proposals/{proposal_id}/rephrase"),
         console="/proposals/{proposal_id}/rephrase",
+    ),
+    Action(
+        "accept_reason",
+        _accept_reason,
+        NoInput,
+        api=("POST", "/dissent/{dissent_id}/accept"),
+        console="/dissent/{dissent_id}/accept",
+        summary="Let a dissent's reason into the console's list and the minutes.",
+    ),
+    Action(
+        "reject_reason",
+        _reject_reason,
+        NoInput,
+        api=("POST", "/dissent/{dissent_id}/reject"),
+        console="/dissent/{dissent_id}/reject",
+        summary="Keep a dissent's reason out of the minutes; the dissent still counts.",
     ),
     Action(
         "hide",

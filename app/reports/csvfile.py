@@ -61,6 +61,9 @@ def columns(categories: tuple[str, ...]) -> list[Column]:
         Column(_("Proxy input"), "figure", 10),
         Column(_("Proxy votes"), "figure", 10),
         Column(_("Merged from"), "text", 25),
+        Column(_("Disagree"), "figure", 10),
+        Column(_("Disagreement by category"), "text", 25),
+        Column(_("Reasons for disagreeing"), "text", 45),
         Column(_("Version"), "text", 12),
     ]
 
@@ -83,6 +86,9 @@ def values(report: TableReport, line: Line, categories: tuple[str, ...]) -> list
         _proxy(line.proxy, report.min_group),
         raw_cell(line.proxy_votes, report.min_group),
         " | ".join(line.merged_from),
+        line.dissent,
+        labels.dissent_breakdown(line, report.categories, report.min_group),
+        " | ".join(line.dissent_reasons),
         labels.draft() if report.draft else labels._("final"),
     ]
 

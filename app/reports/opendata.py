@@ -9,7 +9,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from app.reports.data import EventInfo, EventReport, TableReport
+from app.reports.data import EventInfo, EventReport, Line, TableReport
 from app.reports.labels import raw_cell
 
 SCHEMA = "tavoli.report/1"
@@ -71,6 +71,7 @@ def table_data(report: TableReport) -> dict[str, Any]:
                 "proxy_votes": raw_cell(line.proxy_votes, n),
                 "merged_from": list(line.merged_from),
                 "edited": line.edited,
+                "dissent": _dissent(line, cats, n),
             }
             for line in report.lines
         ],
@@ -78,6 +79,18 @@ def table_data(report: TableReport) -> dict[str, Any]:
         "off_wall": dict(report.off_wall),
         "merged": report.merged,
         "synthesis": report.synthesis,
+    }
+
+
+def _dissent(line: Line, cats: tuple[str, ...], n: int) -> dict[str, Any]:
+    """ "Non sono d'accordo": the count and the accepted reasons (no names); `by_category`
+    only where the minutes print categories, with the votes' marks, never in a draft."""
+    return {
+        "count": line.dissent,
+        "reasons": list(line.dissent_reasons),
+        "by_category": {
+            c: raw_cell(v, n) for c, v in zip(cats, line.dissent_by_category, strict=True)
+        },
     }
 
 

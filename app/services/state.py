@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from app.enums import Status
 from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote
+from app.services.dissent import ProposalDissent, can_dissent, dissent_by_proposal
 from app.services.errors import NotFound
 from app.services.moderation import merges_of, paper_participants, paper_votes, tags_of
 from app.services.phases import can_post, can_vote, seconds_left
@@ -76,6 +77,9 @@ class TableState:
     paper: list[Participant] = field(default_factory=list)  # names: moderators' eyes only
     # What was typed in for each paper participant: (proposal id, dots), latest first.
     paper_votes: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    # Each proposal's dissent (count and reasons, no names): the consoles' eyes only; no
+    # other audience's template reads it, and it never enters a tally or a ranking.
+    dissent: dict[int, ProposalDissent] = field(default_factory=dict)
 
     @property
     def visible(self) -> list[ProposalView]:
@@ -135,6 +139,10 @@ class TableState:
     @property
     def can_vote(self) -> bool:
         return can_vote(self.table)
+
+    @property
+    def can_dissent(self) -> bool:
+        return can_dissent(self.table)
 
     @property
     def timer_left(self) -> int | None:
@@ -330,6 +338,7 @@ def table_state(session: Session, table: Table) -> TableState:
         merges=merges_of(session, table),
         paper=paper_participants(session, table),
         paper_votes=paper_votes(session, table),
+        dissent=dissent_by_proposal(session, [p.id or 0 for p in proposals]),
     )
 
 
