@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.models import Dissent, Participant, Table
+from app.models import Dissent, Merge, Participant, Table
 from app.services import dissent, privacy, state
 from tests.server import bearer
 from tests.test_api import RUNNERS, create_table, join, post, set_phase
@@ -341,3 +341,44 @@ def test_console_shows_count_and_reasons_and_the_projector_nothing(client: TestC
     assert "da verificare «Gli orari non vanno bene per chi lavora»" in words
     screen = client.get(f"/t/{code}/screen").text
     assert "Gli orari" not in screen and "accordo" not in screen and "disagree" not in screen
+
+
+def test_my_data_lists_my_dissent_and_erasure_deletes_it(client: TestClient) -> None:
+    _, code = create_table(client)
+    author, critic = join(client, code), join(client, code)
+    pid = post(client, code, author, "Orti urbani nei cortili delle scuole")
+    set_phase(client, code, "discussion")
+    put(client, pid, critic, "Le scuole non hanno personale per custodirli")
+    mine = client.get(f"/api/tables/{code}/me", headers=bearer(critic)).json()
+    assert mine["dissent"] == [
+        {
+            "proposal_id": pid,
+            "title": "Orti urbani nei cortili delle scuole",
+            "reason": "Le scuole non hanno personale per custodirli",
+        }
+    ]
+    assert client.delete(f"/api/tables/{code}/me", headers=bearer(critic)).is_success
+    table = console(client, code)
+    assert "Le scuole non hanno personale" not in str(table)
+    assert put(client, pid, critic, "Di nuovo").status_code in (401, 403)
+
+
+def test_erasure_leaves_no_reason_in_a_merge_record(client: TestClient, session: Session) -> None:
+    _, code = create_table(client)
+    headers = bearer(RUNNERS[code])
+    author, critic = join(client, code), join(client, code)
+    survivor = post(client, code, author, "Mensa solidale nel centro storico")
+    duplicate = post(client, code, author, "Mensa per chi è in difficoltà")
+    set_phase(client, code, "voting")
+    put(client, duplicate, critic, "Lo dice Carla Verdi, mia vicina")
+    merge_id = client.post(
+        f"/api/tables/{code}/merges",
+        json={"survivor_id": survivor, "proposal_ids": [duplicate]},
+        headers=headers,
+    ).json()["id"]
+    assert client.delete(f"/api/tables/{code}/me", headers=bearer(critic)).is_success
+    session.expire_all()
+    record = session.get(Merge, merge_id)
+    assert record is not None and "Carla" not in str(record.dissent_before)
+    assert client.delete(f"/api/tables/{code}/merges/{merge_id}", headers=headers).is_success
+    assert rows(session) == []  # the undo gives nothing back to an erased person

@@ -1,14 +1,16 @@
 """The invariants of docs/security.md, checked after every step of random sequences.
 
 A hypothesis state machine joins, posts, votes (from phones and for paper participants),
-hides, restores, merges, undoes merges, removes people and changes phases on one dots table,
+hides, restores, merges, undoes merges, removes people, disagrees and withdraws dissent and
+changes phases on one dots table,
 on SQLite and on PostgreSQL. After every step: each tally is the sum of the counted votes in
 the live state and in the minutes; nobody is over budget or cap; a removed participant's
 votes count nowhere; every vote the service acknowledged is there until a moderator's action
 moves it, and an undo of a merge gives back only what the merge moved: a vote changed or
 withdrawn on the merged post since stays as acknowledged (a rule votes on merged posts to
 interleave with undos); a tap sent from a count that is not the stored one (another tab's
-page) changes nothing.
+page) changes nothing; dissent never moves a vote, counts no removed participant and never
+stays on a merged post.
 """
 
 from typing import Any
@@ -30,9 +32,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app import ratelimit
-from app.models import Participant, Proposal, Table, Vote
+from app.models import Dissent, Participant, Proposal, Table, Vote
 from app.reports.data import build_table_report
-from app.services import moderation, phases, proposals, state, voting
+from app.services import dissent, moderation, phases, proposals, state, voting
 from app.services.errors import DomainError
 from tests.conftest import make_event, make_participant, make_table
 
@@ -281,6 +283,26 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 self.removed.add(who)
             self._reload_acknowledged()
 
+        @rule(who=people, post=posts, reason=st.sampled_from(["", "Costa troppo", "Non serve"]))
+        def disagree(self, who: int, post: int, reason: str) -> None:
+            """Dissent (issue 18) beside the votes: it must never move one (the invariants
+            compare the stored votes with the acknowledged ones, which this leaves alone)."""
+            person = self.session.get(Participant, who)
+            assert person is not None
+            self._try(
+                lambda: dissent.set_dissent(
+                    self.session, participant=person, proposal_id=post, reason=reason
+                )
+            )
+
+        @rule(who=people, post=posts)
+        def withdraw_dissent(self, who: int, post: int) -> None:
+            person = self.session.get(Participant, who)
+            assert person is not None
+            self._try(
+                lambda: dissent.withdraw_dissent(self.session, participant=person, proposal_id=post)
+            )
+
         @rule(
             phase=st.sampled_from(["collect", "voting", "voting", "voting", "discussion", "closed"])
         )
@@ -329,6 +351,23 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 if vote.proposal_id in visible:
                     used[vote.participant_id] = used.get(vote.participant_id, 0) + vote.dots
             assert all(total <= BUDGET for total in used.values()), used
+
+        @invariant()
+        def dissent_counts_only_the_present_and_never_sits_on_a_merged_post(self) -> None:
+            rows = list(
+                self.session.exec(
+                    select(Dissent, Proposal.status)
+                    .join(Proposal, col(Proposal.id) == Dissent.proposal_id)
+                    .where(Proposal.table_id == self.table_id)
+                )
+            )
+            assert not [d for d, _status in rows if d.participant_id in self.removed]
+            assert not [d for d, status in rows if status == "merged"]  # carried to survivors
+            counted: dict[int, int] = {}
+            for d, _status in rows:
+                counted[d.proposal_id] = counted.get(d.proposal_id, 0) + 1
+            current = state.table_state(self.session, self._fresh_table())
+            assert {pid: d.count for pid, d in current.dissent.items()} == counted
 
         @invariant()
         def every_acknowledged_vote_is_there(self) -> None:

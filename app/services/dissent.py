@@ -241,10 +241,19 @@ def dissented(session: Session, participant_ids: list[int]) -> dict[int, dict[in
 
 def forget(session: Session, participant_ids: Iterable[int]) -> None:
     """A removed or erased participant's dissent and reasons are deleted (inside the
-    caller's unit of work): they count nowhere, and the words are gone."""
-    ids = list(participant_ids)
-    if ids:
-        session.execute(delete(Dissent).where(col(Dissent.participant_id).in_(ids)))
+    caller's unit of work), from the merges' records too: they count nowhere, and the
+    words are gone."""
+    ids = set(participant_ids)
+    if not ids:
+        return
+    session.execute(delete(Dissent).where(col(Dissent.participant_id).in_(ids)))
+    # A merge's record keeps the dissent it moved, for its undo: their words leave it too.
+    tables = select(Participant.table_id).where(col(Participant.id).in_(ids))
+    for record in session.exec(select(Merge).where(col(Merge.table_id).in_(tables))):
+        kept = [row for row in record.dissent_before if int(row[0]) not in ids]
+        if len(kept) != len(record.dissent_before):
+            record.dissent_before = kept
+            session.add(record)
 
 
 def fold(session: Session, record: Merge, survivor_id: int, merged_ids: list[int]) -> None:

@@ -141,6 +141,7 @@ class MyData:
     joined_at: dt.datetime
     posts: list[dict[str, Any]]
     votes: list[dict[str, Any]]
+    dissent: list[dict[str, Any]]
 
 
 def my_data(session: Session, participant: Participant) -> MyData:
@@ -152,6 +153,12 @@ def my_data(session: Session, participant: Participant) -> MyData:
         .join(Proposal, col(Proposal.id) == Vote.proposal_id)
         .where(Vote.participant_id == participant.id)
         .order_by(col(Vote.proposal_id))
+    )
+    disagreed = session.exec(
+        select(Dissent, Proposal.title)
+        .join(Proposal, col(Proposal.id) == Dissent.proposal_id)
+        .where(Dissent.participant_id == participant.id)
+        .order_by(col(Dissent.proposal_id))
     )
     return MyData(
         name=participant.name,
@@ -178,6 +185,10 @@ def my_data(session: Session, participant: Participant) -> MyData:
                 "at": _aware(vote.updated_at),
             }
             for vote, title in votes
+        ],
+        dissent=[
+            {"proposal_id": d.proposal_id, "title": title, "reason": d.reason}
+            for d, title in disagreed
         ],
     )
 

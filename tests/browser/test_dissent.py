@@ -21,6 +21,7 @@ REASON = (
 )
 
 
+@pytest.mark.timeout(300)  # axe over a forty-card wall, three times, on two shared cores
 def test_a_phone_disagrees_the_console_checks_the_projector_never_shows(
     browser: Browser, live_server: str, screenshots: Path
 ) -> None:
