@@ -3,13 +3,17 @@ nothing, pre-moderation, removal and erasure, merges and their undo, and never a
 
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from app.models import Dissent, Merge, Participant, Table
-from app.services import dissent, privacy, state
+from app.services import dissent, moderation, privacy, proposals, state
+from app.services.errors import DomainError
+from tests.conftest import in_phase, make_participant, make_table
 from tests.server import bearer
 from tests.test_api import RUNNERS, create_table, join, post, set_phase
 from tests.test_pages import HTMX, csrf_of, joined
@@ -219,8 +223,6 @@ def test_removed_participant_is_refused_and_counts_nowhere(
 
 
 def test_erasure_deletes_reasons_and_the_count(session: Session) -> None:
-    from app.services import proposals
-    from tests.conftest import in_phase, make_participant, make_table
 
     table = make_table(session)
     author, _ = make_participant(session, table)
@@ -339,6 +341,7 @@ def test_console_shows_count_and_reasons_and_the_projector_nothing(client: TestC
     assert "2 non sono d'accordo" in text
     words = " ".join(re.sub(r"<[^>]+>", " ", text).split())
     assert "da verificare «Gli orari non vanno bene per chi lavora»" in words
+    assert "1 motivo di disaccordo da verificare: n. 1" in words  # above a long wall
     screen = client.get(f"/t/{code}/screen").text
     assert "Gli orari" not in screen and "accordo" not in screen and "disagree" not in screen
 
@@ -382,3 +385,69 @@ def test_erasure_leaves_no_reason_in_a_merge_record(client: TestClient, session:
     assert record is not None and "Carla" not in str(record.dissent_before)
     assert client.delete(f"/api/tables/{code}/merges/{merge_id}", headers=headers).is_success
     assert rows(session) == []  # the undo gives nothing back to an erased person
+
+
+def test_the_runner_s_get_lists_reasons_with_the_ids_to_decide_on(client: TestClient) -> None:
+    _, code = create_table(client)
+    headers = bearer(RUNNERS[code])
+    author, critic = join(client, code), join(client, code)
+    pid = post(client, code, author, "Sportello di ascolto nei quartieri")
+    client.patch(f"/api/tables/{code}/settings", json={"premoderation": True}, headers=headers)
+    set_phase(client, code, "discussion")
+    put(client, pid, critic, "Esiste già al consultorio")
+    seen = console(client, code)["proposals"][0]["dissent"]
+    assert seen["count"] == 1
+    [reason] = seen["reasons"]
+    assert (reason["text"], reason["status"]) == ("Esiste già al consultorio", "pending")
+    assert "participant" not in str(seen)
+    decided = client.post(f"/api/tables/{code}/dissent/{reason['id']}/accept", headers=headers)
+    assert decided.is_success
+    assert console(client, code)["proposals"][0]["dissent"]["reasons"][0]["status"] == "accepted"
+    assert "dissent" not in client.get(f"/api/tables/{code}").json()["proposals"][0]
+
+
+def test_concurrent_marks_and_a_merge_leave_one_dissent_each(engine: Engine) -> None:
+    """Eight taps of one phone and a merge racing them: the table's lock orders them, the
+    merge carries what landed before it, a tap after it finds the post merged (409)."""
+    with Session(engine) as setup:
+        table = make_table(setup, phase="collect")
+        author, _ = make_participant(setup, table)
+        critic, _ = make_participant(setup, table)
+        survivor = proposals.post_proposal(
+            setup, participant=author, kind="proposal", title="Ludoteca nel quartiere"
+        ).proposal.id
+        duplicate = proposals.post_proposal(
+            setup, participant=author, kind="proposal", title="Spazio giochi per bambini"
+        ).proposal.id
+        table = in_phase(setup, table, "voting")
+        table_id, critic_id = table.id, critic.id
+
+    def tap(i: int) -> int:
+        with Session(engine) as s:
+            me = s.get(Participant, critic_id)
+            assert me is not None
+            try:
+                dissent.set_dissent(
+                    s, participant=me, proposal_id=duplicate or 0, reason=f"Motivo {i}"
+                )
+            except DomainError as refused:
+                return refused.status
+            return 200
+
+    def fold() -> int:
+        with Session(engine) as s:
+            found = s.get(Table, table_id)
+            assert found is not None
+            moderation.merge(s, found, survivor_id=survivor or 0, merged_ids=[duplicate or 0])
+            return 200
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = [pool.submit(tap, i) for i in range(8)] + [pool.submit(fold)]
+        statuses = [a.result() for a in answers]
+    assert set(statuses) <= {200, 409}
+    with Session(engine) as s:
+        stored = list(s.exec(select(Dissent)))
+    assert len(stored) <= 1
+    assert all(d.proposal_id == survivor for d in stored)
+    if 200 in statuses[:8]:
+        assert len(stored) == 1  # a tap that landed before the merge was carried over

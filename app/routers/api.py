@@ -354,7 +354,9 @@ def withdraw_dissent(
 def get_table(request: Request, code: str, session: SessionDep, token: TokenDep) -> dict[str, Any]:
     """The table, its proposals with tallies, and the sequence number they are current at.
     With the moderator's or the table's facilitator's token, the tallies even while hidden
-    (as the console shows them) and the table's `event_id`."""
+    (as the console shows them), the table's `event_id` and each proposal's `dissent`
+    (`count`, and `reasons` as `{id, text, status}`: the ids the reasons' accept and reject
+    take; never who dissented)."""
     table = tables.resolve(session, code, client=ratelimit.address(request))
     runner = access.runs_table(session, token, table)
     current = state.table_state(session, table)

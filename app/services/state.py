@@ -98,6 +98,16 @@ class TableState:
         ]
 
     @property
+    def reasons_to_check(self) -> list[tuple[ProposalView, int]]:
+        """Proposals on the wall with dissent reasons waiting for a moderator, and how many:
+        the console lists them above the wall, where a long wall would hide them."""
+        return [
+            (p, len(self.dissent[p.id].pending))
+            for p in self.visible
+            if p.id in self.dissent and self.dissent[p.id].pending
+        ]
+
+    @property
     def ranked(self) -> list[ProposalView]:
         return sorted(self.visible, key=lambda p: (-p.tally, p.created_seq))
 
