@@ -451,3 +451,30 @@ def test_concurrent_marks_and_a_merge_leave_one_dissent_each(engine: Engine) -> 
     assert all(d.proposal_id == survivor for d in stored)
     if 200 in statuses[:8]:
         assert len(stored) == 1  # a tap that landed before the merge was carried over
+
+
+def test_a_rejected_reason_can_be_taken_back_and_a_closed_table_offers_no_buttons(
+    client: TestClient,
+) -> None:
+    event, code = create_table(client)
+    headers = bearer(RUNNERS[code])
+    author, critic = join(client, code), join(client, code)
+    pid = post(client, code, author, "Centro antiviolenza aperto h24")
+    set_phase(client, code, "voting")
+    put(client, pid, critic, "Servono prima le case rifugio")
+    [reason] = console(client, code)["proposals"][0]["dissent"]["reasons"]
+    client.post(f"/api/tables/{code}/dissent/{reason['id']}/reject", headers=headers)
+    url = f"/run/{event['moderator_token']}/{code}/"
+
+    def words() -> str:
+        return " ".join(re.sub(r"<[^>]+>", " ", html.unescape(client.get(url).text)).split())
+
+    assert "rifiutato: non va nel verbale «Servono prima le case rifugio» accetta" in words()
+    client.post(f"/api/tables/{code}/dissent/{reason['id']}/accept", headers=headers)
+    assert "«Servono prima le case rifugio» rifiuta" in words()
+    set_phase(client, code, "closed")
+    shown = words()
+    assert "«Servono prima le case rifugio»" in shown
+    assert "«Servono prima le case rifugio» rifiuta" not in shown
+    refused = client.post(f"/api/tables/{code}/dissent/{reason['id']}/reject", headers=headers)
+    assert refused.status_code == 409
