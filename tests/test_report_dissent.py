@@ -30,7 +30,8 @@ SCRIPT = "<script>alert(1)</script> Troppo costoso per un Comune piccolo"
 NAMED = "Lo dico io, Zeno Bianchi di via Roma 3: è una pessima idea"  # rejected by the moderator
 ABUSE = "Insulti dal partecipante rimosso"
 ERASED = "Motivo di chi ha chiesto la cancellazione"
-MERGED = "Doppione inutile, va accorpato al trasporto"
+MERGED = "Doppione inutile, va accorpato al trasporto"  # left pending: never printed
+INJECTION = '=HYPERLINK("http://evil.example","clic")'  # accepted: a text, never a formula
 
 
 @dataclass
@@ -70,12 +71,15 @@ def build(session: Session, *, close: bool = True) -> Built:
     mark(ets[2], day_centre)
     mark(abuser, day_centre, ABUSE)
     mark(leaver, day_centre, ERASED)
-    mark(ets[3], duplicate, MERGED)
+    mark(ets[3], duplicate, INJECTION)
+    mark(comune[3], duplicate, MERGED)
     current = state.table_state(session, table)
-    for reason in current.dissent[day_centre.id or 0].reasons:
-        decide = dissent.reject_reason if reason.text == NAMED else dissent.accept_reason
-        decide(session, table, reason.id)
-    # MERGED and ERASED stay pending: never printed.
+    for found in current.dissent.values():
+        for reason in found.reasons:
+            if reason.text == NAMED:
+                dissent.reject_reason(session, table, reason.id)
+            elif reason.text != MERGED:
+                dissent.accept_reason(session, table, reason.id)
     moderation.merge(session, table, survivor_id=transport.id or 0, merged_ids=[duplicate.id or 0])
     moderation.remove_participant(session, table, abuser.id or 0)
     privacy.erase_participant(session, participant=leaver)
@@ -98,7 +102,8 @@ def test_the_builder_counts_and_filters_reasons(session: Session) -> None:
     assert day.dissent == 4
     assert day.dissent_reasons == (FUNDS, SCRIPT)  # accepted only, oldest first
     transport = _line(report, built.transport)
-    assert transport.dissent == 1 and transport.dissent_reasons == ()  # pending: not printed
+    assert transport.dissent == 2  # carried over by the merge
+    assert transport.dissent_reasons == (INJECTION,)  # MERGED is still pending: not printed
     assert day.votes == 0 and transport.votes == 0  # dissent is never a vote
     # By category under the votes' own marks: Cittadino (one person) is never a figure.
     cats = report.categories
@@ -168,6 +173,8 @@ def test_every_format_prints_count_reasons_and_categories(session: Session) -> N
     assert f"{ETS} 1" in day[header.index("Disaccordo per categoria")]
     assert day[header.index("Motivi del disaccordo")] == f"{FUNDS} | {SCRIPT}"
     _never("\n".join(";".join(r) for r in rows).replace(SCRIPT, ""))
+    transport_row = next(r for r in body if r[header.index("Titolo")].startswith("Trasporto"))
+    assert transport_row[header.index("Motivi del disaccordo")] == "'" + INJECTION
 
     book = load_workbook(io.BytesIO(reports.render_table(report, "xlsx")))
     sheet = next(ws for ws in book.worksheets if "Non d'accordo" in [c.value for c in ws[1]])
@@ -177,6 +184,11 @@ def test_every_format_prints_count_reasons_and_categories(session: Session) -> N
     )
     assert cells[head.index("Non d'accordo")] == 4
     assert FUNDS in str(cells[head.index("Motivi del disaccordo")])
+    assert not any(
+        isinstance(v, str) and v.startswith("=")
+        for r in sheet.iter_rows(values_only=True)
+        for v in r
+    )
 
     payload = json.loads(reports.render_table(report, "json"))
     entry = next(p for p in payload["proposals"] if p["id"] == built.day_centre.id)
