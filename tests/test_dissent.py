@@ -478,3 +478,17 @@ def test_a_rejected_reason_can_be_taken_back_and_a_closed_table_offers_no_button
     assert "«Servono prima le case rifugio» rifiuta" not in shown
     refused = client.post(f"/api/tables/{code}/dissent/{reason['id']}/reject", headers=headers)
     assert refused.status_code == 409
+
+
+def test_a_vote_s_answer_keeps_the_phone_s_dissent_marks(client: TestClient) -> None:
+    """#me is replaced by every answer of the phone: a vote's must not forget its dissent."""
+    _, code = create_table(client)
+    author = join(client, code)
+    pid = post(client, code, author, "Consultorio familiare aperto il sabato")
+    page = joined(client, code)
+    set_phase(client, code, "voting")
+    headers = {**HTMX, "X-CSRF-Token": csrf_of(page)}
+    client.post(f"/t/{code}/proposals/{pid}/dissent", data={"reason": ""}, headers=headers)
+    voted = client.post(f"/t/{code}/proposals/{pid}/vote", data={"dots": "1"}, headers=headers)
+    assert voted.status_code == 200, voted.text
+    assert f'data-dissent="[{pid}]"' in voted.text

@@ -293,6 +293,7 @@ def _vote_answer(
         p=state.proposal_view(session, result.proposal_id),
         my_votes=voting.my_votes(session, me),
         my_cards=my_cards(session, table, me),
+        my_dissent=dissent.my_dissent(session, me),  # #me carries the cards' dissent marks
         dots_left=voting.dots_left(session, me, table),
         me_seq=me_seq,
         flash=flash,
