@@ -30,6 +30,7 @@ from app.enums import (
 from app.live.broadcaster import Committed
 from app.models import Table
 from app.services import (
+    dissent,
     moderation,
     phases,
     proposals,
@@ -258,6 +259,10 @@ class Ids:
     def participant(self) -> int:
         return self.given["participant_id"]
 
+    @property
+    def dissent(self) -> int:
+        return self.given["dissent_id"]
+
 
 @dataclass(frozen=True)
 class Action(Generic[In, Out]):
@@ -427,6 +432,14 @@ def _paper_ballot(s: Session, t: Table, i: BallotIn, ids: Ids) -> Committed:
     return voting.set_votes(s, participant=person, votes=i.votes())
 
 
+def _accept_reason(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return dissent.accept_reason(s, t, ids.dissent)
+
+
+def _reject_reason(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return dissent.reject_reason(s, t, ids.dissent)
+
+
 def _save_synthesis(s: Session, t: Table, i: SynthesisIn, ids: Ids) -> Committed:
     return synthesis.save_synthesis(s, t, facilitator=i.facilitator_name, synthesis=i.synthesis)
 
@@ -531,6 +544,22 @@ _LISTED = (
         NoteIn,
         api=("POST", "/proposals/{proposal_id}/rephrase"),
         console="/proposals/{proposal_id}/rephrase",
+    ),
+    Action(
+        "accept_reason",
+        _accept_reason,
+        NoInput,
+        api=("POST", "/dissent/{dissent_id}/accept"),
+        console="/dissent/{dissent_id}/accept",
+        summary="Let a dissent's reason into the console's list and the minutes.",
+    ),
+    Action(
+        "reject_reason",
+        _reject_reason,
+        NoInput,
+        api=("POST", "/dissent/{dissent_id}/reject"),
+        console="/dissent/{dissent_id}/reject",
+        summary="Keep a dissent's reason out of the minutes; the dissent still counts.",
     ),
     Action(
         "hide",

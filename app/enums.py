@@ -34,6 +34,16 @@ class Status(StrEnum):
     MERGED = "merged"
 
 
+class ReasonStatus(StrEnum):
+    """A dissent's reason, like a post under pre-moderation: accepted (shown to the
+    moderators and printed in the minutes), pending (waiting for a moderator) or rejected
+    (never printed; the dissent itself still counts)."""
+
+    ACCEPTED = "accepted"
+    PENDING = "pending"
+    REJECTED = "rejected"
+
+
 class ScreenMode(StrEnum):
     JOIN = "join"
     WALL = "wall"

@@ -5,7 +5,17 @@ import datetime as dt
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.enums import Kind, Phase, Ranking, ScreenMode, Status, VotingMode, Weighting, one_of
+from app.enums import (
+    Kind,
+    Phase,
+    Ranking,
+    ReasonStatus,
+    ScreenMode,
+    Status,
+    VotingMode,
+    Weighting,
+    one_of,
+)
 
 KINDS: tuple[Kind, ...] = tuple(Kind)
 VOTING_MODES: tuple[VotingMode, ...] = tuple(VotingMode)
@@ -206,5 +216,28 @@ class Merge(SQLModel, table=True):
     # [[participant_id, proposal_id, dots], ...] on every proposal of the merge, before it.
     votes_before: list[list[int]] = Field(sa_column=Column(JSON, nullable=False))
     statuses_before: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    # [[participant_id, proposal_id, reason, reason_status], ...]: the dissent on every
+    # proposal of the merge, before it (services/dissent.py folds and restores it).
+    dissent_before: list[list[int | str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     created_at: dt.datetime = Field(default_factory=utcnow)
     undone_at: dt.datetime | None = Field(default=None)
+
+
+class Dissent(SQLModel, table=True):
+    """ "Non sono d'accordo": one participant's recorded disagreement with one proposal, with
+    an optional reason. It never counts as a vote: no tally or budget reads this table."""
+
+    __tablename__ = "dissents"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "proposal_id", name="one_dissent_each"),
+        CheckConstraint(one_of("reason_status", ReasonStatus), name="reason_status_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participants.id", index=True)
+    proposal_id: int = Field(foreign_key="proposals.id", index=True)
+    reason: str = Field(default="", max_length=280)
+    reason_status: str = Field(default=ReasonStatus.ACCEPTED, max_length=16)
+    created_at: dt.datetime = Field(default_factory=utcnow)

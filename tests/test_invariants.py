@@ -2,7 +2,8 @@
 
 A hypothesis state machine joins (in stakeholder categories and organisations), posts,
 votes (from phones and for paper participants), hides, restores, merges, undoes merges,
-removes and erases people and changes phases on one dots table,
+removes and erases people, disagrees and withdraws dissent and changes phases on one dots
+table,
 on SQLite and on PostgreSQL. After every step: each tally is the sum of the counted votes in
 the live state and in the minutes; nobody is over budget or cap; a removed participant's
 votes count nowhere; every vote the service acknowledged is there until a moderator's action
@@ -12,7 +13,8 @@ interleave with undos); a tap sent from a count that is not the stored one (anot
 page) changes nothing. The consensus across categories (services/consensus.py) keeps its
 properties: shares in [0, 1], raw tallies the same under every counting rule, the
 organisation rule as a sum over organisations, and no group under N anywhere, nor any group
-in a draft or on a screen while the table runs.
+in a draft or on a screen while the table runs. Dissent never moves a vote, counts no
+removed participant and never stays on a merged post.
 """
 
 from fractions import Fraction
@@ -35,10 +37,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app import ratelimit
-from app.models import Participant, Proposal, Table, Vote
+from app.models import Dissent, Participant, Proposal, Table, Vote
 from app.reports.data import build_table_report
 from app.reports.privacy import WITHHELD
-from app.services import consensus, moderation, phases, privacy, proposals, state, voting
+from app.services import consensus, dissent, moderation, phases, privacy, proposals, state, voting
 from app.services.errors import DomainError
 from tests.conftest import make_event, make_participant, make_table
 
@@ -319,6 +321,26 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
             self._try(lambda: privacy.erase_participant(self.session, participant=person))
             self._reload_acknowledged()
 
+        @rule(who=people, post=posts, reason=st.sampled_from(["", "Costa troppo", "Non serve"]))
+        def disagree(self, who: int, post: int, reason: str) -> None:
+            """Dissent (issue 18) beside the votes: it must never move one (the invariants
+            compare the stored votes with the acknowledged ones, which this leaves alone)."""
+            person = self.session.get(Participant, who)
+            assert person is not None
+            self._try(
+                lambda: dissent.set_dissent(
+                    self.session, participant=person, proposal_id=post, reason=reason
+                )
+            )
+
+        @rule(who=people, post=posts)
+        def withdraw_dissent(self, who: int, post: int) -> None:
+            person = self.session.get(Participant, who)
+            assert person is not None
+            self._try(
+                lambda: dissent.withdraw_dissent(self.session, participant=person, proposal_id=post)
+            )
+
         @rule(
             phase=st.sampled_from(["collect", "voting", "voting", "voting", "discussion", "closed"])
         )
@@ -405,6 +427,23 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 if vote.proposal_id in visible:
                     used[vote.participant_id] = used.get(vote.participant_id, 0) + vote.dots
             assert all(total <= BUDGET for total in used.values()), used
+
+        @invariant()
+        def dissent_counts_only_the_present_and_never_sits_on_a_merged_post(self) -> None:
+            rows = list(
+                self.session.exec(
+                    select(Dissent, Proposal.status)
+                    .join(Proposal, col(Proposal.id) == Dissent.proposal_id)
+                    .where(Proposal.table_id == self.table_id)
+                )
+            )
+            assert not [d for d, _status in rows if d.participant_id in self.removed]
+            assert not [d for d, status in rows if status == "merged"]  # carried to survivors
+            counted: dict[int, int] = {}
+            for d, _status in rows:
+                counted[d.proposal_id] = counted.get(d.proposal_id, 0) + 1
+            current = state.table_state(self.session, self._fresh_table())
+            assert {pid: d.count for pid, d in current.dissent.items()} == counted
 
         @invariant()
         def every_acknowledged_vote_is_there(self) -> None:

@@ -240,7 +240,7 @@ def test_csv_and_xlsx_have_the_same_columns_in_the_same_order(
         _("Voting"),
         _("Voters"),
     ]
-    assert rows[0][-11:] == [
+    assert rows[0][-14:] == [
         _("Proxy input"),
         _("Proxy votes"),
         _("Merged from"),
@@ -251,6 +251,9 @@ def test_csv_and_xlsx_have_the_same_columns_in_the_same_order(
         _("Bridging score"),
         _("Support by group"),
         _("Ranking adopted"),
+        _("Disagree"),
+        _("Disagreement by category"),
+        _("Reasons for disagreeing"),
         _("Version"),
     ]
 

@@ -59,6 +59,16 @@ def table_json(
         "participants": state.participants,
         "proposals": [_public(p.as_json(), hidden) for p in state.visible],
     }
+    if audience == MODERATOR:  # the runner's own GET: each proposal's dissent, never who
+        for proposal in data["proposals"]:
+            found = state.dissent.get(proposal["id"])
+            proposal["dissent"] = {
+                "count": found.count if found else 0,
+                "reasons": [
+                    {"id": r.id, "text": r.text, "status": r.status}
+                    for r in (found.reasons if found else ())
+                ],
+            }
     if people is not None:
         data["people"] = people
     return data

@@ -68,6 +68,9 @@ def columns(categories: tuple[str, ...]) -> list[Column]:
         Column(_("Bridging score"), "figure", 10),
         Column(_("Support by group"), "text", 40),
         Column(_("Ranking adopted"), "text", 18),
+        Column(_("Disagree"), "figure", 10),
+        Column(_("Disagreement by category"), "text", 25),
+        Column(_("Reasons for disagreeing"), "text", 45),
         Column(_("Version"), "text", 12),
     ]
 
@@ -100,6 +103,9 @@ def values(report: TableReport, line: Line, categories: tuple[str, ...]) -> list
             for g, s in zip(report.consensus_groups, line.support, strict=True)
         ),
         labels.ranking_name(report.ranking),
+        line.dissent,
+        labels.dissent_breakdown(line, report.categories, report.min_group),
+        " | ".join(line.dissent_reasons),
         labels.draft() if report.draft else labels._("final"),
     ]
 

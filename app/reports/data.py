@@ -31,6 +31,7 @@ from app.reports.privacy import (
     organisation_groups,
 )
 from app.services import consensus
+from app.services.dissent import dissent_by_category, dissent_by_proposal
 from app.services.organisations import canonical, organisation_key
 from app.services.privacy import erase_after, notice_filled
 from app.services.state import ProposalView, table_state
@@ -113,6 +114,12 @@ class Line:
     support: tuple[GroupSupport, ...] = ()
     bridging: float | None = None
     disagreement: float | None = None  # the fallback score, when there is no bridging one
+    # "Non sono d'accordo" (services/dissent.py): how many disagree, the reasons a moderator
+    # let through (no name), and the count by category under the same marks as the votes
+    # (aligned with the report's categories; () in a draft or a table without breakdown).
+    dissent: int = 0
+    dissent_reasons: tuple[str, ...] = ()
+    dissent_by_category: tuple[Cell, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,6 +225,11 @@ class TableReport:
     @property
     def proposals(self) -> int:
         return len(self.lines)
+
+    @property
+    def dissented(self) -> tuple[Line, ...]:
+        """The proposals someone disagrees with, in the order of the priorities."""
+        return tuple(line for line in self.lines if line.dissent)
 
     def top(self, n: int = 10) -> tuple[Line, ...]:
         """The first `n` proposals with votes, never cut through a tie: those that share the
@@ -473,19 +485,30 @@ def build_table_report(
         )
         for g in computed.groups
     )
+    ids = [p.id for _rank, p in standings]
+    dissent = dissent_by_proposal(session, ids)
+    dissent_by = dissent_by_category(session, ids) if categories else {}
     lines = tuple(
-        _with_consensus(
-            _line(
-                view,
-                rank,
-                categories,
-                votes_by.get(view.id, {}),
-                hidden,
-                paper=paper,
-                proxy_exact=proxy_exact,
+        replace(
+            _with_consensus(
+                _line(
+                    view,
+                    rank,
+                    categories,
+                    votes_by.get(view.id, {}),
+                    hidden,
+                    paper=paper,
+                    proxy_exact=proxy_exact,
+                ),
+                computed.line(view.id),
+                counted_groups if shown_consensus else None,
             ),
-            computed.line(view.id),
-            counted_groups if shown_consensus else None,
+            dissent=dissent[view.id].count if view.id in dissent else 0,
+            dissent_reasons=dissent[view.id].accepted if view.id in dissent else (),
+            # A small category's dissenters are hidden like its votes and its head count.
+            dissent_by_category=tuple(
+                hidden.get(c, dissent_by.get(view.id, {}).get(c, 0)) for c in categories
+            ),
         )
         for rank, view in standings
     )

@@ -141,6 +141,37 @@ def breakdown(line: Line, categories: tuple[str, ...], min_group: int) -> str:
     return " · ".join(parts)
 
 
+def dissent_count(count: int) -> str:
+    """“3 non sono d'accordo”: a proposal's dissent in the minutes."""
+    return i18n.ngettext("%(num)s disagrees", "%(num)s disagree", count) % {"num": number(count)}
+
+
+def dissent_breakdown(line: Line, categories: tuple[str, ...], min_group: int) -> str:
+    """A proposal's dissenters by category, as `breakdown` prints its votes: the printed
+    categories by name, the hidden ones as one figure. "" in a draft (no categories)."""
+    if not categories or not line.dissent_by_category:
+        return ""
+    shown = [
+        (c, v)
+        for c, v in zip(categories, line.dissent_by_category, strict=True)
+        if isinstance(v, int)
+    ]
+    parts = [f"{category(c)} {number(v)}" for c, v in shown if v]
+    hidden = line.dissent - sum(v for _c, v in shown)
+    if hidden and len(shown) < len(categories):
+        parts.append(f"{_('other categories')} {number(hidden)}")
+    return " · ".join(parts)
+
+
+def dissent_note() -> str:
+    """What the dissent section says once, in every format."""
+    return _(
+        "Participants could say they disagree with a proposal, with an optional reason. "
+        "Disagreement changes no vote. Reasons are printed without names, only those the "
+        "moderator accepted; by category only where the minutes print categories."
+    )
+
+
 def shown_proxy_votes(line: Line) -> bool:
     """The proxy votes are printed next to a title when they are a figure and not 0."""
     return isinstance(line.proxy_votes, int) and line.proxy_votes > 0

@@ -230,6 +230,21 @@ def _proposals(report: TableReport, level: int) -> list[str]:
     return out
 
 
+def _dissent(report: TableReport, level: int) -> list[str]:
+    out = [labels.dissent_note(), ""]
+    for line in report.dissented:
+        rows = [
+            f"- **{line.rank}. {esc(line.title)}** ({labels.numbered(line)}) — "
+            f"{labels.dissent_count(line.dissent)}"
+        ]
+        by = labels.dissent_breakdown(line, report.categories, report.min_group)
+        if by:
+            rows.append(f"  {esc(by)}")
+        rows += [f"  - «{esc(reason)}»" for reason in line.dissent_reasons]
+        out += [rows[0] + ("  " if by else ""), *rows[1:]]
+    return [*out, ""]
+
+
 def _off_wall(report: TableReport, level: int) -> list[str]:
     out = [f"- {text}" for text in labels.off_wall_lines(report)]
     return [*out, "", labels._("Counted, not printed: their text stays with the moderator."), ""]
@@ -262,6 +277,7 @@ _TABLE_DRAW: dict[str, Callable[[TableReport, int], list[str]]] = {
     "rankings": _rankings,
     "summary": _summary,
     "proposals": _proposals,
+    "dissent": _dissent,
     "off_wall": _off_wall,
     "closing": lambda report, _level: _closing(labels.table_closing(report)),
 }

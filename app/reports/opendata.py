@@ -76,6 +76,7 @@ def table_data(report: TableReport) -> dict[str, Any]:
                 "edited": line.edited,
                 "weighted_tally": round(line.weighted, 3),
                 "consensus": _consensus(report, line),
+                "dissent": _dissent(line, cats, n),
             }
             for line in report.lines
         ],
@@ -112,6 +113,18 @@ def _consensus(report: TableReport, line: Line) -> dict[str, Any] | None:
         ],
         "bridging": round(line.bridging, 4) if line.bridging is not None else None,
         "disagreement": round(line.disagreement, 4) if line.disagreement is not None else None,
+    }
+
+
+def _dissent(line: Line, cats: tuple[str, ...], n: int) -> dict[str, Any]:
+    """ "Non sono d'accordo": the count and the accepted reasons (no names); `by_category`
+    only where the minutes print categories, with the votes' marks, never in a draft."""
+    return {
+        "count": line.dissent,
+        "reasons": list(line.dissent_reasons),
+        "by_category": {
+            c: raw_cell(v, n) for c, v in zip(cats, line.dissent_by_category, strict=True)
+        },
     }
 
 

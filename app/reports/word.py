@@ -622,6 +622,20 @@ def _proposals(doc: DocumentObject, report: TableReport, level: int, footer: str
         _note(doc, _("No proposal on the wall."))
 
 
+def _dissent(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    """Per proposal: the count, by category where printed, the accepted reasons unnamed."""
+    _note(doc, labels.dissent_note())
+    for line in report.dissented:
+        p = _paragraph(doc, style="ListBullet")
+        p.add_run(f"{line.rank}. {clean(line.title)}").bold = True
+        p.add_run(f" ({labels.numbered(line)}) — {labels.dissent_count(line.dissent)}")
+        by = labels.dissent_breakdown(line, report.categories, report.min_group)
+        if by:
+            _note(doc, by)
+        for reason in line.dissent_reasons:
+            _paragraph(doc, f"«{clean(reason)}»", "ListBullet2")
+
+
 def _off_wall(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
     for text in labels.off_wall_lines(report):
         _paragraph(doc, text, "ListBullet")
@@ -787,6 +801,7 @@ _TABLE_DRAW: dict[str, _TableDrawer] = {
     "rankings": _rankings,
     "summary": _summary,
     "proposals": _proposals,
+    "dissent": _dissent,
     "off_wall": _off_wall,
     "closing": _table_closing,
 }

@@ -25,7 +25,17 @@ from app.live.fragments import API, MODERATOR, table_json, voting_json
 from app.models import Table
 from app.reports import cards, content_disposition
 from app.routing import UnitOfWorkRoute
-from app.services import access, events, participants, privacy, proposals, state, tables, voting
+from app.services import (
+    access,
+    dissent,
+    events,
+    participants,
+    privacy,
+    proposals,
+    state,
+    tables,
+    voting,
+)
 from app.services.errors import Forbidden
 from app.web import public_base
 
@@ -315,13 +325,54 @@ def withdraw_own(
     return ChangedOut(seq=change.seq or 0)
 
 
+class DissentIn(StrictIn):
+    reason: str = Field(
+        default="",
+        description="Optional, up to 280 characters; checked by a moderator first when the "
+        "table pre-moderates.",
+    )
+
+
+@router.put("/proposals/{proposal_id}/dissent", response_model=ChangedOut)
+def set_dissent(
+    proposal_id: int,
+    session: SessionDep,
+    participant: ApiParticipantDep,
+    live: LiveDep,
+    body: DissentIn | None = None,
+) -> ChangedOut:
+    """Say "I disagree" with a proposal on the wall, with an optional reason, while the
+    table discusses or votes (409 otherwise). Absolute: sending it again changes nothing, a
+    new reason replaces the old one. It never changes a tally."""
+    change = dissent.set_dissent(
+        session,
+        participant=participant,
+        proposal_id=proposal_id,
+        reason=(body or DissentIn()).reason,
+    )
+    live.publish(change)
+    return ChangedOut(seq=change.seq or state.current_seq(session, change.table_id))
+
+
+@router.delete("/proposals/{proposal_id}/dissent", response_model=ChangedOut)
+def withdraw_dissent(
+    proposal_id: int, session: SessionDep, participant: ApiParticipantDep, live: LiveDep
+) -> ChangedOut:
+    """Withdraw one's dissent and its reason (while the table discusses or votes)."""
+    change = dissent.withdraw_dissent(session, participant=participant, proposal_id=proposal_id)
+    live.publish(change)
+    return ChangedOut(seq=change.seq or state.current_seq(session, change.table_id))
+
+
 # The token is optional here (anyone with the code reads the table; a runner's token adds
 # the hidden tallies), which OpenAPI says with an empty alternative.
 @router.get("/tables/{code}", openapi_extra={"security": [{}]})
 def get_table(request: Request, code: str, session: SessionDep, token: TokenDep) -> dict[str, Any]:
     """The table, its proposals with tallies, and the sequence number they are current at.
     With the moderator's or the table's facilitator's token, the tallies even while hidden
-    (as the console shows them) and the table's `event_id`."""
+    (as the console shows them), the table's `event_id` and each proposal's `dissent`
+    (`count`, and `reasons` as `{id, text, status}`: the ids the reasons' accept and reject
+    take; never who dissented)."""
     table = tables.resolve(session, code, client=ratelimit.address(request))
     runner = access.runs_table(session, token, table)
     current = state.table_state(session, table)

@@ -14,6 +14,7 @@ from app.enums import Phase, Ranking, Status
 from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote
 from app.services.consensus import Consensus, Entry, compute, screen_min_group
 from app.services.consensus import Line as ConsensusLine
+from app.services.dissent import ProposalDissent, can_dissent, dissent_by_proposal
 from app.services.errors import NotFound
 from app.services.moderation import merges_of, paper_participants, paper_votes, tags_of
 from app.services.phases import can_post, can_vote, seconds_left
@@ -108,6 +109,10 @@ class TableState:
             if pid in views
         ]
 
+    # Each proposal's dissent (count and reasons, no names): the consoles' eyes only; no
+    # other audience's template reads it, and it never enters a tally or a ranking.
+    dissent: dict[int, ProposalDissent] = field(default_factory=dict)
+
     @property
     def visible(self) -> list[ProposalView]:
         return [p for p in self.proposals if p.visible]
@@ -122,6 +127,16 @@ class TableState:
             p
             for p in self.proposals
             if p.status in (Status.HIDDEN, Status.REJECTED, Status.REPHRASE)
+        ]
+
+    @property
+    def reasons_to_check(self) -> list[tuple[ProposalView, int]]:
+        """Proposals on the wall with dissent reasons waiting for a moderator, and how many:
+        the console lists them above the wall, where a long wall would hide them."""
+        return [
+            (p, len(self.dissent[p.id].pending))
+            for p in self.visible
+            if p.id in self.dissent and self.dissent[p.id].pending
         ]
 
     @property
@@ -166,6 +181,10 @@ class TableState:
     @property
     def can_vote(self) -> bool:
         return can_vote(self.table)
+
+    @property
+    def can_dissent(self) -> bool:
+        return can_dissent(self.table)
 
     @property
     def timer_left(self) -> int | None:
@@ -362,6 +381,7 @@ def table_state(session: Session, table: Table) -> TableState:
         paper=paper_participants(session, table),
         paper_votes=paper_votes(session, table),
         consensus=_consensus(session, table, proposals),
+        dissent=dissent_by_proposal(session, [p.id or 0 for p in proposals]),
     )
 
 
