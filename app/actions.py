@@ -22,6 +22,7 @@ from app.enums import Kind, KindField, PhaseField, ScreenModeField, VotingModeFi
 from app.live.broadcaster import Committed
 from app.models import Table
 from app.services import (
+    duplicates,
     moderation,
     phases,
     proposals,
@@ -169,6 +170,18 @@ class TableFormIn(BaseModel):
     )
     dots: int = 5
     max_per_proposal: int = 3
+
+
+class PairIn(BaseModel):
+    a: int = Field(description="A post on the wall.")
+    b: int = Field(description="Another post on the wall.")
+
+
+class GlossaryIn(BaseModel):
+    glossary: str = Field(
+        default="",
+        description="The event's own words, one concept a line: `CdS = casa della salute`.",
+    )
 
 
 class SynthesisIn(BaseModel):
@@ -409,6 +422,14 @@ def _paper_ballot(s: Session, t: Table, i: BallotIn, ids: Ids) -> Committed:
     return voting.set_votes(s, participant=person, votes=i.votes())
 
 
+def _dismiss_pair(s: Session, t: Table, i: PairIn, ids: Ids) -> Committed:
+    return duplicates.dismiss(s, t, i.a, i.b)
+
+
+def _save_glossary(s: Session, t: Table, i: GlossaryIn, ids: Ids) -> Committed:
+    return duplicates.save_glossary(s, t, i.glossary)
+
+
 def _save_synthesis(s: Session, t: Table, i: SynthesisIn, ids: Ids) -> Committed:
     return synthesis.save_synthesis(s, t, facilitator=i.facilitator_name, synthesis=i.synthesis)
 
@@ -609,6 +630,23 @@ _LISTED = (
         console="/paper/{participant_id}/ballot",
         console_done=N_("Votes recorded: they are listed under their name."),
         summary="Type in a paper ballot: several votes of one person, all or none.",
+    ),
+    Action(
+        "dismiss_duplicates",
+        _dismiss_pair,
+        PairIn,
+        api=("POST", "/duplicates/dismiss"),
+        console="/duplicates/dismiss",
+        summary="Two posts suggested as duplicates are not: never suggest them again.",
+    ),
+    Action(
+        "save_glossary",
+        _save_glossary,
+        GlossaryIn,
+        api=("PUT", "/glossary"),
+        console="/glossary",
+        console_done=N_("Glossary saved."),
+        summary="The event's own abbreviations and synonyms for duplicate suggestions.",
     ),
     Action(
         "save_synthesis",

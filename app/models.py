@@ -41,6 +41,9 @@ class Event(SQLModel, table=True):
     organisation_names: dict[str, str] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
+    # The event's own words for duplicate suggestions, added to the shipped glossary
+    # (services/glossary.py): one concept a line, "CdS = casa della salute".
+    glossary: str = Field(default="", max_length=5000)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -191,3 +194,15 @@ class Merge(SQLModel, table=True):
     statuses_before: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow)
     undone_at: dt.datetime | None = Field(default=None)
+
+
+class DismissedPair(SQLModel, table=True):
+    """Two posts a moderator said are not duplicates: never suggested again (lower id first)."""
+
+    __tablename__ = "dismissed_pairs"
+    __table_args__ = (CheckConstraint("low_id < high_id", name="dismissed_pair_ordered"),)
+
+    table_id: int = Field(foreign_key="tables.id", primary_key=True)
+    low_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    high_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)

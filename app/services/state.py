@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from app.enums import Status
 from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote
+from app.services.duplicates import dismissed_of
 from app.services.errors import NotFound
 from app.services.moderation import merges_of, paper_participants, paper_votes, tags_of
 from app.services.phases import can_post, can_vote, seconds_left
@@ -76,6 +77,8 @@ class TableState:
     paper: list[Participant] = field(default_factory=list)  # names: moderators' eyes only
     # What was typed in for each paper participant: (proposal id, dots), latest first.
     paper_votes: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    # Pairs of posts the moderator said are not duplicates (lower id first).
+    dismissed: frozenset[tuple[int, int]] = frozenset()
 
     @property
     def visible(self) -> list[ProposalView]:
@@ -330,6 +333,7 @@ def table_state(session: Session, table: Table) -> TableState:
         merges=merges_of(session, table),
         paper=paper_participants(session, table),
         paper_votes=paper_votes(session, table),
+        dismissed=dismissed_of(session, table),
     )
 
 
