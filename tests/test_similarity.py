@@ -147,3 +147,11 @@ def test_a_moderator_line_extends_the_glossary() -> None:
     plain = Index([a, b]).score(1, 2)
     extended = DEFAULT_GLOSSARY.extended("cds = casa della salute = case della salute")
     assert Index([a, b], extended).score(1, 2) > plain
+
+
+def test_many_edits_of_one_post_do_not_grow_the_index() -> None:
+    index = Index([Item(k, PROPOSAL, f"Centro diurno numero {k}") for k in range(20)])
+    for version in range(200):
+        index.add(Item(5, PROPOSAL, f"Centro diurno riscritto {version}"))
+    assert len(index) == 20
+    assert index._scores.shape[0] < 40

@@ -269,6 +269,7 @@ class Index:
         self._alive: NDArray[np.bool_] = np.zeros(0, dtype=bool)
         self._scores: NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
         self._built_with = 0
+        self._added = 0
         self.rebuild(items)
 
     def __len__(self) -> int:
@@ -291,6 +292,7 @@ class Index:
         n = len(self._items)
         self._alive = np.ones(n, dtype=bool)
         self._built_with = n
+        self._added = 0
         self._word_idf, self._word_rare = _idf([f.words for f in self._features])
         self._char_idf, self._char_rare = _idf([f.chars for f in self._features])
         self._word_vectors = [
@@ -321,9 +323,10 @@ class Index:
         """One new post: its row of scores against the others, nothing else recomputed."""
         if item.id in self._rows:
             self.remove(item.id)
-        newer = len(self._rows) + 1 - self._built_with
-        # A handful of posts has no IDF worth keeping; a quarter of newer ones, a stale one.
-        if len(self._rows) < 8 or newer > REBUILD_SHARE * self._built_with:
+        # A handful of posts has no IDF worth keeping; a quarter of newer ones, a stale one
+        # (and rows of removed or edited posts are dropped then too).
+        self._added += 1
+        if len(self._rows) < 8 or self._added > REBUILD_SHARE * self._built_with:
             self.rebuild([*self.items, item])
             return
         f = features(item, self.glossary)
