@@ -177,13 +177,6 @@ class PairIn(BaseModel):
     b: int = Field(description="Another post on the wall.")
 
 
-class GlossaryIn(BaseModel):
-    glossary: str = Field(
-        default="",
-        description="The event's own words, one concept a line: `CdS = casa della salute`.",
-    )
-
-
 class SynthesisIn(BaseModel):
     facilitator_name: str = ""
     synthesis: str = ""
@@ -426,10 +419,6 @@ def _dismiss_pair(s: Session, t: Table, i: PairIn, ids: Ids) -> Committed:
     return duplicates.dismiss(s, t, i.a, i.b)
 
 
-def _save_glossary(s: Session, t: Table, i: GlossaryIn, ids: Ids) -> Committed:
-    return duplicates.save_glossary(s, t, i.glossary)
-
-
 def _save_synthesis(s: Session, t: Table, i: SynthesisIn, ids: Ids) -> Committed:
     return synthesis.save_synthesis(s, t, facilitator=i.facilitator_name, synthesis=i.synthesis)
 
@@ -638,15 +627,6 @@ _LISTED = (
         api=("POST", "/duplicates/dismiss"),
         console="/duplicates/dismiss",
         summary="Two posts suggested as duplicates are not: never suggest them again.",
-    ),
-    Action(
-        "save_glossary",
-        _save_glossary,
-        GlossaryIn,
-        api=("PUT", "/glossary"),
-        console="/glossary",
-        console_done=N_("Glossary saved."),
-        summary="The event's own abbreviations and synonyms for duplicate suggestions.",
     ),
     Action(
         "save_synthesis",

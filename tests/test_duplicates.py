@@ -251,26 +251,50 @@ def test_no_suggestions_outside_collecting_and_discussing(client: TestClient) ->
 
 
 def test_the_events_glossary_is_saved_from_both_doors_and_used(client: TestClient) -> None:
-    _, code = create_table(client)
+    event, code = create_table(client)
     me = join(client, code)
     a = post_kind(client, code, me, "need", "La CdS apre solo la mattina")
     b = post_kind(client, code, me, "proposal", "Aprire la casa della salute anche il pomeriggio")
     post_kind(client, code, me, "proposal", "Più posti al nido comunale")
-    before = dict(((x, y), s) for x, y, s in duplicates(client, code, limit=100))
-    saved = run(client, "PUT", code, "/glossary", json={"glossary": "CdS = casa della salute"})
+    before = {(x, y): s for x, y, s in duplicates(client, code, limit=100)}
+    moderator = bearer(event["moderator_token"])
+    saved = client.patch(
+        f"/api/events/{event['id']}",
+        json={"glossary": "CdS = casa della salute"},
+        headers=moderator,
+    )
     assert saved.status_code == 200, saved.text
-    after = dict(((x, y), s) for x, y, s in duplicates(client, code, limit=100))
+    assert saved.json()["glossary"] == "CdS = casa della salute"
+    after = {(x, y): s for x, y, s in duplicates(client, code, limit=100)}
     key = (a, b) if (a, b) in after else (b, a)
     assert after[key] > before.get(key, 0.0)
-    refused = run(client, "PUT", code, "/glossary", json={"glossary": "solo una parola"})
+    refused = client.patch(
+        f"/api/events/{event['id']}", json={"glossary": "solo una parola"}, headers=moderator
+    )
     assert refused.status_code == 422 and refused.json()["field"] == "glossary"
+
     page = client.get(console_url(code)).text
     assert "CdS = casa della salute</textarea>" in page
     headers = {**HTMX, "X-CSRF-Token": csrf_of(page)}
     form = client.post(
         console_url(code) + "glossary",
-        data={"glossary": "CdS = casa della salute\nPdZ = piano di zona"},
+        data={"glossary": "CdS = casa della salute\n\nPdZ = piano di zona"},
         headers=headers,
     )
     assert form.status_code == 200 and "Glossario salvato." in form.text
-    assert "PdZ = piano di zona</textarea>" in client.get(console_url(code)).text
+    assert (
+        "CdS = casa della salute\nPdZ = piano di zona</textarea>"
+        in client.get(console_url(code)).text
+    )
+
+    # A facilitator runs one table: the event's words are not theirs to change.
+    link = client.post(f"/api/tables/{code}/facilitator-link", headers=moderator).json()
+    desk = client.get(console_url(code, link["token"])).text
+    assert 'id="glossary"' not in desk
+    refused_form = client.post(
+        console_url(code, link["token"]) + "glossary",
+        data={"glossary": "a = b"},
+        headers={**HTMX, "X-CSRF-Token": csrf_of(desk)},
+    )
+    assert refused_form.status_code == 403
+    assert client.get(console_url(code)).text.count("PdZ = piano di zona") == 1

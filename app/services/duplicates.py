@@ -146,22 +146,15 @@ def dismiss(session: Session, table: Table, a: int, b: int) -> Change:
     return write.change
 
 
-def save_glossary(session: Session, table: Table, text: str) -> Change:
-    """The event's own glossary lines ("CdS = casa della salute"), for all its tables."""
+def clean_glossary(text: str) -> str:
+    """An event's own glossary lines ("CdS = casa della salute"), checked: each names two
+    or more forms of one concept. Blank lines go."""
     clean = clean_paragraphs(text, field="glossary", limit=GLOSSARY_LIMIT)
-    lines = [line for line in clean.splitlines() if line.strip()]
+    lines = [line.strip() for line in clean.splitlines() if line.strip()]
     for line in lines:
         if len([part for part in line.split("=") if part.strip()]) < 2:
             raise Invalid(
                 "Write each line as two or more words that mean the same, separated by =",
                 field="glossary",
             )
-    with table_write(session, table.id or 0, layout=True) as write:
-        event = event_of(session, write.table)
-        value = "\n".join(line.strip() for line in lines)
-        if event.glossary == value:
-            write.nothing()
-        else:
-            event.glossary = value
-            session.add(event)
-    return write.change
+    return "\n".join(lines)
