@@ -3,6 +3,7 @@ existing merge from a suggestion (votes move, undo works), dismissals kept for g
 
 import html
 import re
+import threading
 import time
 from typing import Any
 
@@ -298,3 +299,29 @@ def test_the_events_glossary_is_saved_from_both_doors_and_used(client: TestClien
     )
     assert refused_form.status_code == 403
     assert client.get(console_url(code)).text.count("PdZ = piano di zona") == 1
+
+
+def test_concurrent_dismissals_and_reads_store_one_pair(client: TestClient) -> None:
+    code, me, ids = a_wall(client)
+    seq = client.get(f"/api/tables/{code}").json()["seq"]
+    answers: list[int] = []
+
+    def dismiss() -> None:
+        body = {"a": ids[0], "b": ids[1]}
+        answers.append(run(client, "POST", code, "/duplicates/dismiss", json=body).status_code)
+
+    def read() -> None:
+        answers.append(run(client, "GET", code, "/duplicates").status_code)
+
+    def write() -> None:
+        post_kind(client, code, me, "proposal", "Ancora più ore di SAD per gli anziani")
+        answers.append(201)
+
+    threads = [threading.Thread(target=f) for f in (dismiss, read, write) * 4]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(answers)) == [200, 201]
+    assert client.get(f"/api/tables/{code}").json()["seq"] == seq + 1 + 4  # one dismissal, 4 posts
+    assert frozenset(ids[0:2]) not in pairs_of(duplicates(client, code, limit=5000))

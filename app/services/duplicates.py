@@ -42,9 +42,10 @@ class _Cached:
     glossary_text: str
     index: Index
     texts: dict[int, Item]
+    lock: threading.Lock
 
 
-_lock = threading.RLock()
+_lock = threading.Lock()  # guards the dict below; each table's index has its own lock
 _indexes: "OrderedDict[int, _Cached]" = OrderedDict()
 
 
@@ -61,29 +62,31 @@ def wall_items(session: Session, table: Table) -> list[Item]:
     return [Item(pid or 0, kind, title, body) for pid, kind, title, body in rows]
 
 
-def index_for(table_id: int, items: Iterable[Item], glossary_text: str) -> Index:
-    """The table's index, brought up to date with `items` (the wall as it stands)."""
-    wall = {int(item.id): item for item in items}
+def _entry(table_id: int) -> _Cached | None:
     with _lock:
         cached = _indexes.get(table_id)
-        if cached is None or cached.glossary_text != glossary_text:
-            glossary = (
-                DEFAULT_GLOSSARY.extended(glossary_text) if glossary_text else DEFAULT_GLOSSARY
-            )
-            cached = _Cached(glossary_text, Index(wall.values(), glossary), dict(wall))
-        else:
-            for pid in [pid for pid, item in cached.texts.items() if wall.get(pid) != item]:
-                cached.index.remove(pid)  # off the wall, or edited (re-added below)
-                del cached.texts[pid]
-            for pid, item in wall.items():
-                if pid not in cached.texts:
-                    cached.index.add(item)
-                    cached.texts[pid] = item
+        if cached is not None:
+            _indexes.move_to_end(table_id)
+        return cached
+
+
+def _keep(table_id: int, cached: _Cached) -> None:
+    with _lock:
         _indexes[table_id] = cached
         _indexes.move_to_end(table_id)
         while len(_indexes) > CACHED_TABLES:
             _indexes.popitem(last=False)
-        return cached.index
+
+
+def _updated(cached: _Cached, wall: dict[int, Item]) -> None:
+    """Bring the index up to date with the wall (under the entry's lock)."""
+    for pid in [pid for pid, item in cached.texts.items() if wall.get(pid) != item]:
+        cached.index.remove(pid)  # off the wall, or edited (re-added below)
+        del cached.texts[pid]
+    for pid, item in wall.items():
+        if pid not in cached.texts:
+            cached.index.add(item)
+            cached.texts[pid] = item
 
 
 def dismissed_of(session: Session, table: Table) -> frozenset[tuple[int, int]]:
@@ -104,10 +107,19 @@ def ranked(
     limit: int,
     min_score: float = 0.0,
 ) -> list[Pair]:
-    """The wall's likely duplicates, best first, dismissed pairs left out."""
-    with _lock:  # the index is mutable: read it under the same lock that updates it
-        index = index_for(table_id, items, glossary_text)
-        return index.pairs(limit, min_score=min_score, skip=dismissed)
+    """The wall's likely duplicates, best first, dismissed pairs left out. A table's index
+    is read and updated under its own lock: two tables never wait for each other."""
+    wall = {int(item.id): item for item in items}
+    cached = _entry(table_id)
+    if cached is None or cached.glossary_text != glossary_text:
+        glossary = DEFAULT_GLOSSARY.extended(glossary_text) if glossary_text else DEFAULT_GLOSSARY
+        cached = _Cached(
+            glossary_text, Index(wall.values(), glossary), dict(wall), threading.Lock()
+        )
+        _keep(table_id, cached)
+    with cached.lock:
+        _updated(cached, wall)
+        return cached.index.pairs(limit, min_score=min_score, skip=dismissed)
 
 
 def checked_limit(limit: int) -> int:

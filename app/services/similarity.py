@@ -15,7 +15,9 @@ What makes two posts alike, each step measured on the development set
 1. One spelling: lower case, accents folded, the apostrophe accent of keyboards without
    "ù" ("piu'" = "più" = "piu"), elisions split ("dell'anziano").
 2. Snowball's Italian stems (PyStemmer, a compiled wheel: no model to download), so
-   "anziani" and "anziano", "tirocini" and "tirocinanti" meet.
+   "anziani" and "anziano", "tirocini" and "tirocinanti" meet. simplemma's lemmas in its
+   place measured a little lower (recall@1 0.80 against 0.82 on the development set) and
+   load a large dictionary.
 3. The glossary: each form of a concept ("SAD", "assistenza domiciliare comunale") is
    replaced by the concept itself, longest form first, so an abbreviation meets its
    expansion and "assistenza domiciliare integrata" (ADI) stays apart from the SAD.
