@@ -254,18 +254,20 @@ def test_no_suggestions_outside_collecting_and_discussing(client: TestClient) ->
 def test_the_events_glossary_is_saved_from_both_doors_and_used(client: TestClient) -> None:
     event, code = create_table(client)
     me = join(client, code)
-    a = post_kind(client, code, me, "need", "La CdS apre solo la mattina")
-    b = post_kind(client, code, me, "proposal", "Aprire la casa della salute anche il pomeriggio")
+    a = post_kind(client, code, me, "need", "Il PIS risponde solo in orario d'ufficio")
+    b = post_kind(
+        client, code, me, "proposal", "Un pronto intervento sociale attivo anche di notte"
+    )
     post_kind(client, code, me, "proposal", "Più posti al nido comunale")
     before = {(x, y): s for x, y, s in duplicates(client, code, limit=100)}
     moderator = bearer(event["moderator_token"])
     saved = client.patch(
         f"/api/events/{event['id']}",
-        json={"glossary": "CdS = casa della salute"},
+        json={"glossary": "PIS = pronto intervento sociale"},
         headers=moderator,
     )
     assert saved.status_code == 200, saved.text
-    assert saved.json()["glossary"] == "CdS = casa della salute"
+    assert saved.json()["glossary"] == "PIS = pronto intervento sociale"
     after = {(x, y): s for x, y, s in duplicates(client, code, limit=100)}
     key = (a, b) if (a, b) in after else (b, a)
     assert after[key] > before.get(key, 0.0)
@@ -275,16 +277,16 @@ def test_the_events_glossary_is_saved_from_both_doors_and_used(client: TestClien
     assert refused.status_code == 422 and refused.json()["field"] == "glossary"
 
     page = client.get(console_url(code)).text
-    assert "CdS = casa della salute</textarea>" in page
+    assert "PIS = pronto intervento sociale</textarea>" in page
     headers = {**HTMX, "X-CSRF-Token": csrf_of(page)}
     form = client.post(
         console_url(code) + "glossary",
-        data={"glossary": "CdS = casa della salute\n\nPdZ = piano di zona"},
+        data={"glossary": "PIS = pronto intervento sociale\n\nPdZ = piano di zona"},
         headers=headers,
     )
     assert form.status_code == 200 and "Glossario salvato." in form.text
     assert (
-        "CdS = casa della salute\nPdZ = piano di zona</textarea>"
+        "PIS = pronto intervento sociale\nPdZ = piano di zona</textarea>"
         in client.get(console_url(code)).text
     )
 

@@ -383,7 +383,7 @@ class EventEditIn(StrictIn):
     glossary: str | None = Field(
         default=None,
         description="The event's own abbreviations and synonyms for duplicate suggestions, "
-        "one concept a line: `CdS = casa della salute`.",
+        "one concept a line: `PIS = pronto intervento sociale`.",
     )
 
 

@@ -159,7 +159,7 @@ def dismiss(session: Session, table: Table, a: int, b: int) -> Change:
 
 
 def clean_glossary(text: str) -> str:
-    """An event's own glossary lines ("CdS = casa della salute"), checked: each names two
+    """An event's own glossary lines ("PIS = pronto intervento sociale"), checked: each names two
     or more forms of one concept. Blank lines go."""
     clean = clean_paragraphs(text, field="glossary", limit=GLOSSARY_LIMIT)
     lines = [line.strip() for line in clean.splitlines() if line.strip()]
