@@ -5,7 +5,8 @@ Used by `services/duplicates.py` (one table's wall) and meant for any other set 
 
 - `Item(id, kind, title, body)`: what is compared;
 - `Index(items, glossary=...)`: every pair's score at once; `add(item)` one new post
-  (its row only), `remove(id)`, `pairs(limit)` best first, `score(a, b)`;
+  (its row only), `remove(id)`, `pairs(limit, min_score=, skip=)` best first,
+  `score(a, b)`, `best_for(id)`; `score(item_a, item_b)` for two posts alone;
 - `Glossary.parse(text)`: the field's abbreviations and synonyms (`services/glossary.py`),
   extended with a moderator's own lines (`DEFAULT_GLOSSARY.extended(text)`).
 
@@ -16,22 +17,24 @@ What makes two posts alike, each step measured on the development set
    "ù" ("piu'" = "più" = "piu"), elisions split ("dell'anziano").
 2. Snowball's Italian stems (PyStemmer, a compiled wheel: no model to download), so
    "anziani" and "anziano", "tirocini" and "tirocinanti" meet. simplemma's lemmas in its
-   place measured a little lower (recall@1 0.80 against 0.82 on the development set) and
-   load a large dictionary.
+   place measured lower (recall@1 0.77 against 0.80 on the development set, AP 0.71
+   against 0.72) and load a large dictionary.
 3. The glossary: each form of a concept ("SAD", "assistenza domiciliare comunale") is
    replaced by the concept itself, longest form first, so an abbreviation meets its
-   expansion and "assistenza domiciliare integrata" (ADI) stays apart from the SAD.
+   expansion and "assistenza domiciliare integrata" (ADI) stays apart from the SAD. A
+   named service weighs double a word; a broad concept (a target group, "liste d'attesa")
+   one word, since two posts about the elderly may ask for different things.
 4. Stop words out (Italian function words, and the words of a wish that say nothing
    of what is wished: "serve", "bisogna", "più").
 5. Three measures, summed with fixed weights: the cosine of the words' TF-IDF (concepts
    and stems, the title counting more than the body), the cosine of character 4-grams
-   of the stems (typos, "domiciliare"/"domiciliarità") and rapidfuzz's token-sort ratio of
-   the stemmed titles (word order and small slips). IDF is the index's own posts'. A
-   misspelt long word is read as the glossary word a letter or two away (rapidfuzz), so
-   "assitenza domicilare" still meets "SAD".
+   of the stems (typos, "domiciliare"/"domiciliarità") and rapidfuzz's ratio of the
+   titles' terms in sorted order (a token-sort ratio: word order and small slips). IDF is
+   the index's own posts'. A misspelt long word is read as the glossary word a letter or
+   two away (rapidfuzz), so "assitenza domicilare" still meets "SAD".
 6. Kinds: a resource (someone offers a room, drivers, interns) is never a duplicate of a
-   need or a proposal; a need and the proposal that remedies it are (the labelling rule of
-   the development set). Such pairs score 0 and are not listed.
+   need or a proposal, so such a pair scores 0 and is never listed; a need and the
+   proposal that remedies it may be (the labelling rule of the development set).
 
 Incremental: `add` scores the new post against the others with the IDF of the last full
 build (new words count as rare), so one post costs one row; the index rebuilds itself
@@ -66,6 +69,8 @@ SPELT_MEMORY = 50_000  # misspellings remembered per glossary
 
 _APOSTROPHES = re.compile(r"['’`´‘]")
 _WORD = re.compile(r"[a-z0-9]+")
+# Combining marks (Unicode Mn): what NFKD splits off "à", "é", "ç"...
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 _STOP_TEXT = """
     a ad al allo alla ai agli alle all anche ancora avere aveva abbiamo ha hanno ho
@@ -89,8 +94,7 @@ STOP_WORDS = frozenset(_STOP_TEXT.split())
 def fold(text: str) -> str:
     """One spelling: lower case, no accents, apostrophes (accent or elision) as spaces."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _APOSTROPHES.sub(" ", bare)
+    return _APOSTROPHES.sub(" ", _COMBINING.sub("", decomposed))
 
 
 def words(text: str) -> list[str]:
@@ -210,7 +214,7 @@ class Pair:
 class _Features:
     words: dict[str, float]  # term -> weighted count (title 1, body BODY_WEIGHT)
     chars: dict[str, float]  # character n-gram -> count
-    line: str  # the title's terms, for the fuzzy ratio
+    line: str  # the title's terms in sorted order, for the fuzzy ratio
 
 
 def features(item: Item, glossary: Glossary) -> _Features:
@@ -288,8 +292,10 @@ class Index:
         """Score every pair from scratch (and the IDF with them)."""
         current = list(items) if items is not None else self.items
         by_id = {item.id: item for item in current}  # one row per id, the last wins
+        # A rebuild after many additions keeps what it can: a post's terms do not change.
+        known = dict(zip(self._items, self._features, strict=True))
         self._items = list(by_id.values())
-        self._features = [features(item, self.glossary) for item in self._items]
+        self._features = [known.get(item) or features(item, self.glossary) for item in self._items]
         self._rows = {item.id: row for row, item in enumerate(self._items)}
         n = len(self._items)
         self._alive = np.ones(n, dtype=bool)
@@ -311,9 +317,7 @@ class Index:
             scores += CHARS * _gram(self._char_vectors)
             lines = [f.line for f in self._features]
             scores += FUZZY * (
-                process.cdist(
-                    lines, lines, scorer=fuzz.token_sort_ratio, workers=1, dtype=np.float32
-                )
+                process.cdist(lines, lines, scorer=fuzz.ratio, workers=1, dtype=np.float32)
                 / np.float32(100.0)
             )
             resource = np.array([item.kind == RESOURCE for item in self._items])
@@ -340,9 +344,7 @@ class Index:
         row[:n] += CHARS * _dot_row(chars_v, self._postings_chars, n)
         lines = [g.line for g in self._features]
         row[:n] += FUZZY * (
-            process.cdist(
-                [f.line], lines, scorer=fuzz.token_sort_ratio, workers=1, dtype=np.float32
-            )[0]
+            process.cdist([f.line], lines, scorer=fuzz.ratio, workers=1, dtype=np.float32)[0]
             / np.float32(100.0)
         )
         kinds = np.array([other.kind == RESOURCE for other in self._items], dtype=bool)
