@@ -327,3 +327,29 @@ def test_concurrent_dismissals_and_reads_store_one_pair(client: TestClient) -> N
     assert sorted(set(answers)) == [200, 201]
     assert client.get(f"/api/tables/{code}").json()["seq"] == seq + 1 + 4  # one dismissal, 4 posts
     assert frozenset(ids[0:2]) not in pairs_of(duplicates(client, code, limit=5000))
+
+
+def test_queued_posts_and_a_changed_kind_follow_the_wall(client: TestClient) -> None:
+    code, me, ids = a_wall(client)
+    assert run(client, "PATCH", code, "/settings", json={"premoderation": True}).status_code == 200
+    queued = post_kind(client, code, me, "proposal", "Più ore di SAD per gli anziani soli")
+    assert all(queued not in pair for pair in pairs_of(duplicates(client, code, limit=5000)))
+    # Said to be a resource, a post leaves its need/proposal pairs.
+    assert frozenset(ids[2:4]) in pairs_of(duplicates(client, code))
+    moved = run(client, "PUT", code, f"/proposals/{ids[3]}/kind", json={"kind": "resource"})
+    assert moved.status_code == 200, moved.text
+    partners = {
+        pid
+        for pair in pairs_of(duplicates(client, code, limit=5000))
+        if ids[3] in pair
+        for pid in pair
+    }
+    assert partners <= {ids[3], ids[5]}  # the other resource only
+
+
+def test_a_closed_table_refuses_dismissals(client: TestClient) -> None:
+    code, _me, ids = a_wall(client)
+    set_phase(client, code, "closed")
+    refused = run(client, "POST", code, "/duplicates/dismiss", json={"a": ids[0], "b": ids[1]})
+    assert refused.status_code == 409, refused.text
+    assert "Probabili doppioni" not in client.get(console_url(code)).text
