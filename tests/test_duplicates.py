@@ -7,8 +7,10 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from app.services import duplicates as duplicates_service
 from tests.test_api import RUNNERS, bearer, create_table, join, set_phase
 from tests.test_console import console_url
 from tests.test_facilitation_api import run, vote
@@ -353,3 +355,28 @@ def test_a_closed_table_refuses_dismissals(client: TestClient) -> None:
     refused = run(client, "POST", code, "/duplicates/dismiss", json={"a": ids[0], "b": ids[1]})
     assert refused.status_code == 409, refused.text
     assert "Probabili doppioni" not in client.get(console_url(code)).text
+
+
+def test_a_post_does_not_wait_for_the_suggestions(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suggestions are computed while the push is built, after the commit: a slow
+    similarity slows the console's list, never the phone's post."""
+    _, code = create_table(client)
+    me = join(client, code)
+    first = post_kind(client, code, me, "need", "Mancano posti nei centri diurni per anziani")
+    slow = duplicates_service.ranked
+
+    def slower(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.8)
+        return slow(*args, **kwargs)
+
+    with client.websocket_connect(console_url(code) + "ws") as ws:
+        ws.receive_text()  # the snapshot
+        monkeypatch.setattr(duplicates_service, "ranked", slower)
+        started = time.monotonic()
+        second = post_kind(client, code, me, "proposal", "Più posti al CDI per gli anziani")
+        answered = time.monotonic() - started
+        push = ws.receive_text()
+    assert answered < 0.5, answered
+    assert [set(c) for _, c in console_pairs(push)] == [{first, second}]

@@ -38,6 +38,7 @@ TWINS: list[tuple[str, str, str]] = [
 ]
 
 
+@pytest.mark.timeout(150)  # forty posts, two accessibility checks, on a shared machine
 def test_likely_duplicates_on_the_console(
     browser: Browser, live_server: str, screenshots: Path
 ) -> None:
@@ -85,3 +86,16 @@ def test_likely_duplicates_on_the_console(
     expect(desk.locator(".mod-wall .card-title", has_text=kept).first).to_be_visible()
     region.scroll_into_view_if_needed()
     desk.screenshot(path=str(screenshots / "console-duplicates-after-merge-1366.png"))
+
+    # The event's own words: the moderator's form under the console, saved with a note.
+    glossary = desk.locator("#glossary-edit")
+    glossary.locator("summary").click()
+    desk.locator("#glossary").fill("PIS = pronto intervento sociale\nCdC = casa della comunità")
+    glossary.get_by_role("button", name="Salva il glossario").click()
+    expect(desk.locator("#flash")).to_contain_text("Glossario salvato.")
+    expect(desk.locator("#glossary")).to_have_value(  # what was saved stays in view
+        "PIS = pronto intervento sociale\nCdC = casa della comunità"
+    )
+    glossary.scroll_into_view_if_needed()
+    desk.screenshot(path=str(screenshots / "console-duplicates-glossary-1366.png"))
+    assert_accessible(desk, "console with the glossary form open")
