@@ -66,6 +66,7 @@ REBUILD_SHARE = 0.25  # rebuild once this share of the posts came after the last
 MIN_FUZZY_LENGTH = 6  # shorter stems are too close to each other to correct a slip
 FUZZY_CUTOFF = 85.0
 SPELT_MEMORY = 50_000  # misspellings remembered per glossary
+GRAM_COLUMNS = 8192  # vocabulary slice of one product (posts x slice floats at a time)
 
 _APOSTROPHES = re.compile(r"['’`´‘]")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -441,16 +442,23 @@ def _dot_row(
 
 
 def _gram(vectors: Sequence[dict[str, float]]) -> NDArray[np.float32]:
-    """Every pair's cosine (the vectors are unit length): one dense product."""
+    """Every pair's cosine (the vectors are unit length): dense products over slices of
+    the vocabulary, so a wall of thousands of posts never holds posts x n-grams at once."""
     vocabulary: dict[str, int] = {}
     for vector in vectors:
         for term in vector:
             vocabulary.setdefault(term, len(vocabulary))
-    matrix = np.zeros((len(vectors), max(len(vocabulary), 1)), dtype=np.float32)
-    for row, vector in enumerate(vectors):
-        for term, weight in vector.items():
-            matrix[row, vocabulary[term]] = weight
-    gram: NDArray[np.float32] = matrix @ matrix.T
+    n = len(vectors)
+    rows = np.array([row for row, vector in enumerate(vectors) for _ in vector], dtype=np.intp)
+    columns = np.array([vocabulary[t] for vector in vectors for t in vector], dtype=np.intp)
+    weights = np.array([w for vector in vectors for w in vector.values()], dtype=np.float32)
+    gram: NDArray[np.float32] = np.zeros((n, n), dtype=np.float32)
+    for start in range(0, max(len(vocabulary), 1), GRAM_COLUMNS):
+        width = min(GRAM_COLUMNS, max(len(vocabulary) - start, 1))
+        inside = (columns >= start) & (columns < start + width)
+        matrix = np.zeros((n, width), dtype=np.float32)
+        matrix[rows[inside], columns[inside] - start] = weights[inside]
+        gram += matrix @ matrix.T
     return gram
 
 
