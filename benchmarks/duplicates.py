@@ -132,6 +132,8 @@ def main() -> None:
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    if not args.data.is_file():
+        sys.exit(f"{args.data}: no such labelled set (give one with --data)")
     items, clusters = load(args.data)
     positives = sum(c * (c - 1) // 2 for c in Counter(clusters).values())
     print(
