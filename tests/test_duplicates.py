@@ -236,6 +236,7 @@ def test_a_new_posts_duplicates_reach_the_console_by_the_push(client: TestClient
     with client.websocket_connect(console_url(code) + "ws") as ws:
         snapshot = ws.receive_text()
         assert console_pairs(snapshot) == []
+        assert "Per ora nessun probabile doppione in bacheca." in snapshot
         started = time.monotonic()
         second = post_kind(client, code, me, "proposal", "Più posti al CDI per gli anziani")
         push = ws.receive_text()
