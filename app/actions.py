@@ -31,6 +31,7 @@ from app.live.broadcaster import Committed
 from app.models import Table
 from app.services import (
     dissent,
+    duplicates,
     moderation,
     phases,
     proposals,
@@ -188,6 +189,11 @@ class RankingIn(BaseModel):
         description="What the results view shows and the minutes adopt: tally (by votes), "
         "bridging (by consensus across categories) or weighted (by the counting rule)."
     )
+
+
+class PairIn(BaseModel):
+    a: int = Field(description="A post on the wall.")
+    b: int = Field(description="Another post on the wall.")
 
 
 class SynthesisIn(BaseModel):
@@ -440,6 +446,10 @@ def _reject_reason(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
     return dissent.reject_reason(s, t, ids.dissent)
 
 
+def _dismiss_pair(s: Session, t: Table, i: PairIn, ids: Ids) -> Committed:
+    return duplicates.dismiss(s, t, i.a, i.b)
+
+
 def _save_synthesis(s: Session, t: Table, i: SynthesisIn, ids: Ids) -> Committed:
     return synthesis.save_synthesis(s, t, facilitator=i.facilitator_name, synthesis=i.synthesis)
 
@@ -672,6 +682,14 @@ _LISTED = (
         console="/paper/{participant_id}/ballot",
         console_done=N_("Votes recorded: they are listed under their name."),
         summary="Type in a paper ballot: several votes of one person, all or none.",
+    ),
+    Action(
+        "dismiss_duplicates",
+        _dismiss_pair,
+        PairIn,
+        api=("POST", "/duplicates/dismiss"),
+        console="/duplicates/dismiss",
+        summary="Two posts suggested as duplicates are not: never suggest them again.",
     ),
     Action(
         "save_synthesis",

@@ -51,6 +51,9 @@ class Event(SQLModel, table=True):
     organisation_names: dict[str, str] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
+    # The event's own words for duplicate suggestions, added to the shipped glossary
+    # (services/glossary.py): one concept a line, "CdS = casa della salute".
+    glossary: str = Field(default="", max_length=5000)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -240,4 +243,15 @@ class Dissent(SQLModel, table=True):
     proposal_id: int = Field(foreign_key="proposals.id", index=True)
     reason: str = Field(default="", max_length=280)
     reason_status: str = Field(default=ReasonStatus.ACCEPTED, max_length=16)
+
+
+class DismissedPair(SQLModel, table=True):
+    """Two posts a moderator said are not duplicates: never suggested again (lower id first)."""
+
+    __tablename__ = "dismissed_pairs"
+    __table_args__ = (CheckConstraint("low_id < high_id", name="dismissed_pair_ordered"),)
+
+    table_id: int = Field(foreign_key="tables.id", primary_key=True)
+    low_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    high_id: int = Field(foreign_key="proposals.id", primary_key=True)
     created_at: dt.datetime = Field(default_factory=utcnow)

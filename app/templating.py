@@ -13,8 +13,11 @@ from markupsafe import Markup
 from app import i18n
 from app.enums import Kind, Phase, ScreenMode, Status, VotingMode
 from app.i18n import N_ as N_  # re-exported: the templates' labels and the reports mark with it
+from app.services import duplicates
 from app.services.consensus import RANKINGS, RULES, ranking_of, rule_of
 from app.services.methods import METHODS, VotingMethod, method_of
+from app.services.similarity import Item
+from app.services.state import ProposalView, TableState
 from app.services.visibility import tallies_shown
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -79,6 +82,21 @@ def _paragraphs(text: str) -> Markup:
     return Markup("<br>").join(Markup.escape(line) for line in text.split("\n"))
 
 
+def likely_duplicates(state: TableState) -> list[tuple[ProposalView, ProposalView, float]]:
+    """The console's suggestions: the best pairs of the wall worth a look, from the state
+    being drawn (its cards and dismissed pairs), through the table's cached index."""
+    wall = {p.id: p for p in state.visible}
+    pairs = duplicates.ranked(
+        state.table.id or 0,
+        (Item(p.id, p.kind, p.title, p.body) for p in wall.values()),
+        state.event.glossary,
+        state.dismissed,
+        limit=duplicates.CONSOLE_LIMIT,
+        min_score=duplicates.CONSOLE_MIN_SCORE,
+    )
+    return [(wall[int(p.a)], wall[int(p.b)], p.score) for p in pairs]
+
+
 def build_templates() -> Jinja2Templates:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -107,6 +125,7 @@ def build_templates() -> Jinja2Templates:
         "weighted_figure": _weighted,
         "mmss": _mmss,
         "tallies_shown": tallies_shown,
+        "likely_duplicates": likely_duplicates,
         "PHASES": tuple(Phase),
         "SCREEN_MODES": tuple(ScreenMode),
         "Phase": Phase,

@@ -609,6 +609,7 @@ def test_the_console_and_the_api_register_one_list_of_actions() -> None:
         ("POST", "/run/{token}/{code}/merges/cancel"),  # closes the merge panel: no write
         ("POST", "/run/{token}/{code}/synthesis/preview"),  # renders what is typed: no write
         ("POST", "/api/tables/{code}/facilitator-link"),  # the event's moderator only
+        ("POST", "/run/{token}/{code}/glossary"),  # the event's (PATCH /api/events/{id})
         ("POST", "/api/tables/{code}/participants"),  # a participant joins
         ("POST", "/api/tables/{code}/proposals"),  # a participant posts
     }

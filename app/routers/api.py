@@ -447,6 +447,11 @@ class EventEditIn(StrictIn):
     categories: list[str] | None = Field(
         default=None, description="Only before anyone has joined one of the event's tables."
     )
+    glossary: str | None = Field(
+        default=None,
+        description="The event's own abbreviations and synonyms for duplicate suggestions, "
+        "one concept a line: `PIS = pronto intervento sociale`.",
+    )
 
 
 class EventDetailsOut(BaseModel):
@@ -456,6 +461,7 @@ class EventDetailsOut(BaseModel):
     place: str
     organiser: str
     categories: list[str]
+    glossary: str
 
 
 @router.patch("/events/{event_id}", response_model=EventDetailsOut)
@@ -474,6 +480,7 @@ def edit_event(
         place=e.place,
         organiser=e.organiser,
         categories=e.categories,
+        glossary=e.glossary,
     )
 
 

@@ -32,6 +32,7 @@ from sqlmodel import Session, col, select
 
 from app.db import writers_queue
 from app.models import (
+    DismissedPair,
     Dissent,
     Event,
     Merge,
@@ -285,6 +286,7 @@ def _delete_tables(session: Session, table_ids: list[int]) -> None:
     session.execute(delete(Vote).where(col(Vote.proposal_id).in_(proposal_ids)))
     session.execute(delete(Vote).where(col(Vote.participant_id).in_(participant_ids)))
     session.execute(delete(Merge).where(col(Merge.table_id).in_(table_ids)))
+    session.execute(delete(DismissedPair).where(col(DismissedPair.table_id).in_(table_ids)))
     session.execute(
         update(Proposal).where(col(Proposal.table_id).in_(table_ids)).values(merged_into_id=None)
     )

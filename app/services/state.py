@@ -15,6 +15,7 @@ from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, 
 from app.services.consensus import Consensus, Entry, compute, screen_min_group
 from app.services.consensus import Line as ConsensusLine
 from app.services.dissent import ProposalDissent, can_dissent, dissent_by_proposal
+from app.services.duplicates import dismissed_of
 from app.services.errors import NotFound
 from app.services.moderation import merges_of, paper_participants, paper_votes, tags_of
 from app.services.phases import can_post, can_vote, seconds_left
@@ -112,6 +113,8 @@ class TableState:
     # Each proposal's dissent (count and reasons, no names): the consoles' eyes only; no
     # other audience's template reads it, and it never enters a tally or a ranking.
     dissent: dict[int, ProposalDissent] = field(default_factory=dict)
+    # Pairs of posts the moderator said are not duplicates (lower id first).
+    dismissed: frozenset[tuple[int, int]] = frozenset()
 
     @property
     def visible(self) -> list[ProposalView]:
@@ -382,6 +385,7 @@ def table_state(session: Session, table: Table) -> TableState:
         paper_votes=paper_votes(session, table),
         consensus=_consensus(session, table, proposals),
         dissent=dissent_by_proposal(session, [p.id or 0 for p in proposals]),
+        dismissed=dismissed_of(session, table),
     )
 
 
