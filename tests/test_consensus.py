@@ -12,7 +12,7 @@ import hypothesis.strategies as st
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app import reports
 from app.models import Table
@@ -549,3 +549,44 @@ def consensus_state(session: Session, table: Table) -> consensus.Consensus:
     computed = state.table_state(session, table).consensus
     assert computed is not None
     return computed
+
+
+def test_the_organisers_pages_set_the_rule_at_creation_and_in_the_table_form(
+    client: TestClient, session: Session
+) -> None:
+    from tests.test_api import create_event, create_table, set_phase
+    from tests.test_pages import csrf_of
+
+    event = create_event(client)
+    token = event["moderator_token"]
+    home = client.get(f"/m/{token}").text
+    assert 'name="weighting" value="category"' in home
+    made = client.post(
+        f"/m/{token}/tables",
+        data={
+            "csrf_token": csrf_of(home),
+            "title": "Famiglia e rete antiviolenza",
+            "mode": "approval",
+            "weighting": "category",
+        },
+    )
+    assert made.status_code == 200, made.text
+    created = session.exec(select(Table).where(Table.title == "Famiglia e rete antiviolenza")).one()
+    assert created.weighting == "category"
+    _event, code = create_table(client)
+    other = _event["moderator_token"]
+    page = client.get(f"/m/{other}/tables/{code}").text
+    saved = client.post(
+        f"/m/{other}/tables/{code}",
+        data={
+            "csrf_token": csrf_of(page),
+            "title": "Abitare",
+            "mode": "approval",
+            "weighting": "organisation",
+        },
+    )
+    assert saved.status_code == 200
+    assert client.get(f"/api/tables/{code}").json()["voting"]["weighting"] == "organisation"
+    set_phase(client, code, "voting")
+    locked = client.get(f"/m/{other}/tables/{code}").text
+    assert "<fieldset disabled" in locked and 'name="weighting"' in locked
