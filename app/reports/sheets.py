@@ -359,7 +359,9 @@ def _consensus_grid(ws: Worksheet, top: int, block: labels.Grid) -> int:
         Column(h, "figure" if n else "text", 16 if n else 45)
         for h, n in zip(block.header, block.numeric, strict=True)
     ]
-    return _grid(ws, top, cols, [list(r) for r in block.rows])
+    # Ranks, numbers and votes as numbers (the labels give text, for every format).
+    rows = [[int(c) if c.isdigit() else c for c in r] for r in block.rows]
+    return _grid(ws, top, cols, rows)
 
 
 def _consensus_name() -> str:
