@@ -12,7 +12,7 @@ import hypothesis.strategies as st
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app import reports
 from app.models import Table
@@ -504,3 +504,89 @@ def test_the_ranking_chosen_reaches_the_projector_live(
         assert chosen.status_code == 200, chosen.text
         push = projector.receive_text()
     assert "per consenso trasversale" in push and 'class="group-support"' in push
+
+
+def test_paper_participants_count_removed_ones_nowhere_and_the_rule_leaves_budgets_alone(
+    session: Session,
+) -> None:
+    from app.services import moderation
+
+    event, _ = make_event(session)
+    table = make_table(session, event, mode="dots", dots=3, cap=2, phase="collect")
+    tables.update_table(session, table, weighting="organisation")
+    phones = [
+        make_participant(session, table, category=ETS, organisation="Coop. Il Faro")[0]
+        for _ in range(3)
+    ]
+    paper = [
+        moderation.add_paper_participant(
+            session, table, name=name, category=COMUNE, organisation="Comune di Baronissi"
+        ).participant
+        for name in ("Rosa Esposito", "Gennaro Iannone", "Anna Di Filippo")
+    ]
+    post = proposals.post_proposal(
+        session, participant=phones[0], kind="proposal", title=TITLES[1]
+    ).proposal
+    phases.set_phase(session, table, "voting")
+    for person in [*phones, *paper]:
+        voting.set_vote(session, participant=person, proposal_id=post.id or 0, dots=2)
+    # One organisation, one voice counts; it never lets anyone past the cap or the budget.
+    with pytest.raises(Conflict):
+        voting.set_vote(session, participant=phones[0], proposal_id=post.id or 0, dots=3)
+    moderation.remove_participant(session, table, phones[2].id or 0)
+    phases.set_phase(session, table, "closed")
+    current = consensus_state(session, table)
+    assert [(g.name, g.voters) for g in current.groups] == [(COMUNE, 3)]  # ETS: 2 left, < 3
+    assert current.left_out == 2
+    line = current.lines[0]
+    assert line.entry.tally == 10  # 2 phones + 3 on paper, 2 dots each
+    assert line.weighted == 4  # Il Faro's 4 dots weigh 1/2 each, Baronissi's 6 weigh 1/3
+
+
+def consensus_state(session: Session, table: Table) -> consensus.Consensus:
+    from app.services import state
+
+    computed = state.table_state(session, table).consensus
+    assert computed is not None
+    return computed
+
+
+def test_the_organisers_pages_set_the_rule_at_creation_and_in_the_table_form(
+    client: TestClient, session: Session
+) -> None:
+    from tests.test_api import create_event, create_table, set_phase
+    from tests.test_pages import csrf_of
+
+    event = create_event(client)
+    token = event["moderator_token"]
+    home = client.get(f"/m/{token}").text
+    assert 'name="weighting" value="category"' in home
+    made = client.post(
+        f"/m/{token}/tables",
+        data={
+            "csrf_token": csrf_of(home),
+            "title": "Famiglia e rete antiviolenza",
+            "mode": "approval",
+            "weighting": "category",
+        },
+    )
+    assert made.status_code == 200, made.text
+    created = session.exec(select(Table).where(Table.title == "Famiglia e rete antiviolenza")).one()
+    assert created.weighting == "category"
+    _event, code = create_table(client)
+    other = _event["moderator_token"]
+    page = client.get(f"/m/{other}/tables/{code}").text
+    saved = client.post(
+        f"/m/{other}/tables/{code}",
+        data={
+            "csrf_token": csrf_of(page),
+            "title": "Abitare",
+            "mode": "approval",
+            "weighting": "organisation",
+        },
+    )
+    assert saved.status_code == 200
+    assert client.get(f"/api/tables/{code}").json()["voting"]["weighting"] == "organisation"
+    set_phase(client, code, "voting")
+    locked = client.get(f"/m/{other}/tables/{code}").text
+    assert "<fieldset disabled" in locked and 'name="weighting"' in locked

@@ -579,17 +579,17 @@ def support_cell(group: ConsensusGroup, support: GroupSupport, min_group: int) -
     }
 
 
-def consensus_formula() -> str:
+def consensus_formula(min_group: int) -> str:
     return _(
         "How the consensus across categories is computed: for each proposal and each group "
-        "(a category with at least N voters; the smaller ones together as “Other "
-        "categories” when they reach N), the support is the share of the group's voters who "
+        "(a category with at least %(n)s voters; the smaller ones together as “Other "
+        "categories” when they reach %(n)s), the support is the share of the group's voters who "
         "gave it at least one vote, smoothed as (supporters + ½) / (voters + 1) so that no "
         "group counts as zero or as everyone; the bridging score is the geometric mean of "
         "these supports over the groups, so a proposal ranks high only if every group "
         "backs it, and a group that ignores it weighs as much as one that loves it. Ties go "
         "to the proposal with more votes, then to the lower number."
-    )
+    ) % {"n": number(min_group)}
 
 
 def fallback_formula() -> str:
@@ -633,6 +633,7 @@ def consensus_blocks(report: TableReport) -> list[Para | Grid]:
     ]
     mode = report.voting_mode
     by_weight = {pid: i for i, pid in enumerate((report.rankings or {}).get("weighted") or (), 1)}
+    blocks.append(Para(_("Ranking by votes, with the weighted votes under the counting rule:")))
     blocks.append(
         Grid(
             (
@@ -673,6 +674,9 @@ def consensus_blocks(report: TableReport) -> list[Para | Grid]:
     bridged = report.ranked("bridging")
     if bridged:
         blocks.append(
+            Para(_("Ranking by consensus across categories, with the support in each group:"))
+        )
+        blocks.append(
             Grid(
                 (
                     _("Rank"),
@@ -698,7 +702,7 @@ def consensus_blocks(report: TableReport) -> list[Para | Grid]:
                 ),
             )
         )
-        blocks.append(Para(consensus_formula(), note=True))
+        blocks.append(Para(consensus_formula(report.min_group), note=True))
     else:
         blocks.append(Para(_(report.bridging_reason)))
         blocks.append(

@@ -339,7 +339,9 @@ def _consensus(ws: Worksheet, report: TableReport) -> None:
     on every sheet, then the other grids and the paragraphs under it."""
     blocks = labels.consensus_blocks(report)
     grids = [b for b in blocks if isinstance(b, labels.Grid)]
-    rest = [b for b in blocks if b is not grids[0]]
+    first = blocks.index(grids[0])
+    # The first grid's caption would read under it here: its header row says enough.
+    rest = [b for i, b in enumerate(blocks) if i not in (first - 1, first)]
     row = _consensus_grid(ws, 1, grids[0]) + 2
     ws.freeze_panes = "A2"
     width = len(grids[0].header)
@@ -357,7 +359,9 @@ def _consensus_grid(ws: Worksheet, top: int, block: labels.Grid) -> int:
         Column(h, "figure" if n else "text", 16 if n else 45)
         for h, n in zip(block.header, block.numeric, strict=True)
     ]
-    return _grid(ws, top, cols, [list(r) for r in block.rows])
+    # Ranks, numbers and votes as numbers (the labels give text, for every format).
+    rows = [[int(c) if c.isdigit() else c for c in r] for r in block.rows]
+    return _grid(ws, top, cols, rows)
 
 
 def _consensus_name() -> str:
