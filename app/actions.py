@@ -8,7 +8,9 @@ an input rule cannot exist on one door and not on the other: the checks themselv
 the services. A few actions are offered by one door only: conveniences of the console's
 buttons (step the phase, step the spotlight, one switch by name, the table's edit form,
 whose API door `PATCH /api/tables/{code}` takes a nested voting object over the same
-service) and the API's paper-participant creation, which answers with an id.
+service), the links of needs, proposals and resources (their API doors are under
+`/api/proposals/{id}`, open to a participant's token for their own posts too) and the API's
+paper-participant creation, which answers with an id.
 """
 
 from collections.abc import Callable, Mapping
@@ -32,6 +34,7 @@ from app.models import Table
 from app.services import (
     dissent,
     duplicates,
+    links,
     moderation,
     phases,
     proposals,
@@ -81,6 +84,9 @@ class SettingsIn(BaseModel):
     post_in_discussion: bool | None = None
     results_hidden: bool | None = None
     group_by_tag: bool | None = None
+    group_by_need: bool | None = Field(
+        default=None, description="Each need with the proposals that answer it (not with tags)."
+    )
     joining_open: bool | None = Field(default=None, description="New participants may join.")
     max_posts: int | None = Field(default=None, description="Posts per participant, 1 to 500.")
 
@@ -116,6 +122,24 @@ class TagIn(BaseModel):
 class TagProposalsIn(BaseModel):
     proposal_ids: list[int]
     on: bool = True
+
+
+class AnswersIn(BaseModel):
+    needs: list[int] = Field(
+        default_factory=list, description="The needs the proposal answers (replaces them)."
+    )
+
+
+class PledgeFormIn(BaseModel):
+    resource: int
+    proposal: int
+    offer: str = ""
+    organisation: str = ""
+
+
+class UnpledgeFormIn(BaseModel):
+    resource: int
+    proposal: int
 
 
 class PaperParticipantIn(BaseModel):
@@ -322,6 +346,7 @@ def _update_settings(s: Session, t: Table, i: SettingsIn, ids: Ids) -> Committed
         post_in_discussion=i.post_in_discussion,
         results_hidden=i.results_hidden,
         group_by_tag=i.group_by_tag,
+        group_by_need=i.group_by_need,
         joining_open=i.joining_open,
         max_posts=i.max_posts,
     )
@@ -464,6 +489,26 @@ def _accept_all(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
 
 def _set_kind(s: Session, t: Table, i: KindIn, ids: Ids) -> Committed:
     return moderation.set_kind(s, t, ids.proposal, i.kind)
+
+
+def _answer_needs(s: Session, t: Table, i: AnswersIn, ids: Ids) -> Committed:
+    return links.set_answers(s, t, proposal_id=ids.proposal, need_ids=i.needs, by=None)
+
+
+def _pledge(s: Session, t: Table, i: PledgeFormIn, ids: Ids) -> Committed:
+    return links.pledge(
+        s,
+        t,
+        proposal_id=i.proposal,
+        resource_id=i.resource,
+        offer=i.offer,
+        organisation=i.organisation,
+        by=None,
+    )
+
+
+def _unpledge(s: Session, t: Table, i: UnpledgeFormIn, ids: Ids) -> Committed:
+    return links.unpledge(s, t, proposal_id=i.proposal, resource_id=i.resource, by=None)
 
 
 def _edit_table(s: Session, t: Table, i: TableFormIn, ids: Ids) -> Committed:
@@ -722,6 +767,32 @@ _LISTED = (
         api=("PUT", "/proposals/{proposal_id}/kind"),
         console="/proposals/{proposal_id}/kind",
         summary="Say whether a post is a need, a proposal or a resource.",
+    ),
+    # Links: the API's doors are PUT/DELETE /api/proposals/{id}/answers and …/pledges
+    # (app/routers/api.py), which a participant's token opens too, over the same services.
+    Action(
+        "answer_needs",
+        _answer_needs,
+        AnswersIn,
+        console="/proposals/{proposal_id}/answers",
+        console_done=N_("Links to needs saved."),
+        console_trigger="tavoli:linked",
+    ),
+    Action(
+        "pledge",
+        _pledge,
+        PledgeFormIn,
+        console="/pledges",
+        console_done=N_("Pledge saved."),
+        console_trigger="tavoli:linked",
+    ),
+    Action(
+        "unpledge",
+        _unpledge,
+        UnpledgeFormIn,
+        console="/pledges/delete",
+        console_done=N_("Pledge withdrawn."),
+        console_trigger="tavoli:linked",
     ),
     Action(
         "edit_table",

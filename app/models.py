@@ -1,6 +1,7 @@
 """Database tables. Constraints make impossible states (double votes, bad modes) unstorable."""
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -94,6 +95,8 @@ class Table(SQLModel, table=True):
     results_hidden: bool = Field(default=False)
     screen_mode: str = Field(default=ScreenMode.JOIN, max_length=16)
     group_by_tag: bool = Field(default=False)
+    # The wall grouped by need: each need with the proposals that answer it (services/links).
+    group_by_need: bool = Field(default=False)
     # The moderator closes joining once the room is in; posts per participant are capped.
     joining_open: bool = Field(default=True)
     max_posts: int = Field(default=30)
@@ -224,6 +227,10 @@ class Merge(SQLModel, table=True):
     dissent_before: list[list[int | str]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # The answers and pledges of every proposal of the merge, before it and as it left them
+    # ({"before": {"answers": [[proposal, need]...], "pledges": [[resource, proposal,
+    # organisation, offer]...]}, "after": {...}}): undo reverts exactly what it moved.
+    links: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow)
     undone_at: dt.datetime | None = Field(default=None)
 
@@ -254,4 +261,27 @@ class DismissedPair(SQLModel, table=True):
     table_id: int = Field(foreign_key="tables.id", primary_key=True)
     low_id: int = Field(foreign_key="proposals.id", primary_key=True)
     high_id: int = Field(foreign_key="proposals.id", primary_key=True)
+
+
+class Answer(SQLModel, table=True):
+    """A proposal (an action) that answers a need of its table: both are posts, of the kinds
+    proposal and need (services/links.py checks it; a post whose kind changes later keeps its
+    rows, which the reads leave out)."""
+
+    __tablename__ = "answers"
+
+    proposal_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    need_id: int = Field(foreign_key="proposals.id", primary_key=True, index=True)
+
+
+class Pledge(SQLModel, table=True):
+    """A resource pledged to a proposal: an organisation's public offer, in one line
+    ("due educatori, 10 ore a settimana"), printed on the wall and in the minutes."""
+
+    __tablename__ = "pledges"
+
+    resource_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    proposal_id: int = Field(foreign_key="proposals.id", primary_key=True, index=True)
+    organisation: str = Field(default="", max_length=150)
+    offer: str = Field(max_length=150)
     created_at: dt.datetime = Field(default_factory=utcnow)

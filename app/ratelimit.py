@@ -101,6 +101,13 @@ LIMITS: dict[str, Limit] = {
         "Tapping through 40 cards (a dot on, a dot off) runs at two or three taps a second; "
         "a script voting hundreds of times a second, each a push to every screen, is not.",
     ),
+    "link": Limit(
+        "10/10 seconds;120/10 minutes",
+        "participant",
+        "A participant links their own few proposals to needs and pledges their resources: "
+        "a handful of saves, each a redraw of every wall. Its own count, so that linking "
+        "never spends the posts a busy participant still wants to write.",
+    ),
     "websocket": Limit(
         "200",
         "client address, open sockets other than a phone's (a cap, not a rate)",

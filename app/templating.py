@@ -15,6 +15,7 @@ from app.enums import Kind, Phase, ScreenMode, Status, VotingMode
 from app.i18n import N_ as N_  # re-exported: the templates' labels and the reports mark with it
 from app.services import duplicates
 from app.services.consensus import RANKINGS, RULES, ranking_of, rule_of
+from app.services.links import OFFER_LIMIT
 from app.services.methods import METHODS, VotingMethod, method_of
 from app.services.similarity import Item
 from app.services.state import ProposalView, TableState
@@ -135,6 +136,7 @@ def build_templates() -> Jinja2Templates:
         "local_moment": i18n.local_moment,
         "current_locale": i18n.current_locale,
         "KINDS": tuple(Kind),
+        "OFFER_LIMIT": OFFER_LIMIT,  # a pledge's offer, one line
         "HTMX": "vendor/htmx-2.0.11.min.js",
         "HTMX_WS": "vendor/htmx-ext-ws-2.0.4.min.js",
         "IDIOMORPH": "vendor/idiomorph-ext-0.8.0.min.js",

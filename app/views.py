@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.enums import Status
+from app.enums import Kind, Status
 from app.models import Participant, Proposal, Table
 from app.services import dissent, proposals, state, tables, voting
 
@@ -23,11 +23,14 @@ def participant_context(session: Session, table: Table, me: Participant) -> dict
         "my_votes": voting.my_votes(session, me),
         "dots_left": voting.dots_left(session, me, current.table),
         # While collecting, every own post can be fixed or withdrawn; later only the ones
-        # that still need the author's attention are listed.
+        # that still need the author's attention are listed, and the proposals and
+        # resources on the wall the author may still link to needs or pledge.
         "my_posts": [
             p
             for p in my_posts(current, me.id or 0, mine)
-            if current.can_post or p.status != Status.VISIBLE
+            if current.can_post
+            or p.status != Status.VISIBLE
+            or (current.can_link and p.author_id == me.id and p.kind != Kind.NEED)
         ],
         "my_cards": mine,
         # Its own dissent, by proposal id: the list "you disagree with" and the cards' marks.

@@ -40,6 +40,7 @@ BOTH_DATABASES = {
     "test_facilitation_api",
     "test_integrity",
     "test_invariants",
+    "test_links",
     "test_live",
     "test_pages",
     "test_privacy_data",

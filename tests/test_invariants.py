@@ -14,7 +14,9 @@ page) changes nothing. The consensus across categories (services/consensus.py) k
 properties: shares in [0, 1], raw tallies the same under every counting rule, the
 organisation rule as a sum over organisations, and no group under N anywhere, nor any group
 in a draft or on a screen while the table runs. Dissent never moves a vote, counts no
-removed participant and never stays on a merged post.
+removed participant and never stays on a merged post. Proposals answer needs and resources
+are pledged to proposals (the links): no link row is left on a merged post, and an undo
+right after its merge gives back exactly the links there were before it.
 """
 
 from fractions import Fraction
@@ -37,10 +39,20 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app import ratelimit
-from app.models import Dissent, Participant, Proposal, Table, Vote
+from app.models import Answer, Dissent, Participant, Pledge, Proposal, Table, Vote
 from app.reports.data import build_table_report
 from app.reports.privacy import WITHHELD
-from app.services import consensus, dissent, moderation, phases, privacy, proposals, state, voting
+from app.services import (
+    consensus,
+    dissent,
+    links,
+    moderation,
+    phases,
+    privacy,
+    proposals,
+    state,
+    voting,
+)
 from app.services.errors import DomainError
 from tests.conftest import make_event, make_participant, make_table
 
@@ -78,6 +90,10 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
             self.table = make_table(self.session, event, mode="dots", dots=BUDGET, cap=CAP)
             self.table_id = self.table.id or 0
             self.removed: set[int] = set()
+            # Every change of the links (a link, a pledge, a merge, an undo) steps the epoch;
+            # merge id -> (the epoch it made, every link row before it).
+            self.epoch = 0
+            self.links_before: dict[int, tuple[int, set[tuple[Any, ...]]]] = {}
             self.acknowledged: dict[tuple[int, int], int] = {}
             # merge id -> (survivor, duplicate, each voter's votes on the two before it,
             # each voter's vote on the survivor as the merge left it)
@@ -91,6 +107,13 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 or 0
                 for title in TITLES
             ]
+            self.linked = [
+                proposals.post_proposal(
+                    self.session, participant=phones[0], kind=kind, title=title
+                ).proposal.id
+                or 0
+                for kind, title in (("proposal", "Navetta sociale"), ("resource", "Pulmino"))
+            ]
             phases.set_phase(self.session, self.table, "voting")
             self.first_people = [*(p.id or 0 for p in phones), paper.participant.id or 0]
             # Every run starts with a merge its steps can undo, after they changed or
@@ -103,10 +126,31 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 p.id or 0: {survivor: dots[0], duplicate: dots[1]}
                 for p, dots in ((phones[1], (2, 1)), (phones[2], (1, 2)))
             }
+            # A proposal answering both duplicates and one more need, with a pledged
+            # resource: the merge moves its links, and its undo must give them back.
+            self.table = self._fresh_table()
+            links.set_answers(
+                self.session,
+                self.table,
+                proposal_id=self.linked[0],
+                need_ids=[duplicate, self.first_posts[1], survivor],
+                by=None,
+            )
+            links.pledge(
+                self.session,
+                self.table,
+                proposal_id=self.linked[0],
+                resource_id=self.linked[1],
+                offer="il pulmino il martedì",
+                by=None,
+            )
+            rows = self._link_rows()
             self.first_merge = moderation.merge(
-                self.session, self.table, survivor_id=survivor, merged_ids=[duplicate]
+                self.session, self._fresh_table(), survivor_id=survivor, merged_ids=[duplicate]
             ).merge_id
             self.merged[self.first_merge] = (survivor, duplicate, before, dict.fromkeys(before, 3))
+            self.epoch += 1
+            self.links_before[self.first_merge] = (self.epoch, rows)
             self._reload_acknowledged()
 
         @initialize(target=people)
@@ -115,7 +159,7 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
 
         @initialize(target=posts)
         def first_posts_on_the_wall(self) -> Any:
-            return multiple(*self.first_posts)
+            return multiple(*self.first_posts, *self.linked)
 
         @initialize(target=merges)
         def first_merge_on_the_wall(self) -> Any:
@@ -245,6 +289,7 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
             for (who, post), dots in self.acknowledged.items():
                 if post in (survivor, duplicate):
                     before.setdefault(who, {})[post] = dots
+            rows = self._link_rows()
             merged = self._try(
                 lambda: moderation.merge(
                     self.session, self._fresh_table(), survivor_id=survivor, merged_ids=[duplicate]
@@ -255,7 +300,69 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 return multiple()
             left = {who: self.acknowledged[(who, survivor)] for who in before}
             self.merged[merged.merge_id] = (survivor, duplicate, before, left)
+            self.epoch += 1
+            self.links_before[merged.merge_id] = (self.epoch, rows)
             return merged.merge_id
+
+        def _link_rows(self) -> set[tuple[Any, ...]]:
+            self.session.expire_all()
+            ids = select(Proposal.id).where(Proposal.table_id == self.table_id)
+            answers = self.session.exec(select(Answer).where(col(Answer.proposal_id).in_(ids)))
+            pledges = self.session.exec(select(Pledge).where(col(Pledge.proposal_id).in_(ids)))
+            return {("a", a.proposal_id, a.need_id) for a in answers} | {
+                ("p", p.resource_id, p.proposal_id, p.offer) for p in pledges
+            }
+
+        @rule(target=posts, who=people, title=st.sampled_from(TITLES))
+        def post_a_resource(self, who: int, title: str) -> Any:
+            person = self.session.get(Participant, who)
+            assert person is not None
+            posted = self._try(
+                lambda: proposals.post_proposal(
+                    self.session, participant=person, kind="resource", title=title
+                )
+            )
+            return multiple() if posted is None else posted.proposal.id
+
+        @rule(proposal=posts, need=posts, more=st.booleans())
+        def link(self, proposal: int, need: int, more: bool) -> None:
+            """The moderator says a proposal answers a need (or that one more need)."""
+            table = self._fresh_table()
+            current = state.table_state(self.session, table).links.needs_of(proposal)
+            wanted = [*current, need] if more else [need]
+            done = self._try(
+                lambda: links.set_answers(
+                    self.session, table, proposal_id=proposal, need_ids=wanted, by=None
+                )
+            )
+            if done is not None:
+                self.epoch += 1
+                event("link made")
+
+        @rule(need=posts, more=st.booleans())
+        def link_the_navetta(self, need: int, more: bool) -> None:
+            """Links are rare among random pairs of posts: this one is always a proposal."""
+            self.link(self.linked[0], need, more)
+
+        @rule(proposal=posts)
+        def pledge_the_pulmino(self, proposal: int) -> None:
+            self.pledge(self.linked[1], proposal, "il pulmino il giovedì")
+
+        @rule(resource=posts, proposal=posts, offer=st.sampled_from(["due educatori", "la sala"]))
+        def pledge(self, resource: int, proposal: int, offer: str) -> None:
+            done = self._try(
+                lambda: links.pledge(
+                    self.session,
+                    self._fresh_table(),
+                    proposal_id=proposal,
+                    resource_id=resource,
+                    offer=offer,
+                    by=None,
+                )
+            )
+            if done is not None:
+                self.epoch += 1
+                event("pledge made")
 
         @rule(merge=merges, pick=st.integers(0, 3), dots=st.integers(0, CAP))
         def vote_on_a_merged_post(self, merge: int, pick: int, dots: int) -> None:
@@ -290,6 +397,11 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 assert self.acknowledged == expected
                 return
             event("merge undone")
+            made, rows = self.links_before.get(merge, (-1, set()))
+            if made == self.epoch:  # nothing touched the links since: exactly as before
+                assert self._link_rows() == rows
+                event("links restored exactly")
+            self.epoch += 1
             for who in untouched:
                 for post in (survivor, duplicate):
                     expected.pop((who, post), None)
@@ -410,6 +522,18 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                     )
                 assert current.consensus is not None
                 assert all(g.voters >= N for g in current.consensus.groups)
+
+        @invariant()
+        def no_link_is_left_on_a_merged_post(self) -> None:
+            merged = set(
+                self.session.exec(
+                    select(Proposal.id).where(
+                        Proposal.table_id == self.table_id, Proposal.status == "merged"
+                    )
+                )
+            )
+            for row in self._link_rows():
+                assert not merged & set(row[1:3]), row
 
         @invariant()
         def nobody_over_budget_or_cap(self) -> None:

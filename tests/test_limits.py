@@ -148,6 +148,7 @@ def test_every_limit_is_named_with_a_reason_and_unknown_names_are_errors() -> No
         "lookup",
         "post",
         "vote",
+        "link",
         "websocket",
         "phone_sockets",
         "worker_sockets",

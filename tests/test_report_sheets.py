@@ -240,7 +240,7 @@ def test_csv_and_xlsx_have_the_same_columns_in_the_same_order(
         _("Voting"),
         _("Voters"),
     ]
-    assert rows[0][-14:] == [
+    assert rows[0][-16:] == [
         _("Proxy input"),
         _("Proxy votes"),
         _("Merged from"),
@@ -254,6 +254,8 @@ def test_csv_and_xlsx_have_the_same_columns_in_the_same_order(
         _("Disagree"),
         _("Disagreement by category"),
         _("Reasons for disagreeing"),
+        _("Needs → actions"),
+        _("Pledged resources"),
         _("Version"),
     ]
 

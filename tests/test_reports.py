@@ -317,7 +317,7 @@ def test_pdf_text(session: Session, known: Known) -> None:
     assert "< 3" in text
     assert f"{TOTAL_VOTES} voti" in text
     assert "Pubblicità molesta" not in text
-    assert re.search(r"\b1\s*/\s*3\b", text)  # page numbers
+    assert re.search(r"\b1\s*/\s*[2-5]\b", text)  # page numbers
 
 
 def test_html_and_markdown_are_inert(session: Session, known: Known) -> None:

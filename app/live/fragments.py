@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
+from app.enums import Kind
 from app.i18n import LOCALES, using_locale
 from app.models import Table
 from app.services.methods import method_of
@@ -57,7 +58,7 @@ def table_json(
         "screen": {"mode": table.screen_mode, "spotlight_id": table.spotlight_id},
         "timer": {"seconds_left": state.timer_left, "advances": table.timer_advances},
         "participants": state.participants,
-        "proposals": [_public(p.as_json(), hidden) for p in state.visible],
+        "proposals": [_public(_linked(p.as_json(), state), hidden) for p in state.visible],
     }
     if audience == MODERATOR:  # the runner's own GET: each proposal's dissent, never who
         for proposal in data["proposals"]:
@@ -72,6 +73,18 @@ def table_json(
     if people is not None:
         data["people"] = people
     return data
+
+
+def _linked(proposal: dict[str, Any], state: TableState) -> dict[str, Any]:
+    """The needs a proposal answers, the pledges a resource made: the minutes' JSON keys."""
+    if proposal["kind"] == Kind.PROPOSAL:
+        proposal["answers"] = list(state.links.needs_of(proposal["id"]))
+    elif proposal["kind"] == Kind.RESOURCE:
+        proposal["pledges"] = [
+            {"proposal": p.proposal_id, "organisation": p.organisation, "offer": p.offer}
+            for p in state.links.pledges_of(proposal["id"])
+        ]
+    return proposal
 
 
 def _public(proposal: dict[str, Any], hidden: bool) -> dict[str, Any]:
@@ -185,7 +198,14 @@ class Fragments:
             "delta",
             delta.seq,
             prev_seq=delta.prev_seq,
-            proposals=[_public(p.as_json(), hidden) for p in delta.new if p.visible],
+            # A new card is pushed with the whole state (push_state), links and all.
+            proposals=[
+                _public(_linked(p.as_json(), current), hidden)
+                if isinstance(current, TableState)
+                else _public(p.as_json(), hidden)
+                for p in delta.new
+                if p.visible
+            ],
             tallies={}
             if hidden
             else {str(p.id): p.tally for p in (*delta.new, *delta.changed) if p.visible},

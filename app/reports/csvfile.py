@@ -71,6 +71,8 @@ def columns(categories: tuple[str, ...]) -> list[Column]:
         Column(_("Disagree"), "figure", 10),
         Column(_("Disagreement by category"), "text", 25),
         Column(_("Reasons for disagreeing"), "text", 45),
+        Column(_("Needs → actions"), "text", 22),
+        Column(_("Pledged resources"), "text", 40),
         Column(_("Version"), "text", 12),
     ]
 
@@ -106,6 +108,8 @@ def values(report: TableReport, line: Line, categories: tuple[str, ...]) -> list
         line.dissent,
         labels.dissent_breakdown(line, report.categories, report.min_group),
         " | ".join(line.dissent_reasons),
+        labels.chain_cell(line, report),
+        labels.pledges_cell(line, report),
         labels.draft() if report.draft else labels._("final"),
     ]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from sqlmodel import Session, col, func, select
 
-from app.enums import Phase, Ranking, Status
+from app.enums import Kind, Phase, Ranking, Status
 from app.models import (
     KINDS,
     Event,
@@ -89,6 +89,17 @@ class RankingStep:
 
 
 @dataclass(frozen=True)
+class PledgeLine:
+    """A resource pledged to a proposal: the organisation's public offer (never a person's
+    name: the organisation is what was typed with the pledge, public by that act)."""
+
+    resource: int  # the resource's id
+    proposal: int  # the proposal's id
+    organisation: str
+    offer: str
+
+
+@dataclass(frozen=True)
 class Line:
     """One proposal on the wall, with its votes."""
 
@@ -120,6 +131,24 @@ class Line:
     dissent: int = 0
     dissent_reasons: tuple[str, ...] = ()
     dissent_by_category: tuple[Cell, ...] = ()
+    answers: tuple[int, ...] = ()  # a proposal: the ids of the needs it answers
+    pledges: tuple[PledgeLine, ...] = ()  # a resource: the proposals it is pledged to
+
+
+@dataclass(frozen=True)
+class ChainAction:
+    """A proposal that answers a need, with the resources pledged to it."""
+
+    line: Line
+    pledges: tuple[tuple[PledgeLine, Line], ...]  # (pledge, the resource's line)
+
+
+@dataclass(frozen=True)
+class ChainNeed:
+    """A need with the actions proposed for it; none: the need is unanswered (flagged)."""
+
+    need: Line
+    actions: tuple[ChainAction, ...]
 
 
 @dataclass(frozen=True)
@@ -250,6 +279,42 @@ class TableReport:
         return sum(
             1 for line in self.lines if line.rank == last.rank and line.votes and line.id not in ids
         )
+
+    @property
+    def chained(self) -> bool:
+        """Whether the minutes print the chain: the table has needs, or links."""
+        return any(line.kind == Kind.NEED or line.answers or line.pledges for line in self.lines)
+
+    def chain(self) -> list[ChainNeed]:
+        """Needs → actions → resources: each need (most votes first, as the priorities),
+        the proposals that answer it with their votes, and the resources pledged to each."""
+        pledges: dict[int, list[tuple[PledgeLine, Line]]] = defaultdict(list)
+        for line in self.lines:
+            for pledge in line.pledges:
+                pledges[pledge.proposal].append((pledge, line))
+        return [
+            ChainNeed(
+                need,
+                tuple(
+                    ChainAction(action, tuple(pledges[action.id]))
+                    for action in self.lines
+                    if need.id in action.answers
+                ),
+            )
+            for need in self.lines
+            if need.kind == Kind.NEED
+        ]
+
+    def unanswered(self) -> list[Line]:
+        """The needs that no proposal answers."""
+        return [c.need for c in self.chain() if not c.actions]
+
+    def unlinked_actions(self) -> list[Line]:
+        """The proposals that answer no need (listed after the chain, so none is lost)."""
+        return [line for line in self.lines if line.kind == Kind.PROPOSAL and not line.answers]
+
+    def pledges_to(self, proposal_id: int) -> list[tuple[PledgeLine, Line]]:
+        return [(p, line) for line in self.lines for p in line.pledges if p.proposal == proposal_id]
 
     def groups(self) -> list[Group]:
         """By kind, then by tag (a proposal sits under its first tag; untagged last)."""
@@ -488,6 +553,7 @@ def build_table_report(
     ids = [p.id for _rank, p in standings]
     dissent = dissent_by_proposal(session, ids)
     dissent_by = dissent_by_category(session, ids) if categories else {}
+    links = current.links
     lines = tuple(
         replace(
             _with_consensus(
@@ -499,6 +565,11 @@ def build_table_report(
                     hidden,
                     paper=paper,
                     proxy_exact=proxy_exact,
+                    answers=links.needs_of(view.id),
+                    pledges=tuple(
+                        PledgeLine(p.resource_id, p.proposal_id, p.organisation, p.offer)
+                        for p in links.pledges_of(view.id)
+                    ),
                 ),
                 computed.line(view.id),
                 counted_groups if shown_consensus else None,
@@ -660,6 +731,8 @@ def _line(
     *,
     paper: Cell,
     proxy_exact: bool,
+    answers: tuple[int, ...] = (),
+    pledges: tuple[PledgeLine, ...] = (),
 ) -> Line:
     by_category: list[Cell] = []
     for category in categories:
@@ -685,6 +758,8 @@ def _line(
         proxy_votes=proxy_votes,
         merged_from=tuple(title for _id, title in view.merged_from),
         edited=view.edited,
+        answers=answers,
+        pledges=pledges,
     )
 
 

@@ -245,6 +245,35 @@ def _dissent(report: TableReport, level: int) -> list[str]:
     return [*out, ""]
 
 
+def _chain(report: TableReport, level: int) -> list[str]:
+    """Each need, its actions with their votes, the pledges to each; the unanswered flagged."""
+    h = "#" * level
+    mode = report.voting_mode
+    out = [esc(labels.chain_note()), ""]
+    for item in report.chain():
+        out += [f"{h}## {esc(labels.need_head(item.need, mode), heading=True)}", ""]
+        if not item.actions:
+            out += [f"**⚠ {esc(labels.unanswered())}**", ""]
+            continue
+        for action in item.actions:
+            out.append(f"- {esc(labels.action_text(action.line, mode))}")
+            out += [f"  - {esc(labels.pledge_text(p, r))}" for p, r in action.pledges]
+        out.append("")
+    unanswered = report.unanswered()
+    if unanswered:
+        out += [f"{h}## {esc(labels.unanswered_heading(), heading=True)}", ""]
+        out += [f"- **⚠ {esc(labels.numbered(n))} · {esc(n.title)}**" for n in unanswered]
+        out.append("")
+    unlinked = report.unlinked_actions()
+    if unlinked:
+        out += [f"{h}## {esc(labels.unlinked_heading(), heading=True)}", ""]
+        for line in unlinked:
+            out.append(f"- {esc(labels.action_text(line, mode))}")
+            out += [f"  - {esc(labels.pledge_text(p, r))}" for p, r in report.pledges_to(line.id)]
+        out.append("")
+    return out
+
+
 def _off_wall(report: TableReport, level: int) -> list[str]:
     out = [f"- {text}" for text in labels.off_wall_lines(report)]
     return [*out, "", labels._("Counted, not printed: their text stays with the moderator."), ""]
@@ -276,6 +305,7 @@ _TABLE_DRAW: dict[str, Callable[[TableReport, int], list[str]]] = {
     "priorities": _priorities,
     "rankings": _rankings,
     "summary": _summary,
+    "chain": _chain,
     "proposals": _proposals,
     "dissent": _dissent,
     "off_wall": _off_wall,

@@ -77,6 +77,13 @@ def table_data(report: TableReport) -> dict[str, Any]:
                 "weighted_tally": round(line.weighted, 3),
                 "consensus": _consensus(report, line),
                 "dissent": _dissent(line, cats, n),
+                # Needs → actions → resources: the needs a proposal answers, the
+                # proposals a resource is pledged to ([] for the other kinds).
+                "answers": list(line.answers),
+                "pledges": [
+                    {"proposal": p.proposal, "organisation": p.organisation, "offer": p.offer}
+                    for p in line.pledges
+                ],
             }
             for line in report.lines
         ],
@@ -89,6 +96,7 @@ def table_data(report: TableReport) -> dict[str, Any]:
             {"ranking": s.ranking, "at": _time(s.at)} for s in report.ranking_steps
         ],
         "consensus_left_out": report.left_out if report.consensus else None,
+        "unanswered_needs": [line.id for line in report.unanswered()],
         "totals": {"proposals": report.proposals, "votes": report.total_votes},
         "off_wall": dict(report.off_wall),
         "merged": report.merged,

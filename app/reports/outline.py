@@ -36,6 +36,7 @@ TABLE: tuple[Section[TableReport], ...] = (
     Section("priorities", N_("Priorities")),
     Section("rankings", N_("Rankings and consensus across categories")),
     Section("summary", N_("Facilitator's summary")),
+    Section("chain", N_("Needs, actions and resources"), lambda report: report.chained),
     Section("proposals", N_("Proposals by kind and tag")),
     Section("dissent", N_("Recorded disagreement"), _dissent),
     Section("off_wall", N_("Posts not on the wall"), _off_wall),

@@ -793,6 +793,35 @@ def _table_closing(doc: DocumentObject, report: TableReport, level: int, footer:
 
 
 _TableDrawer = Callable[[DocumentObject, TableReport, int, str], None]
+
+
+def _chain(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    """Each need, its actions with their votes, the pledges to each; the unanswered flagged."""
+    mode = report.voting_mode
+    _note(doc, labels.chain_note())
+    for item in report.chain():
+        _heading(doc, clean(labels.need_head(item.need, mode)), level + 2)
+        if not item.actions:
+            _paragraph(doc).add_run(f"⚠ {labels.unanswered()}").bold = True
+        for action in item.actions:
+            _paragraph(doc, clean(labels.action_text(action.line, mode)), "ListBullet")
+            for pledge, resource in action.pledges:
+                _paragraph(doc, clean(labels.pledge_text(pledge, resource)), "ListBullet2")
+    unanswered = report.unanswered()
+    if unanswered:
+        _heading(doc, labels.unanswered_heading(), level + 2)
+        for need in unanswered:
+            text = f"⚠ {labels.numbered(need)} · {clean(need.title)}"
+            _paragraph(doc, style="ListBullet").add_run(text).bold = True
+    unlinked = report.unlinked_actions()
+    if unlinked:
+        _heading(doc, labels.unlinked_heading(), level + 2)
+        for line in unlinked:
+            _paragraph(doc, clean(labels.action_text(line, mode)), "ListBullet")
+            for pledge, resource in report.pledges_to(line.id):
+                _paragraph(doc, clean(labels.pledge_text(pledge, resource)), "ListBullet2")
+
+
 _TABLE_DRAW: dict[str, _TableDrawer] = {
     "timeline": _timeline,
     "participants": _participants,
@@ -800,6 +829,7 @@ _TABLE_DRAW: dict[str, _TableDrawer] = {
     "priorities": _priorities,
     "rankings": _rankings,
     "summary": _summary,
+    "chain": _chain,
     "proposals": _proposals,
     "dissent": _dissent,
     "off_wall": _off_wall,

@@ -29,6 +29,7 @@ from app.services import (
     access,
     dissent,
     events,
+    links,
     participants,
     privacy,
     proposals,
@@ -37,6 +38,7 @@ from app.services import (
     voting,
 )
 from app.services.errors import Forbidden
+from app.services.tables import Change
 from app.web import public_base
 
 router = APIRouter(
@@ -362,6 +364,122 @@ def withdraw_dissent(
     change = dissent.withdraw_dissent(session, participant=participant, proposal_id=proposal_id)
     live.publish(change)
     return ChangedOut(seq=change.seq or state.current_seq(session, change.table_id))
+
+
+# --- needs → actions → resources (services/links.py) ------------------------------------
+
+
+class AnswersIn(StrictIn):
+    needs: list[int] = Field(
+        description="The ids of the needs this proposal answers, at its table; replaces the "
+        "set ([] unlinks them all)."
+    )
+
+
+class PledgeIn(StrictIn):
+    resource: int = Field(description="The id of the resource (a post of kind resource).")
+    offer: str = Field(
+        description="What the organisation offers, in one line (up to 150 characters): "
+        "printed on the wall and in the minutes."
+    )
+    organisation: str = Field(
+        default="",
+        description="The organisation that offers it, as printed on the wall and in the "
+        "minutes (never filled in from the participant's own details).",
+    )
+
+
+class UnpledgeIn(StrictIn):
+    resource: int = Field(description="The id of the resource whose pledge is withdrawn.")
+
+
+def _changed_out(session: Session, change: Change) -> ChangedOut:
+    seq = change.seq if change.seq is not None else state.current_seq(session, change.table_id)
+    return ChangedOut(seq=seq)
+
+
+_LINK_TOKENS = (
+    " The moderator's token or the table's facilitator's token links any post of the table;"
+    " a participant's token only their own proposal (answers) or their own resource"
+    " (pledges), while the table is collecting, discussing or voting."
+)
+
+
+@router.put(
+    "/proposals/{proposal_id}/answers",
+    response_model=ChangedOut,
+    description="The needs a proposal answers, replacing the previous set." + _LINK_TOKENS,
+)
+def set_answers(
+    proposal_id: int, body: AnswersIn, session: SessionDep, token: TokenDep, live: LiveDep
+) -> ChangedOut:
+    who = links.linker_for(session, token, proposal_id)
+    change = links.set_answers(
+        session, who.table, proposal_id=proposal_id, need_ids=body.needs, by=who.participant_id
+    )
+    live.publish(change)
+    return _changed_out(session, change)
+
+
+@router.delete(
+    "/proposals/{proposal_id}/answers",
+    response_model=ChangedOut,
+    description="Unlink a proposal from every need it answered." + _LINK_TOKENS,
+)
+def clear_answers(
+    proposal_id: int, session: SessionDep, token: TokenDep, live: LiveDep
+) -> ChangedOut:
+    who = links.linker_for(session, token, proposal_id)
+    change = links.set_answers(
+        session, who.table, proposal_id=proposal_id, need_ids=[], by=who.participant_id
+    )
+    live.publish(change)
+    return _changed_out(session, change)
+
+
+@router.put(
+    "/proposals/{proposal_id}/pledges",
+    response_model=ChangedOut,
+    description="Pledge a resource to this proposal with the organisation's offer (sent "
+    "again: the offer is replaced)." + _LINK_TOKENS,
+)
+def pledge(
+    proposal_id: int, body: PledgeIn, session: SessionDep, token: TokenDep, live: LiveDep
+) -> ChangedOut:
+    who = links.linker_for(session, token, proposal_id)
+    change = links.pledge(
+        session,
+        who.table,
+        proposal_id=proposal_id,
+        resource_id=body.resource,
+        offer=body.offer,
+        organisation=body.organisation,
+        by=who.participant_id,
+    )
+    live.publish(change)
+    return _changed_out(session, change)
+
+
+@router.delete(
+    "/proposals/{proposal_id}/pledges",
+    response_model=ChangedOut,
+    description="Withdraw a resource's pledge to this proposal; the JSON body names the "
+    "resource, as the other DELETE with a body (`DELETE /api/tables/{code}/participants/"
+    "{participant_id}`)." + _LINK_TOKENS,
+)
+def unpledge(
+    proposal_id: int, body: UnpledgeIn, session: SessionDep, token: TokenDep, live: LiveDep
+) -> ChangedOut:
+    who = links.linker_for(session, token, proposal_id)
+    change = links.unpledge(
+        session,
+        who.table,
+        proposal_id=proposal_id,
+        resource_id=body.resource,
+        by=who.participant_id,
+    )
+    live.publish(change)
+    return _changed_out(session, change)
 
 
 # The token is optional here (anyone with the code reads the table; a runner's token adds

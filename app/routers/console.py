@@ -17,13 +17,14 @@ from sqlmodel import Session
 
 from app import i18n, ratelimit
 from app.deps import LiveDep, SessionDep, csrf_protect, release
+from app.enums import Kind
 from app.live.broadcaster import Broadcaster, Committed
 from app.models import Table, utcnow
 from app.reports import access as report_access
 from app.routers.registered import register_console
 from app.routing import UnitOfWorkRoute
 from app.services import access, events, moderation, state
-from app.services.errors import Forbidden, Invalid
+from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.tables import event_of
 from app.templating import N_, templates
 from app.views import shared_context
@@ -181,6 +182,33 @@ def confirm_removal(c: ConsoleDep, participant_id: int) -> Response:
     response.headers["HX-Retarget"] = "#remove-panel"
     response.headers["HX-Reswap"] = "outerHTML"
     return response
+
+
+@router.get("/proposals/{proposal_id}/links")
+def link_panel(c: ConsoleDep, proposal_id: int) -> Response:
+    """The link panel of one proposal (its needs) or resource (its pledges)."""
+    current = state.table_state(c.session, c.table)
+    post = next((p for p in current.visible if p.id == proposal_id), None)
+    if post is None or post.kind not in (Kind.PROPOSAL, Kind.RESOURCE):
+        raise NotFound("Only a proposal or a resource on the wall can be linked")
+    response = templates.TemplateResponse(
+        c.request,
+        "partials/_link_panel.html",
+        {
+            "p": post,
+            "state": current,
+            "table": current.table,
+            "csrf_token": csrf_token(c.request, c.request.app.state.signer),
+        },
+    )
+    response.headers["HX-Retarget"] = "#link-panel"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@router.get("/links/cancel")
+def cancel_links(_c: ConsoleDep) -> Response:
+    return Response('<div id="link-panel"></div>', media_type="text/html")
 
 
 @router.get("/participants/cancel")

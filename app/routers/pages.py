@@ -15,9 +15,9 @@ from app.i18n import LOCALES
 from app.models import Participant, Table
 from app.routing import UnitOfWorkRoute
 from app.security import Signer
-from app.services import dissent, participants, proposals, state, tables, voting
+from app.services import dissent, links, participants, proposals, state, tables, voting
 from app.services.errors import NotFound
-from app.templating import templates
+from app.templating import N_, templates
 from app.views import my_cards, participant_context, shared_context
 from app.web import LANG_COOKIE, csrf_token, public_base
 
@@ -236,10 +236,77 @@ def withdraw_dissent(
     return _my_answer(request, session, table, me)
 
 
-def _my_answer(request: Request, session: Session, table: Table, me: Participant) -> Response:
+@router.post("/t/{code}/proposals/{proposal_id}/answers")
+def answer_needs(
+    request: Request,
+    code: str,
+    proposal_id: int,
+    session: SessionDep,
+    signer: SignerDep,
+    live: LiveDep,
+    needs: Annotated[list[int], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
+) -> Response:
+    """The needs this phone's own proposal answers (the ticked ones; none unlinks)."""
+    table, me = _mine(request, session, signer, code)
+    live.publish(
+        links.set_answers(session, table, proposal_id=proposal_id, need_ids=needs, by=me.id)
+    )
+    return _my_answer(request, session, table, me, done=N_("Links to needs saved."))
+
+
+@router.post("/t/{code}/pledges")
+def pledge(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    signer: SignerDep,
+    live: LiveDep,
+    resource: Annotated[int, Form()],
+    proposal: Annotated[int, Form()],
+    offer: Annotated[str, Form()] = "",
+    organisation: Annotated[str, Form()] = "",
+) -> Response:
+    """This phone's own resource, pledged to a proposal with its organisation's offer."""
+    table, me = _mine(request, session, signer, code)
+    live.publish(
+        links.pledge(
+            session,
+            table,
+            proposal_id=proposal,
+            resource_id=resource,
+            offer=offer,
+            organisation=organisation,
+            by=me.id,
+        )
+    )
+    return _my_answer(request, session, table, me, done=N_("Pledge saved."))
+
+
+@router.post("/t/{code}/pledges/delete")
+def unpledge(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    signer: SignerDep,
+    live: LiveDep,
+    resource: Annotated[int, Form()],
+    proposal: Annotated[int, Form()],
+) -> Response:
+    table, me = _mine(request, session, signer, code)
+    live.publish(
+        links.unpledge(session, table, proposal_id=proposal, resource_id=resource, by=me.id)
+    )
+    return _my_answer(request, session, table, me, done=N_("Pledge withdrawn."))
+
+
+def _my_answer(
+    request: Request, session: Session, table: Table, me: Participant, *, done: str = ""
+) -> Response:
+    """This phone's own posts after its change, and what it did when `done` says (a msgid)."""
     if not _is_htmx(request):
         return _see_other(f"/t/{table.code}")
-    return _page(request, "partials/_me_sync.html", **participant_context(session, table, me))
+    name = "partials/_linked.html" if done else "partials/_me_sync.html"
+    return _page(request, name, done=done, **participant_context(session, table, me))
 
 
 @router.post("/t/{code}/proposals/{proposal_id}/vote")

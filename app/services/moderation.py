@@ -10,7 +10,7 @@ from sqlmodel import Session, col, delete, func, select
 from app.enums import Status
 from app.models import KINDS, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote, utcnow
 from app.security import hash_token, new_token
-from app.services import dissent
+from app.services import dissent, links
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.methods import method_of
 from app.services.phases import require_open
@@ -188,6 +188,8 @@ def merge(
             votes_before=[[v.participant_id, v.proposal_id, v.dots] for v in votes],
             statuses_before={str(p.id): p.status for p in merged},
         )
+        # Answers and pledges move to the survivor too; the record keeps both sides.
+        record.links = links.carry(session, survivor_id, others)
         totals: dict[int, int] = defaultdict(int)
         for vote in votes:
             totals[vote.participant_id] += vote.dots
@@ -285,6 +287,7 @@ def undo_merge(session: Session, table: Table, merge_id: int) -> Change:
             proposal.status = record.statuses_before.get(str(proposal_id), Status.VISIBLE)
             proposal.merged_into_id = None
             _touch(session, proposal, write.seq)
+        links.restore(session, record.links, record.survivor_id, record.merged_ids)
         _touch(session, survivor, write.seq)
         dissent.unfold(session, record)
         record.undone_at = utcnow()

@@ -32,12 +32,14 @@ from sqlmodel import Session, col, select
 
 from app.db import writers_queue
 from app.models import (
+    Answer,
     DismissedPair,
     Dissent,
     Event,
     Merge,
     Participant,
     PhaseChange,
+    Pledge,
     Proposal,
     ProposalTag,
     RankingChange,
@@ -283,6 +285,9 @@ def _delete_tables(session: Session, table_ids: list[int]) -> None:
     session.execute(delete(ProposalTag).where(col(ProposalTag.proposal_id).in_(proposal_ids)))
     session.execute(delete(Dissent).where(col(Dissent.proposal_id).in_(proposal_ids)))
     session.execute(delete(Dissent).where(col(Dissent.participant_id).in_(participant_ids)))
+    # Links point at a table's own posts only (services/links.py): by either end is enough.
+    session.execute(delete(Answer).where(col(Answer.proposal_id).in_(proposal_ids)))
+    session.execute(delete(Pledge).where(col(Pledge.proposal_id).in_(proposal_ids)))
     session.execute(delete(Vote).where(col(Vote.proposal_id).in_(proposal_ids)))
     session.execute(delete(Vote).where(col(Vote.participant_id).in_(participant_ids)))
     session.execute(delete(Merge).where(col(Merge.table_id).in_(table_ids)))

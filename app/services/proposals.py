@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, func, select
 
 from app import ratelimit
-from app.enums import Status
+from app.enums import Kind, Status
 from app.models import KINDS, Participant, Proposal
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.phases import require_posting
@@ -62,6 +62,9 @@ def post_proposal(
             updated_seq=write.seq,
         )
         session.add(proposal)
+        if kind == Kind.NEED and table.group_by_need:  # a new need opens its own group
+            table.layout_seq = write.seq
+            session.add(table)
     session.refresh(proposal)
     return Posted(table.id or 0, write.seq, proposal)
 

@@ -54,7 +54,14 @@ def step_spotlight(session: Session, table: Table, step: int) -> Change:
     return write.change
 
 
-SETTINGS = ("premoderation", "post_in_discussion", "results_hidden", "group_by_tag", "joining_open")
+SETTINGS = (
+    "premoderation",
+    "post_in_discussion",
+    "results_hidden",
+    "group_by_tag",
+    "group_by_need",
+    "joining_open",
+)
 MAX_POSTS_LIMIT = 500
 
 
@@ -73,10 +80,12 @@ def update_settings(
     post_in_discussion: bool | None = None,
     results_hidden: bool | None = None,
     group_by_tag: bool | None = None,
+    group_by_need: bool | None = None,
     joining_open: bool | None = None,
     max_posts: int | None = None,
 ) -> Change:
-    """The console's switches, and the cap on posts per participant."""
+    """The console's switches, and the cap on posts per participant. The wall has one
+    grouping: by tag and by need exclude each other (turning one on turns the other off)."""
     if max_posts is not None and not 1 <= max_posts <= MAX_POSTS_LIMIT:
         raise Invalid(
             "Posts per participant: from 1 to %(limit)s", field="max_posts", limit=MAX_POSTS_LIMIT
@@ -88,11 +97,18 @@ def update_settings(
             ("post_in_discussion", post_in_discussion),
             ("results_hidden", results_hidden),
             ("group_by_tag", group_by_tag),
+            ("group_by_need", group_by_need),
             ("joining_open", joining_open),
             ("max_posts", max_posts),
         ):
             if value is not None:
                 setattr(current, name, value)
+        if group_by_tag and group_by_need:
+            raise Invalid("Group the wall by tag or by need, not both", field="group_by_need")
+        if group_by_tag:
+            current.group_by_need = False
+        if group_by_need:
+            current.group_by_tag = False
         session.add(current)
     return write.change
 

@@ -4,19 +4,21 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from app.enums import Phase, Ranking, Status
+from app.enums import Kind, Phase, Ranking, Status
 from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote
 from app.services.consensus import Consensus, Entry, compute, screen_min_group
 from app.services.consensus import Line as ConsensusLine
 from app.services.dissent import ProposalDissent, can_dissent, dissent_by_proposal
 from app.services.duplicates import dismissed_of
 from app.services.errors import NotFound
+from app.services.links import LINKING_PHASES, Links, links_of
 from app.services.moderation import merges_of, paper_participants, paper_votes, tags_of
 from app.services.phases import can_post, can_vote, seconds_left
 from app.services.tables import event_of
@@ -115,6 +117,12 @@ class TableState:
     dissent: dict[int, ProposalDissent] = field(default_factory=dict)
     # Pairs of posts the moderator said are not duplicates (lower id first).
     dismissed: frozenset[tuple[int, int]] = frozenset()
+    # Needs answered by proposals, resources pledged to them (on the wall only).
+    links: Links = field(default_factory=Links)
+
+    @cached_property
+    def by_id(self) -> dict[int, ProposalView]:
+        return {p.id: p for p in self.proposals}
 
     @property
     def visible(self) -> list[ProposalView]:
@@ -190,13 +198,21 @@ class TableState:
         return can_dissent(self.table)
 
     @property
+    def can_link(self) -> bool:
+        """A participant may link their own posts (services/links.py)."""
+        return self.table.phase in LINKING_PHASES
+
+    @property
     def timer_left(self) -> int | None:
         return seconds_left(self.table)
 
     def groups(self, *, flat: bool = False) -> list[tuple[str, str, list[ProposalView]]]:
-        """The wall in groups: (key, label, proposals) by kind, or by tag with the untagged
-        last, or one flat group. Empty groups are kept: a push may add the first card."""
+        """The wall in groups: (key, label, proposals) by kind, by tag with the untagged
+        last, by need, or one flat group. Empty groups are kept: a push may add the first
+        card."""
         visible = self.visible
+        if self.table.group_by_need:
+            return self._by_need(visible)
         if flat and not self.table.group_by_tag:
             return [("all", "", visible)]
         if self.table.group_by_tag:
@@ -208,8 +224,32 @@ class TableState:
             return groups
         return [(kind, kind, [p for p in visible if p.kind == kind]) for kind in KINDS]
 
+    def _by_need(self, visible: list[ProposalView]) -> list[tuple[str, str, list[ProposalView]]]:
+        """Each need, then the proposals that answer it and the resources pledged to them,
+        oldest first; a card answering two needs sits under the first (its need cards name
+        every action), and what answers no need comes last. Posting a need redraws the
+        wall (services/proposals.py), so a new card here is never a need."""
+        placed: set[int] = set()
+        groups: list[tuple[str, str, list[ProposalView]]] = []
+        for need in (p for p in visible if p.kind == Kind.NEED):
+            items = [need]
+            for pid in self.links.answered_by(need.id):
+                if pid not in placed:
+                    items.append(self.by_id[pid])
+                    placed.add(pid)
+                    for pledge in self.links.pledged_to(pid):
+                        if pledge.resource_id not in placed:
+                            items.append(self.by_id[pledge.resource_id])
+                            placed.add(pledge.resource_id)
+            placed.add(need.id)
+            groups.append((f"need-{need.id}", need.title, items))
+        groups.append(("unlinked", "", [p for p in visible if p.id not in placed]))
+        return groups
+
     def group_key(self, proposal: ProposalView) -> str:
-        """Where a new (so untagged) card goes."""
+        """Where a new (so untagged, unlinked) card goes."""
+        if self.table.group_by_need:
+            return "unlinked"
         return "untagged" if self.table.group_by_tag else proposal.kind
 
     def by_author(self, participant_id: int) -> list[ProposalView]:
@@ -386,6 +426,7 @@ def table_state(session: Session, table: Table) -> TableState:
         consensus=_consensus(session, table, proposals),
         dissent=dissent_by_proposal(session, [p.id or 0 for p in proposals]),
         dismissed=dismissed_of(session, table),
+        links=links_of(session, ((p.id or 0, p.kind, p.status) for p in proposals)),
     )
 
 

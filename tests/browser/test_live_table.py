@@ -95,7 +95,7 @@ def phone(browser: Browser, base: str, code: str) -> Page:
 
 
 def post_from(page: Page, kind_label: str, title: str) -> None:
-    page.locator("label", has_text=kind_label).click()
+    page.locator("#post-form label", has_text=kind_label).click()  # the post form's own
     page.get_by_label("Titolo", exact=True).fill(title)
     page.get_by_role("button", name="Pubblica").click()
     # Wait for this post's own answer: the notice of the phone's previous post is already

@@ -203,7 +203,7 @@ def test_long_texts_show_a_counter_and_are_never_cut(
     # Shortened, it goes; the kind goes back to the default for the next post.
     body.fill(paste[:1000])
     expect(counter).to_have_text(f"Caratteri rimasti: {1000 - len(paste[:1000].strip())}")
-    page.locator("label", has_text="Bisogno").click()
+    page.locator("#post-form label", has_text="Bisogno").click()
     page.get_by_role("button", name="Pubblica").click()
     expect(page.get_by_text("Pubblicato:")).to_be_visible()
     expect(page.locator("#kind-proposal")).to_be_checked()
@@ -249,7 +249,7 @@ def test_what_is_typed_while_a_post_is_on_its_way_stays(browser: Browser, live_s
     page.get_by_role("button", name="Pubblica").click()
     sent_at = time.monotonic()
     # The next one, started before the answer of the first is back: its kind, then its title.
-    page.locator("label", has_text="Bisogno").click()
+    page.locator("#post-form label", has_text="Bisogno").click()
     title.clear()  # the first title is still there until its answer comes
     title.press_sequentially(second[:30])
     slow.deliver(sent_at)

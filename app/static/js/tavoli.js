@@ -405,7 +405,7 @@
   // it opened, it is brought back into view if it left it (later, the moderator scrolls).
   var PANEL_SETTLE_MS = 2000;
   function showPanels() {
-    var ids = ["merge-panel", "remove-panel"];
+    var ids = ["merge-panel", "remove-panel", "link-panel"];
     for (var i = 0; i < ids.length; i++) {
       var panel = document.getElementById(ids[i]);
       if (!panel || !panel.firstElementChild) continue;
@@ -423,6 +423,11 @@
   document.addEventListener("htmx:afterSettle", showPanels);
   document.addEventListener("tavoli:removed", function () {
     var panel = document.getElementById("remove-panel");
+    if (panel) { panel.innerHTML = ""; delete panel.dataset.shown; }
+  });
+  // A link saved (or a pledge withdrawn) closes its panel: the card shows it once pushed.
+  document.addEventListener("tavoli:linked", function () {
+    var panel = document.getElementById("link-panel");
     if (panel) { panel.innerHTML = ""; delete panel.dataset.shown; }
   });
   // A success note leaves on its own; an error stays until the next request replaces it.
