@@ -12,6 +12,7 @@ from app import i18n
 from app.enums import Kind, Phase, ScreenMode, Status, VotingMode
 from app.i18n import N_ as N_  # re-exported: the templates' labels and the reports mark with it
 from app.services.methods import METHODS, VotingMethod, method_of
+from app.services.screen import WALL_PACES
 from app.services.visibility import tallies_shown
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -95,6 +96,7 @@ def build_templates() -> Jinja2Templates:
         "tallies_shown": tallies_shown,
         "PHASES": tuple(Phase),
         "SCREEN_MODES": tuple(ScreenMode),
+        "WALL_PACES": WALL_PACES,
         "Phase": Phase,
         "Kind": Kind,
         "Status": Status,

@@ -52,7 +52,12 @@ def table_json(
         "voting": voting_json(table),
         "results_hidden": table.results_hidden,
         "tallies_shown": not hidden,
-        "screen": {"mode": table.screen_mode, "spotlight_id": table.spotlight_id},
+        "screen": {
+            "mode": table.screen_mode,
+            "spotlight_id": table.spotlight_id,
+            "wall_page_seconds": table.wall_page_seconds,
+            "wall_turns": table.wall_turns,
+        },
         "timer": {"seconds_left": state.timer_left, "advances": table.timer_advances},
         "participants": state.participants,
         "proposals": [_public(p.as_json(), hidden) for p in state.visible],
