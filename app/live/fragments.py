@@ -22,7 +22,9 @@ SCREEN, PARTICIPANT, MODERATOR, DASHBOARD, API = (
     "dashboard",
     "api",
 )
-HTML_AUDIENCES = (SCREEN, PARTICIPANT, MODERATOR)
+# "The screen on my phone": the projector in text on a phone (partials/_mirror.html).
+MIRROR = "mirror"
+HTML_AUDIENCES = (SCREEN, PARTICIPANT, MODERATOR, MIRROR)
 
 
 def payload_key(audience: str, locale: str) -> str:
@@ -145,6 +147,12 @@ class Fragments:
                 if wanted(SCREEN, locale):
                     payloads[payload_key(SCREEN, locale)] = self.render(
                         "partials/_push.html", audience=SCREEN, full=screen_full, **context
+                    )
+                # The mirror follows the projector: whole when the projector is redrawn,
+                # else the tallies that moved (when the projector shows tallies).
+                if (screen_full or changed) and wanted(MIRROR, locale):
+                    payloads[payload_key(MIRROR, locale)] = self.render(
+                        "partials/_push.html", audience=MIRROR, full=screen_full, **context
                     )
                 if (delta.layout or new or changed) and wanted(PARTICIPANT, locale):
                     payloads[payload_key(PARTICIPANT, locale)] = self.render(

@@ -72,6 +72,40 @@
       t.classList.toggle("timer-ending", left > 0 && left <= 60);
       t.classList.toggle("timer-over", left === 0);
     }
+    sayTimer();
+  }
+
+  // --- "The screen on my phone": the countdown said at whole minutes and at the end ---------
+  // The timer itself is silent (role=timer); #mirror-timer-said, a polite live region outside
+  // what the push draws, says "3 minutes left" when a whole minute is reached and "Time is up"
+  // at zero (or when the push that ends the timer comes first). A timer seen for the first
+  // time, or extended, is not said. Nothing here moves the focus.
+  var saidMinutes = null;  // whole minutes left as last said (null: no countdown seen)
+  var lastLeft = null;
+  function say(region, text) {
+    region.textContent = "";
+    region.textContent = text;
+  }
+  function sayTimer() {
+    var region = document.getElementById("mirror-timer-said");
+    if (!region) return;
+    var timer = document.querySelector(".mirror-head [data-timer-left]");
+    if (!timer) {
+      // Ended by the push before this page counted down to zero (its end not said yet).
+      if (saidMinutes && lastLeft !== null && lastLeft <= 2) say(region, region.dataset.over);
+      saidMinutes = null;
+      lastLeft = null;
+      return;
+    }
+    var t0 = parseInt(timer.dataset.t0 || String(Date.now()), 10);
+    var left = Math.max(0, Math.round(parseInt(timer.dataset.timerLeft, 10) - (Date.now() - t0) / 1000));
+    var minutes = Math.ceil(left / 60);
+    if (saidMinutes !== null && minutes < saidMinutes) {
+      if (minutes === 0) say(region, region.dataset.over);
+      else say(region, minutes === 1 ? region.dataset.one : region.dataset.many.replace("{n}", String(minutes)));
+    }
+    saidMinutes = minutes;
+    lastLeft = left;
   }
 
   // --- The projector prints where to go; without a configured address, it is this one ------
