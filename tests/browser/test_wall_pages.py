@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.test_console import console
 from tests.browser.test_live_table import RUNNERS, assert_accessible, create_table, run
 from tests.browser.test_projector import POSTS, SIZES, resize
 
@@ -92,7 +93,7 @@ class WallTable:
         assert response.status_code in (200, 201), response.text
         return response.json()
 
-    def fill(self, count: int) -> None:
+    def fill(self, count: int, *, votes: bool = True) -> None:
         run(self.base, self.code, "phase", {"phase": "collect"})
         start = len(self.ids)
         for index in range(start, count):
@@ -105,7 +106,8 @@ class WallTable:
             assert response.status_code == 201, response.text
             self.ids.append(int(response.json()["id"]))
         run(self.base, self.code, "phase", {"phase": "voting"})
-        for index in range(start, count, 3):  # some supported, up to two-digit tallies
+        # Some posts supported, up to two-digit tallies.
+        for index in range(start, count if votes else start, 3):
             for person in self.people[: (index * 7) % 13]:
                 response = self.api.put(
                     f"/api/proposals/{self.ids[index]}/vote",
@@ -220,13 +222,13 @@ def test_every_post_is_on_a_page_at_every_size(
     assert continued
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(240)
 def test_the_pages_turn_at_the_moderators_pace(
     browser: Browser, live_server: str, screenshots: Path, request: pytest.FixtureRequest
 ) -> None:
     table = WallTable(live_server)
     request.addfinalizer(table.close)
-    table.fill(150)
+    table.fill(150, votes=False)
     page = browser.new_context(viewport={"width": 1280, "height": 720}, locale="it-IT").new_page()
     page.goto(f"{live_server}/t/{table.code}/screen")
     pager = page.locator(".wall-page-of")
@@ -245,6 +247,20 @@ def test_the_pages_turn_at_the_moderators_pace(
     table.moderate("POST", "/wall/turn", {"step": -1})
     expect(pager).to_have_text(f"{int(shown.split('/')[0]) - 1}/{total}")
     page.screenshot(path=str(screenshots / "wall-paused-1280.png"))
+    # From the console: the page turned with the key a presenter's clicker sends, and the
+    # pace chosen from its list.
+    desk = console(browser, live_server, table.code)
+    before = pager.inner_text()
+    desk.keyboard.press("PageDown")
+    expect(pager).to_have_text(f"{int(before.split('/')[0]) % total + 1}/{total}")
+    desk.get_by_role("button", name="← Pagina indietro").click()
+    expect(pager).to_have_text(before)
+    desk.get_by_label("Pagine della bacheca").select_option("8")
+    desk.get_by_role("button", name="Imposta").click()
+    expect(page.locator(".wall-paused")).to_have_count(0)
+    expect(page.locator(".screen-wall")).to_have_attribute("data-page-seconds", "8")
+    desk.screenshot(path=str(screenshots / "wall-console-1366.png"))
+    assert_accessible(desk, "the console with the wall's pages")
     # The API refuses a pace out of range and a turn when the wall is not on the screen.
     response = table.api.put(
         f"/api/tables/{table.code}/wall/pace",
