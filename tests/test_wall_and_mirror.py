@@ -81,6 +81,10 @@ def test_the_mirror_is_a_phones_socket_with_the_projectors_tallies(
         post(client, code, alice, "Trasporto accessibile dalle frazioni verso i centri diurni")
         text = receive_until(mirror, lambda t: 'id="mirror-news"' in t)
         assert "Trasporto accessibile dalle frazioni" in text
+        # Hostile words are said as words, in the news and on the wall alike.
+        post(client, code, alice, '<img src=x onerror="alert(1)"> «Centro» & co.')
+        text = receive_until(mirror, lambda t: 'id="mirror-news"' in t and "onerror" in t)
+        assert "<img" not in text and text.count("&lt;img src=x onerror=") == 2
         # Voting: the projector shows tallies, so does the mirror; a vote patches them.
         set_phase(client, code, "voting")
         receive_until(mirror, lambda t: f'id="mirror-tally-{pid}"' in t)
