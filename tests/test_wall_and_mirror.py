@@ -77,13 +77,14 @@ def test_the_mirror_is_a_phones_socket_with_the_projectors_tallies(
     assert 'aria-live="assertive"' in page.text and "mirror-tally" not in page.text
     with client.websocket_connect(f"/t/{code}/mirror/ws", headers=cookie) as mirror:
         assert 'id="mirror-head"' in mirror.receive_text()  # the snapshot
-        # A new post: the mirror is drawn again and says it in its news region.
+        # A new post: the mirror's wall is drawn again, the post with the words that
+        # announce it (tavoli.js says them in #mirror-news).
         post(client, code, alice, "Trasporto accessibile dalle frazioni verso i centri diurni")
-        text = receive_until(mirror, lambda t: 'id="mirror-news"' in t)
-        assert "Trasporto accessibile dalle frazioni" in text
-        # Hostile words are said as words, in the news and on the wall alike.
+        text = receive_until(mirror, lambda t: "Trasporto accessibile dalle frazioni" in t)
+        assert 'data-say="Proposta n. 2, «Trasporto accessibile dalle frazioni' in text
+        # Hostile words are said as words, in what is announced and on the wall alike.
         post(client, code, alice, '<img src=x onerror="alert(1)"> «Centro» & co.')
-        text = receive_until(mirror, lambda t: 'id="mirror-news"' in t and "onerror" in t)
+        text = receive_until(mirror, lambda t: "onerror" in t)
         assert "<img" not in text and text.count("&lt;img src=x onerror=") == 2
         # Voting: the projector shows tallies, so does the mirror; a vote patches them.
         set_phase(client, code, "voting")

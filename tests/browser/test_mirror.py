@@ -223,10 +223,26 @@ def test_the_mirror_says_what_the_screen_shows_in_order(
     assert mirror.evaluate("document.activeElement.textContent.trim()") == "← Torna al tavolo"
     check_narrow(mirror, screenshots, "results")
     assert_accessible(mirror, "the screen on my phone, results")
+    last_said = len(said(mirror))
     run(live_server, code, "screen", {"mode": "spotlight", "spotlight_id": ids[1]})
     expect(mirror.locator(".mirror-spotlight")).to_be_visible()
     check_narrow(mirror, screenshots, "spotlight")
     assert_accessible(mirror, "the screen on my phone, spotlight")
+    # With the queue on, a post is said when the moderator puts it on the wall, not before.
+    moderate(api, code, "PATCH", "/settings", {"premoderation": True})
+    run(live_server, code, "phase", {"phase": "collect"})
+    waiting = post(api, code, people[2], 7)
+    mirror.wait_for_timeout(800)
+    assert said(mirror)[-1][0] == "mirror-phase"
+    moderate(api, code, "POST", f"/proposals/{waiting}/accept")
+    expect(mirror.locator("#mirror-news")).to_have_text(
+        f"Nuovo sulla bacheca: Bisogno n. 8, «{WALL[7][1]}»."
+    )
+    assert said(mirror)[last_said:] == [
+        ("mirror-now", "polite", f"In evidenza: Proposta n. 2, «{WALL[1][1]}»."),
+        ("mirror-phase", "assertive", "Fase: Raccolta"),
+        ("mirror-news", "polite", f"Nuovo sulla bacheca: Bisogno n. 8, «{WALL[7][1]}»."),
+    ]
     api.close()
 
 

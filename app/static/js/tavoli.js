@@ -114,7 +114,32 @@
     for (var i = 0; i < hosts.length; i++) if (!hosts[i].textContent.trim()) hosts[i].textContent = location.host;
   }
 
-  function refresh() { markMine(); applyMyVotes(); fillJoinHost(); tick(); fitSoon(); }
+  function refresh() { markMine(); applyMyVotes(); fillJoinHost(); tick(); fitSoon(); sayNewPosts(); }
+
+  // --- "The screen on my phone": a post that comes onto the wall is said, politely ---------
+  // Whatever push brought it (posted, accepted from the moderator's queue, restored, or
+  // several while the phone was offline), a post on the mirror's wall that was not there
+  // before is said in #mirror-news from its data-say; the page as first loaded is not said.
+  var knownPosts = null;
+  function sayNewPosts() {
+    var region = document.getElementById("mirror-news");
+    if (!region) return;
+    var items = document.querySelectorAll("#mirror-wall [data-post]");
+    var seen = {}, fresh = [];
+    for (var i = 0; i < items.length; i++) {
+      seen[items[i].dataset.post] = true;
+      if (knownPosts && !knownPosts[items[i].dataset.post]) fresh.push(items[i]);
+    }
+    knownPosts = seen;
+    if (!fresh.length) return;
+    fresh.sort(function (a, b) { return parseInt(b.dataset.number, 10) - parseInt(a.dataset.number, 10); });
+    var text = fresh.length === 1
+      ? region.dataset.one.replace("{post}", fresh[0].dataset.say)
+      : region.dataset.many.replace("{count}", String(fresh.length)).replace("{post}", fresh[0].dataset.say);
+    var line = document.createElement("p");
+    line.textContent = text;
+    region.replaceChildren(line);
+  }
 
   // A push swaps many fragments (one event each): the projector is measured once for all of
   // them, before the next frame is painted, so a card of another page never shows.
