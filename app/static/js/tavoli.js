@@ -226,6 +226,22 @@
     if (!wall) return;
     var groups = wallGroups(wall);
     var cards = wall.querySelectorAll(".card");
+    // Measured once per drawing of the wall and size of the screen: a push that redraws the
+    // wall morphs data-paged away; one that only patches tallies (placed beside the kind, so
+    // no card changes height) leaves the pages as they are.
+    var screenSize = window.innerWidth + "x" + window.innerHeight;
+    if (wall.dataset.paged !== screenSize) {
+      measureWall(wall, groups, cards);
+      wall.dataset.paged = screenSize;
+    }
+    var turns = parseInt(area.dataset.turns || "0", 10);
+    if (wallTurns === null) wallPage = turns;  // a screen opened now: the moderator's page
+    else if (turns !== wallTurns) { wallPage += turns - wallTurns; wallShownAt = Date.now(); }
+    wallTurns = turns;
+    wallPage = ((wallPage % wallPages) + wallPages) % wallPages;
+    showWallPage(area, groups, cards);
+  }
+  function measureWall(wall, groups, cards) {
     // The largest titles that keep every card on one page; the smallest size pages instead.
     var size = 0;
     for (; size < TITLE_SIZES.length; size++) {
@@ -237,12 +253,6 @@
       if (!last || inside(last, wall.getBoundingClientRect())) break;
     }
     wallPages = paginate(wall, groups, cards);
-    var turns = parseInt(area.dataset.turns || "0", 10);
-    if (wallTurns === null) wallPage = turns;  // a screen opened now: the moderator's page
-    else if (turns !== wallTurns) { wallPage += turns - wallTurns; wallShownAt = Date.now(); }
-    wallTurns = turns;
-    wallPage = ((wallPage % wallPages) + wallPages) % wallPages;
-    showWallPage(area, groups, cards);
   }
   function showWallPage(area, groups, cards) {
     var start = -1, end = cards.length;
