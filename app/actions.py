@@ -18,7 +18,15 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.enums import Kind, KindField, PhaseField, ScreenModeField, VotingModeField
+from app.enums import (
+    Kind,
+    KindField,
+    PhaseField,
+    RankingField,
+    ScreenModeField,
+    VotingModeField,
+    WeightingField,
+)
 from app.live.broadcaster import Committed
 from app.models import Table
 from app.services import (
@@ -173,6 +181,16 @@ class TableFormIn(BaseModel):
     )
     dots: int = 5
     max_per_proposal: int = 3
+    weighting: WeightingField | None = Field(
+        default=None, description="The fair counting rule; left out (a locked fieldset): it stays."
+    )
+
+
+class RankingIn(BaseModel):
+    ranking: RankingField = Field(
+        description="What the results view shows and the minutes adopt: tally (by votes), "
+        "bridging (by consensus across categories) or weighted (by the counting rule)."
+    )
 
 
 class SynthesisIn(BaseModel):
@@ -439,7 +457,13 @@ def _set_kind(s: Session, t: Table, i: KindIn, ids: Ids) -> Committed:
 
 def _edit_table(s: Session, t: Table, i: TableFormIn, ids: Ids) -> Committed:
     rules = tables.VotingRules.checked(i.mode, i.dots, i.max_per_proposal) if i.mode else None
-    return tables.update_table(s, t, title=i.title, question=i.question, voting=rules)
+    return tables.update_table(
+        s, t, title=i.title, question=i.question, voting=rules, weighting=i.weighting
+    )
+
+
+def _set_ranking(s: Session, t: Table, i: RankingIn, ids: Ids) -> Committed:
+    return screen.set_ranking(s, t, i.ranking)
 
 
 # Built without a declared type, so mypy infers each action's `In` and `Out` from its own
@@ -486,6 +510,16 @@ _LISTED = (
         api=("PUT", "/screen"),
         console="/screen",
         summary="What the projector shows.",
+    ),
+    Action(
+        "set_ranking",
+        _set_ranking,
+        RankingIn,
+        api=("PUT", "/ranking"),
+        console="/ranking",
+        console_done=N_("Ranking chosen: the results view shows it, the minutes adopt it."),
+        summary="Choose the ranking the results view shows and the minutes adopt (while "
+        "voting or once closed); logged in the table's timeline.",
     ),
     Action("step_spotlight", _step_spotlight, StepIn, console="/screen/spotlight"),
     Action(

@@ -51,6 +51,23 @@ class VotingMode(StrEnum):
     DOTS = "dots"
 
 
+class Weighting(StrEnum):
+    """The fair counting rules (`services/consensus.py` holds what each does): how much one
+    vote weighs in a table's weighted tally. The raw votes are always kept."""
+
+    PERSON = "person"
+    ORGANISATION = "organisation"
+    CATEGORY = "category"
+
+
+class Ranking(StrEnum):
+    """Which ranking the results view shows and the minutes adopt (`services/consensus.py`)."""
+
+    TALLY = "tally"
+    BRIDGING = "bridging"
+    WEIGHTED = "weighted"
+
+
 def one_of(column: str, values: type[StrEnum]) -> str:
     """The SQL of a CHECK constraint that keeps `column` within `values`, in the enum's
     order (the text the migrations created: no schema change)."""
@@ -65,8 +82,12 @@ if TYPE_CHECKING:
     PhaseField = Phase
     ScreenModeField = ScreenMode
     VotingModeField = VotingMode
+    WeightingField = Weighting
+    RankingField = Ranking
 else:
     KindField = Literal[tuple(Kind)]
     PhaseField = Literal[tuple(Phase)]
     ScreenModeField = Literal[tuple(ScreenMode)]
     VotingModeField = Literal[tuple(VotingMode)]
+    WeightingField = Literal[tuple(Weighting)]
+    RankingField = Literal[tuple(Ranking)]

@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.enums import Kind, Phase, ScreenMode, Status, VotingMode, one_of
+from app.enums import Kind, Phase, Ranking, ScreenMode, Status, VotingMode, Weighting, one_of
 
 KINDS: tuple[Kind, ...] = tuple(Kind)
 VOTING_MODES: tuple[VotingMode, ...] = tuple(VotingMode)
@@ -54,6 +54,8 @@ class Table(SQLModel, table=True):
         CheckConstraint("max_per_proposal <= dots", name="cap_within_budget"),
         CheckConstraint(one_of("phase", Phase), name="phase_known"),
         CheckConstraint(one_of("screen_mode", ScreenMode), name="screen_mode_known"),
+        CheckConstraint(one_of("weighting", Weighting), name="weighting_known"),
+        CheckConstraint(one_of("ranking", Ranking), name="ranking_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -64,6 +66,10 @@ class Table(SQLModel, table=True):
     voting_mode: str = Field(default=VotingMode.APPROVAL, max_length=16)
     dots: int = Field(default=1)
     max_per_proposal: int = Field(default=1)
+    # The fair counting rule (until voting opens) and the ranking the results view shows
+    # and the minutes adopt (while voting and after the close): services/consensus.py.
+    weighting: str = Field(default=Weighting.PERSON, max_length=16)
+    ranking: str = Field(default=Ranking.TALLY, max_length=16)
     # Bumped by every committed change of the table; every push carries it.
     seq: int = Field(default=0)
     # The seq of the last change that alters more than cards and tallies (phase, screen,
@@ -102,6 +108,17 @@ class PhaseChange(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     table_id: int = Field(foreign_key="tables.id", index=True)
     phase: str = Field(max_length=16)
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
+class RankingChange(SQLModel, table=True):
+    """The timeline of the ranking a table chose to show and adopt, for the minutes."""
+
+    __tablename__ = "ranking_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    table_id: int = Field(foreign_key="tables.id", index=True)
+    ranking: str = Field(max_length=16)
     at: dt.datetime = Field(default_factory=utcnow)
 
 

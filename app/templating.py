@@ -1,9 +1,11 @@
 """The Jinja environment: autoescaped, translated through the request's locale."""
 
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
@@ -11,6 +13,7 @@ from markupsafe import Markup
 from app import i18n
 from app.enums import Kind, Phase, ScreenMode, Status, VotingMode
 from app.i18n import N_ as N_  # re-exported: the templates' labels and the reports mark with it
+from app.services.consensus import RANKINGS, RULES, ranking_of, rule_of
 from app.services.methods import METHODS, VotingMethod, method_of
 from app.services.screen import WALL_PACES
 from app.services.visibility import tallies_shown
@@ -60,6 +63,11 @@ def _shipped() -> tuple[VotingMethod, ...]:
     return tuple(m for m in METHODS.values() if m.key in tuple(VotingMode))
 
 
+def _weighted(value: float | Fraction) -> str:
+    """A weighted tally with one decimal, in the page's language (“2,7”)."""
+    return format_decimal(float(value), format="#,##0.0", locale=i18n.current_locale())
+
+
 def _mmss(seconds: int | None) -> str:
     if seconds is None:
         return ""
@@ -92,6 +100,12 @@ def build_templates() -> Jinja2Templates:
         # The table's voting method (services/methods.py): its words and its template.
         "method": method_of,
         "METHODS": _shipped,
+        # The fair counting rules and the rankings (services/consensus.py).
+        "RULES": tuple(RULES.values()),
+        "RANKINGS": tuple(RANKINGS.values()),
+        "rule_of": rule_of,
+        "ranking_of": ranking_of,
+        "weighted_figure": _weighted,
         "mmss": _mmss,
         "tallies_shown": tallies_shown,
         "PHASES": tuple(Phase),

@@ -1,16 +1,21 @@
 """The invariants of docs/security.md, checked after every step of random sequences.
 
-A hypothesis state machine joins, posts, votes (from phones and for paper participants),
-hides, restores, merges, undoes merges, removes people and changes phases on one dots table,
+A hypothesis state machine joins (in stakeholder categories and organisations), posts,
+votes (from phones and for paper participants), hides, restores, merges, undoes merges,
+removes and erases people and changes phases on one dots table,
 on SQLite and on PostgreSQL. After every step: each tally is the sum of the counted votes in
 the live state and in the minutes; nobody is over budget or cap; a removed participant's
 votes count nowhere; every vote the service acknowledged is there until a moderator's action
 moves it, and an undo of a merge gives back only what the merge moved: a vote changed or
 withdrawn on the merged post since stays as acknowledged (a rule votes on merged posts to
 interleave with undos); a tap sent from a count that is not the stored one (another tab's
-page) changes nothing.
+page) changes nothing. The consensus across categories (services/consensus.py) keeps its
+properties: shares in [0, 1], raw tallies the same under every counting rule, the
+organisation rule as a sum over organisations, and no group under N anywhere, nor any group
+in a draft or on a screen while the table runs.
 """
 
+from fractions import Fraction
 from typing import Any
 
 import hypothesis.strategies as st
@@ -32,11 +37,29 @@ from sqlmodel import Session, col, select
 from app import ratelimit
 from app.models import Participant, Proposal, Table, Vote
 from app.reports.data import build_table_report
-from app.services import moderation, phases, proposals, state, voting
+from app.reports.privacy import WITHHELD
+from app.services import consensus, moderation, phases, privacy, proposals, state, voting
 from app.services.errors import DomainError
 from tests.conftest import make_event, make_participant, make_table
 
 BUDGET, CAP = 5, 3
+N = 3  # TAVOLI_REPORT_MIN_GROUP's default, the screens' too
+CATEGORIES = ["Comune / ente pubblico", "Ente del Terzo Settore", "Cittadino/a"]
+ORGANISATIONS = ["", "Comune di Baronissi", "COMUNE DI BARONISSI", "Coop. Il Faro", "APS Il Ponte"]
+
+
+def _by_organisation(voters: list[consensus.Voter], proposal_id: int) -> Fraction:
+    """The organisation rule written out: per organisation, its points on the proposal over
+    its voters; one person without an organisation (or erased) is their own."""
+    total = Fraction(0)
+    keys = {v.organisation for v in voters if v.organisation and not v.erased}
+    for key in keys:
+        members = [v for v in voters if v.organisation == key and not v.erased]
+        total += Fraction(sum(v.votes.get(proposal_id, 0) for v in members), len(members))
+    total += sum(v.votes.get(proposal_id, 0) for v in voters if not v.organisation or v.erased)
+    return total
+
+
 TITLES = ["Bus per le frazioni", "Asilo nido comunale", "Centro diurno", "Sportello casa"]
 
 
@@ -127,12 +150,18 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 self.session.rollback()
                 return None
 
-        @rule(target=people)
-        def join(self) -> Any:
+        @rule(
+            target=people,
+            category=st.sampled_from(["", *CATEGORIES]),
+            organisation=st.sampled_from(ORGANISATIONS),
+        )
+        def join(self, category: str, organisation: str) -> Any:
             table = self._fresh_table()
             if table.phase == "closed":
                 return multiple()
-            person, _ = make_participant(self.session, table)
+            person, _ = make_participant(
+                self.session, table, category=category, organisation=organisation
+            )
             return person.id or 0
 
         @rule(target=posts, who=people, title=st.sampled_from(TITLES))
@@ -281,6 +310,15 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 self.removed.add(who)
             self._reload_acknowledged()
 
+        @rule(who=people, chance=st.integers(0, 5))
+        def erase(self, who: int, chance: int) -> None:
+            """Art. 17: the person's data go, their anonymous votes stay in every count."""
+            person = self.session.get(Participant, who)
+            if chance or person is None:
+                return
+            self._try(lambda: privacy.erase_participant(self.session, participant=person))
+            self._reload_acknowledged()
+
         @rule(
             phase=st.sampled_from(["collect", "voting", "voting", "voting", "discussion", "closed"])
         )
@@ -312,6 +350,44 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
             for line in report.lines:
                 assert line.votes == sums.get(line.id, 0), line
             assert report.total_votes == sum(sums.get(p.id, 0) for p in current.visible)
+
+        @invariant()
+        def consensus_figures_hold_and_no_group_under_n_shows(self) -> None:
+            """Support shares in [0, 1]; the raw tallies the same under every rule (the
+            person rule's weighted tally is the tally); the organisation rule is the sum
+            over organisations of their points over their voters; no group under N, and
+            no group at all in a draft or on a screen while the table runs."""
+            self.session.expire_all()
+            table = self._fresh_table()
+            current = state.table_state(self.session, table)
+            on_wall = {p.id: p.tally for p in current.visible}
+            voters = voting.consensus_voters(self.session, table, current.event)
+            entries = [consensus.Entry(p.id, p.number, p.tally) for p in current.visible]
+            counted = [v for v in voters if any(v.votes.get(i, 0) for i in on_wall)]
+            for rule_key in consensus.RULES:
+                result = consensus.compute(voters, entries, min_group=N, weighting=rule_key)
+                assert {x.entry.id: x.entry.tally for x in result.lines} == on_wall
+                for g in result.groups:
+                    assert g.voters >= N, g
+                for line in result.lines:
+                    assert all(0 <= s.share <= 1 for s in line.support), line
+                    if rule_key == "person":
+                        assert line.weighted == line.entry.tally
+                    if rule_key == "organisation":
+                        assert line.weighted == _by_organisation(counted, line.entry.id)
+            report = build_table_report(self.session, table, min_group=N)
+            if report.draft:
+                assert not report.consensus and not report.consensus_groups
+                assert all(not line.support for line in report.lines)
+                assert (report.rankings or {}).get("bridging") is None
+                assert current.consensus is None  # the screens: totals only
+            else:
+                for group in report.consensus_groups:
+                    assert group.voters is WITHHELD or (
+                        isinstance(group.voters, int) and group.voters >= N
+                    )
+                assert current.consensus is not None
+                assert all(g.voters >= N for g in current.consensus.groups)
 
         @invariant()
         def nobody_over_budget_or_cap(self) -> None:

@@ -52,6 +52,8 @@ def table_json(
         "question": table.question,
         "phase": table.phase,
         "voting": voting_json(table),
+        # The ranking the results view shows and the minutes adopt (PUT …/ranking).
+        "ranking": table.ranking,
         "results_hidden": table.results_hidden,
         "tallies_shown": not hidden,
         "screen": {
@@ -76,7 +78,8 @@ def _public(proposal: dict[str, Any], hidden: bool) -> dict[str, Any]:
 
 
 def voting_json(table: Table) -> dict[str, Any]:
-    return method_of(table).json(table)
+    """The method's settings and the table's fair counting rule (`weighting`)."""
+    return {**method_of(table).json(table), "weighting": table.weighting}
 
 
 class Fragments:

@@ -97,7 +97,8 @@ def _table(report: TableReport, level: int) -> list[str]:
         out += [f"**{_('Guiding question')}:** {esc(report.question)}", ""]
     voting = labels.voting(report.voting_mode, report.dots, report.max_per_proposal)
     out += [
-        f"**{_('Facilitator')}:** {esc(report.facilitator) or '—'} · **{_('Voting')}:** {voting}",
+        f"**{_('Facilitator')}:** {esc(report.facilitator) or '—'} · **{_('Voting')}:** {voting}"
+        f" · **{_('Counting rule')}:** {labels.rule_name(report.weighting)}",
         "",
         f"**{_('Start time')}:** {labels.clock(report.start)} · **{_('End')}:** "
         f"{labels.clock(report.end)} · **{_('Phase')}:** {labels.phase(report.phase)}",
@@ -116,7 +117,7 @@ def _timeline(report: TableReport, level: int) -> list[str]:
     _ = labels._
     if not report.timeline:
         return [_("No phase change recorded yet."), ""]
-    steps = ([labels.moment(s.at), labels.phase(s.phase)] for s in report.timeline)
+    steps = ([at, esc(text, cell=True)] for at, text in labels.timeline_rows(report))
     return _grid([_("Date and time"), _("Phase")], ["---", "---"], steps)
 
 
@@ -169,6 +170,21 @@ def _priorities(report: TableReport, level: int) -> list[str]:
         "",
     ]
     return out + _ranked(report, report.top(10))
+
+
+def _rankings(report: TableReport, level: int) -> list[str]:
+    out: list[str] = []
+    for block in labels.consensus_blocks(report):
+        if isinstance(block, labels.Para):
+            text = esc(block.text, start=True)
+            out += [f"*{text}*" if block.note else text, ""]
+        else:
+            out += _grid(
+                [esc(h, cell=True) for h in block.header],
+                ["---:" if n else "---" for n in block.numeric],
+                ([esc(c, cell=True) for c in row] for row in block.rows),
+            )
+    return out
 
 
 def _summary(report: TableReport, level: int) -> list[str]:
@@ -243,6 +259,7 @@ _TABLE_DRAW: dict[str, Callable[[TableReport, int], list[str]]] = {
     "participants": _participants,
     "attendance": _attendance,
     "priorities": _priorities,
+    "rankings": _rankings,
     "summary": _summary,
     "proposals": _proposals,
     "off_wall": _off_wall,

@@ -30,6 +30,7 @@ TABLE: tuple[Section[TableReport], ...] = (
     Section("participants", N_("Participants")),
     Section("attendance", N_("Attendance register")),
     Section("priorities", N_("Priorities")),
+    Section("rankings", N_("Rankings and consensus across categories")),
     Section("summary", N_("Facilitator's summary")),
     Section("proposals", N_("Proposals by kind and tag")),
     Section("off_wall", N_("Posts not on the wall"), _off_wall),

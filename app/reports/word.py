@@ -640,6 +640,7 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
         doc,
         (_("Facilitator"), report.facilitator or "—"),
         (_("Voting"), labels.voting(report.voting_mode, report.dots, report.max_per_proposal)),
+        (_("Counting rule"), labels.rule_name(report.weighting)),
     )
     _meta(
         doc,
@@ -661,8 +662,8 @@ def _timeline(doc: DocumentObject, report: TableReport, level: int, footer: str)
     if report.timeline:
         _grid(
             doc,
-            [Column(_("Date and time"), 5.0), Column(_("Phase"), 4.0)],
-            [[labels.moment(s.at), labels.phase(s.phase)] for s in report.timeline],
+            [Column(_("Date and time"), 5.0), Column(_("Phase"), 7.0)],
+            [[at, text] for at, text in labels.timeline_rows(report)],
         )
     else:
         _note(doc, _("No phase change recorded yet."))
@@ -736,6 +737,23 @@ def _priorities(doc: DocumentObject, report: TableReport, level: int, footer: st
         _note(doc, _("No votes yet."))
 
 
+def _rankings(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    for block in labels.consensus_blocks(report):
+        if isinstance(block, labels.Para):
+            if block.note:
+                _note(doc, block.text)
+            else:
+                _paragraph(doc, clean(block.text))
+            continue
+        widths, _room = block.widths, _text_width(False)
+        scale = min(1.0, _room / sum(widths))
+        columns = [
+            Column(h, w * scale, numeric=n)
+            for h, w, n in zip(block.header, widths, block.numeric, strict=True)
+        ]
+        _grid(doc, columns, [[clean(c) for c in row] for row in block.rows])
+
+
 def _summary(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
     _synthesis(doc, report, level + 2)
 
@@ -766,6 +784,7 @@ _TABLE_DRAW: dict[str, _TableDrawer] = {
     "participants": _participants,
     "attendance": _attendance,
     "priorities": _priorities,
+    "rankings": _rankings,
     "summary": _summary,
     "proposals": _proposals,
     "off_wall": _off_wall,

@@ -20,7 +20,7 @@ from app.deps import (
     SettingsDep,
     TokenDep,
 )
-from app.enums import Kind, KindField, VotingMode
+from app.enums import Kind, KindField, VotingMode, Weighting, WeightingField
 from app.live.fragments import API, MODERATOR, table_json, voting_json
 from app.models import Table
 from app.reports import cards, content_disposition
@@ -60,11 +60,22 @@ class EventOut(BaseModel):
 
 # The API's schema of each shipped method (`services/methods.py`): its key as the tag, its
 # settings as the fields; the method itself checks them (`VotingRules.checked`).
-class ApprovalVoting(StrictIn):
+class CountedVoting(StrictIn):
+    """What every method's schema carries: the fair counting rule (`services/consensus.py`)."""
+
+    weighting: WeightingField | None = Field(
+        default=None,
+        description="The fair counting rule: person (one person, one ballot), organisation "
+        "(one organisation, one voice) or category (every category the same weight). Left "
+        "out: unchanged (person at creation). Only until voting has opened (409 after).",
+    )
+
+
+class ApprovalVoting(CountedVoting):
     mode: Literal[VotingMode.APPROVAL]
 
 
-class DotsVoting(StrictIn):
+class DotsVoting(CountedVoting):
     mode: Literal[VotingMode.DOTS]
     dots: int = 5
     max_per_proposal: int | None = None
@@ -177,7 +188,12 @@ def create_table(
     settings: SettingsDep,
 ) -> TableOut:
     table = tables.create_table(
-        session, event=event, title=body.title, question=body.question, voting=rules_of(body.voting)
+        session,
+        event=event,
+        title=body.title,
+        question=body.question,
+        voting=rules_of(body.voting),
+        weighting=body.voting.weighting or Weighting.PERSON,
     )
     return TableOut(
         id=table.id or 0,
@@ -439,13 +455,15 @@ def rules_of(voting: ApprovalVoting | DotsVoting) -> tables.VotingRules:
 def edit_table(
     body: TableEditIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> TableDetailsOut:
-    """Edit the theme, the question and the voting method (moderator or facilitator)."""
+    """Edit the theme, the question, the voting method and the counting rule (moderator or
+    facilitator)."""
     change = tables.update_table(
         session,
         table,
         title=body.title,
         question=body.question,
         voting=rules_of(body.voting) if body.voting is not None else None,
+        weighting=body.voting.weighting if body.voting is not None else None,
     )
     live.publish(change)
     fresh = tables.table_by_code(session, table.code)

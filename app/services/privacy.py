@@ -38,6 +38,7 @@ from app.models import (
     PhaseChange,
     Proposal,
     ProposalTag,
+    RankingChange,
     Table,
     Tag,
     Vote,
@@ -274,6 +275,7 @@ def _delete_tables(session: Session, table_ids: list[int]) -> None:
     session.execute(delete(Proposal).where(col(Proposal.table_id).in_(table_ids)))
     session.execute(delete(Tag).where(col(Tag.table_id).in_(table_ids)))
     session.execute(delete(PhaseChange).where(col(PhaseChange.table_id).in_(table_ids)))
+    session.execute(delete(RankingChange).where(col(RankingChange.table_id).in_(table_ids)))
     session.execute(delete(Participant).where(col(Participant.table_id).in_(table_ids)))
     session.execute(delete(Table).where(col(Table.id).in_(table_ids)))
 
