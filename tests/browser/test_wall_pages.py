@@ -162,9 +162,10 @@ def walk(
         if index in (0, total - 1):
             page.screenshot(path=str(shots / f"wall-{name}-page{index + 1}.png"))
         if total > 1:
-            before = shown["pager"]
+            # The push that carries the turn redraws the wall (its pager says "1/1" until
+            # the screen has measured it again, before the next frame): wait for the page.
             table.moderate("POST", "/wall/turn", {"step": 1})
-            expect(page.locator(".wall-page-of")).not_to_have_text(before)
+            expect(page.locator(".wall-page-of")).to_have_text(f"{(index + 1) % total + 1}/{total}")
     if total > 1:  # round the last page: back on the first
         expect(page.locator(".wall-page-of")).to_have_text(f"1/{total}")
     assert len(seen) == len(set(seen)), (name, "a post on two pages")
