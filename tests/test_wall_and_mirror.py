@@ -3,8 +3,12 @@ screen on my phone" (the mirror) on a phone's socket, with the projector's tally
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+from app.services import phases, screen
+from tests.conftest import make_participant
 from tests.test_api import RUNNERS, bearer, create_table, join, post, set_phase
+from tests.test_consensus import TITLES, _worked_table
 from tests.test_live import participant_cookie, receive_until, show_wall
 
 
@@ -115,3 +119,21 @@ def test_a_removed_participants_mirror_is_refused(client: TestClient, app: FastA
     assert removed.status_code in (200, 204), removed.text
     page = client.get(f"/t/{code}/mirror", headers=participant_cookie(app, bob))
     assert page.status_code == 403
+
+
+def test_the_mirror_lists_the_ranking_the_projector_shows_once_closed(
+    session: Session, client: TestClient, app: FastAPI
+) -> None:
+    table, _ids = _worked_table(session)
+    _me, token = make_participant(session, table)
+    screen.set_mode(session, table, "results")
+    phases.set_phase(session, table, "closed")
+    screen.set_ranking(session, table, "bridging")
+    projector = client.get(f"/t/{table.code}/screen").text
+    mirror = client.get(f"/t/{table.code}/mirror", headers=participant_cookie(app, token)).text
+    # The same order on both (B, C, A by consensus across categories), and its name.
+    for html in (projector, mirror):
+        order = [html.index(TITLES[i]) for i in (1, 2, 0)]
+        assert order == sorted(order), html
+    assert "per consenso trasversale" in mirror
+    assert f"Al primo posto: n. 2, «{TITLES[1]}»" in mirror
