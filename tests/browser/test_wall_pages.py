@@ -256,7 +256,7 @@ def test_the_pages_turn_at_the_moderators_pace(
     expect(pager).to_have_text(f"{int(before.split('/')[0]) % total + 1}/{total}")
     desk.get_by_role("button", name="← Pagina indietro").click()
     expect(pager).to_have_text(before)
-    desk.get_by_label("Pagine della bacheca").select_option("8")
+    desk.get_by_label("Pagine", exact=True).select_option("8")
     desk.get_by_role("button", name="Imposta").click()
     expect(page.locator(".wall-paused")).to_have_count(0)
     expect(page.locator(".screen-wall")).to_have_attribute("data-page-seconds", "8")
