@@ -101,6 +101,11 @@ class Table(SQLModel, table=True):
     joining_open: bool = Field(default=True)
     max_posts: int = Field(default=30)
     spotlight_id: int | None = Field(default=None)
+    # The projector's wall pages by itself when its posts do not fit: seconds a page stays
+    # (0: paused), and the moderator's page turns by hand (a running sum: each screen moves
+    # by the difference from the last it saw, since only the screen knows its page count).
+    wall_page_seconds: int = Field(default=12)
+    wall_turns: int = Field(default=0)
     timer_ends_at: dt.datetime | None = Field(default=None)
     timer_seconds: int = Field(default=0)
     timer_advances: bool = Field(default=False)

@@ -17,6 +17,7 @@ from app.services import duplicates
 from app.services.consensus import RANKINGS, RULES, ranking_of, rule_of
 from app.services.links import OFFER_LIMIT
 from app.services.methods import METHODS, VotingMethod, method_of
+from app.services.screen import WALL_PACES
 from app.services.similarity import Item
 from app.services.state import ProposalView, TableState
 from app.services.visibility import tallies_shown
@@ -129,6 +130,7 @@ def build_templates() -> Jinja2Templates:
         "likely_duplicates": likely_duplicates,
         "PHASES": tuple(Phase),
         "SCREEN_MODES": tuple(ScreenMode),
+        "WALL_PACES": WALL_PACES,
         "Phase": Phase,
         "Kind": Kind,
         "Status": Status,

@@ -50,6 +50,7 @@ from app.live.deadline import SendWatch
 from app.live.fragments import (
     API,
     DASHBOARD,
+    MIRROR,
     MODERATOR,
     PARTICIPANT,
     SCREEN,
@@ -411,7 +412,16 @@ async def participant_stream(websocket: WebSocket, code: str) -> None:
     await _capped(websocket, _participant_stream(websocket, code), phone=True)
 
 
-async def _participant_stream(websocket: WebSocket, code: str) -> None:
+@router.websocket("/t/{code}/mirror/ws")
+async def mirror_stream(websocket: WebSocket, code: str) -> None:
+    """ "The screen on my phone": a phone's socket (its participant's slots, its presence,
+    its removal), carrying the projector's content in text (partials/_mirror.html)."""
+    await _capped(websocket, _participant_stream(websocket, code, audience=MIRROR), phone=True)
+
+
+async def _participant_stream(
+    websocket: WebSocket, code: str, *, audience: str = PARTICIPANT
+) -> None:
     opened = await _open(websocket, code, with_participant=True)
     if opened is None:
         return
@@ -420,14 +430,18 @@ async def _participant_stream(websocket: WebSocket, code: str) -> None:
         await websocket.close(CLOSE_POLICY)
         return
     if me.removed:
-        await _send(websocket, _revoked_page(websocket, PARTICIPANT, table))
+        await _send(websocket, _revoked_page(websocket, audience, table))
         await _close(websocket, CLOSE_POLICY)
         return
     fragments: Fragments = websocket.app.state.fragments
+    live: Broadcaster = websocket.app.state.live
     locale = current_locale()
 
     def snapshot(session: Session) -> tuple[int, str]:
-        context = participant_context(session, table, me)
+        if audience == MIRROR:
+            context = shared_context(session, table, MIRROR, live.people(table.id or 0))
+        else:
+            context = participant_context(session, table, me)
         with using_locale(locale):
             return context["state"].seq, fragments.render("partials/_snapshot.html", **context)
 
@@ -435,7 +449,7 @@ async def _participant_stream(websocket: WebSocket, code: str) -> None:
     guard = Guard(
         holder=participant_holder(participant_id),
         allowed=lambda session: participants.still_at_table(session, participant_id),
-        revoked=lambda: _revoked_page(websocket, PARTICIPANT, table),
+        revoked=lambda: _revoked_page(websocket, audience, table),
     )
     with contextlib.ExitStack() as stack:
         try:  # a phone's few tabs
@@ -446,7 +460,7 @@ async def _participant_stream(websocket: WebSocket, code: str) -> None:
         await _serve(
             websocket,
             table=table,
-            audience=PARTICIPANT,
+            audience=audience,
             snapshot=snapshot,
             guard=guard,
             participant_id=participant_id,
