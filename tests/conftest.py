@@ -35,6 +35,7 @@ BOTH_DATABASES = {
     "test_api_event_day",
     "test_console",
     "test_console_event_day",
+    "test_dissent",
     "test_facilitation",
     "test_facilitation_api",
     "test_integrity",
@@ -42,6 +43,7 @@ BOTH_DATABASES = {
     "test_live",
     "test_pages",
     "test_privacy_data",
+    "test_report_dissent",
     "test_reports",
     "test_services",
 }
