@@ -637,7 +637,7 @@ def test_every_listed_action_refuses_another_events_link_alike(
     _, foreign = create_table(client)
     author = join(client, code)
     pid = post(client, code, author, "Mensa solidale")
-    ids = {"proposal_id": pid, "merge_id": 1, "tag_id": 1, "participant_id": 1}
+    ids = {"proposal_id": pid, "merge_id": 1, "tag_id": 1, "participant_id": 1, "dissent_id": 1}
     page = client.get(f"/t/{code}").text  # any page of this browser carries its CSRF token
     token = RUNNERS[foreign]
     before = snapshot(client, code)
