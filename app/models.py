@@ -200,7 +200,8 @@ class Merge(SQLModel, table=True):
 
 class Dissent(SQLModel, table=True):
     """ "Non sono d'accordo": one participant's recorded disagreement with one proposal, with
-    an optional reason. It never counts as a vote: no tally or budget reads this table."""
+    an optional reason. It never counts as a vote: no tally or budget reads this table.
+    No time is kept: nothing needs it, and it would be one more personal datum."""
 
     __tablename__ = "dissents"
     __table_args__ = (
@@ -213,4 +214,3 @@ class Dissent(SQLModel, table=True):
     proposal_id: int = Field(foreign_key="proposals.id", index=True)
     reason: str = Field(default="", max_length=280)
     reason_status: str = Field(default=ReasonStatus.ACCEPTED, max_length=16)
-    created_at: dt.datetime = Field(default_factory=utcnow)

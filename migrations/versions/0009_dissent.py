@@ -29,7 +29,6 @@ def upgrade() -> None:
         sa.Column("proposal_id", sa.Integer(), nullable=False),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=280), nullable=False),
         sa.Column("reason_status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.CheckConstraint(
             "reason_status IN ('accepted', 'pending', 'rejected')", name="reason_status_known"
         ),
