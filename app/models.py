@@ -200,8 +200,7 @@ class Merge(SQLModel, table=True):
 
 class Dissent(SQLModel, table=True):
     """ "Non sono d'accordo": one participant's recorded disagreement with one proposal, with
-    an optional reason. It never counts as a vote: no tally or budget reads this table.
-    No time is kept: nothing needs it, and it would be one more personal datum."""
+    an optional reason. It never counts as a vote: no tally or budget reads this table."""
 
     __tablename__ = "dissents"
     __table_args__ = (
