@@ -51,6 +51,23 @@ class VotingMode(StrEnum):
     DOTS = "dots"
 
 
+class Outcome(StrEnum):
+    """What became of a priority after the event, as the coordinator or the event's
+    moderator records it (services/outcomes.py); the public follow-up page shows it."""
+
+    ACCEPTED = "accolta"
+    UNDER_REVIEW = "in valutazione"
+    REJECTED = "non accolta"
+    DONE = "realizzata"
+
+
+class ThemeDecision(StrEnum):
+    """A theme of the plenary suggested across tables, as the moderator decided it."""
+
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
 def one_of(column: str, values: type[StrEnum]) -> str:
     """The SQL of a CHECK constraint that keeps `column` within `values`, in the enum's
     order (the text the migrations created: no schema change)."""
@@ -65,8 +82,10 @@ if TYPE_CHECKING:
     PhaseField = Phase
     ScreenModeField = ScreenMode
     VotingModeField = VotingMode
+    OutcomeField = Outcome
 else:
     KindField = Literal[tuple(Kind)]
     PhaseField = Literal[tuple(Phase)]
     ScreenModeField = Literal[tuple(ScreenMode)]
     VotingModeField = Literal[tuple(VotingMode)]
+    OutcomeField = Literal[tuple(Outcome)]

@@ -42,6 +42,9 @@ class EventInfo:
     dpo: str
     dpo_contact: str
     erase_after: dt.date  # the first day the retention sweep erases personal data
+    # The public page of what became of the priorities (absolute; "" when the minutes were
+    # built without knowing the server's address): it outlives the retention sweep.
+    followup: str = ""
 
     @property
     def notice_filled(self) -> bool:
@@ -248,7 +251,7 @@ def _categories(event: Event, seen: set[str], *, every_listed: bool) -> tuple[st
     return (*listed, *extra, *tail)
 
 
-def _event_info(event: Event) -> EventInfo:
+def _event_info(event: Event, base: str = "") -> EventInfo:
     notice = event.privacy if notice_filled(event) else {}
     return EventInfo(
         id=event.id or 0,
@@ -260,6 +263,7 @@ def _event_info(event: Event) -> EventInfo:
         dpo=notice.get("dpo", ""),
         dpo_contact=notice.get("dpo_contact", ""),
         erase_after=erase_after(event),
+        followup=f"{base}/esiti/{event.id}" if base else "",
     )
 
 
@@ -358,7 +362,12 @@ def _final_episodes(tables: list[Table], steps: dict[int, list[tuple[dt.datetime
 
 
 def build_table_report(
-    session: Session, table: Table, *, min_group: int = 3, figures: EventFigures | None = None
+    session: Session,
+    table: Table,
+    *,
+    min_group: int = 3,
+    figures: EventFigures | None = None,
+    base: str = "",
 ) -> TableReport:
     current = table_state(session, table)
     table, event = current.table, current.event
@@ -423,7 +432,7 @@ def build_table_report(
             min_group,
         )
     return TableReport(
-        event=_event_info(event),
+        event=_event_info(event, base),
         code=table.code,
         title=table.title,
         question=table.question,
@@ -551,13 +560,16 @@ def _votes_by_category(
     return result
 
 
-def build_event_report(session: Session, event: Event, *, min_group: int = 3) -> EventReport:
+def build_event_report(
+    session: Session, event: Event, *, min_group: int = 3, base: str = ""
+) -> EventReport:
     tables = session.exec(
         select(Table).where(Table.event_id == event.id).order_by(col(Table.id))
     ).all()
     figures = event_figures(session, event, min_group=min_group)
     reports = tuple(
-        build_table_report(session, t, min_group=min_group, figures=figures) for t in tables
+        build_table_report(session, t, min_group=min_group, figures=figures, base=base)
+        for t in tables
     )
     # The category totals add up the tables that count in the event, withheld where a
     # small group could be worked out from them (rule 4 of privacy.py).
@@ -579,7 +591,7 @@ def build_event_report(session: Session, event: Event, *, min_group: int = 3) ->
         key=lambda p: (p.name.casefold(), p.table.casefold()),
     )
     return EventReport(
-        event=_event_info(event),
+        event=_event_info(event, base),
         tables=reports,
         categories=categories,
         people=tuple(people),

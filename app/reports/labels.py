@@ -287,6 +287,19 @@ def event_totals_note(report: EventReport) -> str:
 
 def privacy_line(event: EventInfo, text: Callable[[str], str] = str) -> str:
     """The one line every minutes format gives on the event's privacy notice (art. 13
+    GDPR), then where the public follows what became of the priorities: that page keeps
+    no personal data and outlives the erasure (services/outcomes.py)."""
+    line = _privacy_line(event, text)
+    if not event.followup:
+        return line
+    follow = _("What became of the priorities is published, with no personal data, at %(url)s.") % {
+        "url": event.followup
+    }
+    return f"{line} {follow}"
+
+
+def _privacy_line(event: EventInfo, text: Callable[[str], str] = str) -> str:
+    """The one line every minutes format gives on the event's privacy notice (art. 13
     GDPR): its controller and DPO when the organiser filled it, else that Tavoli's default
     notice applies; and the day the participants' personal data are erased. `text` escapes
     what the organiser typed (Markdown)."""

@@ -139,6 +139,8 @@ def _event(e: EventInfo) -> dict[str, Any]:
             "dpo_contact": e.dpo_contact or None,
             "erase_after": e.erase_after.isoformat(),
         },
+        # The public page of what became of the priorities; null when unknown.
+        "followup_url": e.followup or None,
     }
 
 

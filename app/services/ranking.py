@@ -1,0 +1,28 @@
+"""The ranking each table adopted: the one seam the plenary, the follow-up page and the
+event's first chapter read a table's order through.
+
+Today a table adopts its tally: the wall's posts, most votes first, ties sharing a rank in
+posting order (`TableState.standings`, as the minutes print it). A table that adopts another
+ranking (issue 18's consensus) changes this function only.
+"""
+
+from collections.abc import Collection
+
+from sqlmodel import Session
+
+from app.models import Table
+from app.services.state import ProposalView, table_state
+
+
+def adopted_ranking(
+    session: Session, table: Table, *, kinds: Collection[str] | None = None
+) -> list[tuple[int, ProposalView]]:
+    """The table's visible posts (of `kinds`, all when None) in the order it adopted, with
+    their ranks among them: ties share a rank (1, 2, 2, 4)."""
+    standings = table_state(session, table).standings
+    chosen = [view for _rank, view in standings if kinds is None or view.kind in kinds]
+    result: list[tuple[int, ProposalView]] = []
+    for position, view in enumerate(chosen, start=1):
+        tied = result and result[-1][1].tally == view.tally
+        result.append((result[-1][0] if tied else position, view))
+    return result
