@@ -11,15 +11,20 @@ from collections.abc import Collection
 from sqlmodel import Session
 
 from app.models import Table
-from app.services.state import ProposalView, table_state
+from app.services.state import ProposalView, TableState, table_state
 
 
 def adopted_ranking(
-    session: Session, table: Table, *, kinds: Collection[str] | None = None
+    session: Session,
+    table: Table,
+    *,
+    kinds: Collection[str] | None = None,
+    state: TableState | None = None,
 ) -> list[tuple[int, ProposalView]]:
     """The table's visible posts (of `kinds`, all when None) in the order it adopted, with
-    their ranks among them: ties share a rank (1, 2, 2, 4)."""
-    standings = table_state(session, table).standings
+    their ranks among them: ties share a rank (1, 2, 2, 4). `state`: the table's state when
+    the caller has read it already."""
+    standings = (state or table_state(session, table)).standings
     chosen = [view for _rank, view in standings if kinds is None or view.kind in kinds]
     result: list[tuple[int, ProposalView]] = []
     for position, view in enumerate(chosen, start=1):

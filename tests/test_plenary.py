@@ -1,0 +1,252 @@
+"""The plenary: every table's top priorities side by side, the themes that came up at several
+tables (suggested, then confirmed or dismissed by the event's moderator, never touching a
+table's tallies), the needs no action answers and the resources offered; live over the
+event's one stream, with no figure where a table hides its results."""
+
+import re
+from dataclasses import dataclass
+from html import unescape
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.models import Event, PlenaryTheme, Proposal, Table, Vote
+from app.services import phases, plenary, proposals, themes, voting
+from app.services.errors import Invalid, NotFound
+from tests.conftest import make_event, make_participant, make_table
+
+TRANSPORT_A = "Trasporto sociale a chiamata per le persone con disabilità nelle frazioni"
+TRANSPORT_B = "Trasporti sociali a chiamata per gli anziani delle frazioni più lontane"
+DAY_CENTRE = "Centro diurno aperto anche il sabato e nei mesi estivi"
+SAD = "Sportello unico per l'assistenza domiciliare (SAD e ADI) in ogni Comune"
+NEED = "Mancano educatori per l'assistenza domiciliare dei ragazzi con autismo"
+RESOURCE = "Due educatori della cooperativa, 10 ore a settimana"
+HIDDEN = "Doposcuola gratuito nei quartieri con mediatori culturali"
+
+
+@dataclass
+class Hall:
+    event: Event
+    moderator: str
+    disability: Table
+    elderly: Table
+    schools: Table
+    transport_a: Proposal
+    transport_b: Proposal
+
+
+def _rename(session: Session, table: Table, title: str) -> Table:
+    table.title = title
+    session.add(table)
+    session.commit()
+    return table
+
+
+def _hall(session: Session) -> Hall:
+    event, moderator = make_event(session)
+    disability = make_table(session, event)
+    elderly = _rename(session, make_table(session, event), "Anziani e domiciliarità")
+    schools = _rename(session, make_table(session, event), "Povertà educativa e scuola")
+    posts: dict[str, Proposal] = {}
+    for table, items in (
+        (
+            disability,
+            [
+                (TRANSPORT_A, "proposal"),
+                (DAY_CENTRE, "proposal"),
+                (NEED, "need"),
+                (RESOURCE, "resource"),
+            ],
+        ),
+        (elderly, [(TRANSPORT_B, "proposal"), (SAD, "proposal")]),
+        (schools, [(HIDDEN, "proposal")]),
+    ):
+        author, _ = make_participant(session, table, name="Giulia Bianchi", organisation="Caritas")
+        for title, kind in items:
+            posts[title] = proposals.post_proposal(
+                session, participant=author, kind=kind, title=title
+            ).proposal
+    for table, votes in (
+        (disability, {TRANSPORT_A: 3, DAY_CENTRE: 1}),
+        (elderly, {TRANSPORT_B: 2, SAD: 1}),
+        (schools, {HIDDEN: 2}),
+    ):
+        phases.set_phase(session, table, "voting")
+        voters = [make_participant(session, table)[0] for _ in range(3)]
+        for title, count in votes.items():
+            for voter in voters[:count]:
+                voting.set_vote(
+                    session, participant=voter, proposal_id=posts[title].id or 0, dots=1
+                )
+        phases.set_phase(session, table, "closed")
+    schools = session.get(Table, schools.id, populate_existing=True) or schools
+    schools.results_hidden = True
+    session.add(schools)
+    session.commit()
+    return Hall(
+        event, moderator, disability, elderly, schools, posts[TRANSPORT_A], posts[TRANSPORT_B]
+    )
+
+
+def test_the_similarity_folds_accents_and_apostrophes_and_needs_two_tables() -> None:
+    a = themes.ThemePost(1, 10, "Più attività per l'autonomia")
+    b = themes.ThemePost(2, 11, "Piu' attivita per l’autonomia dei ragazzi")
+    c = themes.ThemePost(3, 10, "Più attività per l'autonomia")  # same table as a
+    assert themes.terms(a.title) == themes.terms("piu attivita autonomia")
+    groups = themes.suggest([a, b, c])
+    assert [sorted(p.id for p in g) for g in groups] == [[1, 2, 3]]
+    # Two posts of one table alone are never a theme (the table merges its duplicates).
+    assert themes.suggest([a, c]) == []
+    # Unrelated wording is not grouped.
+    assert themes.suggest([a, themes.ThemePost(4, 11, "Orti urbani condivisi")]) == []
+
+
+def test_the_plenary_puts_the_tables_side_by_side(client: TestClient, session: Session) -> None:
+    hall = _hall(session)
+    page = client.get(f"/m/{hall.moderator}/plenary")
+    assert page.status_code == 200
+    text = unescape(page.text)
+    assert f'ws-connect="/m/{hall.moderator}/plenary/ws"' in page.text
+    # Each table's top priorities, in the ranking it adopted, with their figures.
+    assert text.index(TRANSPORT_A) < text.index(DAY_CENTRE)
+    assert "3 voti" in text and "2 voti" in text
+    # A table that hides its results shows neither its order nor its figures.
+    assert "I risultati di questo tavolo non sono ancora mostrati." in text
+    assert HIDDEN not in text.split('id="plenary-themes"')[0]
+    # Unanswered needs, resources offered.
+    assert NEED in text and RESOURCE in text
+    # A theme across the two tables that both asked for transport, suggested.
+    [theme] = plenary.plenary(session, hall.event).suggested
+    assert {i.title for i in theme.items} == {TRANSPORT_A, TRANSPORT_B}
+    assert theme.tables == 2
+    assert "Giulia Bianchi" not in text and "Caritas" not in text
+    # The event's page links to it.
+    assert f"/m/{hall.moderator}/plenary" in client.get(f"/m/{hall.moderator}").text
+
+
+def test_the_moderator_confirms_a_theme_and_no_tally_moves(
+    client: TestClient, session: Session
+) -> None:
+    hall = _hall(session)
+    votes_before = sorted(
+        (v.participant_id, v.proposal_id, v.dots) for v in session.exec(select(Vote))
+    )
+    page = client.get(f"/m/{hall.moderator}/plenary")
+    csrf = re.search(r'"X-CSRF-Token": "([0-9a-f]+)"', page.text)
+    assert csrf
+    key = plenary.theme_key([hall.transport_a.id or 0, hall.transport_b.id or 0])
+    path = f"/m/{hall.moderator}/plenary/themes"
+    assert client.post(path, data={"posts": key, "decision": "confirmed"}).status_code == 403
+    done = client.post(
+        path,
+        data={"posts": key, "decision": "confirmed"},
+        headers={"hx-request": "true", "x-csrf-token": csrf[1]},
+    )
+    assert done.status_code == 200 and "Tema confermato" in done.text
+    now = plenary.plenary(session, hall.event)
+    assert [t.title for t in now.confirmed] == [
+        TRANSPORT_B if len(TRANSPORT_B) < len(TRANSPORT_A) else TRANSPORT_A
+    ]
+    assert now.suggested == ()
+    votes_after = sorted(
+        (v.participant_id, v.proposal_id, v.dots) for v in session.exec(select(Vote))
+    )
+    assert votes_after == votes_before
+    api = client.get(
+        f"/api/tables/{hall.disability.code}", headers={"authorization": f"Bearer {hall.moderator}"}
+    ).json()
+    assert {p["title"]: p["tally"] for p in api["proposals"]}[TRANSPORT_A] == 3
+    # Taken back, it is a suggestion again; dismissed, it is gone for good.
+    [row] = session.exec(select(PlenaryTheme)).all()
+    client.post(
+        f"/m/{hall.moderator}/plenary/themes/{row.id}/forget",
+        headers={"hx-request": "true", "x-csrf-token": csrf[1]},
+    )
+    assert len(plenary.plenary(session, hall.event).suggested) == 1
+    client.post(
+        path,
+        data={"posts": key, "decision": "dismissed"},
+        headers={"hx-request": "true", "x-csrf-token": csrf[1]},
+    )
+    session.expire_all()  # the app's sessions wrote; this one's cache is older
+    again = plenary.plenary(session, hall.event)
+    assert again.suggested == () and again.confirmed == ()
+
+
+def test_bad_themes_are_refused(session: Session) -> None:
+    hall = _hall(session)
+    other, _ = make_event(session, title="Un altro evento")
+    one_table = [hall.transport_a.id or 0]
+    for ids, error in (
+        (one_table, Invalid),
+        ([hall.transport_a.id or 0, 999_999], NotFound),
+    ):
+        try:
+            plenary.decide_theme(session, event=hall.event, post_ids=ids, decision="confirmed")
+        except error:
+            pass
+        else:
+            raise AssertionError(ids)
+    try:
+        plenary.decide_theme(
+            session,
+            event=other,
+            post_ids=[hall.transport_a.id or 0, hall.transport_b.id or 0],
+            decision="confirmed",
+        )
+    except NotFound:
+        pass
+    else:
+        raise AssertionError("another event's moderator decided this event's theme")
+    assert session.exec(select(PlenaryTheme)).all() == []
+
+
+def test_the_plenary_api(client: TestClient, session: Session) -> None:
+    hall = _hall(session)
+    auth = {"authorization": f"Bearer {hall.moderator}"}
+    assert client.get(f"/api/events/{hall.event.id}/plenary").status_code == 401
+    body = client.get(f"/api/events/{hall.event.id}/plenary", headers=auth).json()
+    by_title = {t["title"]: t for t in body["tables"]}
+    assert by_title["Povertà educativa e scuola"]["tallies_shown"] is False
+    assert by_title["Povertà educativa e scuola"]["priorities"] == []
+    assert [p["tally"] for p in by_title["Anziani e domiciliarità"]["priorities"]] == [2, 1]
+    assert [n["title"] for n in body["unanswered_needs"]] == [NEED]
+    [theme] = body["themes"]
+    ids = [p["id"] for p in theme["posts"]]
+    confirmed = client.post(
+        f"/api/events/{hall.event.id}/plenary/themes",
+        json={"posts": ids, "decision": "confirmed"},
+        headers=auth,
+    )
+    assert confirmed.status_code == 200
+    assert [t["decision"] for t in confirmed.json()["themes"]] == ["confirmed"]
+    bad = client.post(
+        f"/api/events/{hall.event.id}/plenary/themes",
+        json={"posts": ids, "decision": "maybe"},
+        headers=auth,
+    )
+    assert bad.status_code == 422
+    theme_id = confirmed.json()["themes"][0]["id"]
+    gone = client.delete(f"/api/events/{hall.event.id}/plenary/themes/{theme_id}", headers=auth)
+    assert [t["decision"] for t in gone.json()["themes"]] == [None]
+
+
+def test_the_plenary_follows_the_tables_live(client: TestClient, session: Session) -> None:
+    hall = _hall(session)
+    phases.set_phase(session, hall.elderly, "collect")
+    with client.websocket_connect(f"/m/{hall.moderator}/plenary/ws") as ws:
+        assert 'id="plenary"' in ws.receive_text()  # the first drawing
+        joined = client.post(f"/api/tables/{hall.elderly.code}/participants", json={})
+        token = joined.json()["token"]
+        new = "Telesoccorso gratuito per chi vive solo"
+        posted = client.post(
+            f"/api/tables/{hall.elderly.code}/proposals",
+            json={"kind": "need", "title": new},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        assert posted.status_code == 201
+        for _ in range(20):
+            if new in unescape(ws.receive_text()):
+                break
+        else:
+            raise AssertionError("the plenary never showed the new need")
