@@ -3,11 +3,15 @@ tables (suggested, then confirmed or dismissed by the event's moderator, never t
 table's tallies), the needs no action answers and the resources offered; live over the
 event's one stream, with no figure where a table hides its results."""
 
+import io
+import json
 import re
 from dataclasses import dataclass
 from html import unescape
 
+from docx import Document
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlmodel import Session, select
 
 from app.models import Event, PlenaryTheme, Proposal, Table, Vote
@@ -250,3 +254,46 @@ def test_the_plenary_follows_the_tables_live(client: TestClient, session: Sessio
                 break
         else:
             raise AssertionError("the plenary never showed the new need")
+
+
+def test_the_plenary_is_the_first_chapter_of_the_minutes_in_every_format(
+    client: TestClient, session: Session
+) -> None:
+    hall = _hall(session)
+    plenary.decide_theme(
+        session,
+        event=hall.event,
+        post_ids=[hall.transport_a.id or 0, hall.transport_b.id or 0],
+        decision="confirmed",
+    )
+    auth = {"authorization": f"Bearer {hall.moderator}"}
+
+    def get(fmt: str) -> bytes:
+        answer = client.get(f"/api/events/{hall.event.id}/report.{fmt}", headers=auth)
+        assert answer.status_code == 200, fmt
+        return answer.content
+
+    theme = min(TRANSPORT_A, TRANSPORT_B, key=len)
+    for fmt in ("html", "md"):
+        text = unescape(get(fmt).decode())
+        first = text.index("La plenaria")
+        assert first < text.index("Partecipazione per tipologia e tavolo"), fmt
+        assert text.index(theme, first) and text.index(NEED, first) and text.index(RESOURCE, first)
+    doc = json.loads(get("json"))
+    chapter = doc["plenary"]
+    assert [t["title"] for t in chapter["themes"]] == [theme]
+    assert [n["title"] for n in chapter["unanswered_needs"]] == [NEED]
+    by_table = {p["table"]: p for p in chapter["priorities"]}
+    assert [x["title"] for x in by_table["Anziani e domiciliarità"]["top"]] == [TRANSPORT_B, SAD]
+    # The minutes print every tally: the table that hid its results from the room too.
+    assert [x["votes"] for x in by_table["Povertà educativa e scuola"]["top"]] == [2]
+    word = Document(io.BytesIO(get("docx")))
+    headings = [
+        p.text for p in word.paragraphs if p.style is not None and "Heading" in p.style.name
+    ]
+    assert headings.index("La plenaria") < headings.index("Partecipazione per tipologia e tavolo")
+    assert any(theme in p.text for p in word.paragraphs)
+    book = load_workbook(io.BytesIO(get("xlsx")))
+    assert book.sheetnames[:2] == ["Sintesi", "La plenaria"]
+    cells = [c.value for row in book["La plenaria"].iter_rows() for c in row]
+    assert NEED in cells and RESOURCE in cells and f"Tema: {theme}" in cells

@@ -22,6 +22,8 @@ from app.reports.privacy import (
     organisation_groups,
 )
 from app.services.organisations import canonical, organisation_key
+from app.services.plenary import Item as PlenaryItem
+from app.services.plenary import plenary
 from app.services.privacy import erase_after, notice_filled
 from app.services.state import ProposalView, table_state
 
@@ -192,6 +194,47 @@ class TableReport:
 
 
 @dataclass(frozen=True)
+class PlenaryLine:
+    """A post in the plenary's chapter: its table, its title and its rank there (0: none)."""
+
+    table: str
+    title: str
+    rank: int = 0
+    votes: int | None = None
+    voting_mode: str = ""
+
+
+@dataclass(frozen=True)
+class PlenaryChapter:
+    """The plenary, as the first chapter of the event's minutes (services/plenary.py): each
+    table's top priorities under the ranking it adopted, the themes the moderator confirmed
+    across tables, the needs no action answers and the resources offered."""
+
+    # (table, its top ones with votes, how many more share the last rank: a tie too long)
+    priorities: tuple[tuple[str, tuple[PlenaryLine, ...], int], ...]
+    themes: tuple[tuple[str, tuple[PlenaryLine, ...]], ...]  # (theme, its posts)
+    needs: tuple[PlenaryLine, ...]
+    resources: tuple[PlenaryLine, ...]
+
+
+def plenary_chapter(session: Session, event: Event) -> PlenaryChapter:
+    current = plenary(session, event, audience="moderator")
+
+    def line(item: PlenaryItem, mode: str = "") -> PlenaryLine:
+        return PlenaryLine(item.table, item.title, item.rank, item.tally, mode)
+
+    return PlenaryChapter(
+        priorities=tuple(
+            (t.title, tuple(line(i, t.table.voting_mode) for i in t.priorities), t.tied_after)
+            for t in current.tables
+        ),
+        themes=tuple((t.title, tuple(line(i) for i in t.items)) for t in current.confirmed),
+        needs=tuple(line(i) for i in current.needs),
+        resources=tuple(line(i) for i in current.resources),
+    )
+
+
+@dataclass(frozen=True)
 class EventReport:
     event: EventInfo
     tables: tuple[TableReport, ...]
@@ -202,6 +245,7 @@ class EventReport:
     # Each organisation's groups in the tables' registers, added up: nothing a reader could
     # not add up from the tables' own minutes (rule 7 of docs/privacy.md).
     organisations: tuple[Organisation, ...] = ()
+    plenary: PlenaryChapter | None = None  # the first chapter
 
     @property
     def registered(self) -> int:
@@ -598,6 +642,7 @@ def build_event_report(
         min_group=min_group,
         named=tuple(named),
         organisations=tuple(organisations),
+        plenary=plenary_chapter(session, event),
     )
 
 

@@ -290,12 +290,13 @@ def privacy_line(event: EventInfo, text: Callable[[str], str] = str) -> str:
     GDPR), then where the public follows what became of the priorities: that page keeps
     no personal data and outlives the erasure (services/outcomes.py)."""
     line = _privacy_line(event, text)
-    if not event.followup:
-        return line
-    follow = _("What became of the priorities is published, with no personal data, at %(url)s.") % {
-        "url": event.followup
-    }
-    return f"{line} {follow}"
+    return f"{line} {followup_line(event)}" if event.followup else line
+
+
+def followup_line(event: EventInfo) -> str:
+    """Where the public follows what became of the priorities (services/outcomes.py)."""
+    text = _("What became of the priorities is published, with no personal data, at %(url)s.")
+    return text % {"url": event.followup}
 
 
 def _privacy_line(event: EventInfo, text: Callable[[str], str] = str) -> str:

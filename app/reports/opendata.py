@@ -9,7 +9,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from app.reports.data import EventInfo, EventReport, TableReport
+from app.reports.data import EventInfo, EventReport, PlenaryLine, TableReport
 from app.reports.labels import raw_cell
 
 SCHEMA = "tavoli.report/1"
@@ -120,8 +120,39 @@ def event_json(report: EventReport) -> bytes:
         # Approvals and dots are different units: one figure per voting mode.
         "totals": {"proposals": report.proposals, "votes_by_mode": report.votes_by_mode()},
         "tables": [table_data(t) for t in report.tables],
+        "plenary": _plenary(report),
     }
     return _dump(data)
+
+
+def _plenary(report: EventReport) -> dict[str, Any] | None:
+    """The plenary, the first chapter: each table's top priorities, the confirmed themes,
+    the needs no action answers, the resources offered."""
+    chapter = report.plenary
+    if chapter is None:
+        return None
+
+    def post(line: PlenaryLine) -> dict[str, Any]:
+        return {"table": line.table, "title": line.title}
+
+    return {
+        "priorities": [
+            {
+                "table": table,
+                "tied_after": tied,
+                "top": [
+                    {"rank": x.rank, "title": x.title, "votes": x.votes, "voting": x.voting_mode}
+                    for x in lines
+                ],
+            }
+            for table, lines, tied in chapter.priorities
+        ],
+        "themes": [
+            {"title": theme, "posts": [post(x) for x in lines]} for theme, lines in chapter.themes
+        ],
+        "unanswered_needs": [post(x) for x in chapter.needs],
+        "resources": [post(x) for x in chapter.resources],
+    }
 
 
 def _event(e: EventInfo) -> dict[str, Any]:

@@ -20,12 +20,12 @@ from app.enums import Kind, Status, ThemeDecision
 from app.models import Event, PlenaryTheme, Proposal, Table
 from app.services import themes
 from app.services.errors import Invalid, NotFound
-from app.services.ranking import adopted_ranking
+from app.services.ranking import adopted_ranking, top_of
 from app.services.state import ProposalView, table_state
 from app.services.tables import Change, tables_of, tables_write
 from app.services.visibility import tallies_shown
 
-TOP = 5  # each table's priorities on the plenary
+TOP = 5  # each table's priorities on the plenary (a tie at the cut is kept whole)
 THEME_POSTS = 15  # each table's top posts offered to the theme finder
 AUDIENCE = "screen"  # the plenary is projected: the room's visibility of tallies
 
@@ -50,7 +50,8 @@ class TableColumn:
     title: str
     phase: str
     shown: bool  # the table's tallies are shown to the room
-    priorities: tuple[Item, ...]
+    priorities: tuple[Item, ...]  # its top ones with votes, a tie kept whole
+    tied_after: int  # more posts share the last rank shown (a tie too long to list)
     proposals: int  # posts of kind proposal on its wall
 
 
@@ -105,19 +106,22 @@ def _item(table: Table, view: ProposalView, rank: int = 0, shown: bool = False) 
     )
 
 
-def plenary(session: Session, event: Event) -> Plenary:
-    """The plenary as of now (read only)."""
+def plenary(session: Session, event: Event, *, audience: str = AUDIENCE) -> Plenary:
+    """The plenary as of now (read only), with the figures `audience` sees: the room's on
+    the projector, every figure in the minutes (audience "moderator", as they print every
+    tally)."""
     tables = tables_of(session, event)
     columns: list[TableColumn] = []
     theme_posts: list[themes.ThemePost] = []
     walls: list[tuple[Table, ProposalView]] = []
     items: dict[int, Item] = {}
     for table in tables:
-        shown = tallies_shown(table, AUDIENCE)
+        shown = tallies_shown(table, audience)
         state = table_state(session, table)
         walls += [(table, view) for view in state.visible]
         ranking = adopted_ranking(session, table, kinds=(Kind.PROPOSAL,), state=state)
-        top = tuple(_item(table, view, rank, shown) for rank, view in ranking[:TOP])
+        best, tied = top_of(ranking, TOP)
+        top = tuple(_item(table, view, rank, shown) for rank, view in best)
         columns.append(
             TableColumn(
                 table=table,
@@ -126,6 +130,7 @@ def plenary(session: Session, event: Event) -> Plenary:
                 phase=table.phase,
                 shown=shown,
                 priorities=top if shown else (),
+                tied_after=tied if shown else 0,
                 proposals=len(ranking),
             )
         )

@@ -31,3 +31,24 @@ def adopted_ranking(
         tied = result and result[-1][1].tally == view.tally
         result.append((result[-1][0] if tied else position, view))
     return result
+
+
+TIE_ROOM = 5  # a list of the first n shows this many more at most, to keep a tie whole
+
+
+def top_of(
+    ranking: list[tuple[int, ProposalView]], n: int
+) -> tuple[list[tuple[int, ProposalView]], int]:
+    """The first `n` posts with votes, never cut through a tie (as the minutes' `top`): those
+    sharing the last rank shown come too, up to TIE_ROOM more; a longer tie is cut at `n`.
+    Returns them and how many more share the last rank shown."""
+    voted = [(rank, view) for rank, view in ranking if view.tally > 0]
+    if len(voted) <= n:
+        return voted, 0
+    last = voted[n - 1][0]
+    through = [(rank, view) for rank, view in voted if rank <= last]
+    shown = through if len(through) <= n + TIE_ROOM else voted[:n]
+    tied = sum(1 for rank, _view in voted if rank == shown[-1][0]) - sum(
+        1 for rank, _view in shown if rank == shown[-1][0]
+    )
+    return shown, tied
