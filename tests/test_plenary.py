@@ -297,3 +297,22 @@ def test_the_plenary_is_the_first_chapter_of_the_minutes_in_every_format(
     assert book.sheetnames[:2] == ["Sintesi", "La plenaria"]
     cells = [c.value for row in book["La plenaria"].iter_rows() for c in row]
     assert NEED in cells and RESOURCE in cells and f"Tema: {theme}" in cells
+
+
+def test_hostile_ids_and_text_are_refused_or_inert(client: TestClient, session: Session) -> None:
+    hall = _hall(session)
+    auth = {"authorization": f"Bearer {hall.moderator}"}
+    huge = client.post(
+        f"/api/events/{hall.event.id}/plenary/themes",
+        json={"posts": [hall.transport_a.id, -5, 2**70], "decision": "confirmed"},
+        headers=auth,
+    )
+    assert huge.status_code == 404
+    gone = client.delete(f"/api/events/{hall.event.id}/plenary/themes/{2**40}", headers=auth)
+    assert gone.status_code == 404
+    table = make_table(session, hall.event, phase="collect")
+    who, _ = make_participant(session, table)
+    script = "<script>alert('plenaria')</script> Trasporto sociale a chiamata frazioni"
+    proposals.post_proposal(session, participant=who, kind="proposal", title=script)
+    page = client.get(f"/m/{hall.moderator}/plenary").text
+    assert "<script>alert" not in page and "&lt;script&gt;" in page

@@ -2,7 +2,6 @@
 page (`/esiti/{event id}`) with its Atom feed, and the API (`PUT /api/proposals/{id}/outcome`,
 `GET /api/events/{id}/outcomes`), over `services/outcomes.py`."""
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -72,23 +71,57 @@ def put_outcome(
     )
 
 
-@api.get("/events/{event_id}/outcomes", openapi_extra={"security": [{}]})
+class OutcomeChangeOut(BaseModel):
+    status: OutcomeField
+    note: str
+    date: str = Field(description="When it happened, YYYY-MM-DD.")
+    recorded_at: str = Field(description="When it was recorded (UTC, ISO 8601).")
+
+
+class PriorityOut(BaseModel):
+    id: int
+    rank: int | None = Field(description="In the ranking the table adopted; None where hidden.")
+    title: str
+    outcome: OutcomeChangeOut | None = Field(description="The current one; None: not yet.")
+    history: list[OutcomeChangeOut] = Field(description="Every recording, oldest first.")
+
+
+class FollowedTableOut(BaseModel):
+    id: int
+    title: str
+    question: str
+    priorities: list[PriorityOut]
+
+
+class PublicEventOut(BaseModel):
+    id: int
+    title: str
+    date: str
+    place: str
+    organiser: str
+
+
+class OutcomesOut(BaseModel):
+    event: PublicEventOut
+    url: str = Field(description="The public follow-up page.")
+    feed: str = Field(description="Its Atom feed.")
+    tables: list[FollowedTableOut] = Field(description="The closed tables, in creation order.")
+
+
+@api.get(
+    "/events/{event_id}/outcomes",
+    response_model=OutcomesOut,
+    openapi_extra={"security": [{}]},
+)
 def get_outcomes(
-    request: Request, event_id: int, session: SessionDep, settings: SettingsDep
-) -> Response:
+    request: Request, response: Response, event_id: int, session: SessionDep, settings: SettingsDep
+) -> OutcomesOut:
     """Public, no token: the event's closed tables, their priorities in the ranking each
     table adopted, and each one's outcome with its history. No personal data."""
     follow = outcomes.follow_up(session, outcomes.public_event(session, event_id))
     body = followup.outcomes_json(follow, public_base(request, settings.tavoli_public_url))
-    return _json(body)
-
-
-def _json(body: object) -> Response:
-    return Response(
-        json.dumps(body, ensure_ascii=False),
-        media_type="application/json",
-        headers={"cache-control": "public, max-age=60"},
-    )
+    response.headers["cache-control"] = "public, max-age=60"
+    return OutcomesOut.model_validate(body)
 
 
 @pages.get("/esiti/{event_id}")

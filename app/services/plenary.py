@@ -21,6 +21,7 @@ from app.models import Event, PlenaryTheme, Proposal, Table
 from app.services import themes
 from app.services.errors import Invalid, NotFound
 from app.services.ranking import adopted_ranking, top_of
+from app.services.rows import MAX_ID, by_id
 from app.services.state import ProposalView, table_state
 from app.services.tables import Change, tables_of, tables_write
 from app.services.visibility import tallies_shown
@@ -202,6 +203,8 @@ def decide_theme(
     ids = sorted(set(post_ids))
     if len(ids) < 2 or len(ids) > 200:
         raise Invalid("A theme groups posts of two tables or more", field="posts")
+    if not all(1 <= i <= MAX_ID for i in ids):  # names nothing (a driver would overflow)
+        raise NotFound("No post with this id at this event")
     table_ids = {
         t for t in session.exec(select(Proposal.table_id).where(col(Proposal.id).in_(ids)))
     }
@@ -233,7 +236,7 @@ def decide_theme(
 
 def forget_theme(session: Session, *, event: Event, theme_id: int) -> ThemeChange:
     """Take back a decision: the theme is a suggestion again (if the tables still suggest it)."""
-    found = session.get(PlenaryTheme, theme_id) if 1 <= theme_id < 2**31 else None
+    found = by_id(session, PlenaryTheme, theme_id)
     if found is None or found.event_id != event.id:
         raise NotFound("No theme with this id at this event")
     table_ids = {
