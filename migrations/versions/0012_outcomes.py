@@ -9,6 +9,7 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
+import sqlmodel.sql.sqltypes
 
 
 # revision identifiers, used by Alembic.
@@ -26,7 +27,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("note", sa.String(length=500), nullable=False),
         sa.Column("date", sa.Date(), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.Column("recorded_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.CheckConstraint(
             "status IN ('accolta', 'in valutazione', 'non accolta', 'realizzata')",
             name="outcome_known",
@@ -44,7 +45,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=2000), nullable=False),
         sa.Column("title", sa.String(length=140), nullable=False),
         sa.Column("decision", sa.String(length=16), nullable=False),
-        sa.Column("decided_at", sa.DateTime(), nullable=False),
+        sa.Column("decided_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.CheckConstraint("decision IN ('confirmed', 'dismissed')", name="theme_decision_known"),
         sa.ForeignKeyConstraint(["event_id"], ["events.id"]),
         sa.PrimaryKeyConstraint("id"),
