@@ -237,6 +237,9 @@ def test_the_follow_up_outlives_the_retention_sweep(client: TestClient, session:
     assert after == before
     page = client.get(f"/esiti/{known.event.id}")
     assert LONG[:140] in unescape(page.text) and "Accolta" in page.text
+    # The privacy notice says so.
+    notice = unescape(client.get(f"/t/{known.table.code}/privacy").text)
+    assert "restano pubblici sulla pagina degli esiti" in notice
 
 
 def test_the_closed_table_and_the_minutes_link_to_the_follow_up(

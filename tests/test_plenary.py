@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from app.models import Event, PlenaryTheme, Proposal, Table, Vote
 from app.services import phases, plenary, proposals, themes, voting
 from app.services.errors import Invalid, NotFound
-from tests.conftest import make_event, make_participant, make_table
+from tests.conftest import ADMIN_TOKEN, make_event, make_participant, make_table
 
 TRANSPORT_A = "Trasporto sociale a chiamata per le persone con disabilità nelle frazioni"
 TRANSPORT_B = "Trasporti sociali a chiamata per gli anziani delle frazioni più lontane"
@@ -316,3 +316,20 @@ def test_hostile_ids_and_text_are_refused_or_inert(client: TestClient, session: 
     proposals.post_proposal(session, participant=who, kind="proposal", title=script)
     page = client.get(f"/m/{hall.moderator}/plenary").text
     assert "<script>alert" not in page and "&lt;script&gt;" in page
+
+
+def test_a_replaced_moderator_link_closes_the_plenary(client: TestClient, session: Session) -> None:
+    hall = _hall(session)
+    with client.websocket_connect(f"/m/{hall.moderator}/plenary/ws") as ws:
+        assert 'id="plenary"' in ws.receive_text()
+        reissued = client.post(
+            f"/api/events/{hall.event.id}/moderator-link",
+            headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        assert reissued.status_code == 201
+        for _ in range(10):
+            if "Questo link è stato sostituito" in ws.receive_text():
+                break
+        else:
+            raise AssertionError("the plenary kept following the event with a replaced link")
+    assert client.get(f"/m/{hall.moderator}/plenary").status_code == 403
