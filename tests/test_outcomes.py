@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from app.models import Event, OutcomeChange, Proposal, Table
 from app.services import events, moderation, phases, privacy, proposals, voting
+from app.services.access import new_facilitator_link
 from tests.conftest import make_event, make_participant, make_table
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -161,6 +162,8 @@ def test_bad_outcomes_are_refused_and_change_nothing(client: TestClient, session
     _other, other_moderator = make_event(session, title="Un altro evento")
     assert _put(client, other_moderator, pid, **good).status_code == 404
     assert _put(client, "not-a-token", pid, **good).status_code == 403
+    facilitator = new_facilitator_link(session, known.table)  # runs the day's table only
+    assert _put(client, facilitator, pid, **good).status_code == 403
     # Not priorities: a need, a merged duplicate.
     for not_a_priority in (known.need.id, known.merged.id):
         answer = _put(client, known.coordinator, not_a_priority or 0, **good)
