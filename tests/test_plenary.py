@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from app.models import Event, PlenaryTheme, Proposal, Table, Vote
 from app.services import phases, plenary, proposals, themes, voting
 from app.services.errors import Invalid, NotFound
+from app.services.ranking import adopted_ranking
 from tests.conftest import ADMIN_TOKEN, make_event, make_participant, make_table
 
 TRANSPORT_A = "Trasporto sociale a chiamata per le persone con disabilità nelle frazioni"
@@ -333,3 +334,37 @@ def test_a_replaced_moderator_link_closes_the_plenary(client: TestClient, sessio
         else:
             raise AssertionError("the plenary kept following the event with a replaced link")
     assert client.get(f"/m/{hall.moderator}/plenary").status_code == 403
+
+
+def test_the_adopted_ranking_of_proposals_keeps_the_tables_ties(session: Session) -> None:
+    """Needs ranked among proposals do not shift the proposals' places; ties stay ties."""
+    event, _ = make_event(session)
+    table = make_table(session, event)
+    author, _ = make_participant(session, table)
+    made = {
+        title: proposals.post_proposal(session, participant=author, kind=kind, title=title)
+        for kind, title in (
+            ("need", "Mancano posti nei centri diurni"),
+            ("proposal", "Centro diurno aperto il sabato"),
+            ("proposal", "Trasporto a chiamata nelle frazioni"),
+            ("proposal", "Sportello unico per l'ISEE"),
+        )
+    }
+    phases.set_phase(session, table, "voting")
+    voters = [make_participant(session, table)[0] for _ in range(5)]
+    for title, count in (
+        ("Mancano posti nei centri diurni", 5),
+        ("Centro diurno aperto il sabato", 3),
+        ("Trasporto a chiamata nelle frazioni", 3),
+        ("Sportello unico per l'ISEE", 1),
+    ):
+        for voter in voters[:count]:
+            voting.set_vote(
+                session, participant=voter, proposal_id=made[title].proposal.id or 0, dots=1
+            )
+    ranked = adopted_ranking(session, table, kinds=("proposal",))
+    assert [(rank, view.title) for rank, view in ranked] == [
+        (1, "Centro diurno aperto il sabato"),
+        (1, "Trasporto a chiamata nelle frazioni"),
+        (3, "Sportello unico per l'ISEE"),
+    ]

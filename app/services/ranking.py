@@ -24,12 +24,18 @@ def adopted_ranking(
     """The table's visible posts (of `kinds`, all when None) in the order it adopted, with
     their ranks among them: ties share a rank (1, 2, 2, 4). `state`: the table's state when
     the caller has read it already."""
-    standings = (state or table_state(session, table)).standings
-    chosen = [view for _rank, view in standings if kinds is None or view.kind in kinds]
+    # The one line a table's own choice of ranking changes: (rank, post), best first.
+    ranked = (state or table_state(session, table)).standings
     result: list[tuple[int, ProposalView]] = []
-    for position, view in enumerate(chosen, start=1):
-        tied = result and result[-1][1].tally == view.tally
-        result.append((result[-1][0] if tied else position, view))
+    previous = None
+    for position, (rank, view) in enumerate(
+        ((r, v) for r, v in ranked if kinds is None or v.kind in kinds), start=1
+    ):
+        # Among the chosen kinds, a post shares the place of the one before it only where
+        # the ranking made them share one (a tie), whatever their tallies.
+        shared = result and rank == previous
+        result.append((result[-1][0] if shared else position, view))
+        previous = rank
     return result
 
 
