@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from sqlmodel import Session, select
 
 from app.models import Event, PlenaryTheme, Proposal, Table, Vote
-from app.services import phases, plenary, proposals, themes, voting
+from app.services import phases, plenary, privacy, proposals, themes, voting
 from app.services.errors import Invalid, NotFound
 from app.services.ranking import adopted_ranking
 from tests.conftest import ADMIN_TOKEN, make_event, make_participant, make_table
@@ -368,3 +368,15 @@ def test_the_adopted_ranking_of_proposals_keeps_the_tables_ties(session: Session
         (1, "Trasporto a chiamata nelle frazioni"),
         (3, "Sportello unico per l'ISEE"),
     ]
+
+
+def test_deleting_the_event_deletes_its_themes(session: Session) -> None:
+    hall = _hall(session)
+    plenary.decide_theme(
+        session,
+        event=hall.event,
+        post_ids=[hall.transport_a.id or 0, hall.transport_b.id or 0],
+        decision="dismissed",
+    )
+    privacy.delete_event(session, event=hall.event)
+    assert session.exec(select(PlenaryTheme)).all() == []
