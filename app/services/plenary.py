@@ -141,7 +141,9 @@ def plenary(session: Session, event: Event, *, audience: str = AUDIENCE) -> Plen
         offered = ranked_all[:THEME_POSTS] if shown else ranked_all
         for rank, view in offered:
             items[view.id] = _item(table, view, rank, shown)
-            theme_posts.append(themes.ThemePost(view.id, table.id or 0, view.title, view.body))
+            theme_posts.append(
+                themes.ThemePost(view.id, table.id or 0, view.title, view.body, view.kind)
+            )
     for table, view in walls:
         items.setdefault(view.id, _item(table, view))
     decided = {
