@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast test-newest-uvicorn lint typecheck pytest migrate links browser-deps messages vendor bench clean
+.PHONY: run test test-fast test-newest-uvicorn lint typecheck pytest migrate links browser-deps messages vendor bench bench-duplicates clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tavoli needs Python 3.11 or newer")'
@@ -81,6 +81,12 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/ws_votes.py --clients 200
 	$(BIN)/python benchmarks/ws_votes.py --clients 1000
 	$(BIN)/python benchmarks/fanout.py --scenario json500,json1000,quiet,burst
+
+# Duplicate suggestions: recall@1, AP, P@10/P@30 beside plain TF-IDF, and the cost on one core.
+# DUPLICATES_DATA=path/to/set.jsonl measures another labelled set (the held-out one).
+DUPLICATES_DATA ?= ../shared/data/duplicates-dev.jsonl
+bench-duplicates: $(VENV)/.installed
+	$(BIN)/python benchmarks/duplicates.py --data $(DUPLICATES_DATA)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache screenshots

@@ -18,10 +18,20 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.enums import Kind, KindField, PhaseField, ScreenModeField, VotingModeField
+from app.enums import (
+    Kind,
+    KindField,
+    PhaseField,
+    RankingField,
+    ScreenModeField,
+    VotingModeField,
+    WeightingField,
+)
 from app.live.broadcaster import Committed
 from app.models import Table
 from app.services import (
+    dissent,
+    duplicates,
     moderation,
     phases,
     proposals,
@@ -169,6 +179,21 @@ class TableFormIn(BaseModel):
     )
     dots: int = 5
     max_per_proposal: int = 3
+    weighting: WeightingField | None = Field(
+        default=None, description="The fair counting rule; left out (a locked fieldset): it stays."
+    )
+
+
+class RankingIn(BaseModel):
+    ranking: RankingField = Field(
+        description="What the results view shows and the minutes adopt: tally (by votes), "
+        "bridging (by consensus across categories) or weighted (by the counting rule)."
+    )
+
+
+class PairIn(BaseModel):
+    a: int = Field(description="A post on the wall.")
+    b: int = Field(description="Another post on the wall.")
 
 
 class SynthesisIn(BaseModel):
@@ -239,6 +264,10 @@ class Ids:
     @property
     def participant(self) -> int:
         return self.given["participant_id"]
+
+    @property
+    def dissent(self) -> int:
+        return self.given["dissent_id"]
 
 
 @dataclass(frozen=True)
@@ -409,6 +438,18 @@ def _paper_ballot(s: Session, t: Table, i: BallotIn, ids: Ids) -> Committed:
     return voting.set_votes(s, participant=person, votes=i.votes())
 
 
+def _accept_reason(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return dissent.accept_reason(s, t, ids.dissent)
+
+
+def _reject_reason(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
+    return dissent.reject_reason(s, t, ids.dissent)
+
+
+def _dismiss_pair(s: Session, t: Table, i: PairIn, ids: Ids) -> Committed:
+    return duplicates.dismiss(s, t, i.a, i.b)
+
+
 def _save_synthesis(s: Session, t: Table, i: SynthesisIn, ids: Ids) -> Committed:
     return synthesis.save_synthesis(s, t, facilitator=i.facilitator_name, synthesis=i.synthesis)
 
@@ -427,7 +468,13 @@ def _set_kind(s: Session, t: Table, i: KindIn, ids: Ids) -> Committed:
 
 def _edit_table(s: Session, t: Table, i: TableFormIn, ids: Ids) -> Committed:
     rules = tables.VotingRules.checked(i.mode, i.dots, i.max_per_proposal) if i.mode else None
-    return tables.update_table(s, t, title=i.title, question=i.question, voting=rules)
+    return tables.update_table(
+        s, t, title=i.title, question=i.question, voting=rules, weighting=i.weighting
+    )
+
+
+def _set_ranking(s: Session, t: Table, i: RankingIn, ids: Ids) -> Committed:
+    return screen.set_ranking(s, t, i.ranking)
 
 
 # Built without a declared type, so mypy infers each action's `In` and `Out` from its own
@@ -475,6 +522,16 @@ _LISTED = (
         console="/screen",
         summary="What the projector shows.",
     ),
+    Action(
+        "set_ranking",
+        _set_ranking,
+        RankingIn,
+        api=("PUT", "/ranking"),
+        console="/ranking",
+        console_done=N_("Ranking chosen: the results view shows it, the minutes adopt it."),
+        summary="Choose the ranking the results view shows and the minutes adopt (while "
+        "voting or once closed); logged in the table's timeline.",
+    ),
     Action("step_spotlight", _step_spotlight, StepIn, console="/screen/spotlight"),
     Action("spotlight", _spotlight, NoInput, console="/proposals/{proposal_id}/spotlight"),
     Action(
@@ -497,6 +554,22 @@ _LISTED = (
         NoteIn,
         api=("POST", "/proposals/{proposal_id}/rephrase"),
         console="/proposals/{proposal_id}/rephrase",
+    ),
+    Action(
+        "accept_reason",
+        _accept_reason,
+        NoInput,
+        api=("POST", "/dissent/{dissent_id}/accept"),
+        console="/dissent/{dissent_id}/accept",
+        summary="Let a dissent's reason into the console's list and the minutes.",
+    ),
+    Action(
+        "reject_reason",
+        _reject_reason,
+        NoInput,
+        api=("POST", "/dissent/{dissent_id}/reject"),
+        console="/dissent/{dissent_id}/reject",
+        summary="Keep a dissent's reason out of the minutes; the dissent still counts.",
     ),
     Action(
         "hide",
@@ -609,6 +682,14 @@ _LISTED = (
         console="/paper/{participant_id}/ballot",
         console_done=N_("Votes recorded: they are listed under their name."),
         summary="Type in a paper ballot: several votes of one person, all or none.",
+    ),
+    Action(
+        "dismiss_duplicates",
+        _dismiss_pair,
+        PairIn,
+        api=("POST", "/duplicates/dismiss"),
+        console="/duplicates/dismiss",
+        summary="Two posts suggested as duplicates are not: never suggest them again.",
     ),
     Action(
         "save_synthesis",

@@ -34,6 +34,16 @@ class Status(StrEnum):
     MERGED = "merged"
 
 
+class ReasonStatus(StrEnum):
+    """A dissent's reason, like a post under pre-moderation: accepted (shown to the
+    moderators and printed in the minutes), pending (waiting for a moderator) or rejected
+    (never printed; the dissent itself still counts)."""
+
+    ACCEPTED = "accepted"
+    PENDING = "pending"
+    REJECTED = "rejected"
+
+
 class ScreenMode(StrEnum):
     JOIN = "join"
     WALL = "wall"
@@ -68,6 +78,23 @@ class ThemeDecision(StrEnum):
     DISMISSED = "dismissed"
 
 
+class Weighting(StrEnum):
+    """The fair counting rules (`services/consensus.py` holds what each does): how much one
+    vote weighs in a table's weighted tally. The raw votes are always kept."""
+
+    PERSON = "person"
+    ORGANISATION = "organisation"
+    CATEGORY = "category"
+
+
+class Ranking(StrEnum):
+    """Which ranking the results view shows and the minutes adopt (`services/consensus.py`)."""
+
+    TALLY = "tally"
+    BRIDGING = "bridging"
+    WEIGHTED = "weighted"
+
+
 def one_of(column: str, values: type[StrEnum]) -> str:
     """The SQL of a CHECK constraint that keeps `column` within `values`, in the enum's
     order (the text the migrations created: no schema change)."""
@@ -83,9 +110,13 @@ if TYPE_CHECKING:
     ScreenModeField = ScreenMode
     VotingModeField = VotingMode
     OutcomeField = Outcome
+    WeightingField = Weighting
+    RankingField = Ranking
 else:
     KindField = Literal[tuple(Kind)]
     PhaseField = Literal[tuple(Phase)]
     ScreenModeField = Literal[tuple(ScreenMode)]
     VotingModeField = Literal[tuple(VotingMode)]
     OutcomeField = Literal[tuple(Outcome)]
+    WeightingField = Literal[tuple(Weighting)]
+    RankingField = Literal[tuple(Ranking)]

@@ -42,6 +42,7 @@ from app.routers import (
     sockets,
 )
 from app.security import Signer
+from app.services import consensus
 from app.services.errors import DomainError, Invalid, TooMany
 from app.templating import templates
 from app.web import WebMiddleware, csrf_token
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         overrides=settings.tavoli_limits,
     )
     room_for_sockets(ratelimit.cap("worker_sockets"))
+    consensus.configure(settings.tavoli_report_min_group)  # no group under N on a screen
     signer = Signer(secret_key)
     logs.install()  # no capability token in uvicorn's access log
     fragments = Fragments(templates, settings.tavoli_public_url)

@@ -5,7 +5,19 @@ import datetime as dt
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.enums import Kind, Outcome, Phase, ScreenMode, Status, ThemeDecision, VotingMode, one_of
+from app.enums import (
+    Kind,
+    Outcome,
+    Phase,
+    Ranking,
+    ReasonStatus,
+    ScreenMode,
+    Status,
+    ThemeDecision,
+    VotingMode,
+    Weighting,
+    one_of,
+)
 
 KINDS: tuple[Kind, ...] = tuple(Kind)
 VOTING_MODES: tuple[VotingMode, ...] = tuple(VotingMode)
@@ -41,6 +53,9 @@ class Event(SQLModel, table=True):
     organisation_names: dict[str, str] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
+    # The event's own words for duplicate suggestions, added to the shipped glossary
+    # (services/glossary.py): one concept a line, "CdS = casa della salute".
+    glossary: str = Field(default="", max_length=5000)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -54,6 +69,8 @@ class Table(SQLModel, table=True):
         CheckConstraint("max_per_proposal <= dots", name="cap_within_budget"),
         CheckConstraint(one_of("phase", Phase), name="phase_known"),
         CheckConstraint(one_of("screen_mode", ScreenMode), name="screen_mode_known"),
+        CheckConstraint(one_of("weighting", Weighting), name="weighting_known"),
+        CheckConstraint(one_of("ranking", Ranking), name="ranking_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -64,6 +81,10 @@ class Table(SQLModel, table=True):
     voting_mode: str = Field(default=VotingMode.APPROVAL, max_length=16)
     dots: int = Field(default=1)
     max_per_proposal: int = Field(default=1)
+    # The fair counting rule (until voting opens) and the ranking the results view shows
+    # and the minutes adopt (while voting and after the close): services/consensus.py.
+    weighting: str = Field(default=Weighting.PERSON, max_length=16)
+    ranking: str = Field(default=Ranking.TALLY, max_length=16)
     # Bumped by every committed change of the table; every push carries it.
     seq: int = Field(default=0)
     # The seq of the last change that alters more than cards and tallies (phase, screen,
@@ -97,6 +118,17 @@ class PhaseChange(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     table_id: int = Field(foreign_key="tables.id", index=True)
     phase: str = Field(max_length=16)
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
+class RankingChange(SQLModel, table=True):
+    """The timeline of the ranking a table chose to show and adopt, for the minutes."""
+
+    __tablename__ = "ranking_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    table_id: int = Field(foreign_key="tables.id", index=True)
+    ranking: str = Field(max_length=16)
     at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -189,6 +221,11 @@ class Merge(SQLModel, table=True):
     # [[participant_id, proposal_id, dots], ...] on every proposal of the merge, before it.
     votes_before: list[list[int]] = Field(sa_column=Column(JSON, nullable=False))
     statuses_before: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    # [[participant_id, proposal_id, reason, reason_status], ...]: the dissent on every
+    # proposal of the merge, before it (services/dissent.py folds and restores it).
+    dissent_before: list[list[int | str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     created_at: dt.datetime = Field(default_factory=utcnow)
     undone_at: dt.datetime | None = Field(default=None)
 
@@ -228,3 +265,32 @@ class PlenaryTheme(SQLModel, table=True):
     title: str = Field(max_length=140)
     decision: str = Field(max_length=16)
     decided_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Dissent(SQLModel, table=True):
+    """ "Non sono d'accordo": one participant's recorded disagreement with one proposal, with
+    an optional reason. It never counts as a vote: no tally or budget reads this table."""
+
+    __tablename__ = "dissents"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "proposal_id", name="one_dissent_each"),
+        CheckConstraint(one_of("reason_status", ReasonStatus), name="reason_status_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participants.id", index=True)
+    proposal_id: int = Field(foreign_key="proposals.id", index=True)
+    reason: str = Field(default="", max_length=280)
+    reason_status: str = Field(default=ReasonStatus.ACCEPTED, max_length=16)
+
+
+class DismissedPair(SQLModel, table=True):
+    """Two posts a moderator said are not duplicates: never suggested again (lower id first)."""
+
+    __tablename__ = "dismissed_pairs"
+    __table_args__ = (CheckConstraint("low_id < high_id", name="dismissed_pair_ordered"),)
+
+    table_id: int = Field(foreign_key="tables.id", primary_key=True)
+    low_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    high_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)

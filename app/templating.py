@@ -1,9 +1,11 @@
 """The Jinja environment: autoescaped, translated through the request's locale."""
 
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
@@ -11,7 +13,11 @@ from markupsafe import Markup
 from app import i18n
 from app.enums import Kind, Outcome, Phase, ScreenMode, Status, VotingMode
 from app.i18n import N_ as N_  # re-exported: the templates' labels and the reports mark with it
+from app.services import duplicates
+from app.services.consensus import RANKINGS, RULES, ranking_of, rule_of
 from app.services.methods import METHODS, VotingMethod, method_of
+from app.services.similarity import Item
+from app.services.state import ProposalView, TableState
 from app.services.visibility import tallies_shown
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -65,6 +71,11 @@ def _shipped() -> tuple[VotingMethod, ...]:
     return tuple(m for m in METHODS.values() if m.key in tuple(VotingMode))
 
 
+def _weighted(value: float | Fraction) -> str:
+    """A weighted tally with one decimal, in the page's language (“2,7”)."""
+    return format_decimal(float(value), format="#,##0.0", locale=i18n.current_locale())
+
+
 def _mmss(seconds: int | None) -> str:
     if seconds is None:
         return ""
@@ -75,6 +86,21 @@ def _mmss(seconds: int | None) -> str:
 def _paragraphs(text: str) -> Markup:
     """Line breaks of user text as <br>, the text itself escaped."""
     return Markup("<br>").join(Markup.escape(line) for line in text.split("\n"))
+
+
+def likely_duplicates(state: TableState) -> list[tuple[ProposalView, ProposalView, float]]:
+    """The console's suggestions: the best pairs of the wall worth a look, from the state
+    being drawn (its cards and dismissed pairs), through the table's cached index."""
+    wall = {p.id: p for p in state.visible}
+    pairs = duplicates.ranked(
+        state.table.id or 0,
+        (Item(p.id, p.kind, p.title, p.body) for p in wall.values()),
+        state.event.glossary,
+        state.dismissed,
+        limit=duplicates.CONSOLE_LIMIT,
+        min_score=duplicates.CONSOLE_MIN_SCORE,
+    )
+    return [(wall[int(p.a)], wall[int(p.b)], p.score) for p in pairs]
 
 
 def build_templates() -> Jinja2Templates:
@@ -99,8 +125,15 @@ def build_templates() -> Jinja2Templates:
         # The table's voting method (services/methods.py): its words and its template.
         "method": method_of,
         "METHODS": _shipped,
+        # The fair counting rules and the rankings (services/consensus.py).
+        "RULES": tuple(RULES.values()),
+        "RANKINGS": tuple(RANKINGS.values()),
+        "rule_of": rule_of,
+        "ranking_of": ranking_of,
+        "weighted_figure": _weighted,
         "mmss": _mmss,
         "tallies_shown": tallies_shown,
+        "likely_duplicates": likely_duplicates,
         "PHASES": tuple(Phase),
         "SCREEN_MODES": tuple(ScreenMode),
         "Phase": Phase,

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 
 from app.enums import Status
 from app.models import Participant, Proposal, Table
-from app.services import proposals, state, tables, voting
+from app.services import dissent, proposals, state, tables, voting
 
 
 def participant_context(session: Session, table: Table, me: Participant) -> dict[str, Any]:
@@ -30,6 +30,10 @@ def participant_context(session: Session, table: Table, me: Participant) -> dict
             if current.can_post or p.status != Status.VISIBLE
         ],
         "my_cards": mine,
+        # Its own dissent, by proposal id: the list "you disagree with" and the cards' marks.
+        "my_dissent": dissent.my_dissent(session, me),
+        "can_dissent": dissent.can_dissent(current.table),
+        "reason_limit": dissent.REASON_LIMIT,
         # The limits of the services, shown by the counters of the phone's text fields.
         "title_limit": proposals.TITLE_LIMIT,
         "body_limit": proposals.BODY_LIMIT,
@@ -100,10 +104,12 @@ def own_contexts(
     ).all()
     cards = [(pid or 0, author, into) for pid, author, into in rows]
     found = voting.ballots(session, table, ids)
+    dissented = dissent.dissented(session, ids)
     return {
         pid: {
             "table": table,
             "my_votes": found[pid].votes,
+            "my_dissent": dissented.get(pid, {}),
             "dots_left": found[pid].dots_left,
             "my_cards": own_cards(cards, pid),
             "me_seq": table.seq,

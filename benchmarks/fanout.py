@@ -47,6 +47,11 @@ DRAIN_SECONDS = 15.0  # after the last vote, how long screens may take to catch 
 STALLED_CLOSE_SECONDS = 15.0  # how long a stalled screen waits to be closed, reading again
 KEEPALIVE_SECONDS = 4.0  # uvicorn closes an idle keep-alive connection after 5 s
 SEQ_HTML = re.compile(r'id="seq" data-seq="(\d+)"')
+SEQ_HTML_BYTES = re.compile(rb'id="seq" data-seq="(\d+)"')
+# Every JSON push starts `{"seq":N,"type":"...","prev_seq":M` (app/live/fragments.py).
+LEAN_HEAD = re.compile(rb'\{"seq":(\d+),"type":"(\w+)"(?:,"prev_seq":(\d+))?')
+LEAN_CHECKERS = 2  # screens per table and client process that decode every push (tallies)
+LEAN_ADDRESSES = 64  # loopback source addresses per client process
 PG_ADMIN_URL = os.environ.get("TAVOLI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TAVOLI_BENCH_REDIS", "redis://127.0.0.1:6379")
 
@@ -73,6 +78,7 @@ class Scenario:
     database: str = "sqlite"
     hub: str = "memory"
     baseline: bool = True
+    dashboard: bool = False  # the event moderator's dashboard follows every table (Tavoli)
     note: str = ""
 
 
@@ -84,6 +90,26 @@ SCENARIOS: dict[str, Scenario] = {
     "deflate": Scenario("deflate", clients=1000, html=0.5, deflate=True),
     "burst": Scenario("burst", clients=500, voters=1000, burst=True, duration=5.0, rate=200.0),
     "slow": Scenario("slow", clients=1000, slow=0.05, duration=30.0),  # past the keepalive
+    "reveal": Scenario(
+        "reveal",
+        clients=200,
+        voters=1000,
+        burst=True,
+        duration=5.0,
+        rate=200.0,
+        baseline=False,
+        note="the reveal moment: 1,000 phones vote within 5 s while 200 screens watch",
+    ),
+    "event": Scenario(
+        "event",
+        clients=2000,
+        tables=10,
+        rate=100.0,
+        duration=60.0,
+        dashboard=True,
+        note="a whole event: 10 tables of 200 screens each and the event's dashboard, "
+        "100 votes/s spread over the tables for a minute",
+    ),
     "workers2": Scenario(
         "workers2",
         clients=5000,
@@ -127,16 +153,33 @@ class ScreenRec:
     pushes: list[tuple[float, int, int]] = field(default_factory=list)  # (t, prev, seq)
     tallies: dict[str, int] = field(default_factory=dict)
     stalled_at: int | None = None  # seq when it stopped reading
+    decodes: bool = True  # decodes every push (lean screens but a few checkers do not)
 
 
 def _parse(kind: str, raw: str | bytes) -> tuple[str, int, int | None, Any]:
     """(type, seq, prev_seq or None, decoded JSON or None)."""
+    if kind == "dash":  # the event dashboard: counted, not timed (its pushes span tables)
+        return "dash", -1, None, None
     text = raw if isinstance(raw, str) else raw.decode()
     if kind == "html":
         found = SEQ_HTML.search(text)
         return "html", int(found.group(1)) if found else -1, None, None
     msg = json.loads(text)
     return str(msg.get("type", "")), int(msg["seq"]), msg.get("prev_seq"), msg
+
+
+def _lean_parse(kind: str, raw: bytes, decode: bool) -> tuple[str, int, int | None, Any]:
+    """`_parse` reading only the push's head (a lean screen), or decoding it (a checker)."""
+    if decode or kind == "dash":
+        return _parse(kind, raw)
+    if kind == "html":
+        found = SEQ_HTML_BYTES.search(raw)
+        return "html", int(found.group(1)) if found else -1, None, None
+    head = LEAN_HEAD.match(raw, 0, 96)
+    if head is None:
+        return "", -1, None, None
+    prev = head.group(3)
+    return head.group(2).decode(), int(head.group(1)), int(prev) if prev else None, None
 
 
 def _apply_tallies(rec: ScreenRec, kind: str, msg: Any) -> None:
@@ -175,33 +218,92 @@ async def _screen(url: str, rec: ScreenRec, deflate: bool, gate: asyncio.Semapho
     return ws
 
 
+def _received(
+    rec: ScreenRec,
+    now: float,
+    raw: str | bytes,
+    parsed: tuple[str, int, int | None, Any],
+    samples: dict[str, list[str]],
+) -> None:
+    """Account one push: gaps (JSON prev_seq), duplicates, resyncs, tallies, its time."""
+    kind, seq, prev, msg = parsed
+    rec.bytes += len(raw)
+    if kind == "dash":
+        rec.pushes.append((now, -1, -1))
+        return
+    if rec.kind == "json" and kind != "snapshot" and prev is not None:
+        prev = int(prev)
+        rec.gaps += prev != rec.last
+        rec.empty += prev == seq
+    else:  # HTML carries no prev_seq; a snapshot covers everything up to its seq
+        if kind == "snapshot":
+            rec.resyncs += 1
+        rec.dups += seq <= rec.last and kind != "snapshot"
+        prev = rec.last
+    _apply_tallies(rec, kind, msg)
+    if seq > rec.last or kind == "snapshot":
+        rec.pushes.append((now, prev, seq))
+    rec.last = max(rec.last, seq)
+    sample = samples.setdefault(rec.kind, [])
+    if len(sample) < 200 and kind in ("delta", "html"):
+        sample.append(raw if isinstance(raw, str) else raw.decode())
+
+
 async def _follow(ws: Any, rec: ScreenRec, samples: dict[str, list[str]]) -> None:
     from websockets.exceptions import ConnectionClosed
 
     try:
         async for raw in ws:
-            now = time.monotonic()
-            rec.bytes += len(raw)
-            kind, seq, prev, msg = _parse(rec.kind, raw)
-            if rec.kind == "json" and kind != "snapshot" and prev is not None:
-                prev = int(prev)
-                rec.gaps += prev != rec.last
-                rec.empty += prev == seq
-            else:  # HTML carries no prev_seq; a snapshot covers everything up to its seq
-                if kind == "snapshot":
-                    rec.resyncs += 1
-                rec.dups += seq <= rec.last and kind != "snapshot"
-                prev = rec.last
-            _apply_tallies(rec, kind, msg)
-            if seq > rec.last or kind == "snapshot":
-                rec.pushes.append((now, prev, seq))
-            rec.last = max(rec.last, seq)
-            sample = samples.setdefault(rec.kind, [])
-            if len(sample) < 200 and kind in ("delta", "html"):
-                sample.append(raw if isinstance(raw, str) else raw.decode())
+            _received(rec, time.monotonic(), raw, _parse(rec.kind, raw), samples)
         rec.close_code = ws.close_code
     except ConnectionClosed:
         rec.close_code = ws.close_code or 1006
+
+
+class _Lean:
+    """A lean screen (benchmarks/lean_socket.py) behind the `websockets` client's face:
+    what `_client` needs of a socket (pause, resume, close, its close code)."""
+
+    def __init__(self, screen: Any, rec: ScreenRec) -> None:
+        self.screen, self.rec = screen, rec
+
+    async def follow(self) -> None:
+        self.rec.close_code = await self.screen.closed
+
+    @property
+    def transport(self) -> Any:
+        return self
+
+    def pause_reading(self) -> None:
+        self.screen.pause()
+
+    def resume_reading(self) -> None:
+        self.screen.resume()
+
+    async def close(self) -> None:
+        self.screen.close()
+
+
+async def _lean_screen(
+    url: str, rec: ScreenRec, local: str, gate: asyncio.Semaphore, samples: dict[str, list[str]]
+) -> Any:
+    import lean_socket  # benchmarks/ is the script's directory, first on sys.path
+
+    def on_message(now: float, raw: bytes) -> None:
+        _received(rec, now, raw, _lean_parse(rec.kind, raw, rec.decodes), samples)
+
+    try:
+        async with gate:
+            screen = await asyncio.wait_for(lean_socket.connect(url, local, on_message), 60)
+            first = await asyncio.wait_for(screen.opened, 60)
+    except (OSError, TimeoutError) as exc:
+        rec.error = type(exc).__name__
+        return None
+    rec.bytes += len(first)
+    kind, seq, _prev, msg = _parse(rec.kind, first)  # the snapshot: decoded once
+    _apply_tallies(rec, kind, msg)
+    rec.connected, rec.first, rec.last = True, seq, seq
+    return _Lean(screen, rec)
 
 
 def _stall(ws: Any, rec: ScreenRec) -> None:
@@ -227,15 +329,30 @@ async def _client(conn: Connection, spec: dict[str, Any]) -> None:
     recs = [ScreenRec(**s) for s in spec["screens"]]
     urls = spec["urls"]
     gate = asyncio.Semaphore(CONNECT_AT_ONCE)
-    sockets = await asyncio.gather(
-        *(_screen(u, r, spec["deflate"], gate) for u, r in zip(urls, recs, strict=True))
-    )
     samples: dict[str, list[str]] = {}
-    tasks = [
-        asyncio.create_task(_follow(ws, rec, samples))
-        for ws, rec in zip(sockets, recs, strict=True)
-        if ws is not None
-    ]
+    lean = spec["lean"] and not spec["deflate"]
+    if lean:
+        checkers: Counter[str] = Counter()
+        for rec in recs:
+            rec.decodes = checkers[rec.table] < LEAN_CHECKERS and rec.kind == "json"
+            checkers[rec.table] += rec.decodes
+        base = spec["proc_index"] + 1
+        sockets = await asyncio.gather(
+            *(
+                _lean_screen(u, r, f"127.{base}.0.{i % LEAN_ADDRESSES + 1}", gate, samples)
+                for i, (u, r) in enumerate(zip(urls, recs, strict=True))
+            )
+        )
+        tasks = [asyncio.create_task(ws.follow()) for ws in sockets if ws is not None]
+    else:
+        sockets = await asyncio.gather(
+            *(_screen(u, r, spec["deflate"], gate) for u, r in zip(urls, recs, strict=True))
+        )
+        tasks = [
+            asyncio.create_task(_follow(ws, rec, samples))
+            for ws, rec in zip(sockets, recs, strict=True)
+            if ws is not None
+        ]
     lags: list[float] = []
 
     async def watch_lag() -> None:
@@ -314,7 +431,9 @@ def _summarise(
             missed += sum(1 for s in votes if s > rec.first and s > rec.last)
         if rec.kind == "html":
             html_seqs.append((rec.table, rec.port, rec.first, [s for _t, _p, s in rec.pushes]))
-    json_live = [r for r in recs if r.connected and r.kind == "json" and r.stalled_at is None]
+    json_live = [
+        r for r in recs if r.connected and r.kind == "json" and r.stalled_at is None and r.decodes
+    ]
     tally_wrong = sum(
         1
         for r in json_live
@@ -728,6 +847,10 @@ def screen_plan(sc: Scenario, servers: Servers, layout: Layout) -> list[tuple[st
         path = f"/t/{code}/screen/ws" if kind == "html" else f"/api/tables/{code}/stream"
         rec = {"table": code, "port": port, "kind": kind, "stall": i in stall_ids}
         plan.append((f"ws://127.0.0.1:{port}{path}", rec))
+    if sc.dashboard and servers.kind == "tavoli":
+        port = servers.ports[0]
+        rec = {"table": "", "port": port, "kind": "dash", "stall": False}
+        plan.append((f"ws://127.0.0.1:{port}/m/{layout.moderator}/ws", rec))
     return plan
 
 
@@ -837,6 +960,8 @@ def run_once(
             "screens": [r for _u, r in part],
             "deflate": sc.deflate,
             "slow_after": sc.slow_after,
+            "lean": args.clients_kind == "lean",
+            "proc_index": k,
         }
         parent, child = ctx.Pipe()
         proc = ctx.Process(target=client_main, args=(child, spec), daemon=True)
@@ -1041,7 +1166,33 @@ def run_scenario(sc: Scenario, args: argparse.Namespace) -> dict[str, Any]:
         else:
             out["tavoli"].pop("samples", None)
     out["load_after"] = os.getloadavg()[0]
+    out["client_bound"] = client_bound(sc, out)
     return out
+
+
+LAG_LIMIT_MS = 5.0  # the clients' own loop lag (p99) above which they measure themselves
+
+
+def bare_limit_ms(clients: int) -> float:
+    """The bare broadcast's p99 above which the clients, not the server, are the bound: lean
+    clients on this machine read it at 15-16 ms (500), 25-30 (1,000) and 39 (2,000)."""
+    return max(20.0, clients * 0.03)
+
+
+def client_bound(sc: Scenario, out: dict[str, Any]) -> list[str]:
+    """Why this run's ratios would measure the clients rather than Tavoli (empty: they don't)."""
+    reasons = []
+    for who in ("tavoli", "bare"):
+        lag = (out.get(who) or {}).get("harness_loop_lag_ms", {}).get("p99")
+        if lag is not None and lag > LAG_LIMIT_MS:
+            reasons.append(f"the clients' loop lag p99 was {lag:.0f} ms beside {who}")
+    bare = (out.get("bare") or {}).get("vote_to_all_screens_ms", {}).get("p99")
+    if bare is not None and not sc.slow and bare > bare_limit_ms(sc.clients):
+        reasons.append(
+            f"the bare broadcast's p99 was {bare:.0f} ms (> {bare_limit_ms(sc.clients):.0f} ms "
+            f"for {sc.clients} screens on lean clients)"
+        )
+    return reasons
 
 
 # --------------------------------------------------------------------------------------
@@ -1110,6 +1261,27 @@ ROWS = [
 ]
 
 
+LATENCY_ROWS = {
+    "vote_to_screen_ms",
+    "vote_to_all_screens_ms",
+    "vote_to_screen_reading_ms",
+}
+
+
+def headline(t: dict[str, Any], b: dict[str, Any]) -> str:
+    """The two figures the goals are about: vote-to-all-screens p99 and CPU per push."""
+    tp, bp = t["vote_to_all_screens_ms"]["p99"], b["vote_to_all_screens_ms"]["p99"]
+    tc, bc = t.get("server_cpu_per_1000_pushes_s"), b.get("server_cpu_per_1000_pushes_s")
+    parts = []
+    if tp and bp:
+        parts.append(f"vote-to-all-screens p99 {tp:.0f} ms vs {bp:.0f} ms (×{tp / bp:.2f})")
+    if tc and bc:
+        parts.append(f"server CPU per push ×{tc / bc:.2f}")
+    lost = t.get("lost_json_gaps", 0) + t.get("lost_html", 0) + t.get("behind_at_end", 0)
+    parts.append(f"{lost} lost")
+    return "**" + "; ".join(parts) + ".**"
+
+
 def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         "# Fan-out benchmark",
@@ -1145,11 +1317,21 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
                 f"Baseline payload bytes (median Tavoli push): {_fmt(res['payload_bytes'])}.",
                 "",
             ]
+        bound = res.get("client_bound") or []
+        if bound:
+            lines += [
+                "**No latency ratio: the clients were the bound** (" + "; ".join(bound) + ").",
+                "",
+            ]
+        elif b:
+            lines += [headline(t, b), ""]
         lines += ["| figure | Tavoli | bare websockets | ratio |", "| --- | --- | --- | --- |"]
         for key, label in ROWS:
             if key not in t:
                 continue
             ratio = _ratio(t.get(key), b.get(key))
+            if bound and key in LATENCY_ROWS and ratio:
+                ratio = "– (client-bound)"
             lines.append(f"| {label} | {_fmt(t.get(key))} | {_fmt(b.get(key))} | {ratio} |")
         lines += [
             "",
@@ -1206,6 +1388,13 @@ def main() -> None:
     parser.add_argument("--hub", choices=("memory", "redis"))
     parser.add_argument("--no-baseline", action="store_true", help="Tavoli only")
     parser.add_argument("--client-procs", type=int, default=4, help="client processes")
+    parser.add_argument(
+        "--clients-kind",
+        choices=("lean", "full"),
+        default="lean",
+        help="lean: raw sockets reading frame headers (a few checkers per table decode "
+        "everything); full: the websockets client decoding every push (always with --deflate)",
+    )
     parser.add_argument("--json", dest="json_out", help="write the results as JSON here")
     parser.add_argument("--markdown", help="write the Markdown report here too")
     parser.add_argument(

@@ -35,6 +35,7 @@ BOTH_DATABASES = {
     "test_api_event_day",
     "test_console",
     "test_console_event_day",
+    "test_duplicates",
     "test_facilitation",
     "test_facilitation_api",
     "test_integrity",

@@ -98,7 +98,12 @@ def test_dots_table_and_invalid_voting_rules(client: TestClient) -> None:
     assert response.json()["field"] == "max_per_proposal"
     good = {"title": "Governance", "voting": {"mode": "dots", "dots": 5, "max_per_proposal": 2}}
     table = client.post(url, json=good, headers=headers).json()
-    assert table["voting"] == {"mode": "dots", "dots": 5, "max_per_proposal": 2}
+    assert table["voting"] == {
+        "mode": "dots",
+        "dots": 5,
+        "max_per_proposal": 2,
+        "weighting": "person",
+    }
     assert client.get(f"/api/tables/{table['code']}").json()["voting"]["dots"] == 5
 
 

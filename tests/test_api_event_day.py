@@ -45,7 +45,10 @@ def test_an_unknown_field_is_refused_and_changes_nothing(client: TestClient) -> 
 
 
 def test_voting_has_one_shape_in_every_answer(client: TestClient) -> None:
-    for voting in ({"mode": "approval"}, {"mode": "dots", "dots": 4, "max_per_proposal": 2}):
+    for voting in (
+        {"mode": "approval", "weighting": "person"},
+        {"mode": "dots", "dots": 4, "max_per_proposal": 2, "weighting": "organisation"},
+    ):
         event = create_event(client)
         created = client.post(
             f"/api/events/{event['id']}/tables",

@@ -328,7 +328,12 @@ def test_the_console_edits_the_tables_theme_question_and_voting_before_voting(
         "Tutela minori e famiglie fragili",
         "Quali servizi mancano nei quartieri?",
     )
-    assert table["voting"] == {"mode": "dots", "dots": 5, "max_per_proposal": 2}
+    assert table["voting"] == {
+        "mode": "dots",
+        "dots": 5,
+        "max_per_proposal": 2,
+        "weighting": "person",
+    }
 
 
 def test_once_voting_opened_the_console_says_the_method_is_locked_and_refuses_it(

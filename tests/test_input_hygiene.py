@@ -23,7 +23,7 @@ from starlette.responses import Response as StarletteResponse
 from starlette.websockets import WebSocketDisconnect
 
 from app.hygiene import BodyGuard, malformed
-from app.models import Event, Participant, Proposal, Table, Tag
+from app.models import Dissent, Event, Participant, Proposal, Table, Tag
 from app.services.errors import DomainError, Invalid
 from app.services.text import clean_line, clean_paragraphs
 from tests.conftest import ADMIN_TOKEN, make_event
@@ -293,6 +293,26 @@ def page_edit(name: str) -> Send:
     return send
 
 
+def to_voting(ctx: Ctx) -> None:
+    url = f"/api/tables/{ctx.code}/phase"
+    response = send_json(ctx, "PUT", url, {"phase": "voting"}, ctx.moderator)
+    assert response.status_code == 200, response.text
+
+
+def api_dissent(ctx: Ctx, text: str) -> Response:
+    url = f"/api/proposals/{ctx.proposal_id}/dissent"
+    return send_json(ctx, "PUT", url, {"reason": text}, ctx.participant)
+
+
+def page_dissent(ctx: Ctx, text: str) -> Response:
+    url = f"/t/{ctx.code}/proposals/{ctx.page_proposal_id}/dissent"
+    return send_form(ctx, url, {"reason": text}, htmx=True)
+
+
+def stored_reasons(ctx: Ctx) -> list[str]:
+    return [d.reason for d in ctx.rows(select(Dissent).order_by(col(Dissent.id)))]
+
+
 DOORS = [
     Door("api event title", *event_field("title")),
     Door("api event place", *event_field("place")),
@@ -316,6 +336,15 @@ DOORS = [
     Door("api reject note", moderator_note("reject"), stored_notes, prepare=prepare_notes),
     Door("api rephrase note", moderator_note("rephrase"), stored_notes, prepare=prepare_notes),
     Door("api tag name", send_tag, stored_tags),
+    Door("api dissent reason", api_dissent, stored_reasons, paragraphs=True, prepare=to_voting),
+    Door(
+        "page dissent reason",
+        page_dissent,
+        stored_reasons,
+        page=True,
+        paragraphs=True,
+        prepare=to_voting,
+    ),
     Door("api paper participant name", send_paper, participant_column("name")),
     Door("page join name", page_join("name"), participant_column("name"), page=True),
     Door(

@@ -8,6 +8,7 @@ are tried through the console and the API on a closed table and with another eve
 
 import re
 import threading
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,24 @@ class Phone:
             ).status_code
         return self._form(f"/t/{self.code}/proposals/{proposal_id}/vote", {"dots": "1"})
 
+    def dissent(self, proposal_id: int) -> int:
+        if self.door == "api":
+            return self.client.put(
+                f"/api/proposals/{proposal_id}/dissent",
+                json={"reason": "Non sono d'accordo"},
+                headers=bearer(self.token),
+            ).status_code
+        return self._form(
+            f"/t/{self.code}/proposals/{proposal_id}/dissent", {"reason": "Non sono d'accordo"}
+        )
+
+    def undissent(self, proposal_id: int) -> int:
+        if self.door == "api":
+            return self.client.delete(
+                f"/api/proposals/{proposal_id}/dissent", headers=bearer(self.token)
+            ).status_code
+        return self._form(f"/t/{self.code}/proposals/{proposal_id}/dissent/withdraw", {})
+
 
 def phone(app: FastAPI, door: str, code: str) -> Phone:
     """A phone of its own (its own cookies), joined through its door."""
@@ -107,14 +126,18 @@ def own_post(client: TestClient, door_phone: Phone) -> int:
     return int(mine[-1])
 
 
-def snapshot(client: TestClient, code: str) -> tuple[Any, Any]:
-    """Everything anyone can see of the table, moderators included."""
+def snapshot(client: TestClient, code: str) -> tuple[Any, Any, Any]:
+    """Everything anyone can see of the table, moderators included (their GET shows the
+    dissent too)."""
     public = client.get(f"/api/tables/{code}").json()
     private = client.get(f"/api/tables/{code}/moderation", headers=bearer(RUNNERS[code])).json()
-    return public, private
+    runner = client.get(f"/api/tables/{code}", headers=bearer(RUNNERS[code])).json()
+    return public, private, runner
 
 
-ACTIONS = ("post", "edit", "withdraw", "vote")
+ACTIONS = ("post", "edit", "withdraw", "vote", "dissent", "undissent")
+# The actions on someone else's post, in the discussion or voting phase.
+ON_THE_WALL = ("vote", "dissent", "undissent")
 DOORS = ("api", "form", "htmx")
 
 
@@ -151,6 +174,8 @@ def test_a_removed_participant_is_refused_by_every_door(
     set_phase(client, code, "voting")
     before = snapshot(client, code)
     assert me.vote(target) == 403
+    assert me.dissent(target) == 403
+    assert me.undissent(target) == 403
     assert snapshot(client, code) == before
 
 
@@ -175,8 +200,8 @@ def test_closed_table_and_wrong_phase_refuse_every_door_alike(
     mine = own_post(client, me)
     other = join(client, code)
     target = post(client, code, other, "Centro diurno aperto anche il sabato")
-    proposal_id = target if action == "vote" else mine
-    wrong = "collect" if action == "vote" else "voting"
+    proposal_id = target if action in ON_THE_WALL else mine
+    wrong = "collect" if action in ON_THE_WALL else "voting"
     for phase in ("closed", wrong):
         set_phase(client, code, phase)
         before = snapshot(client, code)
@@ -193,7 +218,7 @@ def test_a_participant_of_another_table_is_refused(
     _, elsewhere = create_table(client)
     owner = join(client, code)
     target = post(client, code, owner, "Doposcuola nei quartieri")
-    if action == "vote":
+    if action in ON_THE_WALL:
         set_phase(client, code, "voting")
         set_phase(client, elsewhere, "voting")
     stranger = phone(app, door, elsewhere)
@@ -230,6 +255,7 @@ MODERATOR_ACTIONS: list[tuple[str, str, str, dict[str, Any], str, dict[str, str]
         {"survivor_id": "{pid}", "proposal_ids": "{pid2}"},
     ),
     ("remove", "DELETE", "/participants/{author}", {}, "/participants/{author}/remove", {}),
+    ("reason", "POST", "/dissent/{reason}/accept", {}, "/dissent/{reason}/accept", {}),
     ("paper", "POST", "/paper-participants", {"name": "Rosa"}, "/paper", {"name": "Rosa"}),
 ]
 
@@ -260,6 +286,15 @@ def test_moderator_actions_refused_alike_on_a_closed_table_and_from_another_even
         row = session.get(Proposal, pid)
         assert row is not None
         ids = {"pid": pid, "pid2": pid2, "author": row.participant_id}
+    if action[0] == "reason":  # a dissent's reason to decide on (issue 18)
+        set_phase(client, code, "voting")
+        critic = join(client, code)
+        put = client.put(
+            f"/api/proposals/{pid}/dissent", json={"reason": "Troppo caro"}, headers=bearer(critic)
+        )
+        assert put.status_code == 200, put.text
+        runner = client.get(f"/api/tables/{code}", headers=bearer(RUNNERS[code])).json()
+        ids["reason"] = runner["proposals"][0]["dissent"]["reasons"][0]["id"]
 
     def call(token: str) -> int:
         if door == "api":
@@ -574,6 +609,7 @@ def test_the_console_and_the_api_register_one_list_of_actions() -> None:
         ("POST", "/run/{token}/{code}/merges/cancel"),  # closes the merge panel: no write
         ("POST", "/run/{token}/{code}/synthesis/preview"),  # renders what is typed: no write
         ("POST", "/api/tables/{code}/facilitator-link"),  # the event's moderator only
+        ("POST", "/run/{token}/{code}/glossary"),  # the event's (PATCH /api/events/{id})
         ("POST", "/api/tables/{code}/participants"),  # a participant joins
         ("POST", "/api/tables/{code}/proposals"),  # a participant posts
     }
@@ -603,7 +639,8 @@ def test_every_listed_action_refuses_another_events_link_alike(
     _, foreign = create_table(client)
     author = join(client, code)
     pid = post(client, code, author, "Mensa solidale")
-    ids = {"proposal_id": pid, "merge_id": 1, "tag_id": 1, "participant_id": 1}
+    # Any other id in a path (a merge's, a tag's, a dissent's...) is 1: refused before it is read.
+    ids = defaultdict(lambda: 1, {"proposal_id": pid})
     page = client.get(f"/t/{code}").text  # any page of this browser carries its CSRF token
     token = RUNNERS[foreign]
     before = snapshot(client, code)
@@ -613,13 +650,13 @@ def test_every_listed_action_refuses_another_events_link_alike(
             method, path = action.api
             status = client.request(
                 method,
-                f"/api/tables/{code}{path.format(**ids)}",
+                f"/api/tables/{code}{path.format_map(ids)}",
                 json={},
                 headers=bearer(token),
             ).status_code
         elif door == "console" and action.console:
             status = client.post(
-                f"/run/{token}/{code}{action.console.format(**ids)}",
+                f"/run/{token}/{code}{action.console.format_map(ids)}",
                 data={"csrf_token": csrf_of(page)},
                 headers=HTMX,
             ).status_code

@@ -1,16 +1,23 @@
 """The invariants of docs/security.md, checked after every step of random sequences.
 
-A hypothesis state machine joins, posts, votes (from phones and for paper participants),
-hides, restores, merges, undoes merges, removes people and changes phases on one dots table,
+A hypothesis state machine joins (in stakeholder categories and organisations), posts,
+votes (from phones and for paper participants), hides, restores, merges, undoes merges,
+removes and erases people, disagrees and withdraws dissent and changes phases on one dots
+table,
 on SQLite and on PostgreSQL. After every step: each tally is the sum of the counted votes in
 the live state and in the minutes; nobody is over budget or cap; a removed participant's
 votes count nowhere; every vote the service acknowledged is there until a moderator's action
 moves it, and an undo of a merge gives back only what the merge moved: a vote changed or
 withdrawn on the merged post since stays as acknowledged (a rule votes on merged posts to
 interleave with undos); a tap sent from a count that is not the stored one (another tab's
-page) changes nothing.
+page) changes nothing. The consensus across categories (services/consensus.py) keeps its
+properties: shares in [0, 1], raw tallies the same under every counting rule, the
+organisation rule as a sum over organisations, and no group under N anywhere, nor any group
+in a draft or on a screen while the table runs. Dissent never moves a vote, counts no
+removed participant and never stays on a merged post.
 """
 
+from fractions import Fraction
 from typing import Any
 
 import hypothesis.strategies as st
@@ -30,13 +37,31 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app import ratelimit
-from app.models import Participant, Proposal, Table, Vote
+from app.models import Dissent, Participant, Proposal, Table, Vote
 from app.reports.data import build_table_report
-from app.services import moderation, phases, proposals, state, voting
+from app.reports.privacy import WITHHELD
+from app.services import consensus, dissent, moderation, phases, privacy, proposals, state, voting
 from app.services.errors import DomainError
 from tests.conftest import make_event, make_participant, make_table
 
 BUDGET, CAP = 5, 3
+N = 3  # TAVOLI_REPORT_MIN_GROUP's default, the screens' too
+CATEGORIES = ["Comune / ente pubblico", "Ente del Terzo Settore", "Cittadino/a"]
+ORGANISATIONS = ["", "Comune di Baronissi", "COMUNE DI BARONISSI", "Coop. Il Faro", "APS Il Ponte"]
+
+
+def _by_organisation(voters: list[consensus.Voter], proposal_id: int) -> Fraction:
+    """The organisation rule written out: per organisation, its points on the proposal over
+    its voters; one person without an organisation (or erased) is their own."""
+    total = Fraction(0)
+    keys = {v.organisation for v in voters if v.organisation and not v.erased}
+    for key in keys:
+        members = [v for v in voters if v.organisation == key and not v.erased]
+        total += Fraction(sum(v.votes.get(proposal_id, 0) for v in members), len(members))
+    total += sum(v.votes.get(proposal_id, 0) for v in voters if not v.organisation or v.erased)
+    return total
+
+
 TITLES = ["Bus per le frazioni", "Asilo nido comunale", "Centro diurno", "Sportello casa"]
 
 
@@ -127,12 +152,18 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 self.session.rollback()
                 return None
 
-        @rule(target=people)
-        def join(self) -> Any:
+        @rule(
+            target=people,
+            category=st.sampled_from(["", *CATEGORIES]),
+            organisation=st.sampled_from(ORGANISATIONS),
+        )
+        def join(self, category: str, organisation: str) -> Any:
             table = self._fresh_table()
             if table.phase == "closed":
                 return multiple()
-            person, _ = make_participant(self.session, table)
+            person, _ = make_participant(
+                self.session, table, category=category, organisation=organisation
+            )
             return person.id or 0
 
         @rule(target=posts, who=people, title=st.sampled_from(TITLES))
@@ -281,6 +312,35 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 self.removed.add(who)
             self._reload_acknowledged()
 
+        @rule(who=people, chance=st.integers(0, 5))
+        def erase(self, who: int, chance: int) -> None:
+            """Art. 17: the person's data go, their anonymous votes stay in every count."""
+            person = self.session.get(Participant, who)
+            if chance or person is None:
+                return
+            self._try(lambda: privacy.erase_participant(self.session, participant=person))
+            self._reload_acknowledged()
+
+        @rule(who=people, post=posts, reason=st.sampled_from(["", "Costa troppo", "Non serve"]))
+        def disagree(self, who: int, post: int, reason: str) -> None:
+            """Dissent (issue 18) beside the votes: it must never move one (the invariants
+            compare the stored votes with the acknowledged ones, which this leaves alone)."""
+            person = self.session.get(Participant, who)
+            assert person is not None
+            self._try(
+                lambda: dissent.set_dissent(
+                    self.session, participant=person, proposal_id=post, reason=reason
+                )
+            )
+
+        @rule(who=people, post=posts)
+        def withdraw_dissent(self, who: int, post: int) -> None:
+            person = self.session.get(Participant, who)
+            assert person is not None
+            self._try(
+                lambda: dissent.withdraw_dissent(self.session, participant=person, proposal_id=post)
+            )
+
         @rule(
             phase=st.sampled_from(["collect", "voting", "voting", "voting", "discussion", "closed"])
         )
@@ -314,6 +374,44 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
             assert report.total_votes == sum(sums.get(p.id, 0) for p in current.visible)
 
         @invariant()
+        def consensus_figures_hold_and_no_group_under_n_shows(self) -> None:
+            """Support shares in [0, 1]; the raw tallies the same under every rule (the
+            person rule's weighted tally is the tally); the organisation rule is the sum
+            over organisations of their points over their voters; no group under N, and
+            no group at all in a draft or on a screen while the table runs."""
+            self.session.expire_all()
+            table = self._fresh_table()
+            current = state.table_state(self.session, table)
+            on_wall = {p.id: p.tally for p in current.visible}
+            voters = voting.consensus_voters(self.session, table, current.event)
+            entries = [consensus.Entry(p.id, p.number, p.tally) for p in current.visible]
+            counted = [v for v in voters if any(v.votes.get(i, 0) for i in on_wall)]
+            for rule_key in consensus.RULES:
+                result = consensus.compute(voters, entries, min_group=N, weighting=rule_key)
+                assert {x.entry.id: x.entry.tally for x in result.lines} == on_wall
+                for g in result.groups:
+                    assert g.voters >= N, g
+                for line in result.lines:
+                    assert all(0 <= s.share <= 1 for s in line.support), line
+                    if rule_key == "person":
+                        assert line.weighted == line.entry.tally
+                    if rule_key == "organisation":
+                        assert line.weighted == _by_organisation(counted, line.entry.id)
+            report = build_table_report(self.session, table, min_group=N)
+            if report.draft:
+                assert not report.consensus and not report.consensus_groups
+                assert all(not line.support for line in report.lines)
+                assert (report.rankings or {}).get("bridging") is None
+                assert current.consensus is None  # the screens: totals only
+            else:
+                for group in report.consensus_groups:
+                    assert group.voters is WITHHELD or (
+                        isinstance(group.voters, int) and group.voters >= N
+                    )
+                assert current.consensus is not None
+                assert all(g.voters >= N for g in current.consensus.groups)
+
+        @invariant()
         def nobody_over_budget_or_cap(self) -> None:
             visible = {
                 p.id
@@ -329,6 +427,23 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 if vote.proposal_id in visible:
                     used[vote.participant_id] = used.get(vote.participant_id, 0) + vote.dots
             assert all(total <= BUDGET for total in used.values()), used
+
+        @invariant()
+        def dissent_counts_only_the_present_and_never_sits_on_a_merged_post(self) -> None:
+            rows = list(
+                self.session.exec(
+                    select(Dissent, Proposal.status)
+                    .join(Proposal, col(Proposal.id) == Dissent.proposal_id)
+                    .where(Proposal.table_id == self.table_id)
+                )
+            )
+            assert not [d for d, _status in rows if d.participant_id in self.removed]
+            assert not [d for d, status in rows if status == "merged"]  # carried to survivors
+            counted: dict[int, int] = {}
+            for d, _status in rows:
+                counted[d.proposal_id] = counted.get(d.proposal_id, 0) + 1
+            current = state.table_state(self.session, self._fresh_table())
+            assert {pid: d.count for pid, d in current.dissent.items()} == counted
 
         @invariant()
         def every_acknowledged_vote_is_there(self) -> None:

@@ -124,7 +124,7 @@ def test_the_api_takes_scores_and_shows_the_methods_json(
     refused = client.put(vote, json={"dots": 4}, headers=headers)
     assert refused.status_code == 422 and refused.json()["field"] == "dots"
     shown = client.get(f"/api/tables/{code}").json()
-    assert shown["voting"] == {"mode": "score", "max": 3}
+    assert shown["voting"] == {"mode": "score", "max": 3, "weighting": "person"}
 
 
 def test_the_phone_draws_the_methods_control_and_unit(client: TestClient, engine: Engine) -> None:

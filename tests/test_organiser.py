@@ -204,7 +204,12 @@ def test_the_voting_method_changes_until_voting_opens_once(client: TestClient, d
     dots = {"voting": {"mode": "dots", "dots": 6, "max_per_proposal": 2}}
     changed = client.patch(path, json=dots, headers=auth)
     assert changed.status_code == 200, changed.text
-    assert changed.json()["voting"] == {"mode": "dots", "dots": 6, "max_per_proposal": 2}
+    assert changed.json()["voting"] == {
+        "mode": "dots",
+        "dots": 6,
+        "max_per_proposal": 2,
+        "weighting": "person",
+    }
     bad = client.patch(
         path, json={"voting": {"mode": "dots", "dots": 2, "max_per_proposal": 3}}, headers=auth
     )

@@ -93,17 +93,24 @@ def _hall(session: Session) -> Hall:
     )
 
 
-def test_the_similarity_folds_accents_and_apostrophes_and_needs_two_tables() -> None:
-    a = themes.ThemePost(1, 10, "Più attività per l'autonomia")
-    b = themes.ThemePost(2, 11, "Piu' attivita per l’autonomia dei ragazzi")
-    c = themes.ThemePost(3, 10, "Più attività per l'autonomia")  # same table as a
-    assert themes.terms(a.title) == themes.terms("piu attivita autonomia")
+def test_themes_fold_accents_and_apostrophes_and_need_two_tables() -> None:
+    a = themes.ThemePost(1, 10, "Più attività per l'autonomia", kind="proposal")
+    b = themes.ThemePost(2, 11, "Piu' attivita per l’autonomia dei ragazzi", kind="proposal")
+    c = themes.ThemePost(3, 10, "Più attività per l'autonomia", kind="proposal")  # a's table
     groups = themes.suggest([a, b, c])
     assert [sorted(p.id for p in g) for g in groups] == [[1, 2, 3]]
     # Two posts of one table alone are never a theme (the table merges its duplicates).
     assert themes.suggest([a, c]) == []
-    # Unrelated wording is not grouped.
+    # Unrelated wording is not grouped; an offer never joins a request.
     assert themes.suggest([a, themes.ThemePost(4, 11, "Orti urbani condivisi")]) == []
+    offer = themes.ThemePost(5, 11, "Più attività per l'autonomia", kind="resource")
+    assert themes.suggest([a, offer]) == []
+    # The field's glossary: an abbreviation meets its expansion.
+    sad = themes.ThemePost(6, 10, "Potenziare il SAD nei piccoli Comuni", kind="proposal")
+    long = themes.ThemePost(
+        7, 11, "Potenziare l'assistenza domiciliare nei piccoli Comuni", kind="proposal"
+    )
+    assert [sorted(p.id for p in g) for g in themes.suggest([sad, long])] == [[6, 7]]
 
 
 def test_the_plenary_puts_the_tables_side_by_side(client: TestClient, session: Session) -> None:

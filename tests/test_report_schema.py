@@ -123,7 +123,23 @@ def _event_keys_in_table(doc: Doc) -> None:
 
 
 def _next_version(doc: Doc) -> None:
-    doc["schema"] = "tavoli.report/2"
+    doc["schema"] = "tavoli.report/3"
+
+
+def _unknown_ranking(doc: Doc) -> None:
+    doc["ranking_adopted"] = "popularity"
+
+
+def _unknown_weighting(doc: Doc) -> None:
+    doc["voting"]["weighting"] = "money"
+
+
+def _support_over_one(doc: Doc) -> None:
+    doc["proposals"][0]["consensus"]["groups"][0]["support"] = 1.5
+
+
+def _drop_weighted_tally(doc: Doc) -> None:
+    del doc["proposals"][0]["weighted_tally"]
 
 
 def _unknown_phase(doc: Doc) -> None:
@@ -159,6 +175,10 @@ TABLE_CORRUPTIONS: list[Callable[[Doc], None]] = [
     _local_time,
     _event_keys_in_table,
     _next_version,
+    _unknown_ranking,
+    _unknown_weighting,
+    _support_over_one,
+    _drop_weighted_tally,
     _unknown_phase,
     _bad_date,
 ]

@@ -240,7 +240,22 @@ def test_csv_and_xlsx_have_the_same_columns_in_the_same_order(
         _("Voting"),
         _("Voters"),
     ]
-    assert rows[0][-4:] == [_("Proxy input"), _("Proxy votes"), _("Merged from"), _("Version")]
+    assert rows[0][-14:] == [
+        _("Proxy input"),
+        _("Proxy votes"),
+        _("Merged from"),
+        _("Counting rule"),
+        _("Weighted votes"),
+        _("Rank by weighted votes"),
+        _("Rank by consensus"),
+        _("Bridging score"),
+        _("Support by group"),
+        _("Ranking adopted"),
+        _("Disagree"),
+        _("Disagreement by category"),
+        _("Reasons for disagreeing"),
+        _("Version"),
+    ]
 
     # The event's CSV lists every category of the event; a table's sheet, those it has.
     event, book = _event_book(session, known)

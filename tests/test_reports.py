@@ -210,7 +210,7 @@ def _table_report(session: Session, known: Known) -> data.TableReport:
 
 def test_json(session: Session, known: Known) -> None:
     body = json.loads(reports.render_table(_table_report(session, known), "json"))
-    assert body["schema"] == "tavoli.report/1"
+    assert body["schema"] == "tavoli.report/2"
     assert body["participants"]["total"] == PARTICIPANTS
     assert body["participants"]["by_category"][CITTADINO] == "< 3"
     assert body["totals"] == {"proposals": 5, "votes": TOTAL_VOTES}
@@ -317,7 +317,7 @@ def test_pdf_text(session: Session, known: Known) -> None:
     assert "< 3" in text
     assert f"{TOTAL_VOTES} voti" in text
     assert "Pubblicità molesta" not in text
-    assert re.search(r"\b1\s*/\s*2\b", text)  # page numbers
+    assert re.search(r"\b1\s*/\s*3\b", text)  # page numbers
 
 
 def test_html_and_markdown_are_inert(session: Session, known: Known) -> None:

@@ -50,6 +50,8 @@ def table_json(
         "question": table.question,
         "phase": table.phase,
         "voting": voting_json(table),
+        # The ranking the results view shows and the minutes adopt (PUT …/ranking).
+        "ranking": table.ranking,
         "results_hidden": table.results_hidden,
         "tallies_shown": not hidden,
         "screen": {"mode": table.screen_mode, "spotlight_id": table.spotlight_id},
@@ -57,6 +59,16 @@ def table_json(
         "participants": state.participants,
         "proposals": [_public(p.as_json(), hidden) for p in state.visible],
     }
+    if audience == MODERATOR:  # the runner's own GET: each proposal's dissent, never who
+        for proposal in data["proposals"]:
+            found = state.dissent.get(proposal["id"])
+            proposal["dissent"] = {
+                "count": found.count if found else 0,
+                "reasons": [
+                    {"id": r.id, "text": r.text, "status": r.status}
+                    for r in (found.reasons if found else ())
+                ],
+            }
     if people is not None:
         data["people"] = people
     return data
@@ -69,7 +81,8 @@ def _public(proposal: dict[str, Any], hidden: bool) -> dict[str, Any]:
 
 
 def voting_json(table: Table) -> dict[str, Any]:
-    return method_of(table).json(table)
+    """The method's settings and the table's fair counting rule (`weighting`)."""
+    return {**method_of(table).json(table), "weighting": table.weighting}
 
 
 class Fragments:

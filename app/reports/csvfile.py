@@ -61,6 +61,16 @@ def columns(categories: tuple[str, ...]) -> list[Column]:
         Column(_("Proxy input"), "figure", 10),
         Column(_("Proxy votes"), "figure", 10),
         Column(_("Merged from"), "text", 25),
+        Column(_("Counting rule"), "text", 18),
+        Column(_("Weighted votes"), "figure", 10),
+        Column(_("Rank by weighted votes"), "figure", 10),
+        Column(_("Rank by consensus"), "figure", 10),
+        Column(_("Bridging score"), "figure", 10),
+        Column(_("Support by group"), "text", 40),
+        Column(_("Ranking adopted"), "text", 18),
+        Column(_("Disagree"), "figure", 10),
+        Column(_("Disagreement by category"), "text", 25),
+        Column(_("Reasons for disagreeing"), "text", 45),
         Column(_("Version"), "text", 12),
     ]
 
@@ -83,8 +93,27 @@ def values(report: TableReport, line: Line, categories: tuple[str, ...]) -> list
         _proxy(line.proxy, report.min_group),
         raw_cell(line.proxy_votes, report.min_group),
         " | ".join(line.merged_from),
+        labels.rule_name(report.weighting),
+        round(line.weighted, 1),
+        _position(report, "weighted", line),
+        _position(report, "bridging", line),
+        round(line.bridging, 4) if line.bridging is not None else "",
+        " · ".join(
+            f"{labels.group_name(g)}: {labels.support_cell(g, s, report.min_group)}"
+            for g, s in zip(report.consensus_groups, line.support, strict=True)
+        ),
+        labels.ranking_name(report.ranking),
+        line.dissent,
+        labels.dissent_breakdown(line, report.categories, report.min_group),
+        " | ".join(line.dissent_reasons),
         labels.draft() if report.draft else labels._("final"),
     ]
+
+
+def _position(report: TableReport, ranking: str, line: Line) -> int | str:
+    """The line's place in a ranking ("" when the ranking is not given)."""
+    ids = (report.rankings or {}).get(ranking)
+    return ids.index(line.id) + 1 if ids and line.id in ids else ""
 
 
 def _proxy(flag: bool | None, min_group: int) -> str:

@@ -11,8 +11,17 @@ from dataclasses import dataclass, replace
 
 from sqlmodel import Session, col, func, select
 
-from app.enums import Phase, Status
-from app.models import KINDS, Event, Participant, PhaseChange, Proposal, Table, Vote
+from app.enums import Phase, Ranking, Status
+from app.models import (
+    KINDS,
+    Event,
+    Participant,
+    PhaseChange,
+    Proposal,
+    RankingChange,
+    Table,
+    Vote,
+)
 from app.reports.privacy import (
     WITHHELD,
     Cell,
@@ -21,11 +30,14 @@ from app.reports.privacy import (
     group_cell,
     organisation_groups,
 )
+from app.services import consensus
+from app.services.dissent import dissent_by_category, dissent_by_proposal
 from app.services.organisations import canonical, organisation_key
 from app.services.plenary import Item as PlenaryItem
 from app.services.plenary import plenary
 from app.services.privacy import erase_after, notice_filled
 from app.services.state import ProposalView, table_state
+from app.services.voting import consensus_voters
 
 TIE_ROOM = 5  # a priority list shows this many more lines at most, to keep a tie whole
 OFF_WALL = (Status.HIDDEN, Status.REJECTED, Status.PENDING, Status.REPHRASE, Status.WITHDRAWN)
@@ -60,6 +72,28 @@ class Step:
 
 
 @dataclass(frozen=True)
+class ConsensusGroup:
+    """A qualifying group of the consensus across categories, as the minutes print it."""
+
+    kind: str  # "category", "none" (no category) or "others" (small categories pooled)
+    category: str  # the category ("" for "none" and "others")
+    name: str  # as the JSON report names it ("Nessuna categoria", "Altre categorie")
+    voters: Cell  # WITHHELD when one of its categories is withheld in the breakdown
+
+
+@dataclass(frozen=True)
+class GroupSupport:
+    supporters: Cell
+    share: float | None  # None: withheld with its group
+
+
+@dataclass(frozen=True)
+class RankingStep:
+    ranking: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
 class Line:
     """One proposal on the wall, with its votes."""
 
@@ -77,6 +111,20 @@ class Line:
     proxy_votes: Cell  # dots the moderator gave for paper participants
     merged_from: tuple[str, ...]  # titles of the duplicates folded into it
     edited: bool
+    # The count under the table's rule (services/consensus.py): the tally itself under
+    # "person"; always a total, so drafts carry it too.
+    weighted: float = 0.0
+    # Aligned with TableReport.consensus_groups; () in drafts and wherever figures by
+    # category are not printed (the privacy rule of the breakdown).
+    support: tuple[GroupSupport, ...] = ()
+    bridging: float | None = None
+    disagreement: float | None = None  # the fallback score, when there is no bridging one
+    # "Non sono d'accordo" (services/dissent.py): how many disagree, the reasons a moderator
+    # let through (no name), and the count by category under the same marks as the votes
+    # (aligned with the report's categories; () in a draft or a table without breakdown).
+    dissent: int = 0
+    dissent_reasons: tuple[str, ...] = ()
+    dissent_by_category: tuple[Cell, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,11 +188,36 @@ class TableReport:
     merged: int
     synthesis: str
     min_group: int
+    weighting: str = "person"  # the fair counting rule (services/consensus.RULES)
+    ranking: str = "tally"  # the ranking the table adopted (chosen, and available)
+    # The consensus across categories, printed only where the breakdown by category is:
+    # False in drafts and in the minutes that withhold the breakdown (groups then ()).
+    consensus: bool = False
+    consensus_groups: tuple[ConsensusGroup, ...] = ()
+    left_out: int = 0  # voters in categories under N that do not pool to N
+    bridging_reason: str = ""  # msgid: why there is no bridging score ("" when there is)
+    # Proposal ids, first first: "tally" and "weighted" always, "bridging" None when there is
+    # no score (or no breakdown to print it from).
+    rankings: dict[str, tuple[int, ...] | None] | None = None
+    ranking_steps: tuple[RankingStep, ...] = ()
 
     @property
     def draft(self) -> bool:
         """Downloaded while the table runs: a "bozza", with totals only."""
         return self.phase != Phase.CLOSED
+
+    def ranked(self, ranking: str) -> tuple[Line, ...]:
+        """The lines in one ranking's order (() when it cannot be made)."""
+        ids = (self.rankings or {}).get(ranking)
+        if ids is None:
+            return ()
+        by_id = {line.id: line for line in self.lines}
+        return tuple(by_id[i] for i in ids if i in by_id)
+
+    @property
+    def fallback(self) -> bool:
+        """The pairwise-disagreement score is printed (no bridging score, figures shown)."""
+        return self.consensus and not self.consensus_groups[1:]
 
     @property
     def breakdown(self) -> bool:
@@ -157,6 +230,11 @@ class TableReport:
     @property
     def proposals(self) -> int:
         return len(self.lines)
+
+    @property
+    def dissented(self) -> tuple[Line, ...]:
+        """The proposals someone disagrees with, in the order of the priorities."""
+        return tuple(line for line in self.lines if line.dissent)
 
     def top(self, n: int = 10) -> tuple[Line, ...]:
         """The first `n` proposals with votes, never cut through a tie: those that share the
@@ -440,17 +518,64 @@ def build_table_report(
     proxy_exact = not withheld and _proxy_shown(active, hidden, min_group)
     standings = current.standings
     votes_by = _votes_by_category(session, [p.id for _rank, p in standings])
+    computed = consensus.compute(
+        consensus_voters(session, table, event),
+        [consensus.Entry(view.id, view.number, view.tally) for _rank, view in standings],
+        min_group=min_group,
+        weighting=table.weighting,
+        order=event.categories,
+    )
+    # The consensus's figures are by category: printed where the breakdown is, never in a
+    # draft; a group with a category the breakdown withholds ("*") is withheld too (the
+    # pool of the categories under N ("< N") is printed: it mixes N voters or more).
+    shown_consensus = not withheld
+    counted_groups = tuple(
+        ConsensusGroup(
+            g.kind,
+            g.category,
+            g.name,
+            WITHHELD if any(hidden.get(c, 0) is WITHHELD for c in g.members) else g.voters,
+        )
+        for g in computed.groups
+    )
+    ids = [p.id for _rank, p in standings]
+    dissent = dissent_by_proposal(session, ids)
+    dissent_by = dissent_by_category(session, ids) if categories else {}
     lines = tuple(
-        _line(
-            view,
-            rank,
-            categories,
-            votes_by.get(view.id, {}),
-            hidden,
-            paper=paper,
-            proxy_exact=proxy_exact,
+        replace(
+            _with_consensus(
+                _line(
+                    view,
+                    rank,
+                    categories,
+                    votes_by.get(view.id, {}),
+                    hidden,
+                    paper=paper,
+                    proxy_exact=proxy_exact,
+                ),
+                computed.line(view.id),
+                counted_groups if shown_consensus else None,
+            ),
+            dissent=dissent[view.id].count if view.id in dissent else 0,
+            dissent_reasons=dissent[view.id].accepted if view.id in dissent else (),
+            # A small category's dissenters are hidden like its votes and its head count.
+            dissent_by_category=tuple(
+                hidden.get(c, dissent_by.get(view.id, {}).get(c, 0)) for c in categories
+            ),
         )
         for rank, view in standings
+    )
+    rankings = dict(computed.rankings)
+    if not shown_consensus:
+        rankings[Ranking.BRIDGING] = None
+    adopted = table.ranking if rankings.get(table.ranking) is not None else Ranking.TALLY
+    ranking_steps = tuple(
+        RankingStep(c.ranking, _aware(c.at))
+        for c in session.exec(
+            select(RankingChange)
+            .where(RankingChange.table_id == table.id)
+            .order_by(col(RankingChange.at), col(RankingChange.id))
+        )
     )
     statuses: dict[str, int] = defaultdict(int)
     for view in current.proposals:
@@ -513,6 +638,38 @@ def build_table_report(
         merged=statuses["merged"],
         synthesis=table.synthesis,
         min_group=min_group,
+        weighting=table.weighting,
+        ranking=adopted,
+        consensus=shown_consensus,
+        consensus_groups=counted_groups if shown_consensus else (),
+        left_out=computed.left_out if shown_consensus else 0,
+        bridging_reason=computed.reason if shown_consensus else "",
+        rankings=rankings,
+        ranking_steps=ranking_steps,
+    )
+
+
+def _with_consensus(
+    line: Line, computed: consensus.Line | None, groups: tuple[ConsensusGroup, ...] | None
+) -> Line:
+    """The line with its weighted tally and, where printed, its support by group."""
+    if computed is None:
+        return replace(line, weighted=float(line.votes))
+    weighted = float(computed.weighted)
+    if groups is None:
+        return replace(line, weighted=weighted)
+    support = tuple(
+        GroupSupport(WITHHELD, None)
+        if not isinstance(group.voters, int)
+        else GroupSupport(s.supporters, s.share)
+        for group, s in zip(groups, computed.support, strict=True)
+    )
+    return replace(
+        line,
+        weighted=weighted,
+        support=support,
+        bridging=computed.bridging,
+        disagreement=computed.disagreement,
     )
 
 

@@ -10,8 +10,18 @@ from babel.numbers import format_decimal
 
 from app import i18n
 from app.enums import Status, VotingMode
-from app.reports.data import EventInfo, EventReport, Line, Named, Organisation, TableReport
-from app.reports.privacy import Cell, Withheld
+from app.reports.data import (
+    ConsensusGroup,
+    EventInfo,
+    EventReport,
+    GroupSupport,
+    Line,
+    Named,
+    Organisation,
+    TableReport,
+)
+from app.reports.privacy import WITHHELD, Cell, Withheld
+from app.services.consensus import ranking_of, rule_of
 from app.services.methods import METHODS, of_mode
 from app.templating import KIND_GROUPS, KIND_LABELS, N_, PHASE_LABELS
 
@@ -129,6 +139,37 @@ def breakdown(line: Line, categories: tuple[str, ...], min_group: int) -> str:
         other = _("other categories")
         parts.append(f"{other} {number(hidden)}")
     return " · ".join(parts)
+
+
+def dissent_count(count: int) -> str:
+    """“3 non sono d'accordo”: a proposal's dissent in the minutes."""
+    return i18n.ngettext("%(num)s disagrees", "%(num)s disagree", count) % {"num": number(count)}
+
+
+def dissent_breakdown(line: Line, categories: tuple[str, ...], min_group: int) -> str:
+    """A proposal's dissenters by category, as `breakdown` prints its votes: the printed
+    categories by name, the hidden ones as one figure. "" in a draft (no categories)."""
+    if not categories or not line.dissent_by_category:
+        return ""
+    shown = [
+        (c, v)
+        for c, v in zip(categories, line.dissent_by_category, strict=True)
+        if isinstance(v, int)
+    ]
+    parts = [f"{category(c)} {number(v)}" for c, v in shown if v]
+    hidden = line.dissent - sum(v for _c, v in shown)
+    if hidden and len(shown) < len(categories):
+        parts.append(f"{_('other categories')} {number(hidden)}")
+    return " · ".join(parts)
+
+
+def dissent_note() -> str:
+    """What the dissent section says once, in every format."""
+    return _(
+        "Participants could say they disagree with a proposal, with an optional reason. "
+        "Disagreement changes no vote. Reasons are printed without names, only those the "
+        "moderator accepted; by category only where the minutes print categories."
+    )
 
 
 def shown_proxy_votes(line: Line) -> bool:
@@ -497,3 +538,229 @@ def event_closing(report: EventReport) -> Closing:
         signatory=signatory,
         signature=signature,
     )
+
+
+# --- consensus across categories and the fair counting rule (services/consensus.py) ---------
+
+
+def rule_name(weighting: str) -> str:
+    """“Una persona, un voto”: the table's fair counting rule, named in the minutes' head."""
+    return _(rule_of(weighting).label)
+
+
+def rule_explained(weighting: str) -> str:
+    return _(rule_of(weighting).explanation)
+
+
+def ranking_name(key: str) -> str:
+    """“per voti”, “per consenso trasversale”, “per voti ponderati”."""
+    return _(ranking_of(key).label)
+
+
+def weighted(value: float) -> str:
+    """A weighted tally, with one decimal (“2,7”)."""
+    return format_decimal(value, format="#,##0.0", locale=i18n.current_locale())
+
+
+def score(value: float | None) -> str:
+    return (
+        "—"
+        if value is None
+        else format_decimal(value, format="0.000", locale=i18n.current_locale())
+    )
+
+
+def percent(share: float) -> str:
+    return format_decimal(round(100 * share), locale=i18n.current_locale()) + "%"
+
+
+def group_name(group: ConsensusGroup) -> str:
+    if group.kind == "others":
+        return _("Other categories")
+    if group.kind == "none":
+        return _("No category")
+    return group.category
+
+
+def support_cell(group: ConsensusGroup, support: GroupSupport, min_group: int) -> str:
+    """“3 su 4 (75%)”, or the mark when the group's figures are withheld."""
+    if not isinstance(group.voters, int) or not isinstance(support.supporters, int):
+        return mark(WITHHELD, min_group)
+    return _("%(a)s of %(n)s (%(pct)s)") % {
+        "a": number(support.supporters),
+        "n": number(group.voters),
+        "pct": percent(support.share or 0.0),
+    }
+
+
+def consensus_formula(min_group: int) -> str:
+    return _(
+        "How the consensus across categories is computed: for each proposal and each group "
+        "(a category with at least %(n)s voters; the smaller ones together as “Other "
+        "categories” when they reach %(n)s), the support is the share of the group's voters who "
+        "gave it at least one vote, smoothed as (supporters + ½) / (voters + 1) so that no "
+        "group counts as zero or as everyone; the bridging score is the geometric mean of "
+        "these supports over the groups, so a proposal ranks high only if every group "
+        "backs it, and a group that ignores it weighs as much as one that loves it. Ties go "
+        "to the proposal with more votes, then to the lower number."
+    ) % {"n": number(min_group)}
+
+
+def fallback_formula() -> str:
+    return _(
+        "Without two groups to compare, the minutes give the pairwise-disagreement score "
+        "instead: b = 4/n² · Σ d(j,k), summed over every pair of people who voted for the "
+        "proposal, where n is the number of voters and d(j,k) the share of the other "
+        "proposals on which the two chose differently. It is high when a proposal is backed "
+        "by people who otherwise disagree."
+    )
+
+
+@dataclass(frozen=True)
+class Para:
+    """A paragraph of a section drawn the same way by every narrative format."""
+
+    text: str
+    note: bool = False
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table of a section: headers, which columns are figures, widths in cm (Word)."""
+
+    header: tuple[str, ...]
+    numeric: tuple[bool, ...]
+    widths: tuple[float, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+def rule_line(report: TableReport) -> str:
+    """The rule named in the head, and explained in one sentence."""
+    return f"{rule_name(report.weighting)}: {rule_explained(report.weighting)}"
+
+
+def consensus_blocks(report: TableReport) -> list[Para | Grid]:
+    """The section “Rankings and consensus”, for the HTML (and PDF), Markdown and Word."""
+    blocks: list[Para | Grid] = [
+        Para(_("Counting rule: %(rule)s") % {"rule": rule_line(report)}),
+        Para(_("Ranking adopted by the table: %(name)s.") % {"name": ranking_name(report.ranking)}),
+    ]
+    mode = report.voting_mode
+    by_weight = {pid: i for i, pid in enumerate((report.rankings or {}).get("weighted") or (), 1)}
+    blocks.append(Para(_("Ranking by votes, with the weighted votes under the counting rule:")))
+    blocks.append(
+        Grid(
+            (
+                _("Rank"),
+                _("No."),
+                _("Title"),
+                votes_heading(mode),
+                _("Weighted"),
+                _("Weighted rank"),
+            ),
+            (True, True, False, True, True, True),
+            (1.2, 1.3, 8.0, 1.8, 2.0, 2.2),
+            tuple(
+                (
+                    str(line.rank),
+                    str(line.number),
+                    line.title,
+                    number(line.votes),
+                    weighted(line.weighted),
+                    str(by_weight.get(line.id, "—")),
+                )
+                for line in report.ranked("tally")
+            ),
+        )
+    )
+    if not report.consensus:
+        blocks.append(
+            Para(
+                _(
+                    "The consensus across categories is given only in the final minutes, "
+                    "where the figures by category are printed."
+                ),
+                note=True,
+            )
+        )
+        return blocks
+    groups = report.consensus_groups
+    bridged = report.ranked("bridging")
+    if bridged:
+        blocks.append(
+            Para(_("Ranking by consensus across categories, with the support in each group:"))
+        )
+        blocks.append(
+            Grid(
+                (
+                    _("Rank"),
+                    _("No."),
+                    _("Title"),
+                    *(group_name(g) for g in groups),
+                    _("Bridging score"),
+                ),
+                (True, True, False, *(True for _g in groups), True),
+                (1.2, 1.3, 5.5, *(2.4 for _g in groups), 2.0),
+                tuple(
+                    (
+                        str(position),
+                        str(line.number),
+                        line.title,
+                        *(
+                            support_cell(g, s, report.min_group)
+                            for g, s in zip(groups, line.support, strict=True)
+                        ),
+                        score(line.bridging),
+                    )
+                    for position, line in enumerate(bridged, 1)
+                ),
+            )
+        )
+        blocks.append(Para(consensus_formula(report.min_group), note=True))
+    else:
+        blocks.append(Para(_(report.bridging_reason)))
+        blocks.append(
+            Grid(
+                (_("No."), _("Title"), *(group_name(g) for g in groups), _("Disagreement score")),
+                (True, False, *(True for _g in groups), True),
+                (1.3, 8.0, *(2.4 for _g in groups), 2.4),
+                tuple(
+                    (
+                        str(line.number),
+                        line.title,
+                        *(
+                            support_cell(g, s, report.min_group)
+                            for g, s in zip(groups, line.support, strict=True)
+                        ),
+                        score(line.disagreement),
+                    )
+                    for line in report.ranked("tally")
+                ),
+            )
+        )
+        blocks.append(Para(fallback_formula(), note=True))
+    if report.left_out:
+        blocks.append(
+            Para(
+                i18n.ngettext(
+                    "%(num)s voter belongs to categories too small to count, even together: "
+                    "left out of the score.",
+                    "%(num)s voters belong to categories too small to count, even together: "
+                    "left out of the score.",
+                    report.left_out,
+                )
+                % {"num": number(report.left_out)},
+                note=True,
+            )
+        )
+    return blocks
+
+
+def timeline_rows(report: TableReport) -> list[tuple[str, str]]:
+    """The table's timeline, oldest first: every phase change and every choice of the
+    ranking shown (the console's, logged as the table's decision)."""
+    moments = [(s.at, phase(s.phase)) for s in report.timeline] + [
+        (c.at, _("Ranking shown: %(name)s") % {"name": ranking_name(c.ranking)})
+        for c in report.ranking_steps
+    ]
+    return [(moment(at), text) for at, text in sorted(moments, key=lambda m: m[0])]

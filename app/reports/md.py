@@ -97,7 +97,8 @@ def _table(report: TableReport, level: int) -> list[str]:
         out += [f"**{_('Guiding question')}:** {esc(report.question)}", ""]
     voting = labels.voting(report.voting_mode, report.dots, report.max_per_proposal)
     out += [
-        f"**{_('Facilitator')}:** {esc(report.facilitator) or '—'} · **{_('Voting')}:** {voting}",
+        f"**{_('Facilitator')}:** {esc(report.facilitator) or '—'} · **{_('Voting')}:** {voting}"
+        f" · **{_('Counting rule')}:** {labels.rule_name(report.weighting)}",
         "",
         f"**{_('Start time')}:** {labels.clock(report.start)} · **{_('End')}:** "
         f"{labels.clock(report.end)} · **{_('Phase')}:** {labels.phase(report.phase)}",
@@ -116,7 +117,7 @@ def _timeline(report: TableReport, level: int) -> list[str]:
     _ = labels._
     if not report.timeline:
         return [_("No phase change recorded yet."), ""]
-    steps = ([labels.moment(s.at), labels.phase(s.phase)] for s in report.timeline)
+    steps = ([at, esc(text, cell=True)] for at, text in labels.timeline_rows(report))
     return _grid([_("Date and time"), _("Phase")], ["---", "---"], steps)
 
 
@@ -171,6 +172,21 @@ def _priorities(report: TableReport, level: int) -> list[str]:
     return out + _ranked(report, report.top(10))
 
 
+def _rankings(report: TableReport, level: int) -> list[str]:
+    out: list[str] = []
+    for block in labels.consensus_blocks(report):
+        if isinstance(block, labels.Para):
+            text = esc(block.text, start=True)
+            out += [f"*{text}*" if block.note else text, ""]
+        else:
+            out += _grid(
+                [esc(h, cell=True) for h in block.header],
+                ["---:" if n else "---" for n in block.numeric],
+                ([esc(c, cell=True) for c in row] for row in block.rows),
+            )
+    return out
+
+
 def _summary(report: TableReport, level: int) -> list[str]:
     return _synthesis_block(report, level + 2)
 
@@ -214,6 +230,21 @@ def _proposals(report: TableReport, level: int) -> list[str]:
     return out
 
 
+def _dissent(report: TableReport, level: int) -> list[str]:
+    out = [labels.dissent_note(), ""]
+    for line in report.dissented:
+        rows = [
+            f"- **{line.rank}. {esc(line.title)}** ({labels.numbered(line)}) — "
+            f"{labels.dissent_count(line.dissent)}"
+        ]
+        by = labels.dissent_breakdown(line, report.categories, report.min_group)
+        if by:
+            rows.append(f"  {esc(by)}")
+        rows += [f"  - «{esc(reason)}»" for reason in line.dissent_reasons]
+        out += [rows[0] + ("  " if by else ""), *rows[1:]]
+    return [*out, ""]
+
+
 def _off_wall(report: TableReport, level: int) -> list[str]:
     out = [f"- {text}" for text in labels.off_wall_lines(report)]
     return [*out, "", labels._("Counted, not printed: their text stays with the moderator."), ""]
@@ -243,8 +274,10 @@ _TABLE_DRAW: dict[str, Callable[[TableReport, int], list[str]]] = {
     "participants": _participants,
     "attendance": _attendance,
     "priorities": _priorities,
+    "rankings": _rankings,
     "summary": _summary,
     "proposals": _proposals,
+    "dissent": _dissent,
     "off_wall": _off_wall,
     "closing": lambda report, _level: _closing(labels.table_closing(report)),
 }

@@ -1,6 +1,8 @@
 """JSON open data: the report as plain values, with the schema name and version.
 
-Schema `tavoli.report/1` (one table or a whole event) is docs/report-schema.json.
+Schema `tavoli.report/2` (one table or a whole event) is docs/report-schema.json: version 2
+adds the fair counting rule (`voting.weighting`), each proposal's `weighted_tally` and
+`consensus` across categories, and the table's `rankings` and `ranking_adopted`.
 A by-category cell is a count, "< N" (a category with fewer than N people) or "*" (a
 figure withheld so that a "< N" one cannot be worked out from the totals).
 """
@@ -9,10 +11,10 @@ import datetime as dt
 import json
 from typing import Any
 
-from app.reports.data import EventInfo, EventReport, PlenaryLine, TableReport
+from app.reports.data import EventInfo, EventReport, Line, PlenaryLine, TableReport
 from app.reports.labels import raw_cell
 
-SCHEMA = "tavoli.report/1"
+SCHEMA = "tavoli.report/2"
 
 
 def _time(value: dt.datetime | None) -> str | None:
@@ -31,6 +33,7 @@ def table_data(report: TableReport) -> dict[str, Any]:
             "mode": report.voting_mode,
             "dots": report.dots,
             "max_per_proposal": report.max_per_proposal,
+            "weighting": report.weighting,
         },
         "phase": report.phase,
         "draft": report.draft,
@@ -71,13 +74,57 @@ def table_data(report: TableReport) -> dict[str, Any]:
                 "proxy_votes": raw_cell(line.proxy_votes, n),
                 "merged_from": list(line.merged_from),
                 "edited": line.edited,
+                "weighted_tally": round(line.weighted, 3),
+                "consensus": _consensus(report, line),
+                "dissent": _dissent(line, cats, n),
             }
             for line in report.lines
         ],
+        "rankings": {
+            key: list(ids) if ids is not None else None
+            for key, ids in (report.rankings or {}).items()
+        },
+        "ranking_adopted": report.ranking,
+        "ranking_timeline": [
+            {"ranking": s.ranking, "at": _time(s.at)} for s in report.ranking_steps
+        ],
+        "consensus_left_out": report.left_out if report.consensus else None,
         "totals": {"proposals": report.proposals, "votes": report.total_votes},
         "off_wall": dict(report.off_wall),
         "merged": report.merged,
         "synthesis": report.synthesis,
+    }
+
+
+def _consensus(report: TableReport, line: Line) -> dict[str, Any] | None:
+    """Support in each qualifying group and the bridging score; null in drafts and wherever
+    the breakdown by category is withheld. A withheld group's figures are "*"."""
+    if not report.consensus:
+        return None
+    return {
+        "groups": [
+            {
+                "name": group.name,
+                "voters": raw_cell(group.voters, report.min_group),
+                "supporters": raw_cell(support.supporters, report.min_group),
+                "support": round(support.share, 4) if support.share is not None else "*",
+            }
+            for group, support in zip(report.consensus_groups, line.support, strict=True)
+        ],
+        "bridging": round(line.bridging, 4) if line.bridging is not None else None,
+        "disagreement": round(line.disagreement, 4) if line.disagreement is not None else None,
+    }
+
+
+def _dissent(line: Line, cats: tuple[str, ...], n: int) -> dict[str, Any]:
+    """ "Non sono d'accordo": the count and the accepted reasons (no names); `by_category`
+    only where the minutes print categories, with the votes' marks, never in a draft."""
+    return {
+        "count": line.dissent,
+        "reasons": list(line.dissent_reasons),
+        "by_category": {
+            c: raw_cell(v, n) for c, v in zip(cats, line.dissent_by_category, strict=True)
+        },
     }
 
 

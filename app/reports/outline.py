@@ -24,14 +24,20 @@ def _off_wall(report: TableReport) -> bool:
     return bool(report.merged or report.off_wall)
 
 
+def _dissent(report: TableReport) -> bool:
+    return bool(report.dissented)
+
+
 # A table's minutes, after its head (title, question, facilitator, times).
 TABLE: tuple[Section[TableReport], ...] = (
     Section("timeline", N_("Timeline")),
     Section("participants", N_("Participants")),
     Section("attendance", N_("Attendance register")),
     Section("priorities", N_("Priorities")),
+    Section("rankings", N_("Rankings and consensus across categories")),
     Section("summary", N_("Facilitator's summary")),
     Section("proposals", N_("Proposals by kind and tag")),
+    Section("dissent", N_("Recorded disagreement"), _dissent),
     Section("off_wall", N_("Posts not on the wall"), _off_wall),
     Section("closing", N_("Closing of the session")),
 )

@@ -333,6 +333,41 @@ def _participation(ws: Worksheet, report: EventReport) -> None:
     _print(ws, 1, report.event, labels.titled(_("Participation"), report))
 
 
+def _consensus(ws: Worksheet, report: TableReport) -> None:
+    """The rankings and the consensus across categories: the same blocks as the minutes'
+    section, the first grid (votes and weighted votes) at the top with its header frozen as
+    on every sheet, then the other grids and the paragraphs under it."""
+    blocks = labels.consensus_blocks(report)
+    grids = [b for b in blocks if isinstance(b, labels.Grid)]
+    first = blocks.index(grids[0])
+    # The first grid's caption would read under it here: its header row says enough.
+    rest = [b for i, b in enumerate(blocks) if i not in (first - 1, first)]
+    row = _consensus_grid(ws, 1, grids[0]) + 2
+    ws.freeze_panes = "A2"
+    width = len(grids[0].header)
+    for block in rest:
+        if isinstance(block, labels.Para):
+            _note(ws, row, block.text, width)
+            row += 1
+        else:
+            row = _consensus_grid(ws, row + 1, block) + 2
+    _print(ws, 1, report.event, f"{labels.titled(report.title, report)} · {_consensus_name()}")
+
+
+def _consensus_grid(ws: Worksheet, top: int, block: labels.Grid) -> int:
+    cols = [
+        Column(h, "figure" if n else "text", 16 if n else 45)
+        for h, n in zip(block.header, block.numeric, strict=True)
+    ]
+    # Ranks, numbers and votes as numbers (the labels give text, for every format).
+    rows = [[int(c) if c.isdigit() else c for c in r] for r in block.rows]
+    return _grid(ws, top, cols, rows)
+
+
+def _consensus_name() -> str:
+    return labels._("Consensus")
+
+
 def _table_participation(ws: Worksheet, report: TableReport) -> None:
     """One category a row (a table has few people: a column each would only be wide)."""
     _ = labels._
@@ -423,10 +458,12 @@ def table_xlsx(report: TableReport) -> bytes:
     assert ws is not None
     _ = labels._
     used = {"history", _("Participation").casefold(), _attendance().casefold()}
+    used.add(_consensus_name().casefold())
     # A draft says so first: a long title is cut at the end of a sheet's name.
     ws.title = _sheet_name(report.title, used, prefix=_draft_prefix(report))
     _table_sheet(ws, report)
     _table_participation(wb.create_sheet(_("Participation")), report)
+    _consensus(wb.create_sheet(_consensus_name()), report)
     _table_register(wb.create_sheet(_attendance()), report)
     wb.properties.title = labels.titled(report.title, report)
     return _save(wb)

@@ -622,6 +622,20 @@ def _proposals(doc: DocumentObject, report: TableReport, level: int, footer: str
         _note(doc, _("No proposal on the wall."))
 
 
+def _dissent(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    """Per proposal: the count, by category where printed, the accepted reasons unnamed."""
+    _note(doc, labels.dissent_note())
+    for line in report.dissented:
+        p = _paragraph(doc, style="ListBullet")
+        p.add_run(f"{line.rank}. {clean(line.title)}").bold = True
+        p.add_run(f" ({labels.numbered(line)}) — {labels.dissent_count(line.dissent)}")
+        by = labels.dissent_breakdown(line, report.categories, report.min_group)
+        if by:
+            _note(doc, by)
+        for reason in line.dissent_reasons:
+            _paragraph(doc, f"«{clean(reason)}»", "ListBullet2")
+
+
 def _off_wall(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
     for text in labels.off_wall_lines(report):
         _paragraph(doc, text, "ListBullet")
@@ -640,6 +654,7 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
         doc,
         (_("Facilitator"), report.facilitator or "—"),
         (_("Voting"), labels.voting(report.voting_mode, report.dots, report.max_per_proposal)),
+        (_("Counting rule"), labels.rule_name(report.weighting)),
     )
     _meta(
         doc,
@@ -661,8 +676,8 @@ def _timeline(doc: DocumentObject, report: TableReport, level: int, footer: str)
     if report.timeline:
         _grid(
             doc,
-            [Column(_("Date and time"), 5.0), Column(_("Phase"), 4.0)],
-            [[labels.moment(s.at), labels.phase(s.phase)] for s in report.timeline],
+            [Column(_("Date and time"), 5.0), Column(_("Phase"), 7.0)],
+            [[at, text] for at, text in labels.timeline_rows(report)],
         )
     else:
         _note(doc, _("No phase change recorded yet."))
@@ -736,6 +751,23 @@ def _priorities(doc: DocumentObject, report: TableReport, level: int, footer: st
         _note(doc, _("No votes yet."))
 
 
+def _rankings(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    for block in labels.consensus_blocks(report):
+        if isinstance(block, labels.Para):
+            if block.note:
+                _note(doc, block.text)
+            else:
+                _paragraph(doc, clean(block.text))
+            continue
+        widths, _room = block.widths, _text_width(False)
+        scale = min(1.0, _room / sum(widths))
+        columns = [
+            Column(h, w * scale, numeric=n)
+            for h, w, n in zip(block.header, widths, block.numeric, strict=True)
+        ]
+        _grid(doc, columns, [[clean(c) for c in row] for row in block.rows])
+
+
 def _summary(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
     _synthesis(doc, report, level + 2)
 
@@ -766,8 +798,10 @@ _TABLE_DRAW: dict[str, _TableDrawer] = {
     "participants": _participants,
     "attendance": _attendance,
     "priorities": _priorities,
+    "rankings": _rankings,
     "summary": _summary,
     "proposals": _proposals,
+    "dissent": _dissent,
     "off_wall": _off_wall,
     "closing": _table_closing,
 }

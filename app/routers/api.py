@@ -20,12 +20,22 @@ from app.deps import (
     SettingsDep,
     TokenDep,
 )
-from app.enums import Kind, KindField, VotingMode
+from app.enums import Kind, KindField, VotingMode, Weighting, WeightingField
 from app.live.fragments import API, MODERATOR, table_json, voting_json
 from app.models import Table
 from app.reports import cards, content_disposition
 from app.routing import UnitOfWorkRoute
-from app.services import access, events, participants, privacy, proposals, state, tables, voting
+from app.services import (
+    access,
+    dissent,
+    events,
+    participants,
+    privacy,
+    proposals,
+    state,
+    tables,
+    voting,
+)
 from app.services.errors import Forbidden
 from app.web import public_base
 
@@ -60,11 +70,22 @@ class EventOut(BaseModel):
 
 # The API's schema of each shipped method (`services/methods.py`): its key as the tag, its
 # settings as the fields; the method itself checks them (`VotingRules.checked`).
-class ApprovalVoting(StrictIn):
+class CountedVoting(StrictIn):
+    """What every method's schema carries: the fair counting rule (`services/consensus.py`)."""
+
+    weighting: WeightingField | None = Field(
+        default=None,
+        description="The fair counting rule: person (one person, one ballot), organisation "
+        "(one organisation, one voice) or category (every category the same weight). Left "
+        "out: unchanged (person at creation). Only until voting has opened (409 after).",
+    )
+
+
+class ApprovalVoting(CountedVoting):
     mode: Literal[VotingMode.APPROVAL]
 
 
-class DotsVoting(StrictIn):
+class DotsVoting(CountedVoting):
     mode: Literal[VotingMode.DOTS]
     dots: int = 5
     max_per_proposal: int | None = None
@@ -177,7 +198,12 @@ def create_table(
     settings: SettingsDep,
 ) -> TableOut:
     table = tables.create_table(
-        session, event=event, title=body.title, question=body.question, voting=rules_of(body.voting)
+        session,
+        event=event,
+        title=body.title,
+        question=body.question,
+        voting=rules_of(body.voting),
+        weighting=body.voting.weighting or Weighting.PERSON,
     )
     return TableOut(
         id=table.id or 0,
@@ -299,13 +325,54 @@ def withdraw_own(
     return ChangedOut(seq=change.seq or 0)
 
 
+class DissentIn(StrictIn):
+    reason: str = Field(
+        default="",
+        description="Optional, up to 280 characters; checked by a moderator first when the "
+        "table pre-moderates.",
+    )
+
+
+@router.put("/proposals/{proposal_id}/dissent", response_model=ChangedOut)
+def set_dissent(
+    proposal_id: int,
+    session: SessionDep,
+    participant: ApiParticipantDep,
+    live: LiveDep,
+    body: DissentIn | None = None,
+) -> ChangedOut:
+    """Say "I disagree" with a proposal on the wall, with an optional reason, while the
+    table discusses or votes (409 otherwise). Absolute: sending it again changes nothing, a
+    new reason replaces the old one. It never changes a tally."""
+    change = dissent.set_dissent(
+        session,
+        participant=participant,
+        proposal_id=proposal_id,
+        reason=(body or DissentIn()).reason,
+    )
+    live.publish(change)
+    return ChangedOut(seq=change.seq or state.current_seq(session, change.table_id))
+
+
+@router.delete("/proposals/{proposal_id}/dissent", response_model=ChangedOut)
+def withdraw_dissent(
+    proposal_id: int, session: SessionDep, participant: ApiParticipantDep, live: LiveDep
+) -> ChangedOut:
+    """Withdraw one's dissent and its reason (while the table discusses or votes)."""
+    change = dissent.withdraw_dissent(session, participant=participant, proposal_id=proposal_id)
+    live.publish(change)
+    return ChangedOut(seq=change.seq or state.current_seq(session, change.table_id))
+
+
 # The token is optional here (anyone with the code reads the table; a runner's token adds
 # the hidden tallies), which OpenAPI says with an empty alternative.
 @router.get("/tables/{code}", openapi_extra={"security": [{}]})
 def get_table(request: Request, code: str, session: SessionDep, token: TokenDep) -> dict[str, Any]:
     """The table, its proposals with tallies, and the sequence number they are current at.
     With the moderator's or the table's facilitator's token, the tallies even while hidden
-    (as the console shows them) and the table's `event_id`."""
+    (as the console shows them), the table's `event_id` and each proposal's `dissent`
+    (`count`, and `reasons` as `{id, text, status}`: the ids the reasons' accept and reject
+    take; never who dissented)."""
     table = tables.resolve(session, code, client=ratelimit.address(request))
     runner = access.runs_table(session, token, table)
     current = state.table_state(session, table)
@@ -380,6 +447,11 @@ class EventEditIn(StrictIn):
     categories: list[str] | None = Field(
         default=None, description="Only before anyone has joined one of the event's tables."
     )
+    glossary: str | None = Field(
+        default=None,
+        description="The event's own abbreviations and synonyms for duplicate suggestions, "
+        "one concept a line: `PIS = pronto intervento sociale`.",
+    )
 
 
 class EventDetailsOut(BaseModel):
@@ -389,6 +461,7 @@ class EventDetailsOut(BaseModel):
     place: str
     organiser: str
     categories: list[str]
+    glossary: str
 
 
 @router.patch("/events/{event_id}", response_model=EventDetailsOut)
@@ -407,6 +480,7 @@ def edit_event(
         place=e.place,
         organiser=e.organiser,
         categories=e.categories,
+        glossary=e.glossary,
     )
 
 
@@ -439,13 +513,15 @@ def rules_of(voting: ApprovalVoting | DotsVoting) -> tables.VotingRules:
 def edit_table(
     body: TableEditIn, session: SessionDep, table: ApiRunnerTableDep, live: LiveDep
 ) -> TableDetailsOut:
-    """Edit the theme, the question and the voting method (moderator or facilitator)."""
+    """Edit the theme, the question, the voting method and the counting rule (moderator or
+    facilitator)."""
     change = tables.update_table(
         session,
         table,
         title=body.title,
         question=body.question,
         voting=rules_of(body.voting) if body.voting is not None else None,
+        weighting=body.voting.weighting if body.voting is not None else None,
     )
     live.publish(change)
     fresh = tables.table_by_code(session, table.code)

@@ -4,16 +4,16 @@ Every route takes the event's moderator token or the table's facilitator token. 
 actions come from the one list in `app/actions.py`, which the console registers too.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from app.api_errors import ERROR_RESPONSES
 from app.deps import ApiRunnerTableDep, LiveDep, SessionDep, SettingsDep, TokenDep
 from app.routers.registered import register_api
 from app.routing import UnitOfWorkRoute
-from app.services import access, phases, state
+from app.services import access, duplicates, phases, state
 from app.services.errors import Forbidden
 from app.web import public_base
 
@@ -67,3 +67,27 @@ def moderation_view(session: SessionDep, table: ApiRunnerTableDep) -> dict[str, 
             {"phase": c.phase, "at": c.at.isoformat()} for c in phases.timeline(session, table)
         ],
     }
+
+
+class DuplicatePair(BaseModel):
+    a: int
+    b: int
+    score: float = Field(ge=0, le=1, description="How alike the two posts are, 0 to 1.")
+
+
+class DuplicatesOut(BaseModel):
+    pairs: list[DuplicatePair] = Field(description="Best first; dismissed pairs left out.")
+
+
+@router.get("/duplicates", response_model=DuplicatesOut)
+def likely_duplicates(
+    session: SessionDep,
+    table: ApiRunnerTableDep,
+    limit: Annotated[int, Query(ge=1, le=duplicates.MAX_LIMIT)] = duplicates.DEFAULT_LIMIT,
+) -> DuplicatesOut:
+    """Pairs of posts on the wall that are likely duplicates (merge them with
+    `POST /merges`, or `POST /duplicates/dismiss`). Resources pair only with resources."""
+    pairs = duplicates.suggestions(session, table, limit=limit)
+    return DuplicatesOut(
+        pairs=[DuplicatePair(a=int(p.a), b=int(p.b), score=p.score) for p in pairs]
+    )

@@ -22,8 +22,9 @@ from app.models import Table, utcnow
 from app.reports import access as report_access
 from app.routers.registered import register_console
 from app.routing import UnitOfWorkRoute
-from app.services import access, moderation, state
+from app.services import access, events, moderation, state
 from app.services.errors import Forbidden, Invalid
+from app.services.tables import event_of
 from app.templating import N_, templates
 from app.views import shared_context
 from app.web import csrf_token
@@ -37,6 +38,7 @@ router = APIRouter(
 
 IdsForm = Annotated[list[int], Form()]
 NOTHING_YET = N_("Nothing written yet.")
+GLOSSARY_SAVED = N_("Glossary saved.")
 REPLACED = N_(
     "This link no longer runs this table: a newer moderator or facilitator link has replaced"
     " it (each new link stops the previous one), or it was copied wrong. Ask the event's"
@@ -149,6 +151,18 @@ def preview_synthesis(c: ConsoleDep, synthesis: Annotated[str, Form()] = "") -> 
     if not shown:
         return HTMLResponse(f'<p class="hint">{escape(i18n.gettext(NOTHING_YET))}</p>')
     return HTMLResponse(str(shown))
+
+
+@router.post("/glossary")
+def save_glossary(c: ConsoleDep, glossary: Annotated[str, Form()] = "") -> Response:
+    """The event's own words for duplicate suggestions: the event's moderator only (they
+    serve every table), through the event's edit like `PATCH /api/events/{id}`."""
+    if not access.is_event_moderator(c.session, c.token, c.table):
+        raise Forbidden("Only the event's moderator can change the event's glossary")
+    edit = events.update_event(c.session, event=event_of(c.session, c.table), glossary=glossary)
+    for change in edit.changes:  # every table's consoles: its textarea, its suggestions
+        c.live.publish(change)
+    return c.answer(None, done=GLOSSARY_SAVED)
 
 
 @router.post("/merges/cancel")

@@ -15,7 +15,7 @@ from app.i18n import LOCALES
 from app.models import Participant, Table
 from app.routing import UnitOfWorkRoute
 from app.security import Signer
-from app.services import participants, proposals, state, tables, voting
+from app.services import dissent, participants, proposals, state, tables, voting
 from app.services.errors import NotFound
 from app.templating import templates
 from app.views import my_cards, participant_context, shared_context
@@ -204,6 +204,38 @@ def withdraw_own(
     return _my_answer(request, session, table, me)
 
 
+@router.post("/t/{code}/proposals/{proposal_id}/dissent")
+def set_dissent(
+    request: Request,
+    code: str,
+    proposal_id: int,
+    session: SessionDep,
+    signer: SignerDep,
+    live: LiveDep,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """ "Non sono d'accordo", with an optional reason: the phone's own list answers."""
+    table, me = _mine(request, session, signer, code)
+    live.publish(
+        dissent.set_dissent(session, participant=me, proposal_id=proposal_id, reason=reason)
+    )
+    return _my_answer(request, session, table, me)
+
+
+@router.post("/t/{code}/proposals/{proposal_id}/dissent/withdraw")
+def withdraw_dissent(
+    request: Request,
+    code: str,
+    proposal_id: int,
+    session: SessionDep,
+    signer: SignerDep,
+    live: LiveDep,
+) -> Response:
+    table, me = _mine(request, session, signer, code)
+    live.publish(dissent.withdraw_dissent(session, participant=me, proposal_id=proposal_id))
+    return _my_answer(request, session, table, me)
+
+
 def _my_answer(request: Request, session: Session, table: Table, me: Participant) -> Response:
     if not _is_htmx(request):
         return _see_other(f"/t/{table.code}")
@@ -261,6 +293,7 @@ def _vote_answer(
         p=state.proposal_view(session, result.proposal_id),
         my_votes=voting.my_votes(session, me),
         my_cards=my_cards(session, table, me),
+        my_dissent=dissent.my_dissent(session, me),  # #me carries the cards' dissent marks
         dots_left=voting.dots_left(session, me, table),
         me_seq=me_seq,
         flash=flash,

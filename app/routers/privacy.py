@@ -69,6 +69,12 @@ class VoteHeld(BaseModel):
     at: dt.datetime
 
 
+class DissentHeld(BaseModel):
+    proposal_id: int
+    title: str
+    reason: str
+
+
 class MyDataOut(BaseModel):
     """Everything Tavoli holds about this participant (art. 15 GDPR)."""
 
@@ -79,6 +85,9 @@ class MyDataOut(BaseModel):
     joined_at: dt.datetime
     posts: list[PostOut]
     votes: list[VoteHeld]
+    dissent: list[DissentHeld] = Field(
+        description="Proposals this participant said they disagree with, and the reasons."
+    )
 
 
 class ErasedOut(BaseModel):

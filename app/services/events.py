@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from app.enums import Phase
 from app.models import Event, Participant, Table
 from app.security import hash_token, new_token, tokens_equal
+from app.services import duplicates
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.services.rows import by_id
 from app.services.tables import Change, tables_write
@@ -178,6 +179,7 @@ def update_event(
     place: str | None = None,
     organiser: str | None = None,
     categories: list[str] | None = None,
+    glossary: str | None = None,
 ) -> EventEdit:
     """Edit the event. Categories change only before anyone has joined one of its tables
     (a join records a category from the list): every table of the event is locked first, in
@@ -194,6 +196,8 @@ def update_event(
         clean["organiser"] = clean_line(organiser, field="organiser", limit=200)
     if categories is not None:
         clean["categories"] = clean_categories(categories)
+    if glossary is not None:  # words for duplicate suggestions, at every table of the event
+        clean["glossary"] = duplicates.clean_glossary(glossary)
     event_id = event.id or 0
     table_ids = [
         t for t in session.exec(select(Table.id).where(Table.event_id == event_id)) if t is not None

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, delete, func, select
 from app.enums import Status
 from app.models import KINDS, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote, utcnow
 from app.security import hash_token, new_token
+from app.services import dissent
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.methods import method_of
 from app.services.phases import require_open
@@ -204,6 +205,7 @@ def merge(
             proposal.status, proposal.merged_into_id = Status.MERGED, survivor_id
             _touch(session, proposal, write.seq)
         _touch(session, survivor, write.seq)
+        dissent.fold(session, record, survivor_id, others)
         session.add(record)
         session.flush()
         merge_id = record.id or 0
@@ -284,6 +286,7 @@ def undo_merge(session: Session, table: Table, merge_id: int) -> Change:
             proposal.merged_into_id = None
             _touch(session, proposal, write.seq)
         _touch(session, survivor, write.seq)
+        dissent.unfold(session, record)
         record.undone_at = utcnow()
         session.add(record)
     return write.change
@@ -417,6 +420,7 @@ def remove_participant(
             if voted is not None:
                 _touch(session, voted, write.seq)
             session.delete(vote)
+        dissent.forget(session, [participant_id])
     return Removed(write.table.id or 0, write.seq, participant_id)
 
 

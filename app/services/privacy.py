@@ -32,6 +32,8 @@ from sqlmodel import Session, col, select
 
 from app.db import writers_queue
 from app.models import (
+    DismissedPair,
+    Dissent,
     Event,
     Merge,
     OutcomeChange,
@@ -40,11 +42,13 @@ from app.models import (
     PlenaryTheme,
     Proposal,
     ProposalTag,
+    RankingChange,
     Table,
     Tag,
     Vote,
 )
 from app.security import hash_token, new_token, tokens_equal
+from app.services import dissent
 from app.services.errors import Forbidden, Invalid, NotFound, Unauthorized
 from app.services.events import event_for_moderator
 from app.services.tables import Change, table_write, tables_write
@@ -141,6 +145,7 @@ class MyData:
     joined_at: dt.datetime
     posts: list[dict[str, Any]]
     votes: list[dict[str, Any]]
+    dissent: list[dict[str, Any]]
 
 
 def my_data(session: Session, participant: Participant) -> MyData:
@@ -152,6 +157,12 @@ def my_data(session: Session, participant: Participant) -> MyData:
         .join(Proposal, col(Proposal.id) == Vote.proposal_id)
         .where(Vote.participant_id == participant.id)
         .order_by(col(Vote.proposal_id))
+    )
+    disagreed = session.exec(
+        select(Dissent, Proposal.title)
+        .join(Proposal, col(Proposal.id) == Dissent.proposal_id)
+        .where(Dissent.participant_id == participant.id)
+        .order_by(col(Dissent.proposal_id))
     )
     return MyData(
         name=participant.name,
@@ -179,13 +190,18 @@ def my_data(session: Session, participant: Participant) -> MyData:
             }
             for vote, title in votes
         ],
+        dissent=[
+            {"proposal_id": d.proposal_id, "title": title, "reason": d.reason}
+            for d, title in disagreed
+        ],
     )
 
 
 def erase_participant(session: Session, *, participant: Participant) -> Change:
     """Art. 17: erase one participant (see the module); the table is locked first."""
     participant_id = participant.id or 0
-    with table_write(session, participant.table_id) as write:
+    # Layout: their dissent leaves the consoles' counts (dissent.forget).
+    with table_write(session, participant.table_id, layout=True) as write:
         me = session.get(Participant, participant_id)
         if me is None or me.erased:
             write.nothing()
@@ -269,15 +285,19 @@ def _delete_tables(session: Session, table_ids: list[int]) -> None:
     participant_ids = select(Participant.id).where(col(Participant.table_id).in_(table_ids))
     session.execute(delete(ProposalTag).where(col(ProposalTag.proposal_id).in_(proposal_ids)))
     session.execute(delete(OutcomeChange).where(col(OutcomeChange.proposal_id).in_(proposal_ids)))
+    session.execute(delete(Dissent).where(col(Dissent.proposal_id).in_(proposal_ids)))
+    session.execute(delete(Dissent).where(col(Dissent.participant_id).in_(participant_ids)))
     session.execute(delete(Vote).where(col(Vote.proposal_id).in_(proposal_ids)))
     session.execute(delete(Vote).where(col(Vote.participant_id).in_(participant_ids)))
     session.execute(delete(Merge).where(col(Merge.table_id).in_(table_ids)))
+    session.execute(delete(DismissedPair).where(col(DismissedPair.table_id).in_(table_ids)))
     session.execute(
         update(Proposal).where(col(Proposal.table_id).in_(table_ids)).values(merged_into_id=None)
     )
     session.execute(delete(Proposal).where(col(Proposal.table_id).in_(table_ids)))
     session.execute(delete(Tag).where(col(Tag.table_id).in_(table_ids)))
     session.execute(delete(PhaseChange).where(col(PhaseChange.table_id).in_(table_ids)))
+    session.execute(delete(RankingChange).where(col(RankingChange.table_id).in_(table_ids)))
     session.execute(delete(Participant).where(col(Participant.table_id).in_(table_ids)))
     session.execute(delete(Table).where(col(Table.id).in_(table_ids)))
 
@@ -437,6 +457,8 @@ def _anonymise(session: Session, people: Iterable[Participant]) -> None:
         for vote in session.exec(select(Vote).where(Vote.participant_id == person.id)):
             vote.updated_at = _day(vote.updated_at)
             session.add(vote)
+    # Their dissent counts nowhere and its reasons are their own words: deleted.
+    dissent.forget(session, [person.id or 0 for person in people])
 
 
 def _day(value: dt.datetime) -> dt.datetime:

@@ -1,9 +1,9 @@
 """The ranking each table adopted: the one seam the plenary, the follow-up page and the
 event's first chapter read a table's order through.
 
-Today a table adopts its tally: the wall's posts, most votes first, ties sharing a rank in
-posting order (`TableState.standings`, as the minutes print it). A table that adopts another
-ranking (issue 18's consensus) changes this function only.
+A table adopts its tally (most votes first, ties sharing a rank) or, once closed, the
+ranking its moderator chose (issue 18: across categories, or by weighted votes):
+`TableState.results`, as its results view and its minutes show it.
 """
 
 from collections.abc import Collection
@@ -24,8 +24,9 @@ def adopted_ranking(
     """The table's visible posts (of `kinds`, all when None) in the order it adopted, with
     their ranks among them: ties share a rank (1, 2, 2, 4). `state`: the table's state when
     the caller has read it already."""
-    # The one line a table's own choice of ranking changes: (rank, post), best first.
-    ranked = (state or table_state(session, table)).standings
+    # The ranking the table adopted (issue 18: by votes, or once closed the one chosen, by
+    # consensus or by weighted votes), as its results view and its minutes show it.
+    ranked = [(rank, view) for rank, view, _line in (state or table_state(session, table)).results]
     result: list[tuple[int, ProposalView]] = []
     previous = None
     for position, (rank, view) in enumerate(

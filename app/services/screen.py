@@ -2,8 +2,9 @@
 
 from sqlmodel import Session, col, select
 
-from app.enums import Status
-from app.models import SCREEN_MODES, Proposal, Table
+from app.enums import Phase, Status
+from app.models import SCREEN_MODES, Proposal, RankingChange, Table
+from app.services.consensus import RANKINGS
 from app.services.errors import Conflict, Invalid
 from app.services.moderation import proposal_on
 from app.services.tables import Change, table_write
@@ -93,4 +94,24 @@ def update_settings(
             if value is not None:
                 setattr(current, name, value)
         session.add(current)
+    return write.change
+
+
+def set_ranking(session: Session, table: Table, ranking: str) -> Change:
+    """Which ranking the results view shows and the minutes adopt: a display choice and the
+    table's decision, never a change to a vote, so it may be made while voting and after
+    the close (not before: there is nothing to rank). Each choice joins the table's
+    timeline (`RankingChange`); the projector and the phones redraw."""
+    if ranking not in RANKINGS:
+        raise Invalid("Unknown ranking", field="ranking")
+    with table_write(session, table.id or 0, layout=True) as write:
+        current = write.table
+        if current.phase not in (Phase.VOTING, Phase.CLOSED):
+            raise Conflict("The ranking is chosen while voting or once the table is closed")
+        if current.ranking == ranking:
+            write.nothing()
+        else:
+            current.ranking = ranking
+            session.add(current)
+            session.add(RankingChange(table_id=current.id or 0, ranking=ranking))
     return write.change

@@ -2,6 +2,7 @@
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,13 +10,17 @@ from sqlalchemy import BindParameter, bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from app.enums import Status
+from app.enums import Phase, Ranking, Status
 from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote
+from app.services.consensus import Consensus, Entry, compute, screen_min_group
+from app.services.consensus import Line as ConsensusLine
+from app.services.dissent import ProposalDissent, can_dissent, dissent_by_proposal
+from app.services.duplicates import dismissed_of
 from app.services.errors import NotFound
 from app.services.moderation import merges_of, paper_participants, paper_votes, tags_of
 from app.services.phases import can_post, can_vote, seconds_left
 from app.services.tables import event_of
-from app.services.voting import tallies
+from app.services.voting import consensus_voters, tallies
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,40 @@ class TableState:
     paper: list[Participant] = field(default_factory=list)  # names: moderators' eyes only
     # What was typed in for each paper participant: (proposal id, dots), latest first.
     paper_votes: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    # Once the table is closed: the consensus across categories and the rankings
+    # (services/consensus.py), for the results view; None while it runs (totals only).
+    consensus: Consensus | None = None
+
+    @property
+    def results_ranking(self) -> str:
+        """The ranking the results view shows: the one chosen, once the table is closed and
+        if it can be made; by votes otherwise."""
+        if self.consensus is None or self.consensus.rankings.get(self.table.ranking) is None:
+            return Ranking.TALLY
+        return self.table.ranking
+
+    @property
+    def results(self) -> list[tuple[int, ProposalView, ConsensusLine | None]]:
+        """The proposals of the results view in `results_ranking`'s order, with their place
+        (ties by votes share one, as `standings`; the other rankings have no ties) and their
+        consensus line."""
+        key = self.results_ranking
+        if key == Ranking.TALLY or self.consensus is None:
+            lines = {line.entry.id: line for line in self.consensus.lines} if self.consensus else {}
+            return [(rank, view, lines.get(view.id)) for rank, view in self.standings]
+        views = {v.id: v for v in self.visible}
+        ids = self.consensus.rankings.get(key) or ()
+        return [
+            (place, views[pid], self.consensus.line(pid))
+            for place, pid in enumerate(ids, 1)
+            if pid in views
+        ]
+
+    # Each proposal's dissent (count and reasons, no names): the consoles' eyes only; no
+    # other audience's template reads it, and it never enters a tally or a ranking.
+    dissent: dict[int, ProposalDissent] = field(default_factory=dict)
+    # Pairs of posts the moderator said are not duplicates (lower id first).
+    dismissed: frozenset[tuple[int, int]] = frozenset()
 
     @property
     def visible(self) -> list[ProposalView]:
@@ -91,6 +130,16 @@ class TableState:
             p
             for p in self.proposals
             if p.status in (Status.HIDDEN, Status.REJECTED, Status.REPHRASE)
+        ]
+
+    @property
+    def reasons_to_check(self) -> list[tuple[ProposalView, int]]:
+        """Proposals on the wall with dissent reasons waiting for a moderator, and how many:
+        the console lists them above the wall, where a long wall would hide them."""
+        return [
+            (p, len(self.dissent[p.id].pending))
+            for p in self.visible
+            if p.id in self.dissent and self.dissent[p.id].pending
         ]
 
     @property
@@ -135,6 +184,10 @@ class TableState:
     @property
     def can_vote(self) -> bool:
         return can_vote(self.table)
+
+    @property
+    def can_dissent(self) -> bool:
+        return can_dissent(self.table)
 
     @property
     def timer_left(self) -> int | None:
@@ -330,6 +383,25 @@ def table_state(session: Session, table: Table) -> TableState:
         merges=merges_of(session, table),
         paper=paper_participants(session, table),
         paper_votes=paper_votes(session, table),
+        consensus=_consensus(session, table, proposals),
+        dissent=dissent_by_proposal(session, [p.id or 0 for p in proposals]),
+        dismissed=dismissed_of(session, table),
+    )
+
+
+def _consensus(session: Session, table: Table, proposals: Sequence[Proposal]) -> Consensus | None:
+    """Computed once the table is closed only: while it runs, the screens show totals."""
+    if table.phase != Phase.CLOSED:
+        return None
+    numbers = {p.id or 0: n for n, p in enumerate(proposals, 1)}
+    on_wall = [p.id or 0 for p in proposals if p.status == Status.VISIBLE]
+    counted = tallies(session, on_wall)
+    return compute(
+        consensus_voters(session, table, event_of(session, table)),
+        [Entry(pid, numbers[pid], counted.get(pid, (0, 0))[0]) for pid in on_wall],
+        min_group=screen_min_group(),
+        weighting=table.weighting,
+        order=event_of(session, table).categories,
     )
 
 

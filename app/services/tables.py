@@ -12,9 +12,10 @@ from sqlmodel import Session, col, select
 
 from app import ratelimit
 from app.db import writers_queue
-from app.enums import Phase
+from app.enums import Phase, Weighting
 from app.models import Event, Participant, PhaseChange, Proposal, Table, Vote
-from app.services.errors import Conflict, DomainError, NotFound
+from app.services.consensus import RULES
+from app.services.errors import Conflict, DomainError, Invalid, NotFound
 from app.services.methods import VotingRules as VotingRules  # its settings, checked by the method
 from app.services.text import clean_line
 
@@ -34,8 +35,15 @@ def normalise_code(raw: str) -> str:
 
 
 def create_table(
-    session: Session, *, event: Event, title: str, question: str = "", voting: VotingRules
+    session: Session,
+    *,
+    event: Event,
+    title: str,
+    question: str = "",
+    voting: VotingRules,
+    weighting: str = Weighting.PERSON,
 ) -> Table:
+    rule = checked_weighting(weighting)
     clean_title = clean_line(title, field="title", limit=200, required=True)
     clean_question = clean_line(question, field="question", limit=500)
     for _attempt in range(10):
@@ -47,6 +55,7 @@ def create_table(
             voting_mode=voting.mode,
             dots=voting.dots,
             max_per_proposal=voting.max_per_proposal,
+            weighting=rule,
         )
         session.add(table)
         try:
@@ -57,6 +66,13 @@ def create_table(
         session.refresh(table)
         return table
     raise RuntimeError("could not draw a free table code")
+
+
+def checked_weighting(weighting: str) -> str:
+    """A fair counting rule's key, or `Invalid` (`consensus.RULES` holds what each does)."""
+    if weighting not in RULES:
+        raise Invalid("Unknown counting rule", field="weighting")
+    return weighting
 
 
 def table_by_code(session: Session, code: str) -> Table:
@@ -200,11 +216,17 @@ def table_write(session: Session, table_id: int, *, layout: bool = False) -> Ite
     """
     with writers_queue(session):
         try:  # a table not found rolls back too: its UPDATE took SQLite's lock
-            seq = bump_seq(session, table_id)
-            session.expire_all()
-            table = session.get(Table, table_id)
-            if table is None:  # the UPDATE found it: impossible
+            session.expire_all()  # nothing read before the lock is trusted after it
+            table = session.scalars(
+                update(Table)
+                .where(col(Table.id) == table_id)
+                .values(seq=col(Table.seq) + 1)
+                .returning(Table),  # the lock and the table in one statement
+                execution_options={"populate_existing": True},
+            ).one_or_none()
+            if table is None:
                 raise NotFound("No table has this code")
+            seq = table.seq
             if layout:
                 table.layout_seq = seq
                 session.add(table)
@@ -277,11 +299,14 @@ def update_table(
     title: str | None = None,
     question: str | None = None,
     voting: VotingRules | None = None,
+    weighting: str | None = None,
 ) -> Change:
-    """Edit a table's theme, question and voting method. The method and its numbers change
-    only until voting has opened once (409 after). The projector and the phones show the
+    """Edit a table's theme, question, voting method and fair counting rule. The method, its
+    numbers and the rule change only until voting has opened once (409 after): a count
+    must not change its rule under the votes. The projector and the phones show the
     theme: the change redraws their layout."""
     clean: dict[str, object] = {}
+    rule = checked_weighting(weighting) if weighting is not None else None
     if title is not None:
         clean["title"] = clean_line(title, field="title", limit=200, required=True)
     if question is not None:
@@ -300,6 +325,12 @@ def update_table(
             clean["voting_mode"] = voting.mode
             clean["dots"] = voting.dots
             clean["max_per_proposal"] = voting.max_per_proposal
+        if rule is not None and rule != current.weighting:
+            if voting_opened(session, current):
+                raise Conflict(
+                    "The counting rule cannot change once voting has opened", field="weighting"
+                )
+            clean["weighting"] = rule
         changed = {k: v for k, v in clean.items() if getattr(current, k) != v}
         if not changed:
             write.nothing()

@@ -1,31 +1,20 @@
 """Themes that came up at several tables: candidate groups of posts from different tables
 that say the same thing, for the plenary (the moderator confirms or dismisses each).
 
-`suggest` is the plenary's one seam to a similarity: it takes the tables' top posts and
-returns candidate groups. Until the shared duplicate detector (issue 19's "duplicate
-suggestions") is available, `similarity` below is a plain, honest one: the share of
-normalised content words two titles have in common (accents and apostrophes folded, Italian
-stop words dropped, words cut to a short stem so "trasporto" meets "trasporti"). It finds
-posts that reuse the same words; it does not know synonyms.
+`suggest` takes the tables' top posts and returns candidate groups; `scorer` is its one seam
+to a similarity: the shared duplicate detector's index (`services/similarity.py`: folded
+accents, Italian stems, the field's glossary, character n-grams, fuzzy matching), scored
+over every offered post of the event at once, so the IDF is the event's own.
 """
 
-import re
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-THRESHOLD = 0.5  # the overlap two posts need to be suggested together
-STEM = 6  # letters kept of each word: a crude stem, enough for Italian plurals and genders
-MIN_WORDS = 2  # fewer shared content words than this is never a theme
+from app.services import similarity
 
-# Italian (and a few English) words that say nothing about a theme, accents folded.
-_STOP = """a ad al alla alle allo agli ai anche che chi ci come con contro da dal dalla dalle
-    dai degli dei del della delle dello di e ed fra gli i il in la le lo ma nel nella
-    nelle nei negli non o per piu po poi quale quali quando se senza si sia sono su sul
-    sulla sulle sui tra un una uno vi questo questa questi queste quello quella loro
-    noi voi essere avere fare ogni tutti tutte molto meno cosi gia ancora dove
-    the and of to for with"""
-STOP_WORDS = frozenset(_STOP.split())
+# The score two posts of different tables need to be suggested together: above the console's
+# duplicate list (0.35: a moderator checks each pair), since a theme is shown to the hall.
+THRESHOLD = 0.45
 
 
 @dataclass(frozen=True)
@@ -39,39 +28,19 @@ class ThemePost:
     kind: str = ""
 
 
-def fold(text: str) -> str:
-    """Lower case, accents and apostrophe-accents folded ("perché", "perche'" → "perche")."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"(?<=[a-z])['’`]", " ", plain)
-
-
-def terms(text: str) -> frozenset[str]:
-    """The content words of a text, stemmed."""
-    words = re.findall(r"[a-z0-9]+", fold(text))
-    return frozenset(w[:STEM] for w in words if len(w) > 2 and w not in STOP_WORDS)
-
-
-def similarity(a: frozenset[str], b: frozenset[str]) -> float:
-    """Shared words over the shorter text's words (0 to 1); 0 below MIN_WORDS shared."""
-    shared = len(a & b)
-    if shared < MIN_WORDS or not a or not b:
-        return 0.0
-    return shared / min(len(a), len(b))
-
-
-def scorer(posts: Sequence[ThemePost]) -> Callable[[int, int], float]:
-    """The similarity of the i-th and j-th posts, 0 to 1: the one place a better measure
-    (the shared duplicate detector's index) replaces this word overlap."""
-    words = [terms(f"{p.title} {p.body}") for p in posts]
-    return lambda i, j: similarity(words[i], words[j])
+def linked(posts: Sequence[ThemePost]) -> list[tuple[int, int]]:
+    """The pairs (positions in `posts`) that score THRESHOLD or more: the one seam to the
+    similarity. A resource never pairs with a need or a proposal (as for duplicates)."""
+    index = similarity.Index(
+        similarity.Item(i, p.kind, p.title, p.body) for i, p in enumerate(posts)
+    )
+    return [(int(pair.a), int(pair.b)) for pair in index.pairs(min_score=THRESHOLD - 1e-6)]
 
 
 def suggest(posts: Sequence[ThemePost]) -> list[list[ThemePost]]:
     """Candidate themes: groups of posts linked by a similarity of THRESHOLD or more between
     posts of different tables (never two of one table: the table merges its own duplicates),
     each group spanning two tables or more; the groups with most tables first."""
-    score = scorer(posts)
     parent = list(range(len(posts)))
 
     def root(i: int) -> int:
@@ -80,12 +49,9 @@ def suggest(posts: Sequence[ThemePost]) -> list[list[ThemePost]]:
             i = parent[i]
         return i
 
-    for i in range(len(posts)):
-        for j in range(i + 1, len(posts)):
-            if posts[i].table_id == posts[j].table_id:
-                continue
-            if score(i, j) >= THRESHOLD:
-                parent[root(i)] = root(j)
+    for i, j in linked(posts):
+        if posts[i].table_id != posts[j].table_id:
+            parent[root(i)] = root(j)
     groups: dict[int, list[ThemePost]] = {}
     for i, post in enumerate(posts):
         groups.setdefault(root(i), []).append(post)

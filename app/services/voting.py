@@ -3,16 +3,19 @@
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func
+import sqlalchemy as sa
+from sqlalchemy import BindParameter, bindparam, func
 from sqlmodel import Session, col, select
 
 from app import ratelimit
 from app.enums import Status
-from app.models import Participant, Proposal, Table, Vote, utcnow
+from app.models import Event, Participant, Proposal, Table, Vote, utcnow
+from app.services import consensus
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.methods import method_of
+from app.services.organisations import canonical
 from app.services.phases import require_voting
-from app.services.rows import by_id
+from app.services.rows import MAX_ID
 from app.services.tables import Change, table_write
 from app.services.visibility import tallies_shown
 
@@ -142,48 +145,99 @@ def set_vote(
     participant_id = participant.id or 0
     # A paper participant's votes are listed under their name on the consoles: redrawn whole.
     with table_write(session, participant.table_id, layout=participant.proxy) as write:
-        table = write.table
-        me = active_participant(session, participant_id)
-        if not _apply_vote(session, write.table, me, proposal_id, dots, write.seq, expected):
+        applied = _apply_vote(
+            session, write.table, participant_id, proposal_id, dots, write.seq, expected
+        )
+        if not applied.changed:
             write.nothing()  # no new sequence number, no push
+    table = write.table
     return VoteResult(
         table_id=table.id or 0,
         proposal_id=proposal_id,
         my_dots=dots,
-        dots_left=dots_left(session, me, table),
-        tally=tally(session, proposal_id) if tallies_shown(table, "participant") else None,
+        dots_left=applied.dots_left,
+        tally=applied.tally if tallies_shown(table, "participant") else None,
         seq=write.change.seq,
         owner=participant_id,
     )
 
 
+# What a vote checks, in one read after the table's lock: the proposal's table and status,
+# whether the voter is still at the table, their dots on it, their dots on the wall, and
+# its tally (a vote is the hot path of the reveal moment: docs/performance.md).
+_VOTER: BindParameter[int] = bindparam("voter")
+_PROPOSAL: BindParameter[int] = bindparam("proposal")
+VOTE_CONTEXT = sa.select(
+    col(Proposal.table_id),
+    col(Proposal.status),
+    select(Participant.removed).where(Participant.id == _VOTER).scalar_subquery(),
+    select(Vote.dots)
+    .where(Vote.participant_id == _VOTER, Vote.proposal_id == _PROPOSAL)
+    .scalar_subquery(),
+    DOTS_USED.correlate(None).scalar_subquery(),
+    select(func.coalesce(func.sum(Vote.dots), 0))
+    .where(Vote.proposal_id == _PROPOSAL)
+    .scalar_subquery(),
+).where(col(Proposal.id) == _PROPOSAL)
+_VOTES = Vote.metadata.tables["votes"]
+_PROPOSALS = Proposal.metadata.tables["proposals"]
+VOTE_INSERT = _VOTES.insert()
+VOTE_UPDATE = (
+    _VOTES.update()
+    .where(_VOTES.c.participant_id == _VOTER, _VOTES.c.proposal_id == _PROPOSAL)
+    .values(dots=bindparam("new_dots"), updated_at=bindparam("at"))
+)
+VOTE_DELETE = _VOTES.delete().where(
+    _VOTES.c.participant_id == _VOTER, _VOTES.c.proposal_id == _PROPOSAL
+)
+PROPOSAL_TOUCH = (
+    _PROPOSALS.update().where(_PROPOSALS.c.id == _PROPOSAL).values(updated_seq=bindparam("seq"))
+)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one vote did, as it stands before its commit."""
+
+    changed: bool
+    dots_left: int | None
+    tally: int
+
+
 def _apply_vote(
     session: Session,
     table: Table,
-    me: Participant,
+    participant_id: int,
     proposal_id: int,
     dots: int,
     seq: int,
     expected: int | None = None,
-) -> bool:
-    """One vote inside a unit of work that has locked the table: every check, then the write.
-    False when it changes nothing; `StaleVote` when the stored count is neither `expected`
-    (what the client showed) nor `dots`."""
+) -> Applied:
+    """One vote inside a unit of work that has locked the table: every check, then the write,
+    in Core statements (one read, one write to the vote, one to the proposal). `StaleVote`
+    when the stored count is neither `expected` (what the client showed) nor `dots`."""
     if dots < 0:
         raise Invalid("Dots cannot be negative", field="dots")
-    participant_id = me.id or 0
-    proposal = by_id(session, Proposal, proposal_id)
-    if proposal is None or proposal.table_id != table.id:
+    params = {"voter": participant_id, "proposal": proposal_id, "participant_id": participant_id}
+    row = (
+        session.connection().execute(VOTE_CONTEXT, params).one_or_none()
+        if 1 <= proposal_id <= MAX_ID
+        else None
+    )
+    if row is None or row[2] is None or row[2]:
+        active_participant(session, participant_id)  # a removed voter hears that first
+    if row is None or row[0] != table.id:
         raise NotFound("No proposal with this id on your table")
+    _table_id, status, _removed, mine, used, total = row
+    current, used, total = int(mine or 0), int(used), int(total)
     require_voting(table)
-    if proposal.status != Status.VISIBLE:
+    if status != Status.VISIBLE:
         raise Conflict("This proposal is not on the wall")
     method = method_of(table)
     cap = method.cap(table)
     if dots > cap:
         raise method.over_cap(cap)
-    vote = session.get(Vote, (participant_id, proposal_id))
-    current = vote.dots if vote else 0
+    budget = method.budget(table)
     if expected is not None and current not in (expected, dots):
         raise StaleVote(
             "Your vote here changed in another window: this is how it stands now",
@@ -191,28 +245,29 @@ def _apply_vote(
                 table_id=table.id or 0,
                 proposal_id=proposal_id,
                 my_dots=current,
-                dots_left=dots_left(session, me, table),
-                tally=tally(session, proposal_id) if tallies_shown(table, "participant") else None,
+                dots_left=None if budget is None else budget - used,
+                tally=total if tallies_shown(table, "participant") else None,
                 seq=seq - 1,  # the last one committed: this write rolls back
             ),
         )
-    budget = method.budget(table)
     if budget is not None:
-        left = budget - dots_used(session, me) + current
+        left = budget - used + current
         if dots > left:
             raise Conflict("Not enough dots left: %(left)s", left=left)
+    after_left = None if budget is None else budget - used + current - dots
     if dots == current:
-        return False
-    if dots == 0 and vote is not None:
-        session.delete(vote)
-    elif vote is not None:
-        vote.dots, vote.updated_at = dots, utcnow()
+        return Applied(False, after_left, total)
+    connection = session.connection()
+    now = utcnow()
+    if dots == 0:
+        connection.execute(VOTE_DELETE, params)
+    elif current:
+        connection.execute(VOTE_UPDATE, {**params, "new_dots": dots, "at": now})
     else:
-        session.add(Vote(participant_id=participant_id, proposal_id=proposal_id, dots=dots))
-    proposal.updated_seq = seq
-    session.add(proposal)
-    session.flush()  # the next vote of the same unit of work counts this one's dots
-    return True
+        row_in = {"participant_id": participant_id, "proposal_id": proposal_id, "dots": dots}
+        connection.execute(VOTE_INSERT, {**row_in, "updated_at": now})
+    connection.execute(PROPOSAL_TOUCH, {"proposal": proposal_id, "seq": seq})
+    return Applied(True, after_left, total + dots - current)
 
 
 def set_votes(session: Session, *, participant: Participant, votes: dict[int, int]) -> Change:
@@ -225,7 +280,7 @@ def set_votes(session: Session, *, participant: Participant, votes: dict[int, in
         mine = my_votes(session, me)
         order = sorted(votes.items(), key=lambda item: item[1] - mine.get(item[0], 0))
         changed = [
-            _apply_vote(session, write.table, me, proposal_id, dots, write.seq)
+            _apply_vote(session, write.table, participant_id, proposal_id, dots, write.seq).changed
             for proposal_id, dots in order
         ]
         if not any(changed):
@@ -259,3 +314,29 @@ def tallies(session: Session, proposal_ids: list[int]) -> dict[int, tuple[int, i
         return {}
     rows = session.exec(TALLIES, params={"ids": proposal_ids}).all()
     return {pid: (int(total), int(voters)) for pid, total, voters in rows}
+
+
+def consensus_voters(session: Session, table: Table, event: Event) -> list[consensus.Voter]:
+    """The table's voters as `consensus.compute` takes them, in one read: removed people
+    aside (their votes are gone anyway), organisations matched as the register matches them
+    (`organisations.canonical`), paper participants like anyone else."""
+    people = {
+        p.id or 0: (p.category, canonical(event, p.organisation)[0], p.erased)
+        for p in session.exec(
+            select(Participant).where(
+                Participant.table_id == table.id, col(Participant.removed).is_(False)
+            )
+        )
+    }
+    votes: dict[int, dict[int, int]] = {}
+    for pid, proposal_id, dots in session.exec(
+        select(Vote.participant_id, Vote.proposal_id, Vote.dots)
+        .join(Participant, col(Participant.id) == Vote.participant_id)
+        .where(Participant.table_id == table.id, col(Participant.removed).is_(False))
+    ):
+        votes.setdefault(pid, {})[proposal_id] = dots
+    return [
+        consensus.Voter(pid, *people[pid][:2], votes[pid], people[pid][2])
+        for pid in sorted(votes)
+        if pid in people
+    ]

@@ -1,7 +1,7 @@
 """outcomes and the plenary: what became of each priority, and the themes across tables
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-07 06:45:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlmodel.sql.sqltypes
 
 # revision identifiers, used by Alembic.
 revision: str = "0012"
-down_revision: Union[str, Sequence[str], None] = "0007"
+down_revision: Union[str, Sequence[str], None] = "0010"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -17,6 +17,19 @@
     for (var i = 0; i < cards.length; i++) cards[i].classList.toggle("mine", !!mine[cards[i].id]);
   }
 
+  // The cards this phone disagrees with ("Non sono d'accordo"), from #me likewise: the shared
+  // card is the same for every phone, the mark is this phone's own.
+  function markDissent() {
+    var me = document.getElementById("me");
+    if (!me) return;
+    var ids = [];
+    try { ids = JSON.parse(me.dataset.dissent || "[]"); } catch (e) { ids = []; }
+    var mine = {};
+    for (var j = 0; j < ids.length; j++) mine["p-" + ids[j]] = true;
+    var cards = document.querySelectorAll(".card[id^='p-']");
+    for (var i = 0; i < cards.length; i++) cards[i].classList.toggle("dissented", !!mine[cards[i].id]);
+  }
+
   // A button about to be disabled while it has the focus hands it to its partner (+ to −):
   // a disabled button drops the focus to the page, and a keyboard or screen reader user
   // would lose their place on the wall.
@@ -80,7 +93,7 @@
     for (var i = 0; i < hosts.length; i++) if (!hosts[i].textContent.trim()) hosts[i].textContent = location.host;
   }
 
-  function refresh() { markMine(); applyMyVotes(); fillJoinHost(); tick(); fitScreen(); }
+  function refresh() { markMine(); markDissent(); applyMyVotes(); fillJoinHost(); tick(); fitScreen(); }
 
   // --- The projector: what is shown fits the screen ------------------------------------------
   // Titles and texts take the room they need. What would overflow is scaled down in steps
@@ -338,9 +351,16 @@
     var xhr = event.detail.xhr;
     var swap = form && form.getAttribute("hx-swap");
     if (!xhr || (swap !== "none" && swap !== "morph")) return;  // the others: a region redrawn
-    if (swap === "none" && !document.body.classList.contains("console")) return;  // votes
+    // A phone's votes keep their fields; its disagreement form empties and folds once sent.
+    var dissent = form.classList.contains("dissent-form");
+    if (swap === "none" && !dissent && !document.body.classList.contains("console")) return;
     var reset = freshForm(form);
-    xhr.addEventListener("load", function () { if (xhr.status >= 200 && xhr.status < 300) reset(); });
+    var fold = dissent ? form.closest("details") : null;
+    xhr.addEventListener("load", function () {
+      if (xhr.status < 200 || xhr.status >= 300) return;
+      reset();
+      if (fold) fold.open = false;
+    });
   });
 
   // --- Connection state --------------------------------------------------------------------
