@@ -15,10 +15,11 @@ from openpyxl import load_workbook
 from sqlmodel import Session, select
 
 from app.models import Event, PlenaryTheme, Proposal, Table, Vote
-from app.services import phases, plenary, privacy, proposals, themes, voting
+from app.services import outcomes, phases, plenary, privacy, proposals, screen, themes, voting
 from app.services.errors import Invalid, NotFound
 from app.services.ranking import adopted_ranking
 from tests.conftest import ADMIN_TOKEN, make_event, make_participant, make_table
+from tests.test_consensus import TITLES, _worked_table
 
 TRANSPORT_A = "Trasporto sociale a chiamata per le persone con disabilità nelle frazioni"
 TRANSPORT_B = "Trasporti sociali a chiamata per gli anziani delle frazioni più lontane"
@@ -387,3 +388,23 @@ def test_deleting_the_event_deletes_its_themes(session: Session) -> None:
     )
     privacy.delete_event(session, event=hall.event)
     assert session.exec(select(PlenaryTheme)).all() == []
+
+
+def test_the_plenary_follows_the_ranking_each_table_adopted(session: Session) -> None:
+    """A table that chose the ranking across categories (issue 18) reports that order to
+    the plenary, the follow-up page and the minutes' first chapter; its tallies stay."""
+    table, _ids = _worked_table(session)
+    phases.set_phase(session, table, "closed")
+    event = session.get(Event, table.event_id)
+    assert event is not None
+    by_votes = [i.title for i in plenary.plenary(session, event).tables[0].priorities]
+    assert by_votes == [TITLES[0], TITLES[1], TITLES[2]]  # 5, 5, 4 votes
+    screen.set_ranking(session, table, "bridging")
+    [column] = plenary.plenary(session, event).tables
+    assert [(i.rank, i.title, i.tally) for i in column.priorities] == [
+        (1, TITLES[1], 5),
+        (2, TITLES[2], 4),
+        (3, TITLES[0], 5),
+    ]
+    followed = outcomes.follow_up(session, event).tables[0].priorities
+    assert [p.title for p in followed] == [TITLES[1], TITLES[2], TITLES[0]]
