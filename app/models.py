@@ -8,11 +8,13 @@ from sqlmodel import Field, SQLModel
 
 from app.enums import (
     Kind,
+    Outcome,
     Phase,
     Ranking,
     ReasonStatus,
     ScreenMode,
     Status,
+    ThemeDecision,
     VotingMode,
     Weighting,
     one_of,
@@ -240,6 +242,43 @@ class Merge(SQLModel, table=True):
     undone_at: dt.datetime | None = Field(default=None)
 
 
+class OutcomeChange(SQLModel, table=True):
+    """What became of a priority after the event: one row per recording, never changed, so
+    the history is the rows in order and the current outcome the last one. Public by design
+    (the follow-up page): it names no person, and the retention sweep leaves it alone."""
+
+    __tablename__ = "outcome_changes"
+    __table_args__ = (CheckConstraint(one_of("status", Outcome), name="outcome_known"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposals.id", index=True)
+    status: str = Field(max_length=16)
+    note: str = Field(default="", max_length=500)
+    date: dt.date  # when it happened, as the office says (not when it was typed in)
+    recorded_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PlenaryTheme(SQLModel, table=True):
+    """A theme that came up at several tables, as the event's moderator decided it in the
+    plenary: the posts it groups (ids, at two tables or more) and confirmed or dismissed.
+    It reads the tables and never writes them: their tallies stay theirs."""
+
+    __tablename__ = "plenary_themes"
+    __table_args__ = (
+        CheckConstraint(one_of("decision", ThemeDecision), name="theme_decision_known"),
+        UniqueConstraint("event_id", "key", name="theme_key_unique"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    # The grouped posts' ids, sorted and joined by commas: the same suggestion again finds
+    # its decision.
+    key: str = Field(max_length=2000)
+    title: str = Field(max_length=140)
+    decision: str = Field(max_length=16)
+    decided_at: dt.datetime = Field(default_factory=utcnow)
+
+
 class Dissent(SQLModel, table=True):
     """ "Non sono d'accordo": one participant's recorded disagreement with one proposal, with
     an optional reason. It never counts as a vote: no tally or budget reads this table."""
@@ -266,6 +305,7 @@ class DismissedPair(SQLModel, table=True):
     table_id: int = Field(foreign_key="tables.id", primary_key=True)
     low_id: int = Field(foreign_key="proposals.id", primary_key=True)
     high_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class Answer(SQLModel, table=True):

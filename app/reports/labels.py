@@ -329,6 +329,20 @@ def event_totals_note(report: EventReport) -> str:
 
 def privacy_line(event: EventInfo, text: Callable[[str], str] = str) -> str:
     """The one line every minutes format gives on the event's privacy notice (art. 13
+    GDPR), then where the public follows what became of the priorities: that page keeps
+    no personal data and outlives the erasure (services/outcomes.py)."""
+    line = _privacy_line(event, text)
+    return f"{line} {followup_line(event)}" if event.followup else line
+
+
+def followup_line(event: EventInfo) -> str:
+    """Where the public follows what became of the priorities (services/outcomes.py)."""
+    text = _("What became of the priorities is published, with no personal data, at %(url)s.")
+    return text % {"url": event.followup}
+
+
+def _privacy_line(event: EventInfo, text: Callable[[str], str] = str) -> str:
+    """The one line every minutes format gives on the event's privacy notice (art. 13
     GDPR): its controller and DPO when the organiser filled it, else that Tavoli's default
     notice applies; and the day the participants' personal data are erased. `text` escapes
     what the organiser typed (Markdown)."""
