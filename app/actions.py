@@ -101,6 +101,10 @@ class ScreenIn(BaseModel):
     spotlight_id: int | None = None
 
 
+class WallPaceIn(BaseModel):
+    seconds: int = Field(description="Seconds each page of the wall stays; 0 pauses the turning.")
+
+
 class NoteIn(BaseModel):
     note: str = ""
 
@@ -368,6 +372,14 @@ def _spotlight(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
     return screen.set_mode(s, t, "spotlight", spotlight_id=ids.proposal)
 
 
+def _wall_pace(s: Session, t: Table, i: WallPaceIn, ids: Ids) -> Committed:
+    return screen.set_wall_pace(s, t, i.seconds)
+
+
+def _turn_wall(s: Session, t: Table, i: StepIn, ids: Ids) -> Committed:
+    return screen.turn_wall(s, t, i.step)
+
+
 def _accept(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
     return moderation.accept(s, t, ids.proposal)
 
@@ -578,6 +590,22 @@ _LISTED = (
         "voting or once closed); logged in the table's timeline.",
     ),
     Action("step_spotlight", _step_spotlight, StepIn, console="/screen/spotlight"),
+    Action(
+        "wall_pace",
+        _wall_pace,
+        WallPaceIn,
+        api=("PUT", "/wall/pace"),
+        console="/wall/pace",
+        summary="How long each page of the projector's wall stays (0: paused).",
+    ),
+    Action(
+        "turn_wall",
+        _turn_wall,
+        StepIn,
+        api=("POST", "/wall/turn"),
+        console="/wall/turn",
+        summary="Turn the projector's wall one page forward (1) or back (-1).",
+    ),
     Action("spotlight", _spotlight, NoInput, console="/proposals/{proposal_id}/spotlight"),
     Action(
         "accept",

@@ -61,6 +61,23 @@ class VotingMode(StrEnum):
     DOTS = "dots"
 
 
+class Outcome(StrEnum):
+    """What became of a priority after the event, as the coordinator or the event's
+    moderator records it (services/outcomes.py); the public follow-up page shows it."""
+
+    ACCEPTED = "accolta"
+    UNDER_REVIEW = "in valutazione"
+    REJECTED = "non accolta"
+    DONE = "realizzata"
+
+
+class ThemeDecision(StrEnum):
+    """A theme of the plenary suggested across tables, as the moderator decided it."""
+
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
 class Weighting(StrEnum):
     """The fair counting rules (`services/consensus.py` holds what each does): how much one
     vote weighs in a table's weighted tally. The raw votes are always kept."""
@@ -92,6 +109,7 @@ if TYPE_CHECKING:
     PhaseField = Phase
     ScreenModeField = ScreenMode
     VotingModeField = VotingMode
+    OutcomeField = Outcome
     WeightingField = Weighting
     RankingField = Ranking
 else:
@@ -99,5 +117,6 @@ else:
     PhaseField = Literal[tuple(Phase)]
     ScreenModeField = Literal[tuple(ScreenMode)]
     VotingModeField = Literal[tuple(VotingMode)]
+    OutcomeField = Literal[tuple(Outcome)]
     WeightingField = Literal[tuple(Weighting)]
     RankingField = Literal[tuple(Ranking)]

@@ -34,7 +34,9 @@ from app.routers import (
     docs,
     health,
     organisations,
+    outcomes,
     pages,
+    plenary,
     privacy,
     reports,
     sockets,
@@ -127,6 +129,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(privacy.pages)
     app.include_router(organisations.api)
     app.include_router(organisations.pages)
+    app.include_router(outcomes.api)
+    app.include_router(outcomes.pages)
+    app.include_router(plenary.api)
+    app.include_router(plenary.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

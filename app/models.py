@@ -8,11 +8,13 @@ from sqlmodel import Field, SQLModel
 
 from app.enums import (
     Kind,
+    Outcome,
     Phase,
     Ranking,
     ReasonStatus,
     ScreenMode,
     Status,
+    ThemeDecision,
     VotingMode,
     Weighting,
     one_of,
@@ -101,6 +103,11 @@ class Table(SQLModel, table=True):
     joining_open: bool = Field(default=True)
     max_posts: int = Field(default=30)
     spotlight_id: int | None = Field(default=None)
+    # The projector's wall pages by itself when its posts do not fit: seconds a page stays
+    # (0: paused), and the moderator's page turns by hand (a running sum: each screen moves
+    # by the difference from the last it saw, since only the screen knows its page count).
+    wall_page_seconds: int = Field(default=12)
+    wall_turns: int = Field(default=0)
     timer_ends_at: dt.datetime | None = Field(default=None)
     timer_seconds: int = Field(default=0)
     timer_advances: bool = Field(default=False)
@@ -222,41 +229,54 @@ class Merge(SQLModel, table=True):
     # [[participant_id, proposal_id, dots], ...] on every proposal of the merge, before it.
     votes_before: list[list[int]] = Field(sa_column=Column(JSON, nullable=False))
     statuses_before: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
-    # The answers and pledges of every proposal of the merge, before it and as it left them
-    # ({"before": {"answers": [[proposal, need]...], "pledges": [[resource, proposal,
-    # organisation, offer]...]}, "after": {...}}): undo reverts exactly what it moved.
-    links: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # [[participant_id, proposal_id, reason, reason_status], ...]: the dissent on every
     # proposal of the merge, before it (services/dissent.py folds and restores it).
     dissent_before: list[list[int | str]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # The answers and pledges of every proposal of the merge, before it and as it left them
+    # ({"before": {"answers": [[proposal, need]...], "pledges": [[resource, proposal,
+    # organisation, offer]...]}, "after": {...}}): undo reverts exactly what it moved.
+    links: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow)
     undone_at: dt.datetime | None = Field(default=None)
 
 
-class Answer(SQLModel, table=True):
-    """A proposal (an action) that answers a need of its table: both are posts, of the kinds
-    proposal and need (services/links.py checks it; a post whose kind changes later keeps its
-    rows, which the reads leave out)."""
+class OutcomeChange(SQLModel, table=True):
+    """What became of a priority after the event: one row per recording, never changed, so
+    the history is the rows in order and the current outcome the last one. Public by design
+    (the follow-up page): it names no person, and the retention sweep leaves it alone."""
 
-    __tablename__ = "answers"
+    __tablename__ = "outcome_changes"
+    __table_args__ = (CheckConstraint(one_of("status", Outcome), name="outcome_known"),)
 
-    proposal_id: int = Field(foreign_key="proposals.id", primary_key=True)
-    need_id: int = Field(foreign_key="proposals.id", primary_key=True, index=True)
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposals.id", index=True)
+    status: str = Field(max_length=16)
+    note: str = Field(default="", max_length=500)
+    date: dt.date  # when it happened, as the office says (not when it was typed in)
+    recorded_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class Pledge(SQLModel, table=True):
-    """A resource pledged to a proposal: an organisation's public offer, in one line
-    ("due educatori, 10 ore a settimana"), printed on the wall and in the minutes."""
+class PlenaryTheme(SQLModel, table=True):
+    """A theme that came up at several tables, as the event's moderator decided it in the
+    plenary: the posts it groups (ids, at two tables or more) and confirmed or dismissed.
+    It reads the tables and never writes them: their tallies stay theirs."""
 
-    __tablename__ = "pledges"
+    __tablename__ = "plenary_themes"
+    __table_args__ = (
+        CheckConstraint(one_of("decision", ThemeDecision), name="theme_decision_known"),
+        UniqueConstraint("event_id", "key", name="theme_key_unique"),
+    )
 
-    resource_id: int = Field(foreign_key="proposals.id", primary_key=True)
-    proposal_id: int = Field(foreign_key="proposals.id", primary_key=True, index=True)
-    organisation: str = Field(default="", max_length=150)
-    offer: str = Field(max_length=150)
-    created_at: dt.datetime = Field(default_factory=utcnow)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    # The grouped posts' ids, sorted and joined by commas: the same suggestion again finds
+    # its decision.
+    key: str = Field(max_length=2000)
+    title: str = Field(max_length=140)
+    decision: str = Field(max_length=16)
+    decided_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class Dissent(SQLModel, table=True):
@@ -285,4 +305,28 @@ class DismissedPair(SQLModel, table=True):
     table_id: int = Field(foreign_key="tables.id", primary_key=True)
     low_id: int = Field(foreign_key="proposals.id", primary_key=True)
     high_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Answer(SQLModel, table=True):
+    """A proposal (an action) that answers a need of its table: both are posts, of the kinds
+    proposal and need (services/links.py checks it; a post whose kind changes later keeps its
+    rows, which the reads leave out)."""
+
+    __tablename__ = "answers"
+
+    proposal_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    need_id: int = Field(foreign_key="proposals.id", primary_key=True, index=True)
+
+
+class Pledge(SQLModel, table=True):
+    """A resource pledged to a proposal: an organisation's public offer, in one line
+    ("due educatori, 10 ore a settimana"), printed on the wall and in the minutes."""
+
+    __tablename__ = "pledges"
+
+    resource_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    proposal_id: int = Field(foreign_key="proposals.id", primary_key=True, index=True)
+    organisation: str = Field(default="", max_length=150)
+    offer: str = Field(max_length=150)
     created_at: dt.datetime = Field(default_factory=utcnow)

@@ -11,12 +11,13 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from app import i18n
-from app.enums import Kind, Phase, ScreenMode, Status, VotingMode
+from app.enums import Kind, Outcome, Phase, ScreenMode, Status, VotingMode
 from app.i18n import N_ as N_  # re-exported: the templates' labels and the reports mark with it
 from app.services import duplicates
 from app.services.consensus import RANKINGS, RULES, ranking_of, rule_of
 from app.services.links import OFFER_LIMIT
 from app.services.methods import METHODS, VotingMethod, method_of
+from app.services.screen import WALL_PACES
 from app.services.similarity import Item
 from app.services.state import ProposalView, TableState
 from app.services.visibility import tallies_shown
@@ -54,6 +55,12 @@ SCREEN_LABELS: dict[str, str] = {
     ScreenMode.SPOTLIGHT: N_("Spotlight"),
     ScreenMode.RESULTS: N_("Results"),
     ScreenMode.TIMER: N_("Timer"),
+}
+OUTCOME_LABELS: dict[str, str] = {
+    Outcome.ACCEPTED: N_("Accepted"),
+    Outcome.UNDER_REVIEW: N_("Under review"),
+    Outcome.REJECTED: N_("Declined"),
+    Outcome.DONE: N_("Carried out"),
 }
 
 
@@ -115,6 +122,8 @@ def build_templates() -> Jinja2Templates:
         "phase_label": _label(PHASE_LABELS),
         "phase_hint": _label(PHASE_HINTS),
         "screen_label": _label(SCREEN_LABELS),
+        "outcome_label": _label(OUTCOME_LABELS),
+        "OUTCOMES": tuple(Outcome),
         # The table's voting method (services/methods.py): its words and its template.
         "method": method_of,
         "METHODS": _shipped,
@@ -129,6 +138,7 @@ def build_templates() -> Jinja2Templates:
         "likely_duplicates": likely_duplicates,
         "PHASES": tuple(Phase),
         "SCREEN_MODES": tuple(ScreenMode),
+        "WALL_PACES": WALL_PACES,
         "Phase": Phase,
         "Kind": Kind,
         "Status": Status,

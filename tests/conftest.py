@@ -42,10 +42,15 @@ BOTH_DATABASES = {
     "test_invariants",
     "test_links",
     "test_live",
+    "test_outcomes",
     "test_pages",
+    "test_plenary",
     "test_privacy_data",
     "test_reports",
     "test_services",
+    # Issue 18's dissent (kept apart so that merges with other lists stay clean).
+    "test_dissent",
+    "test_report_dissent",
 }
 POSTGRES_URL = os.environ.get(
     "TAVOLI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -536,6 +536,18 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
                 assert all(g.voters >= N for g in current.consensus.groups)
 
         @invariant()
+        def no_link_is_left_on_a_merged_post(self) -> None:
+            merged = set(
+                self.session.exec(
+                    select(Proposal.id).where(
+                        Proposal.table_id == self.table_id, Proposal.status == "merged"
+                    )
+                )
+            )
+            for row in self._link_rows():
+                assert not merged & set(row[1:3]), row
+
+        @invariant()
         def nobody_over_budget_or_cap(self) -> None:
             visible = {
                 p.id

@@ -80,7 +80,7 @@ def test_a_long_table_title_gives_a_sheet_name_cut_on_a_word(
         in_phase(session, _table(session, known, title), "closed")
     _report, book = _event_book(session, known)
     assert book.sheetnames[-1] == "Presenze"  # the event's attendance register, last
-    names = book.sheetnames[2:-1]
+    names = book.sheetnames[3:-1]  # after the summary, the plenary and the participation
     assert len(names) == 4 and len({n.casefold() for n in names}) == 4
     assert names[0] == "1 · Disabilità e progetti di…"  # 33 characters with its number
     for name in names:
@@ -205,7 +205,7 @@ def test_widths_follow_the_content_and_long_text_wraps(session: Session, known: 
     facilitator = _header(summary).index(labels._("Facilitator")) + 1
     letter = summary.cell(row=4, column=facilitator).column_letter
     assert summary.column_dimensions[letter].width >= len("Dott.ssa Maria Grazia Sessa")
-    ws = book.worksheets[2]
+    ws = book.worksheets[3]
     header = _header(ws)
     for name, cap in ((labels._("Title"), 45), (labels._("Description"), 55)):
         column = header.index(name) + 1
@@ -244,8 +244,6 @@ def test_csv_and_xlsx_have_the_same_columns_in_the_same_order(
         _("Proxy input"),
         _("Proxy votes"),
         _("Merged from"),
-        _("Needs → actions"),
-        _("Pledged resources"),
         _("Counting rule"),
         _("Weighted votes"),
         _("Rank by weighted votes"),
@@ -256,13 +254,15 @@ def test_csv_and_xlsx_have_the_same_columns_in_the_same_order(
         _("Disagree"),
         _("Disagreement by category"),
         _("Reasons for disagreeing"),
+        _("Needs → actions"),
+        _("Pledged resources"),
         _("Version"),
     ]
 
     # The event's CSV lists every category of the event; a table's sheet, those it has.
     event, book = _event_book(session, known)
     header = _csv(reports.render_event(event, "csv"))[0]
-    sheet = _header(book.worksheets[2])
+    sheet = _header(book.worksheets[3])
     assert sheet == [h for h in header if h in sheet]
     assert header[0] == sheet[0] == _("Table")
 
@@ -293,7 +293,7 @@ def test_every_file_says_how_each_table_voted(session: Session, known: Known) ->
     assert all(TOTAL_VOTES + 3 not in r for r in rows)  # approvals and dots: never added
 
     # Each table's sheet and the CSV: the unit next to every count of votes.
-    for ws, expected in ((book.worksheets[2], approval), (book.worksheets[3], dot)):
+    for ws, expected in ((book.worksheets[3], approval), (book.worksheets[4], dot)):
         header = _header(ws)
         assert header.index(labels._("Voting")) == header.index(labels._("Votes")) + 1
         column = header.index(labels._("Voting"))

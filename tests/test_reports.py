@@ -250,9 +250,9 @@ def test_xlsx_numbers_frozen_headers_filters(session: Session, known: Known) -> 
     in_phase(session, other, "closed")
     report = data.build_event_report(session, known.event, min_group=3)
     book = load_workbook(io.BytesIO(reports.render_event(report, "xlsx")))
-    assert book.sheetnames[:2] == ["Sintesi", "Partecipazione"]
-    assert book.sheetnames[-1] == "Presenze" and len(book.sheetnames) == 5
-    sheet = book.worksheets[2]
+    assert book.sheetnames[:3] == ["Sintesi", "La plenaria", "Partecipazione"]
+    assert book.sheetnames[-1] == "Presenze" and len(book.sheetnames) == 6
+    sheet = book.worksheets[3]
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
     header = [c.value for c in sheet[1]]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))

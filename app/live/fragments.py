@@ -23,7 +23,9 @@ SCREEN, PARTICIPANT, MODERATOR, DASHBOARD, API = (
     "dashboard",
     "api",
 )
-HTML_AUDIENCES = (SCREEN, PARTICIPANT, MODERATOR)
+# "The screen on my phone": the projector in text on a phone (partials/_mirror.html).
+MIRROR = "mirror"
+HTML_AUDIENCES = (SCREEN, PARTICIPANT, MODERATOR, MIRROR)
 
 
 def payload_key(audience: str, locale: str) -> str:
@@ -55,7 +57,12 @@ def table_json(
         "ranking": table.ranking,
         "results_hidden": table.results_hidden,
         "tallies_shown": not hidden,
-        "screen": {"mode": table.screen_mode, "spotlight_id": table.spotlight_id},
+        "screen": {
+            "mode": table.screen_mode,
+            "spotlight_id": table.spotlight_id,
+            "wall_page_seconds": table.wall_page_seconds,
+            "wall_turns": table.wall_turns,
+        },
         "timer": {"seconds_left": state.timer_left, "advances": table.timer_advances},
         "participants": state.participants,
         "proposals": [_public(_linked(p.as_json(), state), hidden) for p in state.visible],
@@ -166,6 +173,12 @@ class Fragments:
                 if wanted(SCREEN, locale):
                     payloads[payload_key(SCREEN, locale)] = self.render(
                         "partials/_push.html", audience=SCREEN, full=screen_full, **context
+                    )
+                # The mirror follows the projector: whole when the projector is redrawn,
+                # else the tallies that moved (when the projector shows tallies).
+                if (screen_full or changed) and wanted(MIRROR, locale):
+                    payloads[payload_key(MIRROR, locale)] = self.render(
+                        "partials/_push.html", audience=MIRROR, full=screen_full, **context
                     )
                 if (delta.layout or new or changed) and wanted(PARTICIPANT, locale):
                     payloads[payload_key(PARTICIPANT, locale)] = self.render(

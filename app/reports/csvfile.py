@@ -61,8 +61,6 @@ def columns(categories: tuple[str, ...]) -> list[Column]:
         Column(_("Proxy input"), "figure", 10),
         Column(_("Proxy votes"), "figure", 10),
         Column(_("Merged from"), "text", 25),
-        Column(_("Needs → actions"), "text", 22),
-        Column(_("Pledged resources"), "text", 40),
         Column(_("Counting rule"), "text", 18),
         Column(_("Weighted votes"), "figure", 10),
         Column(_("Rank by weighted votes"), "figure", 10),
@@ -73,6 +71,8 @@ def columns(categories: tuple[str, ...]) -> list[Column]:
         Column(_("Disagree"), "figure", 10),
         Column(_("Disagreement by category"), "text", 25),
         Column(_("Reasons for disagreeing"), "text", 45),
+        Column(_("Needs → actions"), "text", 22),
+        Column(_("Pledged resources"), "text", 40),
         Column(_("Version"), "text", 12),
     ]
 
@@ -95,8 +95,6 @@ def values(report: TableReport, line: Line, categories: tuple[str, ...]) -> list
         _proxy(line.proxy, report.min_group),
         raw_cell(line.proxy_votes, report.min_group),
         " | ".join(line.merged_from),
-        labels.chain_cell(line, report),
-        labels.pledges_cell(line, report),
         labels.rule_name(report.weighting),
         round(line.weighted, 1),
         _position(report, "weighted", line),
@@ -110,6 +108,8 @@ def values(report: TableReport, line: Line, categories: tuple[str, ...]) -> list
         line.dissent,
         labels.dissent_breakdown(line, report.categories, report.min_group),
         " | ".join(line.dissent_reasons),
+        labels.chain_cell(line, report),
+        labels.pledges_cell(line, report),
         labels.draft() if report.draft else labels._("final"),
     ]
 

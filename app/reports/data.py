@@ -33,6 +33,8 @@ from app.reports.privacy import (
 from app.services import consensus
 from app.services.dissent import dissent_by_category, dissent_by_proposal
 from app.services.organisations import canonical, organisation_key
+from app.services.plenary import Item as PlenaryItem
+from app.services.plenary import plenary
 from app.services.privacy import erase_after, notice_filled
 from app.services.state import ProposalView, table_state
 from app.services.voting import consensus_voters
@@ -54,6 +56,9 @@ class EventInfo:
     dpo: str
     dpo_contact: str
     erase_after: dt.date  # the first day the retention sweep erases personal data
+    # The public page of what became of the priorities (absolute; "" when the minutes were
+    # built without knowing the server's address): it outlives the retention sweep.
+    followup: str = ""
 
     @property
     def notice_filled(self) -> bool:
@@ -332,6 +337,47 @@ class TableReport:
 
 
 @dataclass(frozen=True)
+class PlenaryLine:
+    """A post in the plenary's chapter: its table, its title and its rank there (0: none)."""
+
+    table: str
+    title: str
+    rank: int = 0
+    votes: int | None = None
+    voting_mode: str = ""
+
+
+@dataclass(frozen=True)
+class PlenaryChapter:
+    """The plenary, as the first chapter of the event's minutes (services/plenary.py): each
+    table's top priorities under the ranking it adopted, the themes the moderator confirmed
+    across tables, the needs no action answers and the resources offered."""
+
+    # (table, its top ones with votes, how many more share the last rank: a tie too long)
+    priorities: tuple[tuple[str, tuple[PlenaryLine, ...], int], ...]
+    themes: tuple[tuple[str, tuple[PlenaryLine, ...]], ...]  # (theme, its posts)
+    needs: tuple[PlenaryLine, ...]
+    resources: tuple[PlenaryLine, ...]
+
+
+def plenary_chapter(session: Session, event: Event) -> PlenaryChapter:
+    current = plenary(session, event, audience="moderator")
+
+    def line(item: PlenaryItem, mode: str = "") -> PlenaryLine:
+        return PlenaryLine(item.table, item.title, item.rank, item.tally, mode)
+
+    return PlenaryChapter(
+        priorities=tuple(
+            (t.title, tuple(line(i, t.table.voting_mode) for i in t.priorities), t.tied_after)
+            for t in current.tables
+        ),
+        themes=tuple((t.title, tuple(line(i) for i in t.items)) for t in current.confirmed),
+        needs=tuple(line(i) for i in current.needs),
+        resources=tuple(line(i) for i in current.resources),
+    )
+
+
+@dataclass(frozen=True)
 class EventReport:
     event: EventInfo
     tables: tuple[TableReport, ...]
@@ -342,6 +388,7 @@ class EventReport:
     # Each organisation's groups in the tables' registers, added up: nothing a reader could
     # not add up from the tables' own minutes (rule 7 of docs/privacy.md).
     organisations: tuple[Organisation, ...] = ()
+    plenary: PlenaryChapter | None = None  # the first chapter
 
     @property
     def registered(self) -> int:
@@ -391,7 +438,7 @@ def _categories(event: Event, seen: set[str], *, every_listed: bool) -> tuple[st
     return (*listed, *extra, *tail)
 
 
-def _event_info(event: Event) -> EventInfo:
+def _event_info(event: Event, base: str = "") -> EventInfo:
     notice = event.privacy if notice_filled(event) else {}
     return EventInfo(
         id=event.id or 0,
@@ -403,6 +450,7 @@ def _event_info(event: Event) -> EventInfo:
         dpo=notice.get("dpo", ""),
         dpo_contact=notice.get("dpo_contact", ""),
         erase_after=erase_after(event),
+        followup=f"{base}/esiti/{event.id}" if base else "",
     )
 
 
@@ -501,7 +549,12 @@ def _final_episodes(tables: list[Table], steps: dict[int, list[tuple[dt.datetime
 
 
 def build_table_report(
-    session: Session, table: Table, *, min_group: int = 3, figures: EventFigures | None = None
+    session: Session,
+    table: Table,
+    *,
+    min_group: int = 3,
+    figures: EventFigures | None = None,
+    base: str = "",
 ) -> TableReport:
     current = table_state(session, table)
     table, event = current.table, current.event
@@ -619,7 +672,7 @@ def build_table_report(
             min_group,
         )
     return TableReport(
-        event=_event_info(event),
+        event=_event_info(event, base),
         code=table.code,
         title=table.title,
         question=table.question,
@@ -783,13 +836,16 @@ def _votes_by_category(
     return result
 
 
-def build_event_report(session: Session, event: Event, *, min_group: int = 3) -> EventReport:
+def build_event_report(
+    session: Session, event: Event, *, min_group: int = 3, base: str = ""
+) -> EventReport:
     tables = session.exec(
         select(Table).where(Table.event_id == event.id).order_by(col(Table.id))
     ).all()
     figures = event_figures(session, event, min_group=min_group)
     reports = tuple(
-        build_table_report(session, t, min_group=min_group, figures=figures) for t in tables
+        build_table_report(session, t, min_group=min_group, figures=figures, base=base)
+        for t in tables
     )
     # The category totals add up the tables that count in the event, withheld where a
     # small group could be worked out from them (rule 4 of privacy.py).
@@ -811,13 +867,14 @@ def build_event_report(session: Session, event: Event, *, min_group: int = 3) ->
         key=lambda p: (p.name.casefold(), p.table.casefold()),
     )
     return EventReport(
-        event=_event_info(event),
+        event=_event_info(event, base),
         tables=reports,
         categories=categories,
         people=tuple(people),
         min_group=min_group,
         named=tuple(named),
         organisations=tuple(organisations),
+        plenary=plenary_chapter(session, event),
     )
 
 

@@ -329,6 +329,20 @@ def event_totals_note(report: EventReport) -> str:
 
 def privacy_line(event: EventInfo, text: Callable[[str], str] = str) -> str:
     """The one line every minutes format gives on the event's privacy notice (art. 13
+    GDPR), then where the public follows what became of the priorities: that page keeps
+    no personal data and outlives the erasure (services/outcomes.py)."""
+    line = _privacy_line(event, text)
+    return f"{line} {followup_line(event)}" if event.followup else line
+
+
+def followup_line(event: EventInfo) -> str:
+    """Where the public follows what became of the priorities (services/outcomes.py)."""
+    text = _("What became of the priorities is published, with no personal data, at %(url)s.")
+    return text % {"url": event.followup}
+
+
+def _privacy_line(event: EventInfo, text: Callable[[str], str] = str) -> str:
+    """The one line every minutes format gives on the event's privacy notice (art. 13
     GDPR): its controller and DPO when the organiser filled it, else that Tavoli's default
     notice applies; and the day the participants' personal data are erased. `text` escapes
     what the organiser typed (Markdown)."""
@@ -524,83 +538,6 @@ def event_closing(report: EventReport) -> Closing:
         note=_("Draft: some tables are still running.") if report.draft else "",
         signatory=signatory,
         signature=signature,
-    )
-
-
-# --- needs → actions → resources --------------------------------------------------------------
-
-
-def chain_note() -> str:
-    return _(
-        "Each need, the proposals (actions) that answer it with their votes, and the "
-        "resources organisations pledged to each. A pledge is the organisation's public "
-        "offer; no person is named."
-    )
-
-
-def unanswered() -> str:
-    """The flag of a need no proposal answers."""
-    return _("No action answers this need")
-
-
-def unanswered_heading() -> str:
-    return _("Needs that no action answers")
-
-
-def unlinked_heading() -> str:
-    return _("Proposals that answer no need")
-
-
-def need_head(line: Line, mode: str) -> str:
-    """“Bisogno n. 3 · Trasporti per le frazioni (4 voti)”."""
-    return _("Need %(num)s: %(title)s (%(votes)s)") % {
-        "num": numbered(line),
-        "title": line.title,
-        "votes": tally(mode, line.votes),
-    }
-
-
-def action_text(line: Line, mode: str) -> str:
-    """“n. 7 · Navetta sociale a chiamata — 12 voti (1°)”."""
-    return _("%(num)s · %(title)s — %(votes)s, rank %(rank)s") % {
-        "num": numbered(line),
-        "title": line.title,
-        "votes": tally(mode, line.votes),
-        "rank": line.rank,
-    }
-
-
-def pledge_text(pledge: PledgeLine, resource: Line) -> str:
-    """“Parrocchia San Michele: il pulmino il martedì (risorsa n. 12)”."""
-    who = pledge.organisation or _("organisation not stated")
-    return _("%(organisation)s: %(offer)s (resource %(num)s)") % {
-        "organisation": who,
-        "offer": pledge.offer,
-        "num": numbered(resource),
-    }
-
-
-def chain_cell(line: Line, report: TableReport) -> str:
-    """The spreadsheet's and the CSV's one cell of the chain, by kind: the needs a proposal
-    answers, the actions proposed for a need (or the flag), what a resource is pledged to."""
-    by_id = {other.id: other for other in report.lines}
-    if line.kind == Kind.PROPOSAL:
-        return ", ".join(numbered(by_id[n]) for n in line.answers if n in by_id)
-    if line.kind == Kind.NEED:
-        actions = [other for other in report.lines if line.id in other.answers]
-        return ", ".join(numbered(a) for a in actions) or unanswered().upper()
-    return ", ".join(numbered(by_id[p.proposal]) for p in line.pledges if p.proposal in by_id)
-
-
-def pledges_cell(line: Line, report: TableReport) -> str:
-    """A proposal's pledges received, or a resource's made: “organisation: offer”."""
-    if line.kind == Kind.PROPOSAL:
-        pairs = report.pledges_to(line.id)
-    else:
-        by_id = {other.id: other for other in report.lines}
-        pairs = [(p, line) for p in line.pledges if p.proposal in by_id]
-    return " | ".join(
-        f"{p.organisation or _('organisation not stated')}: {p.offer}" for p, _r in pairs
     )
 
 
@@ -828,3 +765,80 @@ def timeline_rows(report: TableReport) -> list[tuple[str, str]]:
         for c in report.ranking_steps
     ]
     return [(moment(at), text) for at, text in sorted(moments, key=lambda m: m[0])]
+
+
+# --- needs → actions → resources --------------------------------------------------------------
+
+
+def chain_note() -> str:
+    return _(
+        "Each need, the proposals (actions) that answer it with their votes, and the "
+        "resources organisations pledged to each. A pledge is the organisation's public "
+        "offer; no person is named."
+    )
+
+
+def unanswered() -> str:
+    """The flag of a need no proposal answers."""
+    return _("No action answers this need")
+
+
+def unanswered_heading() -> str:
+    return _("Needs that no action answers")
+
+
+def unlinked_heading() -> str:
+    return _("Proposals that answer no need")
+
+
+def need_head(line: Line, mode: str) -> str:
+    """“Bisogno n. 3 · Trasporti per le frazioni (4 voti)”."""
+    return _("Need %(num)s: %(title)s (%(votes)s)") % {
+        "num": numbered(line),
+        "title": line.title,
+        "votes": tally(mode, line.votes),
+    }
+
+
+def action_text(line: Line, mode: str) -> str:
+    """“n. 7 · Navetta sociale a chiamata — 12 voti (1°)”."""
+    return _("%(num)s · %(title)s — %(votes)s, rank %(rank)s") % {
+        "num": numbered(line),
+        "title": line.title,
+        "votes": tally(mode, line.votes),
+        "rank": line.rank,
+    }
+
+
+def pledge_text(pledge: PledgeLine, resource: Line) -> str:
+    """“Parrocchia San Michele: il pulmino il martedì (risorsa n. 12)”."""
+    who = pledge.organisation or _("organisation not stated")
+    return _("%(organisation)s: %(offer)s (resource %(num)s)") % {
+        "organisation": who,
+        "offer": pledge.offer,
+        "num": numbered(resource),
+    }
+
+
+def chain_cell(line: Line, report: TableReport) -> str:
+    """The spreadsheet's and the CSV's one cell of the chain, by kind: the needs a proposal
+    answers, the actions proposed for a need (or the flag), what a resource is pledged to."""
+    by_id = {other.id: other for other in report.lines}
+    if line.kind == Kind.PROPOSAL:
+        return ", ".join(numbered(by_id[n]) for n in line.answers if n in by_id)
+    if line.kind == Kind.NEED:
+        actions = [other for other in report.lines if line.id in other.answers]
+        return ", ".join(numbered(a) for a in actions) or unanswered().upper()
+    return ", ".join(numbered(by_id[p.proposal]) for p in line.pledges if p.proposal in by_id)
+
+
+def pledges_cell(line: Line, report: TableReport) -> str:
+    """A proposal's pledges received, or a resource's made: “organisation: offer”."""
+    if line.kind == Kind.PROPOSAL:
+        pairs = report.pledges_to(line.id)
+    else:
+        by_id = {other.id: other for other in report.lines}
+        pairs = [(p, line) for p in line.pledges if p.proposal in by_id]
+    return " | ".join(
+        f"{p.organisation or _('organisation not stated')}: {p.offer}" for p, _r in pairs
+    )

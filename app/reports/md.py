@@ -10,7 +10,7 @@ markdown-it-py and mdformat, in app/reports/markdown_safe.py.
 from collections.abc import Callable, Iterable
 
 from app.reports import labels, outline
-from app.reports.data import EventReport, Line, Named, TableReport
+from app.reports.data import EventReport, Line, Named, PlenaryLine, TableReport
 from app.reports.markdown_safe import esc, synthesis
 
 __all__ = ["esc", "event_md", "synthesis", "table_md"]
@@ -413,7 +413,39 @@ def _event_summaries(report: EventReport) -> list[str]:
     return out
 
 
+def _event_plenary(report: EventReport) -> list[str]:
+    _ = labels._
+    chapter = report.plenary
+    if chapter is None:
+        return []
+    out: list[str] = []
+    for table, lines, tied in chapter.priorities:
+        out += [f"**{esc(table)}**", ""]  # not a heading: the table's own come later
+        items = [
+            f"- {line.rank} · {esc(line.title)}"
+            + (f" — {_tally(line.voting_mode, line.votes)}" if line.votes is not None else "")
+            for line in lines
+        ]
+        if tied:
+            items.append(f"- … {esc(labels.tied_after(tied))}")
+        out += [*items, ""] if items else [_("No votes yet."), ""]
+
+    def listed(heading: str, lines: tuple[PlenaryLine, ...], empty: str) -> list[str]:
+        items = [f"- {esc(line.title)} · {esc(line.table)}" for line in lines]
+        return [f"### {esc(heading, heading=True)}", "", *(items or [empty]), ""]
+
+    out += [f"### {esc(_('Themes that came up at several tables'), heading=True)}", ""]
+    if not chapter.themes:
+        out += [_("No theme was confirmed."), ""]
+    for theme, lines in chapter.themes:
+        out += [f"**{esc(theme)}**", "", *(f"- {esc(x.title)} · {esc(x.table)}" for x in lines), ""]
+    out += listed(_("Needs no action answers yet"), chapter.needs, _("None."))
+    out += listed(_("Resources pledged"), chapter.resources, _("None."))
+    return out
+
+
 _EVENT_DRAW: dict[str, Callable[[EventReport], list[str]]] = {
+    "plenary": _event_plenary,
     "participation": _participation,
     "attendance": _event_attendance,
     "priorities": _event_priorities,

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from app.reports.data import EventInfo, EventReport, Line, TableReport
+from app.reports.data import EventInfo, EventReport, Line, PlenaryLine, TableReport
 from app.reports.labels import raw_cell
 
 SCHEMA = "tavoli.report/2"
@@ -87,7 +87,6 @@ def table_data(report: TableReport) -> dict[str, Any]:
             }
             for line in report.lines
         ],
-        "unanswered_needs": [line.id for line in report.unanswered()],
         "rankings": {
             key: list(ids) if ids is not None else None
             for key, ids in (report.rankings or {}).items()
@@ -97,6 +96,7 @@ def table_data(report: TableReport) -> dict[str, Any]:
             {"ranking": s.ranking, "at": _time(s.at)} for s in report.ranking_steps
         ],
         "consensus_left_out": report.left_out if report.consensus else None,
+        "unanswered_needs": [line.id for line in report.unanswered()],
         "totals": {"proposals": report.proposals, "votes": report.total_votes},
         "off_wall": dict(report.off_wall),
         "merged": report.merged,
@@ -175,8 +175,39 @@ def event_json(report: EventReport) -> bytes:
         # Approvals and dots are different units: one figure per voting mode.
         "totals": {"proposals": report.proposals, "votes_by_mode": report.votes_by_mode()},
         "tables": [table_data(t) for t in report.tables],
+        "plenary": _plenary(report),
     }
     return _dump(data)
+
+
+def _plenary(report: EventReport) -> dict[str, Any] | None:
+    """The plenary, the first chapter: each table's top priorities, the confirmed themes,
+    the needs no action answers, the resources offered."""
+    chapter = report.plenary
+    if chapter is None:
+        return None
+
+    def post(line: PlenaryLine) -> dict[str, Any]:
+        return {"table": line.table, "title": line.title}
+
+    return {
+        "priorities": [
+            {
+                "table": table,
+                "tied_after": tied,
+                "top": [
+                    {"rank": x.rank, "title": x.title, "votes": x.votes, "voting": x.voting_mode}
+                    for x in lines
+                ],
+            }
+            for table, lines, tied in chapter.priorities
+        ],
+        "themes": [
+            {"title": theme, "posts": [post(x) for x in lines]} for theme, lines in chapter.themes
+        ],
+        "unanswered_needs": [post(x) for x in chapter.needs],
+        "resources": [post(x) for x in chapter.resources],
+    }
 
 
 def _event(e: EventInfo) -> dict[str, Any]:
@@ -194,6 +225,8 @@ def _event(e: EventInfo) -> dict[str, Any]:
             "dpo_contact": e.dpo_contact or None,
             "erase_after": e.erase_after.isoformat(),
         },
+        # The public page of what became of the priorities; null when unknown.
+        "followup_url": e.followup or None,
     }
 
 

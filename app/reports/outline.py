@@ -45,6 +45,7 @@ TABLE: tuple[Section[TableReport], ...] = (
 
 # The event's synthesis, after its head; every table's minutes follow it as annexes.
 EVENT: tuple[Section[EventReport], ...] = (
+    Section("plenary", N_("The plenary"), lambda report: report.plenary is not None),
     Section("participation", N_("Participation by category and table")),
     Section("attendance", N_("Attendance register")),
     Section("priorities", N_("Top priorities of each table")),

@@ -469,6 +469,42 @@ def table_xlsx(report: TableReport) -> bytes:
     return _save(wb)
 
 
+def _plenary(ws: Worksheet, report: EventReport) -> None:
+    """The plenary, the first chapter: one row per post it showed, by part."""
+    _ = labels._
+    chapter = report.plenary
+    if chapter is None:
+        return
+    cols = [
+        Column(_("Part"), "text", 30),
+        Column(_("Table"), "text", 30),
+        Column(_("Rank"), "figure", 8),
+        Column(_("Title"), "text", 60),
+        Column(_("Votes"), "figure", 10),
+        Column(_("Voting"), "text", 14),
+    ]
+    rows: list[list[object]] = []
+    for table, lines, _tied in chapter.priorities:
+        rows += [
+            [
+                _("The tables' priorities"),
+                table,
+                line.rank,
+                line.title,
+                line.votes,
+                unit(line.voting_mode) if line.votes is not None else None,
+            ]
+            for line in lines
+        ]
+    for theme, lines in chapter.themes:
+        rows += [[f"{_('Theme')}: {theme}", line.table, None, line.title] for line in lines]
+    rows += [[_("Needs no action answers yet"), x.table, None, x.title] for x in chapter.needs]
+    rows += [[_("Resources pledged"), x.table, None, x.title] for x in chapter.resources]
+    _grid(ws, 1, cols, rows)
+    ws.freeze_panes = "A2"
+    _print(ws, 1, report.event, labels.titled(_("The plenary"), report))
+
+
 def event_xlsx(report: EventReport) -> bytes:
     _ = labels._
     wb = Workbook()
@@ -477,9 +513,12 @@ def event_xlsx(report: EventReport) -> bytes:
     # "History" is Excel's own sheet name.
     used = {"history", _("Summary").casefold(), _("Participation").casefold()}
     used.add(_attendance().casefold())
+    used.add(_("The plenary").casefold())
     summary.title = _("Summary")
     _summary(summary, report)
     wb.properties.title = labels.titled(report.event.title, report)
+    if report.plenary is not None:
+        _plenary(wb.create_sheet(_("The plenary")), report)
     _participation(wb.create_sheet(_("Participation")), report)
     for number, t in enumerate(report.tables, start=1):
         prefix = f"{number} · {_draft_prefix(t)}"

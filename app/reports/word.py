@@ -971,7 +971,43 @@ def _event_closing(doc: DocumentObject, report: EventReport) -> None:
     _closing(doc, labels.event_closing(report))
 
 
+def _event_plenary(doc: DocumentObject, report: EventReport) -> None:
+    _ = labels._
+    chapter = report.plenary
+    if chapter is None:
+        return
+    for table, lines, tied in chapter.priorities:
+        _heading(doc, clean(table), 2)
+        for line in lines:  # plain paragraphs: "Ranked" is the minutes' own rankings
+            p = _paragraph(doc)
+            p.add_run(f"{line.rank}. {clean(line.title)}")
+            if line.votes is not None:
+                p.add_run(" — ")
+                p.add_run(labels.tally(line.voting_mode, line.votes)).bold = True
+        if tied:
+            _paragraph(doc, f"… {labels.tied_after(tied)}")
+        if not lines:
+            _note(doc, _("No votes yet."))
+    _heading(doc, _("Themes that came up at several tables"), 2)
+    if not chapter.themes:
+        _note(doc, _("No theme was confirmed."))
+    for theme, items in chapter.themes:
+        _paragraph(doc, clean(theme)).runs[0].bold = True
+        for item in items:
+            _paragraph(doc, f"{clean(item.title)} · {clean(item.table)}", "ListBullet")
+    for heading, items in (
+        (_("Needs no action answers yet"), chapter.needs),
+        (_("Resources pledged"), chapter.resources),
+    ):
+        _heading(doc, heading, 2)
+        for item in items:
+            _paragraph(doc, f"{clean(item.title)} · {clean(item.table)}", "ListBullet")
+        if not items:
+            _note(doc, _("None."))
+
+
 _EVENT_DRAW: dict[str, Callable[[DocumentObject, EventReport], None]] = {
+    "plenary": _event_plenary,
     "participation": _participation,
     "attendance": _event_attendance,
     "priorities": _event_priorities,

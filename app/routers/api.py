@@ -327,6 +327,45 @@ def withdraw_own(
     return ChangedOut(seq=change.seq or 0)
 
 
+class DissentIn(StrictIn):
+    reason: str = Field(
+        default="",
+        description="Optional, up to 280 characters; checked by a moderator first when the "
+        "table pre-moderates.",
+    )
+
+
+@router.put("/proposals/{proposal_id}/dissent", response_model=ChangedOut)
+def set_dissent(
+    proposal_id: int,
+    session: SessionDep,
+    participant: ApiParticipantDep,
+    live: LiveDep,
+    body: DissentIn | None = None,
+) -> ChangedOut:
+    """Say "I disagree" with a proposal on the wall, with an optional reason, while the
+    table discusses or votes (409 otherwise). Absolute: sending it again changes nothing, a
+    new reason replaces the old one. It never changes a tally."""
+    change = dissent.set_dissent(
+        session,
+        participant=participant,
+        proposal_id=proposal_id,
+        reason=(body or DissentIn()).reason,
+    )
+    live.publish(change)
+    return ChangedOut(seq=change.seq or state.current_seq(session, change.table_id))
+
+
+@router.delete("/proposals/{proposal_id}/dissent", response_model=ChangedOut)
+def withdraw_dissent(
+    proposal_id: int, session: SessionDep, participant: ApiParticipantDep, live: LiveDep
+) -> ChangedOut:
+    """Withdraw one's dissent and its reason (while the table discusses or votes)."""
+    change = dissent.withdraw_dissent(session, participant=participant, proposal_id=proposal_id)
+    live.publish(change)
+    return ChangedOut(seq=change.seq or state.current_seq(session, change.table_id))
+
+
 # --- needs → actions → resources (services/links.py) ------------------------------------
 
 
@@ -441,45 +480,6 @@ def unpledge(
     )
     live.publish(change)
     return _changed_out(session, change)
-
-
-class DissentIn(StrictIn):
-    reason: str = Field(
-        default="",
-        description="Optional, up to 280 characters; checked by a moderator first when the "
-        "table pre-moderates.",
-    )
-
-
-@router.put("/proposals/{proposal_id}/dissent", response_model=ChangedOut)
-def set_dissent(
-    proposal_id: int,
-    session: SessionDep,
-    participant: ApiParticipantDep,
-    live: LiveDep,
-    body: DissentIn | None = None,
-) -> ChangedOut:
-    """Say "I disagree" with a proposal on the wall, with an optional reason, while the
-    table discusses or votes (409 otherwise). Absolute: sending it again changes nothing, a
-    new reason replaces the old one. It never changes a tally."""
-    change = dissent.set_dissent(
-        session,
-        participant=participant,
-        proposal_id=proposal_id,
-        reason=(body or DissentIn()).reason,
-    )
-    live.publish(change)
-    return ChangedOut(seq=change.seq or state.current_seq(session, change.table_id))
-
-
-@router.delete("/proposals/{proposal_id}/dissent", response_model=ChangedOut)
-def withdraw_dissent(
-    proposal_id: int, session: SessionDep, participant: ApiParticipantDep, live: LiveDep
-) -> ChangedOut:
-    """Withdraw one's dissent and its reason (while the table discusses or votes)."""
-    change = dissent.withdraw_dissent(session, participant=participant, proposal_id=proposal_id)
-    live.publish(change)
-    return ChangedOut(seq=change.seq or state.current_seq(session, change.table_id))
 
 
 # The token is optional here (anyone with the code reads the table; a runner's token adds

@@ -374,6 +374,22 @@ def screen(request: Request, code: str, session: SessionDep) -> Response:
     return _page(request, "pages/screen.html", **shared_context(session, table, "screen", people))
 
 
+@router.get("/t/{code}/mirror")
+def mirror(request: Request, code: str, session: SessionDep, signer: SignerDep) -> Response:
+    """ "The screen on my phone": what the projector shows, in text, for a person who cannot
+    see it. A joined phone's page (its socket is the phone's); others are sent to join."""
+    token = signer.unsign(request.cookies.get(PARTICIPANT_COOKIE))
+    known_by = participants.member(session, token) if token else None
+    table = tables.resolve(session, code, client=ratelimit.address(request), known_by=known_by)
+    me = _me(request, session, signer, table)
+    if me is None or table.code != code:
+        return _see_other(f"/t/{table.code}")
+    if me.removed:
+        return _page(request, "pages/removed.html", status_code=403, table=table)
+    people = request.app.state.live.people(table.id)
+    return _page(request, "pages/mirror.html", **shared_context(session, table, "mirror", people))
+
+
 @router.get("/t/{code}/qr.svg")
 def qr_code(request: Request, code: str, session: SessionDep, settings: SettingsDep) -> Response:
     table = tables.resolve(session, code, client=ratelimit.address(request))

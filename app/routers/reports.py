@@ -62,7 +62,9 @@ def _file(report: ReportFile) -> Response:
     return Response(report.body, media_type=kind.media_type, headers=headers)
 
 
-def _make(engine: Engine, target: Target, fmt: str, locale: str, min_group: int) -> ReportFile:
+def _make(
+    engine: Engine, target: Target, fmt: str, locale: str, min_group: int, base: str = ""
+) -> ReportFile:
     """Build and render the file (a request thread for fast formats, the queue's for slow
     ones), reading the database in a session of its own."""
     with open_session(engine) as session, i18n.using_locale(locale):
@@ -71,12 +73,12 @@ def _make(engine: Engine, target: Target, fmt: str, locale: str, min_group: int)
         if event is None or (target.table_id is not None and table is None):
             raise NotFound("This report no longer exists")
         if table is not None:
-            report = data.build_table_report(session, table, min_group=min_group)
+            report = data.build_table_report(session, table, min_group=min_group, base=base)
             body = reports.render_table(report, fmt, generated=utcnow())
             draft = labels.draft() if report.draft else ""
             name = reports.filename(event.title, event.date, fmt, table.title, draft=draft)
         else:
-            event_report = data.build_event_report(session, event, min_group=min_group)
+            event_report = data.build_event_report(session, event, min_group=min_group, base=base)
             body = reports.render_event(event_report, fmt, generated=utcnow())
             draft = labels.draft() if event_report.draft else ""
             name = reports.filename(event.title, event.date, fmt, draft=draft)
@@ -125,6 +127,7 @@ async def _deliver(
         fmt,
         lang or i18n.current_locale(),
         settings.tavoli_report_min_group,
+        public_base(request, settings.tavoli_public_url),  # the follow-up page's address
     )
     if not formats.get(fmt).slow:
         return _file(await run_in_threadpool(make))

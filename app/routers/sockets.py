@@ -50,6 +50,7 @@ from app.live.deadline import SendWatch
 from app.live.fragments import (
     API,
     DASHBOARD,
+    MIRROR,
     MODERATOR,
     PARTICIPANT,
     SCREEN,
@@ -68,7 +69,7 @@ from app.live.hub import (
 )
 from app.models import Participant, Table
 from app.security import Signer
-from app.services import access, events, participants, state, tables
+from app.services import access, events, participants, plenary, state, tables
 from app.services.errors import DomainError, Forbidden, TooMany, Unauthorized
 from app.views import participant_context, shared_context
 
@@ -411,7 +412,16 @@ async def participant_stream(websocket: WebSocket, code: str) -> None:
     await _capped(websocket, _participant_stream(websocket, code), phone=True)
 
 
-async def _participant_stream(websocket: WebSocket, code: str) -> None:
+@router.websocket("/t/{code}/mirror/ws")
+async def mirror_stream(websocket: WebSocket, code: str) -> None:
+    """ "The screen on my phone": a phone's socket (its participant's slots, its presence,
+    its removal), carrying the projector's content in text (partials/_mirror.html)."""
+    await _capped(websocket, _participant_stream(websocket, code, audience=MIRROR), phone=True)
+
+
+async def _participant_stream(
+    websocket: WebSocket, code: str, *, audience: str = PARTICIPANT
+) -> None:
     opened = await _open(websocket, code, with_participant=True)
     if opened is None:
         return
@@ -420,14 +430,18 @@ async def _participant_stream(websocket: WebSocket, code: str) -> None:
         await websocket.close(CLOSE_POLICY)
         return
     if me.removed:
-        await _send(websocket, _revoked_page(websocket, PARTICIPANT, table))
+        await _send(websocket, _revoked_page(websocket, audience, table))
         await _close(websocket, CLOSE_POLICY)
         return
     fragments: Fragments = websocket.app.state.fragments
+    live: Broadcaster = websocket.app.state.live
     locale = current_locale()
 
     def snapshot(session: Session) -> tuple[int, str]:
-        context = participant_context(session, table, me)
+        if audience == MIRROR:
+            context = shared_context(session, table, MIRROR, live.people(table.id or 0))
+        else:
+            context = participant_context(session, table, me)
         with using_locale(locale):
             return context["state"].seq, fragments.render("partials/_snapshot.html", **context)
 
@@ -435,7 +449,7 @@ async def _participant_stream(websocket: WebSocket, code: str) -> None:
     guard = Guard(
         holder=participant_holder(participant_id),
         allowed=lambda session: participants.still_at_table(session, participant_id),
-        revoked=lambda: _revoked_page(websocket, PARTICIPANT, table),
+        revoked=lambda: _revoked_page(websocket, audience, table),
     )
     with contextlib.ExitStack() as stack:
         try:  # a phone's few tabs
@@ -446,7 +460,7 @@ async def _participant_stream(websocket: WebSocket, code: str) -> None:
         await _serve(
             websocket,
             table=table,
-            audience=PARTICIPANT,
+            audience=audience,
             snapshot=snapshot,
             guard=guard,
             participant_id=participant_id,
@@ -553,20 +567,31 @@ async def dashboard_stream(websocket: WebSocket, token: str) -> None:
     await _capped(websocket, _dashboard_stream(websocket, token))
 
 
+@router.websocket("/m/{token}/plenary/ws")
+async def plenary_stream(websocket: WebSocket, token: str) -> None:
+    await _capped(websocket, _plenary_stream(websocket, token))
+
+
+@dataclass(frozen=True)
+class EventView:
+    """A page of the whole event over the one event-wide stream (every table's channel):
+    `draw` renders its live region from the database (in a thread: the first message, and
+    after a reconnect); then either it forwards each push's payload under `key` (the
+    dashboard's rows, rendered once per push by the table's flusher), or, with `key` None,
+    any push of any table makes it draw again, at most once per `pause` seconds (the
+    plenary, which reads every table at once: a burst of votes costs one redraw)."""
+
+    key: str | None
+    draw: Callable[[], str]
+    pause: float = 0.0
+
+
 async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
     """The event dashboard: every table's row, live. Rows are whole, so no sequence to keep."""
-    if not _same_origin(websocket):
-        await websocket.close(CLOSE_POLICY)
-        return
     app_state = websocket.app.state
     live: Broadcaster = app_state.live
     fragments: Fragments = app_state.fragments
     locale = current_locale()
-
-    def table_ids() -> list[int]:
-        with open_session(app_state.engine) as session:
-            event = events.event_for_moderator(session, token)
-            return [t.id or 0 for t in tables.tables_of(session, event)]
 
     def rows() -> str:
         """Read after subscribing (as a table's snapshot is): a change committed meanwhile
@@ -583,9 +608,46 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
                     for t in tables.tables_of(session, event)
                 )
 
+    await _event_stream(websocket, token, EventView(payload_key(DASHBOARD, locale), rows))
+
+
+PLENARY_PAUSE = 0.5  # the plenary redraws at most this often while votes arrive
+
+
+async def _plenary_stream(websocket: WebSocket, token: str) -> None:
+    """The plenary (services/plenary.py): its region redrawn whole after any table's push."""
+    app_state = websocket.app.state
+    fragments: Fragments = app_state.fragments
+    locale = current_locale()
+
+    def draw() -> str:
+        with open_session(app_state.engine) as session:
+            event = events.event_for_moderator(session, token)
+            with using_locale(locale):
+                return fragments.render(
+                    "partials/_plenary.html", oob=True, plenary=plenary.plenary(session, event)
+                )
+
+    await _event_stream(websocket, token, EventView(None, draw, PLENARY_PAUSE))
+
+
+async def _event_stream(websocket: WebSocket, token: str, view: EventView) -> None:
+    """One stream for the event's moderator pages: subscribed to every table of the event
+    (as they were when it opened), revoked with the moderator link."""
+    if not _same_origin(websocket):
+        await websocket.close(CLOSE_POLICY)
+        return
+    app_state = websocket.app.state
+    live: Broadcaster = app_state.live
+
+    def table_ids() -> list[int]:
+        with open_session(app_state.engine) as session:
+            event = events.event_for_moderator(session, token)
+            return [t.id or 0 for t in tables.tables_of(session, event)]
+
     try:
         watched = await asyncio.to_thread(table_ids)
-    except (Forbidden, Unauthorized):  # a link replaced while the dashboard was offline
+    except (Forbidden, Unauthorized):  # a link replaced while the page was offline
         await _link_gone(websocket, DASHBOARD)
         return
     except DomainError:
@@ -593,7 +655,7 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
         return
     await websocket.accept()
     hub: Hub = app_state.hub
-    key = payload_key(DASHBOARD, locale)
+    key = view.key
     async with contextlib.AsyncExitStack() as stack:
         subs = [
             await stack.enter_async_context(
@@ -615,21 +677,40 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
         for tid in watched:
             live.watching(tid)
         try:
-            snapshot = await asyncio.to_thread(rows)
+            snapshot = await asyncio.to_thread(view.draw)
         except DomainError:  # the event was deleted meanwhile
             await _close(websocket, CLOSE_POLICY)
             return
         if not await _send(websocket, snapshot):
             await _close_try_again(websocket)
             return
+        dirty = asyncio.Event()
+
+        async def redraw() -> None:
+            """Draw again after a push, paced; returns only when a send failed."""
+            while True:
+                await dirty.wait()
+                await asyncio.sleep(view.pause)
+                dirty.clear()
+                try:
+                    html = await asyncio.to_thread(view.draw)
+                except DomainError:  # the event was deleted: its last push said so
+                    return
+                if not await _send(websocket, html):
+                    return
+
         receiver = asyncio.create_task(_drain(websocket))
+        redrawer = asyncio.create_task(redraw())
         getters = {asyncio.create_task(sub.next()): sub for sub in subs}
         try:
             while True:
                 done, _pending = await asyncio.wait(
-                    {*getters, receiver}, return_when=asyncio.FIRST_COMPLETED
+                    {*getters, receiver, redrawer}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if receiver in done:
+                    return
+                if redrawer in done:
+                    await _close_try_again(websocket)
                     return
                 for task in sorted(done, key=lambda t: t.result() is not CHECK):
                     sub = getters.pop(task)
@@ -639,14 +720,17 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
                             await _revoke(websocket, guard)
                             return
                         sub.checked()
-                    elif push is None or (
-                        key in push.payloads and not await _send(websocket, push.payloads[key])
-                    ):
+                    elif push is None:
+                        await _close_try_again(websocket)
+                        return
+                    elif key is None:
+                        dirty.set()
+                    elif key in push.payloads and not await _send(websocket, push.payloads[key]):
                         await _close_try_again(websocket)
                         return
                     getters[asyncio.create_task(sub.next())] = sub
         except WebSocketDisconnect:
             return
         finally:
-            for task in (*getters, receiver):
+            for task in (*getters, receiver, redrawer):
                 task.cancel()

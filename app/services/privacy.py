@@ -37,9 +37,11 @@ from app.models import (
     Dissent,
     Event,
     Merge,
+    OutcomeChange,
     Participant,
     PhaseChange,
     Pledge,
+    PlenaryTheme,
     Proposal,
     ProposalTag,
     RankingChange,
@@ -262,6 +264,7 @@ def delete_event(session: Session, *, event: Event) -> list[int]:
         if session.get(Event, event_id) is None:
             raise NotFound("No event has this id")
         _delete_tables(session, table_ids)
+        session.execute(delete(PlenaryTheme).where(col(PlenaryTheme.event_id) == event_id))
         session.execute(delete(Event).where(col(Event.id) == event_id))
     scrub(session)
     return table_ids
@@ -283,11 +286,12 @@ def _delete_tables(session: Session, table_ids: list[int]) -> None:
     proposal_ids = select(Proposal.id).where(col(Proposal.table_id).in_(table_ids))
     participant_ids = select(Participant.id).where(col(Participant.table_id).in_(table_ids))
     session.execute(delete(ProposalTag).where(col(ProposalTag.proposal_id).in_(proposal_ids)))
+    session.execute(delete(OutcomeChange).where(col(OutcomeChange.proposal_id).in_(proposal_ids)))
+    session.execute(delete(Dissent).where(col(Dissent.proposal_id).in_(proposal_ids)))
+    session.execute(delete(Dissent).where(col(Dissent.participant_id).in_(participant_ids)))
     # Links point at a table's own posts only (services/links.py): by either end is enough.
     session.execute(delete(Answer).where(col(Answer.proposal_id).in_(proposal_ids)))
     session.execute(delete(Pledge).where(col(Pledge.proposal_id).in_(proposal_ids)))
-    session.execute(delete(Dissent).where(col(Dissent.proposal_id).in_(proposal_ids)))
-    session.execute(delete(Dissent).where(col(Dissent.participant_id).in_(participant_ids)))
     session.execute(delete(Vote).where(col(Vote.proposal_id).in_(proposal_ids)))
     session.execute(delete(Vote).where(col(Vote.participant_id).in_(participant_ids)))
     session.execute(delete(Merge).where(col(Merge.table_id).in_(table_ids)))

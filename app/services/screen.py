@@ -2,7 +2,7 @@
 
 from sqlmodel import Session, col, select
 
-from app.enums import Phase, Status
+from app.enums import Phase, ScreenMode, Status
 from app.models import SCREEN_MODES, Proposal, RankingChange, Table
 from app.services.consensus import RANKINGS
 from app.services.errors import Conflict, Invalid
@@ -109,6 +109,46 @@ def update_settings(
             current.group_by_need = False
         if group_by_need:
             current.group_by_tag = False
+        session.add(current)
+    return write.change
+
+
+# The wall's pace: paused (0), or a page every 5 to 120 seconds; the console offers these.
+WALL_PACES = (8, 12, 20, 30, 60, 0)
+MIN_WALL_PAGE_SECONDS = 5
+MAX_WALL_PAGE_SECONDS = 120
+
+
+def set_wall_pace(session: Session, table: Table, seconds: int) -> Change:
+    """How long each page of the projector's wall stays before it turns by itself; 0
+    pauses the turning (the moderator then turns the pages by hand)."""
+    if seconds != 0 and not MIN_WALL_PAGE_SECONDS <= seconds <= MAX_WALL_PAGE_SECONDS:
+        raise Invalid(
+            "Page pace: 0 (paused) or from %(low)s to %(high)s seconds",
+            field="seconds",
+            low=MIN_WALL_PAGE_SECONDS,
+            high=MAX_WALL_PAGE_SECONDS,
+        )
+    with table_write(session, table.id or 0, layout=True) as write:
+        if write.table.wall_page_seconds == seconds:  # a double tap: nothing to push
+            write.nothing()
+        else:
+            write.table.wall_page_seconds = seconds
+            session.add(write.table)
+    return write.change
+
+
+def turn_wall(session: Session, table: Table, step: int) -> Change:
+    """The moderator turns the wall's page by hand (forward 1, back -1). The table keeps the
+    running sum of the turns: each projector moves by the difference from the last sum it
+    saw, as only a screen knows how many pages its size makes."""
+    if step not in (-1, 1):
+        raise Invalid("Turn one page forward (1) or back (-1)", field="step")
+    with table_write(session, table.id or 0, layout=True) as write:
+        current = write.table
+        if current.screen_mode != ScreenMode.WALL:
+            raise Conflict("The screen is not showing the wall")
+        current.wall_turns += step
         session.add(current)
     return write.change
 

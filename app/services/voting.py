@@ -113,9 +113,10 @@ def ballots(session: Session, table: Table, participant_ids: Collection[int]) ->
 
 def active_participant(session: Session, participant_id: int) -> Participant:
     """The participant as stored now (call it after the table's lock): a removed one is
-    refused by every door, whatever their phone still shows."""
+    refused by every door, whatever their phone still shows; an erased one is nobody (their
+    token was replaced, and a service called with their row finds no one)."""
     participant = session.get(Participant, participant_id)
-    if participant is None:
+    if participant is None or participant.erased:
         raise NotFound("Join the table first")
     if participant.removed:
         raise Forbidden("You were removed from this table")
@@ -170,7 +171,9 @@ _PROPOSAL: BindParameter[int] = bindparam("proposal")
 VOTE_CONTEXT = sa.select(
     col(Proposal.table_id),
     col(Proposal.status),
-    select(Participant.removed).where(Participant.id == _VOTER).scalar_subquery(),
+    select(sa.or_(col(Participant.removed), col(Participant.erased)))
+    .where(Participant.id == _VOTER)
+    .scalar_subquery(),
     select(Vote.dots)
     .where(Vote.participant_id == _VOTER, Vote.proposal_id == _PROPOSAL)
     .scalar_subquery(),
@@ -225,7 +228,7 @@ def _apply_vote(
         else None
     )
     if row is None or row[2] is None or row[2]:
-        active_participant(session, participant_id)  # a removed voter hears that first
+        active_participant(session, participant_id)  # a removed or erased voter first
     if row is None or row[0] != table.id:
         raise NotFound("No proposal with this id on your table")
     _table_id, status, _removed, mine, used, total = row

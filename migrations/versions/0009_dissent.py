@@ -10,6 +10,7 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
+import sqlmodel.sql.sqltypes
 
 
 # revision identifiers, used by Alembic.
@@ -26,9 +27,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("participant_id", sa.Integer(), nullable=False),
         sa.Column("proposal_id", sa.Integer(), nullable=False),
-        sa.Column("reason", sa.String(length=280), nullable=False),
-        sa.Column("reason_status", sa.String(length=16), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=280), nullable=False),
+        sa.Column("reason_status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.CheckConstraint(
             "reason_status IN ('accepted', 'pending', 'rejected')", name="reason_status_known"
         ),

@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("proposal_id", sa.Integer(), nullable=False),
         sa.Column("organisation", sqlmodel.sql.sqltypes.AutoString(length=150), nullable=False),
         sa.Column("offer", sqlmodel.sql.sqltypes.AutoString(length=150), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["proposal_id"], ["proposals.id"]),
         sa.ForeignKeyConstraint(["resource_id"], ["proposals.id"]),
         sa.PrimaryKeyConstraint("resource_id", "proposal_id"),

@@ -65,6 +65,10 @@ def test_a_phone_disagrees_the_console_checks_the_projector_never_shows(
     expect(card.locator(".dissent-badge")).to_be_visible()
     expect(card.locator("details.dissent")).not_to_have_attribute("open", "")
     expect(reason).to_have_value("")  # sent: the form is fresh again
+    # Supporting it too (a partial disagreement): the vote counts, the mark stays.
+    card.get_by_role("button", name="Sostengo").click()
+    expect(card.locator(".tally-count")).to_have_text("1")
+    expect(card).to_have_class(re.compile(r"\bdissented\b"))
     card.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "phone-dissent-marked.png"))
     mine.scroll_into_view_if_needed()
@@ -107,4 +111,5 @@ def test_a_phone_disagrees_the_console_checks_the_projector_never_shows(
     expect(box).to_have_count(0)
     with httpx.Client(base_url=live_server) as api:
         table = api.get(f"/api/tables/{code}").json()
-    assert all(p["tally"] == 0 for p in table["proposals"])  # never a vote
+    tallies = {p["id"]: p["tally"] for p in table["proposals"]}
+    assert tallies[pid] == 1 and sum(tallies.values()) == 1  # the vote, and only it

@@ -85,6 +85,40 @@
       t.classList.toggle("timer-ending", left > 0 && left <= 60);
       t.classList.toggle("timer-over", left === 0);
     }
+    sayTimer();
+  }
+
+  // --- "The screen on my phone": the countdown said at whole minutes and at the end ---------
+  // The timer itself is silent (role=timer); #mirror-timer-said, a polite live region outside
+  // what the push draws, says "3 minutes left" when a whole minute is reached and "Time is up"
+  // at zero (or when the push that ends the timer comes first). A timer seen for the first
+  // time, or extended, is not said. Nothing here moves the focus.
+  var saidMinutes = null;  // whole minutes left as last said (null: no countdown seen)
+  var lastLeft = null;
+  function say(region, text) {
+    region.textContent = "";
+    region.textContent = text;
+  }
+  function sayTimer() {
+    var region = document.getElementById("mirror-timer-said");
+    if (!region) return;
+    var timer = document.querySelector(".mirror-head [data-timer-left]");
+    if (!timer) {
+      // Ended by the push before this page counted down to zero (its end not said yet).
+      if (saidMinutes && lastLeft !== null && lastLeft <= 2) say(region, region.dataset.over);
+      saidMinutes = null;
+      lastLeft = null;
+      return;
+    }
+    var t0 = parseInt(timer.dataset.t0 || String(Date.now()), 10);
+    var left = Math.max(0, Math.round(parseInt(timer.dataset.timerLeft, 10) - (Date.now() - t0) / 1000));
+    var minutes = Math.ceil(left / 60);
+    if (saidMinutes !== null && minutes < saidMinutes) {
+      if (minutes === 0) say(region, region.dataset.over);
+      else say(region, minutes === 1 ? region.dataset.one : region.dataset.many.replace("{n}", String(minutes)));
+    }
+    saidMinutes = minutes;
+    lastLeft = left;
   }
 
   // --- The projector prints where to go; without a configured address, it is this one ------
@@ -93,7 +127,41 @@
     for (var i = 0; i < hosts.length; i++) if (!hosts[i].textContent.trim()) hosts[i].textContent = location.host;
   }
 
-  function refresh() { markMine(); markDissent(); applyMyVotes(); fillJoinHost(); tick(); fitScreen(); }
+  function refresh() { markMine(); markDissent(); applyMyVotes(); fillJoinHost(); tick(); fitSoon(); sayNewPosts(); }
+
+  // --- "The screen on my phone": a post that comes onto the wall is said, politely ---------
+  // Whatever push brought it (posted, accepted from the moderator's queue, restored, or
+  // several while the phone was offline), a post on the mirror's wall that was not there
+  // before is said in #mirror-news from its data-say; the page as first loaded is not said.
+  var knownPosts = null;
+  function sayNewPosts() {
+    var region = document.getElementById("mirror-news");
+    if (!region) return;
+    var items = document.querySelectorAll("#mirror-wall [data-post]");
+    var seen = {}, fresh = [];
+    for (var i = 0; i < items.length; i++) {
+      seen[items[i].dataset.post] = true;
+      if (knownPosts && !knownPosts[items[i].dataset.post]) fresh.push(items[i]);
+    }
+    knownPosts = seen;
+    if (!fresh.length) return;
+    fresh.sort(function (a, b) { return parseInt(b.dataset.number, 10) - parseInt(a.dataset.number, 10); });
+    var text = fresh.length === 1
+      ? region.dataset.one.replace("{post}", fresh[0].dataset.say)
+      : region.dataset.many.replace("{count}", String(fresh.length)).replace("{post}", fresh[0].dataset.say);
+    var line = document.createElement("p");
+    line.textContent = text;
+    region.replaceChildren(line);
+  }
+
+  // A push swaps many fragments (one event each): the projector is measured once for all of
+  // them, before the next frame is painted, so a card of another page never shows.
+  var fitPending = false;
+  function fitSoon() {
+    if (fitPending || !document.body.classList.contains("screen")) return;
+    fitPending = true;
+    window.requestAnimationFrame(function () { fitPending = false; fitScreen(); });
+  }
 
   // --- The projector: what is shown fits the screen ------------------------------------------
   // Titles and texts take the room they need. What would overflow is scaled down in steps
@@ -116,24 +184,112 @@
     while (step < FIT_STEPS && !fits()) setFit(el, ++step);
   }
 
-  function fitWall(area) {
-    var wall = area.querySelector(".wall-screen");
-    var cards = area.querySelectorAll(".card");
-    for (var i = 0; i < cards.length; i++) setFit(cards[i], 0);
-    if (wall) fitDown(wall, function () { return !overflows(area); });  // cards of free height
-    // Cards in rows of fixed height: each long title as small as it needs; the others take
-    // one step too when some card needed any, so the sizes do not jump from card to card.
-    var steps = [];
-    var most = 0;
-    for (var j = 0; j < cards.length; j++) {
-      var card = cards[j];
-      var step = 0;
-      while (step < FIT_STEPS && overflows(card)) setFit(card, ++step);
-      steps.push(step);
-      most = Math.max(most, step);
+  // --- The projector's wall: pages, never a post hidden -------------------------------------
+  // Titles keep their size (2.6vh at least, tavoli.css); the cards flow down the columns and
+  // what does not fit goes to the next page. The pages are measured here, after every push
+  // (the push draws the wall; this only hides the cards of the other pages): a page is the
+  // cards from its first one up to the last whose box is inside the wall. A group going on
+  // from the previous page shows its title again, marked "continued". The pages turn every
+  // data-page-seconds (0: paused); the moderator's turns (data-turns, a running sum) move
+  // the page by the difference from the last sum seen, and start the count again.
+  var TITLE_SIZES = ["title-big", "title-mid", ""];  // classes of .wall-screen, largest first
+  var wallPage = 0;
+  var wallPages = 1;
+  var wallTurns = null;  // the moderator's running sum as last seen (null: not yet)
+  var wallShownAt = Date.now();
+
+  function wallGroups(wall) {
+    var groups = wall.querySelectorAll(".group");
+    var result = [];
+    for (var i = 0; i < groups.length; i++) {
+      result.push({ title: groups[i].querySelector(".group-title"), cards: groups[i].querySelectorAll(".card") });
     }
-    var floor = Math.min(most, 1);
-    for (var k = 0; k < cards.length; k++) if (steps[k] < floor) setFit(cards[k], floor);
+    return result;
+  }
+  // Show the cards from `start` on (in reading order) and each group's title when one of its
+  // shown cards is there; the title of a group begun before `start` says "continued".
+  function showFrom(groups, cards, start, end) {
+    for (var i = 0; i < cards.length; i++) cards[i].hidden = i < start || i >= end;
+    for (var g = 0; g < groups.length; g++) {
+      var group = groups[g], shown = false, first = true;
+      for (var k = 0; k < group.cards.length; k++) {
+        if (!group.cards[k].hidden) { shown = true; break; }
+        first = false;
+      }
+      if (!group.title) continue;
+      group.title.hidden = !shown;
+      group.title.classList.toggle("continued", shown && !first);
+    }
+  }
+  function paginate(wall, groups, cards) {
+    var frame = wall.getBoundingClientRect();
+    var start = 0, pages = 0;
+    while (start < cards.length) {
+      showFrom(groups, cards, start, cards.length);
+      var end = start + 1;  // at least one card a page
+      while (end < cards.length && inside(cards[end], frame)) end++;
+      for (var i = start; i < end; i++) cards[i].dataset.page = String(pages);
+      pages++;
+      start = end;
+    }
+    return Math.max(1, pages);
+  }
+  function pageWall(area) {
+    var wall = area.querySelector(".wall-screen");
+    if (!wall) return;
+    var groups = wallGroups(wall);
+    var cards = wall.querySelectorAll(".card");
+    // Measured once per drawing of the wall and size of the screen: a push that redraws the
+    // wall morphs data-paged away; one that only patches tallies (placed beside the kind, so
+    // no card changes height) leaves the pages as they are.
+    var screenSize = window.innerWidth + "x" + window.innerHeight;
+    if (wall.dataset.paged !== screenSize) {
+      measureWall(wall, groups, cards);
+      wall.dataset.paged = screenSize;
+    }
+    var turns = parseInt(area.dataset.turns || "0", 10);
+    if (wallTurns === null) wallPage = turns;  // a screen opened now: the moderator's page
+    else if (turns !== wallTurns) { wallPage += turns - wallTurns; wallShownAt = Date.now(); }
+    wallTurns = turns;
+    wallPage = ((wallPage % wallPages) + wallPages) % wallPages;
+    showWallPage(area, groups, cards);
+  }
+  function measureWall(wall, groups, cards) {
+    // The largest titles that keep every card on one page; the smallest size pages instead.
+    var size = 0;
+    for (; size < TITLE_SIZES.length; size++) {
+      for (var t = 0; t < TITLE_SIZES.length; t++) if (TITLE_SIZES[t]) wall.classList.toggle(TITLE_SIZES[t], t === size);
+      if (size === TITLE_SIZES.length - 1) break;
+      if (size === 0 && cards.length > 8) continue;  // the largest for a few posts only
+      showFrom(groups, cards, 0, cards.length);
+      var last = cards[cards.length - 1];
+      if (!last || inside(last, wall.getBoundingClientRect())) break;
+    }
+    wallPages = paginate(wall, groups, cards);
+  }
+  function showWallPage(area, groups, cards) {
+    var start = -1, end = cards.length;
+    for (var i = 0; i < cards.length; i++) {
+      var page = parseInt(cards[i].dataset.page, 10);
+      if (page === wallPage && start < 0) start = i;
+      if (page > wallPage) { end = i; break; }
+    }
+    showFrom(groups, cards, Math.max(start, 0), end);
+    var pager = document.querySelector(".screen .wall-pager");
+    if (!pager) return;
+    pager.hidden = wallPages < 2;
+    var label = pager.querySelector(".wall-page-of");
+    if (label) label.textContent = String(wallPage + 1) + "/" + String(wallPages);
+  }
+  function turnWallPage() {
+    var area = document.querySelector(".screen .screen-wall");
+    if (!area || wallPages < 2) return;
+    var seconds = parseInt(area.dataset.pageSeconds || "0", 10);
+    if (!seconds || Date.now() - wallShownAt < seconds * 1000) return;
+    wallPage = (wallPage + 1) % wallPages;
+    wallShownAt = Date.now();
+    var wall = area.querySelector(".wall-screen");
+    showWallPage(area, wallGroups(wall), wall.querySelectorAll(".card"));
   }
 
   function inside(el, box) {
@@ -203,7 +359,7 @@
   function fitScreen() {
     if (!document.body.classList.contains("screen")) return;
     var wall = document.querySelector(".screen-wall");
-    if (wall) fitWall(wall);
+    if (wall) pageWall(wall);
     var spot = document.querySelector(".spotlight");
     if (spot) fitDown(spot, function () { return !overflows(spot); });
     var results = document.querySelector(".results");
@@ -213,6 +369,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     if (!document.body.classList.contains("screen")) return;
     window.setInterval(turnResultsPage, PAGE_SECONDS * 1000);
+    window.setInterval(turnWallPage, 250);  // each page stays its data-page-seconds
     window.setInterval(markTimeUp, 1000);  // after tick, which marks timer-over
     var pending = 0;
     window.addEventListener("resize", function () {
