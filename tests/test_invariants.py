@@ -460,18 +460,6 @@ def machine_for(engine: Engine) -> type[RuleBasedStateMachine]:
             self._try(lambda: phases.set_phase(self.session, self._fresh_table(), phase))
 
         @invariant()
-        def no_link_is_left_on_a_merged_post(self) -> None:
-            merged = set(
-                self.session.exec(
-                    select(Proposal.id).where(
-                        Proposal.table_id == self.table_id, Proposal.status == "merged"
-                    )
-                )
-            )
-            for row in self._link_rows():
-                assert not merged & set(row[1:3]), row
-
-        @invariant()
         def tallies_are_the_counted_votes_everywhere(self) -> None:
             self.session.expire_all()
             votes = self._votes()
