@@ -166,4 +166,5 @@ def test_needs_actions_and_resources_from_console_phone_and_projector(
             json={"needs": [ids[22]]},
             headers=_bearer(moderator),
         ).raise_for_status()
-        expect(screen.locator(f".group-need-{ids[22]} #p-{ids[36]}")).to_be_visible()
+        # (The projector pages a full wall: the card may be on a page not shown now.)
+        expect(screen.locator(f".group-need-{ids[22]} #p-{ids[36]}")).to_have_count(1)
