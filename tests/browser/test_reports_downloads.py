@@ -115,7 +115,13 @@ def test_the_final_minutes_read_on_a_phone_without_swiping_sideways(
     page.goto(f"{url}/tables/{code}/report.html")
     register = page.locator("table.register").first
     expect(register).to_contain_text(NAMED[0][0])
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > 391)
+        .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
+        .slice(0, 8)"""
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
     box = register.locator("xpath=..")  # its scrolling wrapper: nothing to swipe either
     assert box.evaluate("e => e.scrollWidth <= e.clientWidth")
     register.scroll_into_view_if_needed()
