@@ -42,6 +42,15 @@ class ScreenMode(StrEnum):
     TIMER = "timer"
 
 
+class TableFormat(StrEnum):
+    """How a table runs (`services/formats.py` holds what each allows): "tavolo", the
+    co-programming table (collect, discuss, vote), or "qa", "Domande e risposte" (questions
+    posted and supported at once, sorted by support, marked answered)."""
+
+    TAVOLO = "tavolo"
+    QA = "qa"
+
+
 class VotingMode(StrEnum):
     """The keys of the shipped voting methods (`services/methods.py` holds what each does);
     a table stores its method's key. A new shipped method adds its key here, which changes
@@ -65,8 +74,10 @@ if TYPE_CHECKING:
     PhaseField = Phase
     ScreenModeField = ScreenMode
     VotingModeField = VotingMode
+    TableFormatField = TableFormat
 else:
     KindField = Literal[tuple(Kind)]
     PhaseField = Literal[tuple(Phase)]
     ScreenModeField = Literal[tuple(ScreenMode)]
     VotingModeField = Literal[tuple(VotingMode)]
+    TableFormatField = Literal[tuple(TableFormat)]

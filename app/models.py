@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.enums import Kind, Phase, ScreenMode, Status, VotingMode, one_of
+from app.enums import Kind, Phase, ScreenMode, Status, TableFormat, VotingMode, one_of
 
 KINDS: tuple[Kind, ...] = tuple(Kind)
 VOTING_MODES: tuple[VotingMode, ...] = tuple(VotingMode)
@@ -54,6 +54,7 @@ class Table(SQLModel, table=True):
         CheckConstraint("max_per_proposal <= dots", name="cap_within_budget"),
         CheckConstraint(one_of("phase", Phase), name="phase_known"),
         CheckConstraint(one_of("screen_mode", ScreenMode), name="screen_mode_known"),
+        CheckConstraint(one_of("format", TableFormat), name="format_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -87,6 +88,8 @@ class Table(SQLModel, table=True):
     facilitator_name: str = Field(default="", max_length=100)
     synthesis: str = Field(default="", max_length=20000)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # How the table runs (services/formats.py): set at creation, changeable until it opens.
+    format: str = Field(default=TableFormat.TAVOLO, max_length=16)
 
 
 class PhaseChange(SQLModel, table=True):
@@ -147,6 +150,10 @@ class Proposal(SQLModel, table=True):
     created_seq: int
     updated_seq: int
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # A question of a Q&A table the moderator marked answered (services/questions.py), with
+    # their short note for the minutes; its support is frozen from then on.
+    answered_at: dt.datetime | None = Field(default=None)
+    answer_note: str = Field(default="", max_length=300)
 
 
 class Vote(SQLModel, table=True):

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app.i18n import LOCALES, using_locale
 from app.models import Table
+from app.services.formats import format_of
 from app.services.methods import method_of
 from app.services.state import PushState, TableDelta, TableState, TableStats
 from app.services.visibility import tallies_shown
@@ -48,6 +49,7 @@ def table_json(
         "code": table.code,
         "title": table.title,
         "question": table.question,
+        "format": table.format,
         "phase": table.phase,
         "voting": voting_json(table),
         "results_hidden": table.results_hidden,
@@ -57,6 +59,8 @@ def table_json(
         "participants": state.participants,
         "proposals": [_public(p.as_json(), hidden) for p in state.visible],
     }
+    if format_of(table).by_support:
+        data["order"] = state.order(audience)
     if people is not None:
         data["people"] = people
     return data
@@ -124,7 +128,13 @@ class Fragments:
         full_for_moderators = delta.layout or len(new) < len(delta.new)
         # The projector is redrawn whole: it has one connection or two, and its layout
         # (density, ranking) depends on every card.
-        screen_full = bool(delta.layout or new or table.screen_mode in ("spotlight", "results"))
+        # A wall sorted by support is re-ranked by any support: the projector's too.
+        screen_full = bool(
+            delta.layout
+            or new
+            or table.screen_mode in ("spotlight", "results")
+            or format_of(table).by_support
+        )
         context = {
             "table": table,
             "event": current.event,
@@ -168,10 +178,17 @@ class Fragments:
                 **table_json(current, people=stats.people),
             )
         hidden = not tallies_shown(current.table, API)
+        # A wall sorted by support: the open questions' order as it now stands.
+        order = (
+            {"order": current.order(API)}
+            if isinstance(current, TableState) and format_of(current.table).by_support
+            else {}
+        )
         return api_event(
             "delta",
             delta.seq,
             prev_seq=delta.prev_seq,
+            **order,
             proposals=[_public(p.as_json(), hidden) for p in delta.new if p.visible],
             tallies={}
             if hidden

@@ -21,6 +21,7 @@ from app.reports.privacy import (
     group_cell,
     organisation_groups,
 )
+from app.services.formats import format_of
 from app.services.organisations import canonical, organisation_key
 from app.services.privacy import erase_after, notice_filled
 from app.services.state import ProposalView, table_state
@@ -72,6 +73,15 @@ class Line:
     proxy_votes: Cell  # dots the moderator gave for paper participants
     merged_from: tuple[str, ...]  # titles of the duplicates folded into it
     edited: bool
+    # A Q&A question: answered (when), the moderator's note, and its author's name where
+    # they consented to be named with their questions and the minutes name anyone ("").
+    answered_at: dt.datetime | None = None
+    answer_note: str = ""
+    asker: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return self.answered_at is not None
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,14 @@ class TableReport:
     merged: int
     synthesis: str
     min_group: int
+    # How the table ran (services/formats.py): a Q&A table's minutes list its questions by
+    # support, answered or not, with the moderator's note (`questions`).
+    format: str = "tavolo"
+    questions: bool = False
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for line in self.lines if line.answered)
 
     @property
     def draft(self) -> bool:
@@ -387,6 +405,8 @@ def build_table_report(
     proxy_exact = not withheld and _proxy_shown(active, hidden, min_group)
     standings = current.standings
     votes_by = _votes_by_category(session, [p.id for _rank, p in standings])
+    few = len(active) < min_group
+    register_withheld = withheld if withheld in ("draft", "reopened") else "few" if few else ""
     lines = tuple(
         _line(
             view,
@@ -396,6 +416,8 @@ def build_table_report(
             hidden,
             paper=paper,
             proxy_exact=proxy_exact,
+            # Named with a question only where the minutes name anyone (the register's rule).
+            named=not register_withheld,
         )
         for rank, view in standings
     )
@@ -411,8 +433,6 @@ def build_table_report(
     # A table of fewer than N people: its totals are those few people's votes, so nobody
     # is named next to them. A draft, or a table reopened after closing, names nobody
     # either: two downloads could tell who joined next to a change in the totals.
-    few = len(active) < min_group
-    register_withheld = withheld if withheld in ("draft", "reopened") else "few" if few else ""
     shown = {c for c in categories if isinstance(hidden.get(c, present[c]), int)}
     groups: dict[str, int] = {}
     other_organisations = len(active)
@@ -460,6 +480,8 @@ def build_table_report(
         merged=statuses["merged"],
         synthesis=table.synthesis,
         min_group=min_group,
+        format=table.format,
+        questions=format_of(table).answers,
     )
 
 
@@ -503,6 +525,7 @@ def _line(
     *,
     paper: Cell,
     proxy_exact: bool,
+    named: bool = False,
 ) -> Line:
     by_category: list[Cell] = []
     for category in categories:
@@ -528,6 +551,9 @@ def _line(
         proxy_votes=proxy_votes,
         merged_from=tuple(title for _id, title in view.merged_from),
         edited=view.edited,
+        answered_at=view.answered_at,
+        answer_note=view.answer_note,
+        asker=view.author_name if named else "",
     )
 
 

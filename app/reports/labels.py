@@ -12,7 +12,8 @@ from app import i18n
 from app.enums import Status, VotingMode
 from app.reports.data import EventInfo, EventReport, Line, Named, Organisation, TableReport
 from app.reports.privacy import Cell, Withheld
-from app.services.methods import METHODS, of_mode
+from app.services.formats import FORMATS
+from app.services.methods import METHODS, SUPPORT, of_mode
 from app.templating import KIND_GROUPS, KIND_LABELS, N_, PHASE_LABELS
 
 # Events happen in Italy; timestamps are stored in UTC.
@@ -173,6 +174,60 @@ def voting_name(mode: str) -> str:
 
 def voting(mode: str, dots: int, cap: int) -> str:
     return of_mode(mode).described(dots, cap)
+
+
+# --- Questions and answers (services/formats.py) ---------------------------------------------
+
+
+def format_name(key: str) -> str:
+    """“Domande e risposte”: how the table ran."""
+    found = FORMATS.get(key)
+    return found.name() if found else key
+
+
+def supports(count: int) -> str:
+    """“12 sostegni”: a question's support."""
+    return f"{number(count)} {SUPPORT.unit(count)}"
+
+
+def supports_heading() -> str:
+    return SUPPORT.heading()
+
+
+def answer(line: Line) -> str:
+    """“Risposta data: <note>”, “Risposta data”, or “Senza risposta”."""
+    if not line.answered:
+        return _("Not answered")
+    if line.answer_note:
+        return _("Answered: %(note)s") % {"note": line.answer_note}
+    return _("Answered")
+
+
+def asked_by(line: Line) -> str:
+    """“posta da Maria Rossi” where its author consented to be named, else “anonima”."""
+    return _("asked by %(name)s") % {"name": line.asker} if line.asker else _("anonymous")
+
+
+def question_details(line: Line, categories: tuple[str, ...], min_group: int) -> str:
+    """What follows a question's title in the PDF, one item a line (as `line_details`)."""
+    rows = [f" — {supports(line.votes)} · {asked_by(line)} · {numbered(line)}", answer(line)]
+    if line.body:
+        rows.append(" ".join(line.body.split()))
+    if line.merged_from:
+        rows.append(f"{_('Merged from')}: {' · '.join(line.merged_from)}")
+    by = breakdown(line, categories, min_group)
+    if by:
+        rows.append(by)
+    return "\n".join(rows)
+
+
+def questions_note(report: TableReport) -> str:
+    """“12 domande, 5 con risposta · 340 sostegni”."""
+    return _("%(questions)s questions, %(answered)s answered · %(supports)s") % {
+        "questions": number(report.proposals),
+        "answered": number(report.answered),
+        "supports": supports(report.total_votes),
+    }
 
 
 def tied_after(count: int) -> str:

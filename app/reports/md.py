@@ -96,8 +96,13 @@ def _table(report: TableReport, level: int) -> list[str]:
     if report.question:
         out += [f"**{_('Guiding question')}:** {esc(report.question)}", ""]
     voting = labels.voting(report.voting_mode, report.dots, report.max_per_proposal)
+    how = (
+        f"**{_('Format')}:** {labels.format_name(report.format)}"
+        if report.questions
+        else f"**{_('Voting')}:** {voting}"
+    )
     out += [
-        f"**{_('Facilitator')}:** {esc(report.facilitator) or '—'} · **{_('Voting')}:** {voting}",
+        f"**{_('Facilitator')}:** {esc(report.facilitator) or '—'} · {how}",
         "",
         f"**{_('Start time')}:** {labels.clock(report.start)} · **{_('End')}:** "
         f"{labels.clock(report.end)} · **{_('Phase')}:** {labels.phase(report.phase)}",
@@ -169,6 +174,32 @@ def _priorities(report: TableReport, level: int) -> list[str]:
         "",
     ]
     return out + _ranked(report, report.top(10))
+
+
+def _questions(report: TableReport, level: int) -> list[str]:
+    """A Q&A table's questions by support, answered or not, with the moderator's note."""
+    _ = labels._
+    n = report.min_group
+    cats = [esc(labels.category(c), cell=True) for c in report.categories]
+    out = [labels.questions_note(report), ""]
+    if not report.lines:
+        return [*out, _("No question on the wall."), ""]
+    header = [_("Rank"), _("No."), _("Question"), labels.supports_heading(), _("Answer"), *cats]
+    align = ["---:", "---:", "---", "---:", "---", *(["---:"] * len(cats))]
+    rows = (
+        [
+            str(line.rank),
+            labels.number(line.number),
+            f"{esc(line.title, cell=True)} ({esc(labels.asked_by(line), cell=True)})",
+            labels.number(line.votes),
+            esc(labels.answer(line), cell=True),
+            *(labels.cell(v, n) for v in line.by_category),
+        ]
+        for line in report.lines
+    )
+    out += _grid(header, align, rows)
+    details = [row for line in report.lines for row in _details(line)]
+    return [*out, *details, ""] if details else out
 
 
 def _summary(report: TableReport, level: int) -> list[str]:
@@ -243,6 +274,7 @@ _TABLE_DRAW: dict[str, Callable[[TableReport, int], list[str]]] = {
     "participants": _participants,
     "attendance": _attendance,
     "priorities": _priorities,
+    "questions": _questions,
     "summary": _summary,
     "proposals": _proposals,
     "off_wall": _off_wall,

@@ -32,6 +32,7 @@ def table_data(report: TableReport) -> dict[str, Any]:
             "dots": report.dots,
             "max_per_proposal": report.max_per_proposal,
         },
+        "format": report.format,
         "phase": report.phase,
         "draft": report.draft,
         "breakdown_withheld": report.withheld or None,
@@ -71,6 +72,11 @@ def table_data(report: TableReport) -> dict[str, Any]:
                 "proxy_votes": raw_cell(line.proxy_votes, n),
                 "merged_from": list(line.merged_from),
                 "edited": line.edited,
+                # A Q&A question's answer (false, null and "" at a tavolo's proposals).
+                "answered": line.answered,
+                "answered_at": _time(line.answered_at),
+                "answer_note": line.answer_note,
+                "asked_by": line.asker or None,
             }
             for line in report.lines
         ],

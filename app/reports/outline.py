@@ -24,14 +24,25 @@ def _off_wall(report: TableReport) -> bool:
     return bool(report.merged or report.off_wall)
 
 
+def _questions(report: TableReport) -> bool:
+    """A Q&A table: its questions by support, with their answers, stand for both the
+    priorities and the proposals by kind (one list, the same order)."""
+    return report.questions
+
+
+def _not_questions(report: TableReport) -> bool:
+    return not report.questions
+
+
 # A table's minutes, after its head (title, question, facilitator, times).
 TABLE: tuple[Section[TableReport], ...] = (
     Section("timeline", N_("Timeline")),
     Section("participants", N_("Participants")),
     Section("attendance", N_("Attendance register")),
-    Section("priorities", N_("Priorities")),
+    Section("priorities", N_("Priorities"), _not_questions),
+    Section("questions", N_("Questions by support"), _questions),
     Section("summary", N_("Facilitator's summary")),
-    Section("proposals", N_("Proposals by kind and tag")),
+    Section("proposals", N_("Proposals by kind and tag"), _not_questions),
     Section("off_wall", N_("Posts not on the wall"), _off_wall),
     Section("closing", N_("Closing of the session")),
 )

@@ -639,7 +639,9 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
     _meta(
         doc,
         (_("Facilitator"), report.facilitator or "—"),
-        (_("Voting"), labels.voting(report.voting_mode, report.dots, report.max_per_proposal)),
+        (_("Format"), labels.format_name(report.format))
+        if report.questions
+        else (_("Voting"), labels.voting(report.voting_mode, report.dots, report.max_per_proposal)),
     )
     _meta(
         doc,
@@ -736,6 +738,34 @@ def _priorities(doc: DocumentObject, report: TableReport, level: int, footer: st
         _note(doc, _("No votes yet."))
 
 
+def _questions(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    """A Q&A table's questions by support, answered or not, with the moderator's note (the
+    answer under the question, so the figures keep the page upright)."""
+    _ = labels._
+    n = report.min_group
+    doc.add_paragraph(labels.questions_note(report))
+    if not report.lines:
+        _note(doc, _("No question on the wall."))
+        return
+    heads = [labels.supports_heading(), *(labels.category(c) for c in report.categories)]
+    widths = [_figure_cm(label) for label in heads]
+    room, widths = _fit([RANK_CM, *widths], TITLE_CM, landscape=_landscape(doc))
+    columns = [
+        Column(_("Pos."), widths[0], numeric=True),
+        Column(_("Question"), room),
+        *(Column(label, w, numeric=True) for label, w in zip(heads, widths[1:], strict=True)),
+    ]
+    rows: list[list[Content]] = []
+    for line in report.lines:
+        cell = _proposal_cell(line)
+        cell.insert(1, [(labels.asked_by(line), "note")])
+        cell.append([(labels.answer(line), "b" if line.answered else "note")])
+        rows.append(
+            [str(line.rank), cell, _number(line.votes), *(_cell(v, n) for v in line.by_category)]
+        )
+    _grid(doc, columns, rows)
+
+
 def _summary(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
     _synthesis(doc, report, level + 2)
 
@@ -766,6 +796,7 @@ _TABLE_DRAW: dict[str, _TableDrawer] = {
     "participants": _participants,
     "attendance": _attendance,
     "priorities": _priorities,
+    "questions": _questions,
     "summary": _summary,
     "proposals": _proposals,
     "off_wall": _off_wall,

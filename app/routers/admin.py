@@ -13,7 +13,7 @@ from sqlmodel import Session
 from app import ratelimit
 from app.config import Settings
 from app.deps import LiveDep, SessionDep, SettingsDep, csrf_protect
-from app.enums import VotingMode
+from app.enums import TableFormat, VotingMode
 from app.models import Event, Table
 from app.reports import cards, content_disposition
 from app.routing import UnitOfWorkRoute
@@ -269,12 +269,17 @@ def edit_table(
     mode: Annotated[str | None, Form()] = None,
     dots: Annotated[int, Form()] = 5,
     max_per_proposal: Annotated[int, Form()] = 3,
+    format: Annotated[str | None, Form()] = None,
 ) -> Response:
     _event, table = access.table_for_moderator(
         session, token, code, client=ratelimit.address(request)
     )
     rules = tables.VotingRules.checked(mode, dots, max_per_proposal) if mode else None
-    live.publish(tables.update_table(session, table, title=title, question=question, voting=rules))
+    live.publish(
+        tables.update_table(
+            session, table, title=title, question=question, voting=rules, format=format
+        )
+    )
     return RedirectResponse(f"/m/{token}?saved={table.code}", status_code=303)
 
 
@@ -323,8 +328,11 @@ def create_table(
     mode: Annotated[str, Form()] = VotingMode.APPROVAL,
     dots: Annotated[int, Form()] = 5,
     max_per_proposal: Annotated[int, Form()] = 3,
+    format: Annotated[str, Form()] = TableFormat.TAVOLO,
 ) -> Response:
     event = events.event_for_moderator(session, token)
     rules = tables.VotingRules.checked(mode, dots, max_per_proposal)
-    tables.create_table(session, event=event, title=title, question=question, voting=rules)
+    tables.create_table(
+        session, event=event, title=title, question=question, voting=rules, format=format
+    )
     return RedirectResponse(f"/m/{token}", status_code=303)

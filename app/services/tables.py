@@ -12,9 +12,10 @@ from sqlmodel import Session, col, select
 
 from app import ratelimit
 from app.db import writers_queue
-from app.enums import Phase
+from app.enums import Phase, TableFormat
 from app.models import Event, Participant, PhaseChange, Proposal, Table, Vote
-from app.services.errors import Conflict, DomainError, NotFound
+from app.services.errors import Conflict, DomainError, Invalid, NotFound
+from app.services.formats import of_key
 from app.services.methods import VotingRules as VotingRules  # its settings, checked by the method
 from app.services.text import clean_line
 
@@ -33,11 +34,36 @@ def normalise_code(raw: str) -> str:
     return "".join(raw.split()).upper().replace("-", "")
 
 
+def checked_format(key: str, voting: VotingRules | None) -> tuple[str, VotingRules | None]:
+    """The format as stored, with the voting rules it leaves: a format that fixes its method
+    (Q&A: one support per question) takes approval, and refuses another method sent with it."""
+    chosen = of_key(key)
+    if chosen is None:
+        raise Invalid("Unknown table format", field="format")
+    fixed = chosen.method()
+    if fixed is None:
+        return chosen.key, voting
+    if voting is not None and voting.mode != fixed.key:
+        raise Invalid(
+            "A questions and answers table takes one support per question: no other voting method",
+            field="voting",
+        )
+    return chosen.key, VotingRules(fixed.key, 1, 1)
+
+
 def create_table(
-    session: Session, *, event: Event, title: str, question: str = "", voting: VotingRules
+    session: Session,
+    *,
+    event: Event,
+    title: str,
+    question: str = "",
+    voting: VotingRules,
+    format: str = TableFormat.TAVOLO,
 ) -> Table:
     clean_title = clean_line(title, field="title", limit=200, required=True)
     clean_question = clean_line(question, field="question", limit=500)
+    key, rules = checked_format(format, voting)
+    voting = rules or voting
     for _attempt in range(10):
         table = Table(
             event_id=event.id or 0,
@@ -47,6 +73,7 @@ def create_table(
             voting_mode=voting.mode,
             dots=voting.dots,
             max_per_proposal=voting.max_per_proposal,
+            format=key,
         )
         session.add(table)
         try:
@@ -258,6 +285,16 @@ def tables_write(session: Session, table_ids: Iterable[int]) -> Iterator[Writes]
             session.rollback()
 
 
+def _opened(session: Session, table: Table) -> bool:
+    """The timeline has left preparation once (even if the table stepped back)."""
+    moved = session.exec(
+        select(PhaseChange.id).where(
+            PhaseChange.table_id == table.id, PhaseChange.phase != Phase.PREPARATION
+        )
+    ).first()
+    return moved is not None
+
+
 def voting_opened(session: Session, table: Table) -> bool:
     """Voting has opened once (the timeline has reached it), even if the table stepped back."""
     if table.phase == Phase.VOTING:
@@ -277,17 +314,25 @@ def update_table(
     title: str | None = None,
     question: str | None = None,
     voting: VotingRules | None = None,
+    format: str | None = None,
 ) -> Change:
-    """Edit a table's theme, question and voting method. The method and its numbers change
-    only until voting has opened once (409 after). The projector and the phones show the
-    theme: the change redraws their layout."""
+    """Edit a table's theme, question, format and voting method. The method and its numbers
+    change only until voting has opened once (409 after); the format only until the table
+    opens (it is in preparation and never left it: 409 after), and a format that fixes its
+    method sets it. The projector and the phones show the theme: the change redraws their
+    layout."""
     clean: dict[str, object] = {}
+    if format is not None:
+        checked_format(format, voting)  # an unknown format is refused before the lock
     if title is not None:
         clean["title"] = clean_line(title, field="title", limit=200, required=True)
     if question is not None:
         clean["question"] = clean_line(question, field="question", limit=500)
     with table_write(session, table.id or 0, layout=True) as write:
         current = write.table
+        key, fixed = checked_format(format or current.format, voting)
+        if fixed is not None and (voting is not None or key != current.format):
+            voting = fixed  # the format's own method, whatever the table had
         if voting is not None and (
             voting.mode,
             voting.dots,
@@ -300,6 +345,10 @@ def update_table(
             clean["voting_mode"] = voting.mode
             clean["dots"] = voting.dots
             clean["max_per_proposal"] = voting.max_per_proposal
+        if key != current.format:
+            if current.phase != Phase.PREPARATION or _opened(session, current):
+                raise Conflict("The format cannot change once the table has opened", field="format")
+            clean["format"] = key
         changed = {k: v for k, v in clean.items() if getattr(current, k) != v}
         if not changed:
             write.nothing()

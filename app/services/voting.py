@@ -178,6 +178,8 @@ def _apply_vote(
     require_voting(table)
     if proposal.status != Status.VISIBLE:
         raise Conflict("This proposal is not on the wall")
+    if proposal.answered_at is not None:  # its support is frozen (services/questions.py)
+        raise Conflict("This question has been answered: its support is closed")
     method = method_of(table)
     cap = method.cap(table)
     if dots > cap:
