@@ -118,6 +118,10 @@ class Approval(VotingMethod):
     def over_cap(self, cap: int) -> DomainError:
         return Invalid("Approval voting takes 0 or 1", field="dots")
 
+    def left(self) -> str:
+        """What a phone shows where dots left would be."""
+        return i18n.gettext("One vote per proposal")
+
 
 class Dots(VotingMethod):
     key = VotingMode.DOTS
@@ -186,6 +190,9 @@ class Support(Approval):
 
     def over_cap(self, cap: int) -> DomainError:
         return Invalid("A question takes one support: 0 or 1", field="dots")
+
+    def left(self) -> str:
+        return i18n.gettext("One support per question")
 
 
 # The shipped methods, in the order they are offered; `register` adds one (the tests do).
