@@ -527,3 +527,52 @@ def test_a_draft_names_no_asker(session: Session) -> None:
     assert report.draft and report.lines[0].asker == ""
     with i18n.using_locale("it"):
         assert "Maria Rossi" not in formats.get("html").table(report, None).decode()
+
+
+def test_the_next_spotlight_is_the_most_supported_open_question(session: Session) -> None:
+    table = db_table(session)
+    me, other = person(session, table), person(session, table)
+    post = proposals.post_proposal
+    first, second, third = (
+        post(session, participant=me, kind="proposal", title=q).proposal.id or 0
+        for q in QUESTIONS[:3]
+    )
+    voting.set_vote(session, participant=other, proposal_id=third, dots=1)
+    questions.set_answered(session, table, third, answered=True, note="")
+    voting.set_vote(session, participant=other, proposal_id=second, dots=1)
+    screen.step_spotlight(session, table, 1)
+    assert session.get(Table, table.id).spotlight_id == second  # type: ignore[union-attr]
+    screen.step_spotlight(session, table, 1)  # then the next open one; the answered is skipped
+    assert session.get(Table, table.id).spotlight_id == first  # type: ignore[union-attr]
+
+
+def test_the_console_s_edit_form_changes_the_format_until_the_table_opens(
+    client: TestClient,
+) -> None:
+    event = create_event(client)
+    made = client.post(
+        f"/api/events/{event['id']}/tables",
+        json={"title": "Tutela minori"},
+        headers=bearer(event["moderator_token"]),
+    ).json()
+    code, token = made["code"], event["moderator_token"]
+    console = f"/run/{token}/{code}/"
+    page = client.get(console).text
+    assert 'name="format" value="qa"' in page
+    saved = client.post(
+        console + "table",
+        data={"format": "qa", "csrf_token": csrf_of(page), "title": "Tutela minori"},
+        headers=HTMX,
+    )
+    assert saved.status_code == 200, saved.text
+    assert table_of(client, code)["format"] == "qa"
+    client.put(f"/api/tables/{code}/phase", json={"phase": "collect"}, headers=bearer(token))
+    page = client.get(console).text
+    assert "il formato non può più cambiare" in page
+    refused = client.post(
+        console + "table",
+        data={"format": "tavolo", "csrf_token": csrf_of(page), "title": "Tutela minori"},
+        headers=HTMX,
+    )
+    assert refused.status_code == 409
+    assert table_of(client, code)["format"] == "qa"
