@@ -197,7 +197,7 @@ def test_the_projector_shows_the_top_questions_large_and_whole(
 def test_the_phone_list_does_not_reorder_under_the_thumb(
     browser: Browser, live_server: str, screenshots: Path
 ) -> None:
-    code, _token = qa_table(live_server)
+    code, token = qa_table(live_server)
     _ids, crowd = fill(live_server, code)
     page = join_phone(browser, live_server, code)
     expect(page.locator("#cards-open > .card")).to_have_count(30)
@@ -242,6 +242,23 @@ def test_the_phone_list_does_not_reorder_under_the_thumb(
         timeout=10000,
     )
     expect(button).to_be_hidden()
+
+    # A redraw of the whole wall under the thumb (the moderator answers a question) keeps
+    # the order being read: only the answered one leaves it.
+    page.dispatch_event("#cards-open .card >> nth=2", "touchstart")
+    before = order(page)
+    gone, rising = before[1], before[-2]
+    for voter in crowd[:28]:
+        support(live_server, voter, int(rising))
+    api(live_server, "PUT", f"/api/proposals/{gone}/answered", token, answered=True, note="Sì")
+    expect(page.locator(f"#cards-answered #p-{gone}")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert order(page) == [pid for pid in before if pid != gone]
+    expect(button).to_be_visible()
+    expect(page.locator(f"#p-{gone} .vote")).to_have_count(0)  # its support is frozen
+    button.tap()
+    assert order(page)[0] == rising
+    page.dispatch_event("#cards-open .card >> nth=0", "touchend")
 
     # The phone's own question goes in at the end, never above what is being read.
     page.get_by_label("La tua domanda").fill("Quando saranno disponibili le slide del corso?")
