@@ -493,6 +493,7 @@ def test_the_minutes_list_the_questions_by_support_with_their_answers(session: S
         rendered = {f.key: f.table(report, None) for f in formats.FORMATS}
     html = rendered["html"].decode()
     assert "Domande per sostegno" in html and "Proposte per tipologia" not in html
+    assert "Domande aperte" in html and "Raccolta idee" not in html  # the timeline's words
     assert html.index(QUESTIONS[2]) < html.index(QUESTIONS[1].replace("'", "&#39;"))
     assert f"Risposta data: {note}" in html and "Senza risposta" in html
     assert "posta da Maria Rossi" in html and "anonima" in html

@@ -40,8 +40,12 @@ def kind_group(value: str) -> str:
     return _(KIND_GROUPS.get(value, value))
 
 
-def phase(value: str) -> str:
-    return _(PHASE_LABELS.get(value, value))
+def phase(value: str, format: str = "") -> str:
+    """A phase's name; given the table's format, in its words (a Q&A table's live phase is
+    "Domande aperte", not "Raccolta idee")."""
+    found = FORMATS.get(format)
+    own = found.phase_label(value) if found else None
+    return _(own or PHASE_LABELS.get(value, value))
 
 
 def status(value: str) -> str:

@@ -105,7 +105,8 @@ def _table(report: TableReport, level: int) -> list[str]:
         f"**{_('Facilitator')}:** {esc(report.facilitator) or '—'} · {how}",
         "",
         f"**{_('Start time')}:** {labels.clock(report.start)} · **{_('End')}:** "
-        f"{labels.clock(report.end)} · **{_('Phase')}:** {labels.phase(report.phase)}",
+        f"{labels.clock(report.end)} · "
+        f"**{_('Phase')}:** {labels.phase(report.phase, report.format)}",
         "",
     ]
     withheld = labels.withheld_note(report)
@@ -121,7 +122,7 @@ def _timeline(report: TableReport, level: int) -> list[str]:
     _ = labels._
     if not report.timeline:
         return [_("No phase change recorded yet."), ""]
-    steps = ([labels.moment(s.at), labels.phase(s.phase)] for s in report.timeline)
+    steps = ([labels.moment(s.at), labels.phase(s.phase, report.format)] for s in report.timeline)
     return _grid([_("Date and time"), _("Phase")], ["---", "---"], steps)
 
 

@@ -293,7 +293,7 @@ def _summary(ws: Worksheet, report: EventReport) -> None:
                 t.title,
                 t.code,
                 t.facilitator,
-                labels.phase(t.phase),
+                labels.phase(t.phase, t.format),
                 t.people_total,
                 t.proposals,
                 t.total_votes,

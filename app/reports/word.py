@@ -647,7 +647,7 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
         doc,
         (_("Start time"), labels.clock(report.start)),
         (_("End"), labels.clock(report.end)),
-        (_("Phase"), labels.phase(report.phase)),
+        (_("Phase"), labels.phase(report.phase, report.format)),
     )
 
     for section in outline.table_sections(report):
@@ -664,7 +664,7 @@ def _timeline(doc: DocumentObject, report: TableReport, level: int, footer: str)
         _grid(
             doc,
             [Column(_("Date and time"), 5.0), Column(_("Phase"), 4.0)],
-            [[labels.moment(s.at), labels.phase(s.phase)] for s in report.timeline],
+            [[labels.moment(s.at), labels.phase(s.phase, report.format)] for s in report.timeline],
         )
     else:
         _note(doc, _("No phase change recorded yet."))
