@@ -5,6 +5,7 @@ format, and every door (the API, its table-scoped path, the console's form, the 
 
 import io
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -577,3 +578,47 @@ def test_the_console_s_edit_form_changes_the_format_until_the_table_opens(
     )
     assert refused.status_code == 409
     assert table_of(client, code)["format"] == "qa"
+
+
+def test_supports_racing_the_answer_are_all_counted_or_refused(client: TestClient) -> None:
+    """Supports sent while the moderator marks the question answered: each is either in the
+    frozen tally or refused with 409, never lost nor counted after the freeze."""
+    _event, code = qa_table(client)
+    pid = ask(client, code, join(client, code), QUESTIONS[1])
+    tokens = [join(client, code) for _ in range(24)]
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def one(token: str) -> None:
+        status = support(client, token, pid).status_code
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=one, args=(t,)) for t in tokens]
+    for thread in threads[:12]:
+        thread.start()
+    assert answered(client, pid, RUNNERS[code], note="Risposta in diretta").status_code == 200
+    for thread in threads[12:]:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(statuses)) <= [200, 409] and len(statuses) == 24
+    tally = table_of(client, code)["proposals"][0]["tally"]
+    assert tally == statuses.count(200) and statuses.count(409) >= 12
+
+
+def test_hostile_text_stays_text_on_every_screen_and_in_the_minutes(
+    client: TestClient, app: FastAPI
+) -> None:
+    _event, code = qa_table(client)
+    token = join(client, code)
+    pid = ask(client, code, token, '<script>alert("x")</script> è vero?')
+    answered(client, pid, RUNNERS[code], note='<img src=x onerror="alert(1)"> sì')
+    client.put(f"/api/tables/{code}/screen", json={"mode": "wall"}, headers=bearer(RUNNERS[code]))
+    for page in (
+        client.get(f"/t/{code}/screen").text,
+        client.get(f"/t/{code}", headers=participant_cookie(app, token)).text,
+        client.get(f"/run/{RUNNERS[code]}/{code}/").text,
+    ):
+        assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;img src=x onerror=" in client.get(f"/run/{RUNNERS[code]}/{code}/").text
