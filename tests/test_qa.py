@@ -622,3 +622,17 @@ def test_hostile_text_stays_text_on_every_screen_and_in_the_minutes(
     ):
         assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;img src=x onerror=" in client.get(f"/run/{RUNNERS[code]}/{code}/").text
+
+
+def test_the_event_s_minutes_count_a_q_and_a_table_s_supports(session: Session) -> None:
+    table = closed_table_with_answers(session)
+    event = tables.event_of(session, table)
+    report = data.build_event_report(session, event, min_group=3)
+    with i18n.using_locale("it"):
+        html = formats.get("html").event(report, None).decode()
+        assert "Domande e risposte" in html and "3 sostegni" in html
+        md = formats.get("md").event(report, None).decode()
+        assert "Domande e risposte" in md and "**3** sostegni" in md
+        doc = Document(io.BytesIO(formats.get("docx").event(report, None)))
+        words = " ".join(p.text for p in doc.paragraphs)
+        assert "Domande e risposte" in words and "3 sostegni" in words

@@ -212,6 +212,19 @@ def asked_by(line: Line) -> str:
     return _("asked by %(name)s") % {"name": line.asker} if line.asker else _("anonymous")
 
 
+def counted(report: TableReport, count: int) -> str:
+    """A line's votes in its table's unit: “12 voti”, “12 bollini”, or a Q&A table's
+    “12 sostegni”."""
+    return supports(count) if report.questions else tally(report.voting_mode, count)
+
+
+def how_voted(report: TableReport) -> tuple[str, str]:
+    """(heading, words) of how a table chose: its voting method, or its format (Q&A)."""
+    if report.questions:
+        return _("Format"), format_name(report.format)
+    return _("Voting"), voting(report.voting_mode, report.dots, report.max_per_proposal)
+
+
 def question_details(line: Line, categories: tuple[str, ...], min_group: int) -> str:
     """What follows a question's title in the PDF, one item a line (as `line_details`)."""
     rows = [f" — {supports(line.votes)} · {asked_by(line)} · {numbered(line)}", answer(line)]

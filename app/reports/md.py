@@ -28,9 +28,9 @@ def _grid(header: list[str], align: list[str], rows: Iterable[list[str]]) -> lis
     return [_row(header), _row(align), *(_row(r) for r in rows), ""]
 
 
-def _tally(mode: str, count: int) -> str:
+def _tally(report: TableReport, count: int) -> str:
     """“**12** voti”: the figure stands out, the unit says what it counts."""
-    words, figure = labels.tally(mode, count), labels.number(count)
+    words, figure = labels.counted(report, count), labels.number(count)
     if words.startswith(figure):
         return f"**{figure}**{words[len(figure) :]}"
     return f"**{words}**"
@@ -42,8 +42,7 @@ def _ranked(report: TableReport, lines: tuple[Line, ...]) -> list[str]:
     if not lines:
         return [labels._("No votes yet."), ""]
     items = [
-        f"- **{line.rank}.** {esc(line.title)} — {_tally(report.voting_mode, line.votes)}"
-        for line in lines
+        f"- **{line.rank}.** {esc(line.title)} — {_tally(report, line.votes)}" for line in lines
     ]
     more = report.tied_after(lines)
     if more:
@@ -367,7 +366,7 @@ def _event_priorities(report: EventReport) -> list[str]:
     out: list[str] = []
     for t in report.tables:
         out += [f"### {esc(labels.provisional(t), heading=True)}", ""]
-        out += [labels.voting(t.voting_mode, t.dots, t.max_per_proposal), ""]
+        out += [labels.how_voted(t)[1], ""]
         out += _ranked(t, t.top(5))
     return out
 

@@ -378,7 +378,7 @@ def _ranked(doc: DocumentObject, report: TableReport, lines: tuple[Line, ...]) -
     for line in lines:
         p = _paragraph(doc, style="Ranked")
         p.add_run(f"{line.rank}.\t{clean(line.title)} — ")
-        p.add_run(labels.tally(report.voting_mode, line.votes)).bold = True
+        p.add_run(labels.counted(report, line.votes)).bold = True
     more = report.tied_after(lines)
     if more:
         _paragraph(doc, f"…\t{labels.tied_after(more)}", style="Ranked")
@@ -918,7 +918,7 @@ def _event_priorities(doc: DocumentObject, report: EventReport) -> None:
     _ = labels._
     for t in report.tables:
         _heading(doc, clean(labels.provisional(t)), 2)
-        _meta(doc, (_("Voting"), labels.voting(t.voting_mode, t.dots, t.max_per_proposal)))
+        _meta(doc, labels.how_voted(t))
         top = t.top(5)
         _ranked(doc, t, top)
         if not top:
