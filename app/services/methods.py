@@ -192,7 +192,7 @@ class Support(Approval):
         return Invalid("A question takes one support: 0 or 1", field="dots")
 
     def left(self) -> str:
-        return i18n.gettext("One support per question")
+        return i18n.gettext("One per question")
 
 
 # The shipped methods, in the order they are offered; `register` adds one (the tests do).

@@ -3,6 +3,7 @@ projector (1920×1080, titles at least 28 px, none cut), on a phone (390×844: t
 not re-sort under a thumb, "Nuove domande" offers the new order) and on the console
 (1366×768: a question marked answered with its note), photographed and checked with axe."""
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,12 @@ assert len(QUESTIONS) == 30 and all(len(q) <= 140 for q in QUESTIONS)
 
 
 CLIENT = httpx.Client(timeout=30)  # one connection pool: hundreds of set-up requests
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_client() -> Iterator[None]:
+    yield
+    CLIENT.close()
 
 
 def api(base: str, method: str, path: str, token: str, **body: Any) -> Any:
@@ -259,6 +266,8 @@ def test_the_phone_list_does_not_reorder_under_the_thumb(
     button.tap()
     assert order(page)[0] == rising
     page.dispatch_event("#cards-open .card >> nth=0", "touchend")
+    page.locator(f"#cards-answered #p-{gone}").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "qa-phone-answered.png"))
 
     # The phone's own question goes in at the end, never above what is being read.
     page.get_by_label("La tua domanda").fill("Quando saranno disponibili le slide del corso?")
