@@ -9,6 +9,7 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
+import sqlmodel
 
 
 # revision identifiers, used by Alembic.
@@ -28,7 +29,7 @@ def upgrade() -> None:
         )
         batch_op.create_check_constraint("format_known", "format IN ('tavolo', 'qa')")
     with op.batch_alter_table("proposals") as batch_op:
-        batch_op.add_column(sa.Column("answered_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("answered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
         batch_op.add_column(
             sa.Column("answer_note", sa.String(length=300), nullable=False, server_default="")
         )
