@@ -42,6 +42,7 @@ BOTH_DATABASES = {
     "test_live",
     "test_pages",
     "test_privacy_data",
+    "test_qa",
     "test_reports",
     "test_services",
 }
