@@ -636,3 +636,12 @@ def test_the_event_s_minutes_count_a_q_and_a_table_s_supports(session: Session) 
         doc = Document(io.BytesIO(formats.get("docx").event(report, None)))
         words = " ".join(p.text for p in doc.paragraphs)
         assert "Domande e risposte" in words and "3 sostegni" in words
+
+
+def test_the_api_names_a_consenting_asker_only(client: TestClient) -> None:
+    _event, code = qa_table(client)
+    named = join(client, code, name="Maria Rossi", named_in_minutes=True)  # type: ignore[arg-type]
+    shy = join(client, code, name="Luca Bianchi")
+    ask(client, code, named, QUESTIONS[0])
+    ask(client, code, shy, QUESTIONS[1])
+    assert [p["asked_by"] for p in table_of(client, code)["proposals"]] == ["Maria Rossi", None]

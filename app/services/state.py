@@ -73,7 +73,7 @@ class ProposalView:
             "created_at": self.created_at.isoformat(),
             "answered": self.answered,
             "answer_note": self.answer_note,
-            "author_name": self.author_name or None,
+            "asked_by": self.author_name or None,  # a consenting author, in a signed format
         }
 
 
