@@ -26,6 +26,7 @@ from app.enums import (
     PhaseField,
     RankingField,
     ScreenModeField,
+    TableFormatField,
     VotingModeField,
     WeightingField,
 )
@@ -38,6 +39,7 @@ from app.services import (
     moderation,
     phases,
     proposals,
+    questions,
     screen,
     state,
     synthesis,
@@ -107,6 +109,11 @@ class WallPaceIn(BaseModel):
 
 class NoteIn(BaseModel):
     note: str = ""
+
+
+class AnsweredIn(BaseModel):
+    answered: bool = Field(description="True: answered (its support is frozen); false: open again.")
+    note: str = Field(default="", description="The moderator's short note, for the minutes.")
 
 
 class TextIn(BaseModel):
@@ -202,6 +209,9 @@ class TableFormIn(BaseModel):
 
     title: str | None = None
     question: str | None = None
+    format: TableFormatField | None = Field(
+        default=None, description="Only until the table opens (409 after)."
+    )
     mode: VotingModeField | None = Field(
         default=None, description="Left out (a locked fieldset sends nothing): it stays."
     )
@@ -412,6 +422,10 @@ def _merge_answer(r: moderation.Merged, s: Session) -> MergeOut:
     return MergeOut(id=r.merge_id, seq=r.seq)
 
 
+def _answered(s: Session, t: Table, i: AnsweredIn, ids: Ids) -> Committed:
+    return questions.set_answered(s, t, ids.proposal, answered=i.answered, note=i.note)
+
+
 def _undo_merge(s: Session, t: Table, i: NoInput, ids: Ids) -> Committed:
     return moderation.undo_merge(s, t, ids.merge)
 
@@ -526,7 +540,13 @@ def _unpledge(s: Session, t: Table, i: UnpledgeFormIn, ids: Ids) -> Committed:
 def _edit_table(s: Session, t: Table, i: TableFormIn, ids: Ids) -> Committed:
     rules = tables.VotingRules.checked(i.mode, i.dots, i.max_per_proposal) if i.mode else None
     return tables.update_table(
-        s, t, title=i.title, question=i.question, voting=rules, weighting=i.weighting
+        s,
+        t,
+        title=i.title,
+        question=i.question,
+        voting=rules,
+        weighting=i.weighting,
+        format=i.format,
     )
 
 
@@ -677,6 +697,15 @@ _LISTED = (
         status_code=201,
         console_trigger="tavoli:merged",
         summary="Fold duplicates into one proposal; votes move without double counting.",
+    ),
+    Action(
+        "answered",
+        _answered,
+        AnsweredIn,
+        api=("PUT", "/proposals/{proposal_id}/answered"),
+        console="/proposals/{proposal_id}/answered",
+        summary="Questions and answers: mark a question answered, with a short note for the "
+        "minutes (its support is frozen), or open again.",
     ),
     Action(
         "undo_merge",

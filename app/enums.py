@@ -52,6 +52,15 @@ class ScreenMode(StrEnum):
     TIMER = "timer"
 
 
+class TableFormat(StrEnum):
+    """How a table runs (`services/formats.py` holds what each allows): "tavolo", the
+    co-programming table (collect, discuss, vote), or "qa", "Domande e risposte" (questions
+    posted and supported at once, sorted by support, marked answered)."""
+
+    TAVOLO = "tavolo"
+    QA = "qa"
+
+
 class VotingMode(StrEnum):
     """The keys of the shipped voting methods (`services/methods.py` holds what each does);
     a table stores its method's key. A new shipped method adds its key here, which changes
@@ -112,6 +121,7 @@ if TYPE_CHECKING:
     OutcomeField = Outcome
     WeightingField = Weighting
     RankingField = Ranking
+    TableFormatField = TableFormat
 else:
     KindField = Literal[tuple(Kind)]
     PhaseField = Literal[tuple(Phase)]
@@ -120,3 +130,4 @@ else:
     OutcomeField = Literal[tuple(Outcome)]
     WeightingField = Literal[tuple(Weighting)]
     RankingField = Literal[tuple(Ranking)]
+    TableFormatField = Literal[tuple(TableFormat)]

@@ -14,6 +14,7 @@ from app.enums import (
     ReasonStatus,
     ScreenMode,
     Status,
+    TableFormat,
     ThemeDecision,
     VotingMode,
     Weighting,
@@ -72,6 +73,7 @@ class Table(SQLModel, table=True):
         CheckConstraint(one_of("screen_mode", ScreenMode), name="screen_mode_known"),
         CheckConstraint(one_of("weighting", Weighting), name="weighting_known"),
         CheckConstraint(one_of("ranking", Ranking), name="ranking_known"),
+        CheckConstraint(one_of("format", TableFormat), name="format_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -116,6 +118,8 @@ class Table(SQLModel, table=True):
     facilitator_name: str = Field(default="", max_length=100)
     synthesis: str = Field(default="", max_length=20000)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # How the table runs (services/formats.py): set at creation, changeable until it opens.
+    format: str = Field(default=TableFormat.TAVOLO, max_length=16)
 
 
 class PhaseChange(SQLModel, table=True):
@@ -187,6 +191,10 @@ class Proposal(SQLModel, table=True):
     created_seq: int
     updated_seq: int
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # A question of a Q&A table the moderator marked answered (services/questions.py), with
+    # their short note for the minutes; its support is frozen from then on.
+    answered_at: dt.datetime | None = Field(default=None)
+    answer_note: str = Field(default="", max_length=300)
 
 
 class Vote(SQLModel, table=True):

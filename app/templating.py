@@ -13,8 +13,10 @@ from markupsafe import Markup
 from app import i18n
 from app.enums import Kind, Outcome, Phase, ScreenMode, Status, VotingMode
 from app.i18n import N_ as N_  # re-exported: the templates' labels and the reports mark with it
+from app.models import Table
 from app.services import duplicates
 from app.services.consensus import RANKINGS, RULES, ranking_of, rule_of
+from app.services.formats import FORMATS, Format, format_of
 from app.services.links import OFFER_LIMIT
 from app.services.methods import METHODS, VotingMethod, method_of
 from app.services.screen import WALL_PACES
@@ -68,6 +70,24 @@ def _label(table: dict[str, str]) -> Callable[[str], str]:
     return lambda key: i18n.gettext(table.get(key, key))
 
 
+def _phased(
+    labels: dict[str, str], worded: Callable[[Format, str], str | None]
+) -> Callable[..., str]:
+    """A phase's label or hint; given the table, in its format's words where they differ."""
+
+    def label(phase: str, table: Table | None = None) -> str:
+        own = worded(format_of(table), phase) if table is not None else None
+        return i18n.gettext(own or labels.get(phase, phase))
+
+    return label
+
+
+def _kind_of(table: Table, kind: str) -> str:
+    """What a post is called: its kind, or the one word of a format without kinds."""
+    own = format_of(table).words.kind_label
+    return i18n.gettext(own or KIND_LABELS.get(kind, kind))
+
+
 def _shipped() -> tuple[VotingMethod, ...]:
     """The methods a moderator can choose (registered later ones, as the tests', are not)."""
     return tuple(m for m in METHODS.values() if m.key in tuple(VotingMode))
@@ -119,8 +139,12 @@ def build_templates() -> Jinja2Templates:
     globals_: dict[str, Any] = {
         "kind_label": _label(KIND_LABELS),
         "group_label": _label(KIND_GROUPS),
-        "phase_label": _label(PHASE_LABELS),
-        "phase_hint": _label(PHASE_HINTS),
+        "phase_label": _phased(PHASE_LABELS, Format.phase_label),
+        "phase_hint": _phased(PHASE_HINTS, Format.phase_hint),
+        "kind_of": _kind_of,
+        # The table's format (services/formats.py): its phases and words; the formats offered.
+        "table_format": format_of,
+        "FORMATS": tuple(FORMATS.values()),
         "screen_label": _label(SCREEN_LABELS),
         "outcome_label": _label(OUTCOME_LABELS),
         "OUTCOMES": tuple(Outcome),

@@ -80,6 +80,11 @@ class Scenario:
     baseline: bool = True
     dashboard: bool = False  # the event moderator's dashboard follows every table (Tavoli)
     note: str = ""
+    # "qa": a questions-and-answers table, its one live phase open (posting and supporting
+    # at once, the wall sorted by support: every push carries the order); one action in
+    # `1 / questions` is a new question (POST) instead of a support.
+    format: str = "tavolo"
+    questions: float = 0.0
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -109,6 +114,14 @@ SCENARIOS: dict[str, Scenario] = {
         dashboard=True,
         note="a whole event: 10 tables of 200 screens each and the event's dashboard, "
         "100 votes/s spread over the tables for a minute",
+    ),
+    "qa1000": Scenario(
+        "qa1000",
+        clients=1000,
+        proposals=30,
+        format="qa",
+        questions=0.1,
+        note="Domande e risposte: 1,000 stream clients; supports, and a new question in ten",
     ),
     "workers2": Scenario(
         "workers2",
@@ -490,7 +503,7 @@ class Voter:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         self.used = time.monotonic()
 
-    async def put(self, path: str, body: bytes) -> tuple[int, bytes, float]:
+    async def put(self, path: str, body: bytes, method: str = "PUT") -> tuple[int, bytes, float]:
         """(status, body, time the request went on the wire)."""
         for attempt in range(2):
             if self.writer is None or time.monotonic() - self.used > KEEPALIVE_SECONDS or attempt:
@@ -500,7 +513,7 @@ class Voter:
                 await self.open()
             assert self.reader is not None and self.writer is not None
             request = (
-                f"PUT {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n"
+                f"{method} {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n"
                 f"authorization: Bearer {self.token}\r\ncontent-type: application/json\r\n"
                 f"content-length: {len(body)}\r\n\r\n"
             ).encode() + body
@@ -541,11 +554,23 @@ class VoteLog:
 
 
 async def _cast(
-    voter: Voter, path: str, table: str, proposal: int, dots: int, log: VoteLog, due: float
+    voter: Voter,
+    path: str,
+    table: str,
+    proposal: int,
+    dots: int,
+    log: VoteLog,
+    due: float,
+    question: str = "",
 ) -> None:
+    """One vote, or with `question` (a Q&A table, on Tavoli) a new question posted instead:
+    its seq is measured to every screen like a vote's, and it changes no tally."""
+    payload = {"kind": "proposal", "title": question} if question else {"dots": dots}
     async with voter.lock:
         try:
-            status, body, sent = await voter.put(path, json.dumps({"dots": dots}).encode())
+            status, body, sent = await voter.put(
+                path, json.dumps(payload).encode(), "POST" if question else "PUT"
+            )
         except (OSError, asyncio.IncompleteReadError) as exc:
             log.outcomes[type(exc).__name__] += 1
             return
@@ -554,7 +579,10 @@ async def _cast(
         log.outcomes[f"HTTP {status}"] += 1
         return
     seq = int(json.loads(body)["seq"])
-    log.expected[table][proposal] += 1 if dots else -1
+    if question:
+        log.outcomes["questions"] += 1
+    else:
+        log.expected[table][proposal] += 1 if dots else -1
     if seq in log.sent_at[table]:
         log.outcomes["no-op"] += 1
         return
@@ -768,6 +796,7 @@ async def set_up_tavoli(sc: Scenario, port: int, admin: str) -> Layout:
                 "title": f"Tavolo {t + 1}",
                 "question": "Che cosa serve?",
                 "voting": {"mode": "approval"},
+                "format": sc.format,
             }
             table = await _call(
                 http, "POST", f"/api/events/{event['id']}/tables", moderator, table_in
@@ -787,7 +816,8 @@ async def set_up_tavoli(sc: Scenario, port: int, admin: str) -> Layout:
                         "id"
                     ]
                 )
-            await _call(http, "PUT", f"{base}/phase", moderator, {"phase": "voting"})
+            if sc.format != "qa":  # a Q&A table supports in the phase it posts in
+                await _call(http, "PUT", f"{base}/phase", moderator, {"phase": "voting"})
             layout.codes.append(code)
             layout.tokens[code] = tokens
             layout.proposals[code] = ids
@@ -898,7 +928,8 @@ async def vote(sc: Scenario, servers: Servers, layout: Layout) -> tuple[VoteLog,
             return f"/api/proposals/{proposal}/vote"
         return f"/vote/{code}/{proposal}"
 
-    plan: list[tuple[float, str, int, int, int]] = []  # (offset, table, voter, proposal, dots)
+    # (offset, table, voter, proposal, dots); dots -1: a new question in a Q&A scenario
+    plan: list[tuple[float, str, int, int, int]] = []
     rng = random.Random(11)
     if sc.burst:
         for code in layout.codes:
@@ -909,6 +940,7 @@ async def vote(sc: Scenario, servers: Servers, layout: Layout) -> tuple[VoteLog,
         plan.sort()
     else:
         dots_on: Counter[tuple[str, int, int]] = Counter()
+        ask_every = round(1 / sc.questions) if sc.questions > 0 else 0
         for i in range(round(sc.rate * sc.duration)):
             code = layout.codes[i % len(layout.codes)]
             k = i // len(layout.codes)
@@ -916,19 +948,26 @@ async def vote(sc: Scenario, servers: Servers, layout: Layout) -> tuple[VoteLog,
             proposal = layout.proposals[code][
                 (k // len(voters[code])) % len(layout.proposals[code])
             ]
+            if ask_every and i % ask_every == ask_every - 1:  # a new question: no flip spent
+                plan.append((i / sc.rate, code, who, proposal, -1))
+                continue
             dots = dots_on[code, who, proposal] = 1 - dots_on[code, who, proposal]
             plan.append((i / sc.rate, code, who, proposal, dots))
     tasks: set[asyncio.Task[None]] = set()
     start = time.monotonic()
-    for offset, code, who, proposal, dots in plan:
+    for n_action, (offset, code, who, proposal, dots) in enumerate(plan):
         due = start + offset
         delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         voter = voters[code][who]
-        task = asyncio.create_task(
-            _cast(voter, path(code, proposal), code, proposal, dots, log, due)
-        )
+        question, where = "", path(code, proposal)
+        if dots < 0:  # a new question (dots -1 in the plan); the bare server pushes as for a vote
+            dots = 1
+            if servers.kind == "tavoli":
+                question = f"Domanda {n_action}: che cosa cambia per i piccoli Comuni dell'Ambito?"
+                where = f"/api/tables/{code}/proposals"
+        task = asyncio.create_task(_cast(voter, where, code, proposal, dots, log, due, question))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         log.sent += 1

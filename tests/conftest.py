@@ -46,6 +46,7 @@ BOTH_DATABASES = {
     "test_pages",
     "test_plenary",
     "test_privacy_data",
+    "test_qa",
     "test_reports",
     "test_services",
     # Issue 18's dissent (kept apart so that merges with other lists stay clean).

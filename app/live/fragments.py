@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.enums import Kind
 from app.i18n import LOCALES, using_locale
 from app.models import Table
+from app.services.formats import format_of
 from app.services.methods import method_of
 from app.services.state import PushState, TableDelta, TableState, TableStats
 from app.services.visibility import tallies_shown
@@ -51,6 +52,7 @@ def table_json(
         "code": table.code,
         "title": table.title,
         "question": table.question,
+        "format": table.format,
         "phase": table.phase,
         "voting": voting_json(table),
         # The ranking the results view shows and the minutes adopt (PUT …/ranking).
@@ -77,6 +79,8 @@ def table_json(
                     for r in (found.reasons if found else ())
                 ],
             }
+    if format_of(table).by_support:
+        data["order"] = state.order(audience)
     if people is not None:
         data["people"] = people
     return data
@@ -157,7 +161,13 @@ class Fragments:
         full_for_moderators = delta.layout or len(new) < len(delta.new)
         # The projector is redrawn whole: it has one connection or two, and its layout
         # (density, ranking) depends on every card.
-        screen_full = bool(delta.layout or new or table.screen_mode in ("spotlight", "results"))
+        # A wall sorted by support is re-ranked by any support: the projector's too.
+        screen_full = bool(
+            delta.layout
+            or new
+            or table.screen_mode in ("spotlight", "results")
+            or format_of(table).by_support
+        )
         context = {
             "table": table,
             "event": current.event,
@@ -207,10 +217,17 @@ class Fragments:
                 **table_json(current, people=stats.people),
             )
         hidden = not tallies_shown(current.table, API)
+        # A wall sorted by support: the open questions' order as it now stands.
+        order = (
+            {"order": current.order(API)}
+            if isinstance(current, TableState) and format_of(current.table).by_support
+            else {}
+        )
         return api_event(
             "delta",
             delta.seq,
             prev_seq=delta.prev_seq,
+            **order,
             # A new card is pushed with the whole state (push_state), links and all.
             proposals=[
                 _public(_linked(p.as_json(), current), hidden)

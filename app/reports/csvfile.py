@@ -44,7 +44,8 @@ def unit(mode: str) -> str:
     return labels.voting_name(mode)
 
 
-def columns(categories: tuple[str, ...]) -> list[Column]:
+def columns(categories: tuple[str, ...], *, questions: bool = False) -> list[Column]:
+    """`questions`: a Q&A table among them, whose answers and askers close each row."""
     _ = labels._
     return [
         Column(_("Table"), "text", 30),
@@ -74,10 +75,21 @@ def columns(categories: tuple[str, ...]) -> list[Column]:
         Column(_("Needs → actions"), "text", 22),
         Column(_("Pledged resources"), "text", 40),
         Column(_("Version"), "text", 12),
+        *(
+            [
+                Column(_("Answered"), "flag", 10),
+                Column(_("Answer note"), "text", 40),
+                Column(_("Asked by"), "text", 20),
+            ]
+            if questions
+            else []
+        ),
     ]
 
 
-def values(report: TableReport, line: Line, categories: tuple[str, ...]) -> list[object]:
+def values(
+    report: TableReport, line: Line, categories: tuple[str, ...], *, questions: bool = False
+) -> list[object]:
     """One proposal, in the order of `columns`; `categories` may be the event's, a superset."""
     by = dict(zip(report.categories, line.by_category, strict=True))
     return [
@@ -111,6 +123,11 @@ def values(report: TableReport, line: Line, categories: tuple[str, ...]) -> list
         labels.chain_cell(line, report),
         labels.pledges_cell(line, report),
         labels.draft() if report.draft else labels._("final"),
+        *(
+            [labels._("yes") if line.answered else "", line.answer_note, line.asker]
+            if questions
+            else []
+        ),
     ]
 
 
@@ -127,8 +144,10 @@ def _proxy(flag: bool | None, min_group: int) -> str:
     return labels._("yes") if flag else ""
 
 
-def _rows(report: TableReport, categories: tuple[str, ...]) -> list[list[object]]:
-    return [values(report, line, categories) for line in report.lines]
+def _rows(
+    report: TableReport, categories: tuple[str, ...], *, questions: bool = False
+) -> list[list[object]]:
+    return [values(report, line, categories, questions=questions) for line in report.lines]
 
 
 def _write(header: list[Column], rows: list[list[object]]) -> bytes:
@@ -140,9 +159,13 @@ def _write(header: list[Column], rows: list[list[object]]) -> bytes:
 
 
 def table_csv(report: TableReport) -> bytes:
-    return _write(columns(report.categories), _rows(report, report.categories))
+    q = report.questions
+    return _write(
+        columns(report.categories, questions=q), _rows(report, report.categories, questions=q)
+    )
 
 
 def event_csv(report: EventReport) -> bytes:
-    rows = [row for t in report.tables for row in _rows(t, report.categories)]
-    return _write(columns(report.categories), rows)
+    q = any(t.questions for t in report.tables)
+    rows = [row for t in report.tables for row in _rows(t, report.categories, questions=q)]
+    return _write(columns(report.categories, questions=q), rows)

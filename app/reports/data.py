@@ -32,6 +32,7 @@ from app.reports.privacy import (
 )
 from app.services import consensus
 from app.services.dissent import dissent_by_category, dissent_by_proposal
+from app.services.formats import format_of
 from app.services.organisations import canonical, organisation_key
 from app.services.plenary import Item as PlenaryItem
 from app.services.plenary import plenary
@@ -138,6 +139,15 @@ class Line:
     dissent_by_category: tuple[Cell, ...] = ()
     answers: tuple[int, ...] = ()  # a proposal: the ids of the needs it answers
     pledges: tuple[PledgeLine, ...] = ()  # a resource: the proposals it is pledged to
+    # A Q&A question: answered (when), the moderator's note, and its author's name where
+    # they consented to be named with their questions and the minutes name anyone ("").
+    answered_at: dt.datetime | None = None
+    answer_note: str = ""
+    asker: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return self.answered_at is not None
 
 
 @dataclass(frozen=True)
@@ -229,6 +239,14 @@ class TableReport:
     # no score (or no breakdown to print it from).
     rankings: dict[str, tuple[int, ...] | None] | None = None
     ranking_steps: tuple[RankingStep, ...] = ()
+    # How the table ran (services/formats.py): a Q&A table's minutes list its questions by
+    # support, answered or not, with the moderator's note (`questions`).
+    format: str = "tavolo"
+    questions: bool = False
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for line in self.lines if line.answered)
 
     @property
     def draft(self) -> bool:
@@ -606,6 +624,8 @@ def build_table_report(
     ids = [p.id for _rank, p in standings]
     dissent = dissent_by_proposal(session, ids)
     dissent_by = dissent_by_category(session, ids) if categories else {}
+    few = len(active) < min_group
+    register_withheld = withheld if withheld in ("draft", "reopened") else "few" if few else ""
     links = current.links
     lines = tuple(
         replace(
@@ -618,6 +638,8 @@ def build_table_report(
                     hidden,
                     paper=paper,
                     proxy_exact=proxy_exact,
+                    # Named with a question only where the minutes name anyone (as the register).
+                    named=not register_withheld,
                     answers=links.needs_of(view.id),
                     pledges=tuple(
                         PledgeLine(p.resource_id, p.proposal_id, p.organisation, p.offer)
@@ -660,8 +682,6 @@ def build_table_report(
     # A table of fewer than N people: its totals are those few people's votes, so nobody
     # is named next to them. A draft, or a table reopened after closing, names nobody
     # either: two downloads could tell who joined next to a change in the totals.
-    few = len(active) < min_group
-    register_withheld = withheld if withheld in ("draft", "reopened") else "few" if few else ""
     shown = {c for c in categories if isinstance(hidden.get(c, present[c]), int)}
     groups: dict[str, int] = {}
     other_organisations = len(active)
@@ -717,6 +737,8 @@ def build_table_report(
         bridging_reason=computed.reason if shown_consensus else "",
         rankings=rankings,
         ranking_steps=ranking_steps,
+        format=table.format,
+        questions=format_of(table).answers,
     )
 
 
@@ -786,6 +808,7 @@ def _line(
     proxy_exact: bool,
     answers: tuple[int, ...] = (),
     pledges: tuple[PledgeLine, ...] = (),
+    named: bool = False,
 ) -> Line:
     by_category: list[Cell] = []
     for category in categories:
@@ -813,6 +836,9 @@ def _line(
         edited=view.edited,
         answers=answers,
         pledges=pledges,
+        answered_at=view.answered_at,
+        answer_note=view.answer_note,
+        asker=view.author_name if named else "",
     )
 
 

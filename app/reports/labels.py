@@ -23,7 +23,8 @@ from app.reports.data import (
 )
 from app.reports.privacy import WITHHELD, Cell, Withheld
 from app.services.consensus import ranking_of, rule_of
-from app.services.methods import METHODS, of_mode
+from app.services.formats import FORMATS
+from app.services.methods import METHODS, SUPPORT, of_mode
 from app.templating import KIND_GROUPS, KIND_LABELS, N_, PHASE_LABELS
 
 # Events happen in Italy; timestamps are stored in UTC.
@@ -50,8 +51,12 @@ def kind_group(value: str) -> str:
     return _(KIND_GROUPS.get(value, value))
 
 
-def phase(value: str) -> str:
-    return _(PHASE_LABELS.get(value, value))
+def phase(value: str, format: str = "") -> str:
+    """A phase's name; given the table's format, in its words (a Q&A table's live phase is
+    "Domande aperte", not "Raccolta idee")."""
+    found = FORMATS.get(format)
+    own = found.phase_label(value) if found else None
+    return _(own or PHASE_LABELS.get(value, value))
 
 
 def status(value: str) -> str:
@@ -215,6 +220,73 @@ def voting_name(mode: str) -> str:
 
 def voting(mode: str, dots: int, cap: int) -> str:
     return of_mode(mode).described(dots, cap)
+
+
+# --- Questions and answers (services/formats.py) ---------------------------------------------
+
+
+def format_name(key: str) -> str:
+    """“Domande e risposte”: how the table ran."""
+    found = FORMATS.get(key)
+    return found.name() if found else key
+
+
+def supports(count: int) -> str:
+    """“12 sostegni”: a question's support."""
+    return f"{number(count)} {SUPPORT.unit(count)}"
+
+
+def supports_heading() -> str:
+    return SUPPORT.heading()
+
+
+def answer(line: Line) -> str:
+    """“Risposta data: <note>”, “Risposta data”, or “Senza risposta”."""
+    if not line.answered:
+        return _("Not answered")
+    if line.answer_note:
+        return _("Answered: %(note)s") % {"note": line.answer_note}
+    return _("Answered")
+
+
+def asked_by(line: Line) -> str:
+    """“posta da Maria Rossi” where its author consented to be named, else “anonima”."""
+    return _("asked by %(name)s") % {"name": line.asker} if line.asker else _("anonymous")
+
+
+def counted(report: TableReport, count: int) -> str:
+    """A line's votes in its table's unit: “12 voti”, “12 bollini”, or a Q&A table's
+    “12 sostegni”."""
+    return supports(count) if report.questions else tally(report.voting_mode, count)
+
+
+def how_voted(report: TableReport) -> tuple[str, str]:
+    """(heading, words) of how a table chose: its voting method, or its format (Q&A)."""
+    if report.questions:
+        return _("Format"), format_name(report.format)
+    return _("Voting"), voting(report.voting_mode, report.dots, report.max_per_proposal)
+
+
+def question_details(line: Line, categories: tuple[str, ...], min_group: int) -> str:
+    """What follows a question's title in the PDF, one item a line (as `line_details`)."""
+    rows = [f" — {supports(line.votes)} · {asked_by(line)} · {numbered(line)}", answer(line)]
+    if line.body:
+        rows.append(" ".join(line.body.split()))
+    if line.merged_from:
+        rows.append(f"{_('Merged from')}: {' · '.join(line.merged_from)}")
+    by = breakdown(line, categories, min_group)
+    if by:
+        rows.append(by)
+    return "\n".join(rows)
+
+
+def questions_note(report: TableReport) -> str:
+    """“12 domande, 5 con risposta · 340 sostegni”."""
+    return _("%(questions)s questions, %(answered)s answered · %(supports)s") % {
+        "questions": number(report.proposals),
+        "answered": number(report.answered),
+        "supports": supports(report.total_votes),
+    }
 
 
 def tied_after(count: int) -> str:
@@ -760,7 +832,7 @@ def consensus_blocks(report: TableReport) -> list[Para | Grid]:
 def timeline_rows(report: TableReport) -> list[tuple[str, str]]:
     """The table's timeline, oldest first: every phase change and every choice of the
     ranking shown (the console's, logged as the table's decision)."""
-    moments = [(s.at, phase(s.phase)) for s in report.timeline] + [
+    moments = [(s.at, phase(s.phase, report.format)) for s in report.timeline] + [
         (c.at, _("Ranking shown: %(name)s") % {"name": ranking_name(c.ranking)})
         for c in report.ranking_steps
     ]

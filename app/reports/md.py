@@ -28,9 +28,13 @@ def _grid(header: list[str], align: list[str], rows: Iterable[list[str]]) -> lis
     return [_row(header), _row(align), *(_row(r) for r in rows), ""]
 
 
-def _tally(mode: str, count: int) -> str:
+def _tally(report: TableReport, count: int) -> str:
     """“**12** voti”: the figure stands out, the unit says what it counts."""
-    words, figure = labels.tally(mode, count), labels.number(count)
+    return _bold_figure(labels.counted(report, count), count)
+
+
+def _bold_figure(words: str, count: int) -> str:
+    figure = labels.number(count)
     if words.startswith(figure):
         return f"**{figure}**{words[len(figure) :]}"
     return f"**{words}**"
@@ -42,8 +46,7 @@ def _ranked(report: TableReport, lines: tuple[Line, ...]) -> list[str]:
     if not lines:
         return [labels._("No votes yet."), ""]
     items = [
-        f"- **{line.rank}.** {esc(line.title)} — {_tally(report.voting_mode, line.votes)}"
-        for line in lines
+        f"- **{line.rank}.** {esc(line.title)} — {_tally(report, line.votes)}" for line in lines
     ]
     more = report.tied_after(lines)
     if more:
@@ -96,12 +99,18 @@ def _table(report: TableReport, level: int) -> list[str]:
     if report.question:
         out += [f"**{_('Guiding question')}:** {esc(report.question)}", ""]
     voting = labels.voting(report.voting_mode, report.dots, report.max_per_proposal)
+    how = (
+        f"**{_('Format')}:** {labels.format_name(report.format)}"
+        if report.questions
+        else f"**{_('Voting')}:** {voting}"
+    )
     out += [
-        f"**{_('Facilitator')}:** {esc(report.facilitator) or '—'} · **{_('Voting')}:** {voting}"
+        f"**{_('Facilitator')}:** {esc(report.facilitator) or '—'} · {how}"
         f" · **{_('Counting rule')}:** {labels.rule_name(report.weighting)}",
         "",
         f"**{_('Start time')}:** {labels.clock(report.start)} · **{_('End')}:** "
-        f"{labels.clock(report.end)} · **{_('Phase')}:** {labels.phase(report.phase)}",
+        f"{labels.clock(report.end)} · "
+        f"**{_('Phase')}:** {labels.phase(report.phase, report.format)}",
         "",
     ]
     withheld = labels.withheld_note(report)
@@ -185,6 +194,32 @@ def _rankings(report: TableReport, level: int) -> list[str]:
                 ([esc(c, cell=True) for c in row] for row in block.rows),
             )
     return out
+
+
+def _questions(report: TableReport, level: int) -> list[str]:
+    """A Q&A table's questions by support, answered or not, with the moderator's note."""
+    _ = labels._
+    n = report.min_group
+    cats = [esc(labels.category(c), cell=True) for c in report.categories]
+    out = [labels.questions_note(report), ""]
+    if not report.lines:
+        return [*out, _("No question on the wall."), ""]
+    header = [_("Rank"), _("No."), _("Question"), labels.supports_heading(), _("Answer"), *cats]
+    align = ["---:", "---:", "---", "---:", "---", *(["---:"] * len(cats))]
+    rows = (
+        [
+            str(line.rank),
+            labels.number(line.number),
+            f"{esc(line.title, cell=True)} ({esc(labels.asked_by(line), cell=True)})",
+            labels.number(line.votes),
+            esc(labels.answer(line), cell=True),
+            *(labels.cell(v, n) for v in line.by_category),
+        ]
+        for line in report.lines
+    )
+    out += _grid(header, align, rows)
+    details = [row for line in report.lines for row in _details(line)]
+    return [*out, *details, ""] if details else out
 
 
 def _summary(report: TableReport, level: int) -> list[str]:
@@ -304,6 +339,7 @@ _TABLE_DRAW: dict[str, Callable[[TableReport, int], list[str]]] = {
     "attendance": _attendance,
     "priorities": _priorities,
     "rankings": _rankings,
+    "questions": _questions,
     "summary": _summary,
     "chain": _chain,
     "proposals": _proposals,
@@ -397,7 +433,7 @@ def _event_priorities(report: EventReport) -> list[str]:
     out: list[str] = []
     for t in report.tables:
         out += [f"### {esc(labels.provisional(t), heading=True)}", ""]
-        out += [labels.voting(t.voting_mode, t.dots, t.max_per_proposal), ""]
+        out += [labels.how_voted(t)[1], ""]
         out += _ranked(t, t.top(5))
     return out
 
@@ -423,7 +459,11 @@ def _event_plenary(report: EventReport) -> list[str]:
         out += [f"**{esc(table)}**", ""]  # not a heading: the table's own come later
         items = [
             f"- {line.rank} · {esc(line.title)}"
-            + (f" — {_tally(line.voting_mode, line.votes)}" if line.votes is not None else "")
+            + (
+                f" — {_bold_figure(labels.tally(line.voting_mode, line.votes), line.votes)}"
+                if line.votes is not None
+                else ""
+            )
             for line in lines
         ]
         if tied:

@@ -35,6 +35,7 @@ def table_data(report: TableReport) -> dict[str, Any]:
             "max_per_proposal": report.max_per_proposal,
             "weighting": report.weighting,
         },
+        "format": report.format,
         "phase": report.phase,
         "draft": report.draft,
         "breakdown_withheld": report.withheld or None,
@@ -84,6 +85,11 @@ def table_data(report: TableReport) -> dict[str, Any]:
                     {"proposal": p.proposal, "organisation": p.organisation, "offer": p.offer}
                     for p in line.pledges
                 ],
+                # A Q&A question's answer (false, null and "" at a tavolo's proposals).
+                "answered": line.answered,
+                "answered_at": _time(line.answered_at),
+                "answer_note": line.answer_note,
+                "asked_by": line.asker or None,
             }
             for line in report.lines
         ],

@@ -28,16 +28,27 @@ def _dissent(report: TableReport) -> bool:
     return bool(report.dissented)
 
 
+def _questions(report: TableReport) -> bool:
+    """A Q&A table: its questions by support, with their answers, stand for both the
+    priorities and the proposals by kind (one list, the same order)."""
+    return report.questions
+
+
+def _not_questions(report: TableReport) -> bool:
+    return not report.questions
+
+
 # A table's minutes, after its head (title, question, facilitator, times).
 TABLE: tuple[Section[TableReport], ...] = (
     Section("timeline", N_("Timeline")),
     Section("participants", N_("Participants")),
     Section("attendance", N_("Attendance register")),
-    Section("priorities", N_("Priorities")),
-    Section("rankings", N_("Rankings and consensus across categories")),
+    Section("priorities", N_("Priorities"), _not_questions),
+    Section("rankings", N_("Rankings and consensus across categories"), _not_questions),
+    Section("questions", N_("Questions by support"), _questions),
     Section("summary", N_("Facilitator's summary")),
     Section("chain", N_("Needs, actions and resources"), lambda report: report.chained),
-    Section("proposals", N_("Proposals by kind and tag")),
+    Section("proposals", N_("Proposals by kind and tag"), _not_questions),
     Section("dissent", N_("Recorded disagreement"), _dissent),
     Section("off_wall", N_("Posts not on the wall"), _off_wall),
     Section("closing", N_("Closing of the session")),

@@ -257,8 +257,10 @@ def _table_sheet(ws: Worksheet, report: TableReport) -> None:
     and the printed page's header say which table and event it is)."""
     top = 1
     voting = labels.voting(report.voting_mode, report.dots, report.max_per_proposal)
-    cols = columns(report.categories)
-    rows = [values(report, line, report.categories) for line in report.lines]
+    cols = columns(report.categories, questions=report.questions)
+    rows = [
+        values(report, line, report.categories, questions=report.questions) for line in report.lines
+    ]
     _grid(ws, top, cols, rows, turn=True)
     ws.freeze_panes = f"A{top + 1}"
     # The table's name, the same on every row, is in the page header instead.
@@ -291,7 +293,7 @@ def _summary(ws: Worksheet, report: EventReport) -> None:
                 t.title,
                 t.code,
                 t.facilitator,
-                labels.phase(t.phase),
+                labels.phase(t.phase, t.format),
                 t.people_total,
                 t.proposals,
                 t.total_votes,

@@ -378,7 +378,7 @@ def _ranked(doc: DocumentObject, report: TableReport, lines: tuple[Line, ...]) -
     for line in lines:
         p = _paragraph(doc, style="Ranked")
         p.add_run(f"{line.rank}.\t{clean(line.title)} — ")
-        p.add_run(labels.tally(report.voting_mode, line.votes)).bold = True
+        p.add_run(labels.counted(report, line.votes)).bold = True
     more = report.tied_after(lines)
     if more:
         _paragraph(doc, f"…\t{labels.tied_after(more)}", style="Ranked")
@@ -653,14 +653,16 @@ def _table(doc: DocumentObject, report: TableReport, level: int, footer: str) ->
     _meta(
         doc,
         (_("Facilitator"), report.facilitator or "—"),
-        (_("Voting"), labels.voting(report.voting_mode, report.dots, report.max_per_proposal)),
+        (_("Format"), labels.format_name(report.format))
+        if report.questions
+        else (_("Voting"), labels.voting(report.voting_mode, report.dots, report.max_per_proposal)),
         (_("Counting rule"), labels.rule_name(report.weighting)),
     )
     _meta(
         doc,
         (_("Start time"), labels.clock(report.start)),
         (_("End"), labels.clock(report.end)),
-        (_("Phase"), labels.phase(report.phase)),
+        (_("Phase"), labels.phase(report.phase, report.format)),
     )
 
     for section in outline.table_sections(report):
@@ -768,6 +770,34 @@ def _rankings(doc: DocumentObject, report: TableReport, level: int, footer: str)
         _grid(doc, columns, [[clean(c) for c in row] for row in block.rows])
 
 
+def _questions(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
+    """A Q&A table's questions by support, answered or not, with the moderator's note (the
+    answer under the question, so the figures keep the page upright)."""
+    _ = labels._
+    n = report.min_group
+    doc.add_paragraph(labels.questions_note(report))
+    if not report.lines:
+        _note(doc, _("No question on the wall."))
+        return
+    heads = [labels.supports_heading(), *(labels.category(c) for c in report.categories)]
+    widths = [_figure_cm(label) for label in heads]
+    room, widths = _fit([RANK_CM, *widths], TITLE_CM, landscape=_landscape(doc))
+    columns = [
+        Column(_("Pos."), widths[0], numeric=True),
+        Column(_("Question"), room),
+        *(Column(label, w, numeric=True) for label, w in zip(heads, widths[1:], strict=True)),
+    ]
+    rows: list[list[Content]] = []
+    for line in report.lines:
+        cell = _proposal_cell(line)
+        cell.insert(1, [(labels.asked_by(line), "note")])
+        cell.append([(labels.answer(line), "b" if line.answered else "note")])
+        rows.append(
+            [str(line.rank), cell, _number(line.votes), *(_cell(v, n) for v in line.by_category)]
+        )
+    _grid(doc, columns, rows)
+
+
 def _summary(doc: DocumentObject, report: TableReport, level: int, footer: str) -> None:
     _synthesis(doc, report, level + 2)
 
@@ -828,6 +858,7 @@ _TABLE_DRAW: dict[str, _TableDrawer] = {
     "attendance": _attendance,
     "priorities": _priorities,
     "rankings": _rankings,
+    "questions": _questions,
     "summary": _summary,
     "chain": _chain,
     "proposals": _proposals,
@@ -951,7 +982,7 @@ def _event_priorities(doc: DocumentObject, report: EventReport) -> None:
     _ = labels._
     for t in report.tables:
         _heading(doc, clean(labels.provisional(t)), 2)
-        _meta(doc, (_("Voting"), labels.voting(t.voting_mode, t.dots, t.max_per_proposal)))
+        _meta(doc, labels.how_voted(t))
         top = t.top(5)
         _ranked(doc, t, top)
         if not top:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from app import ratelimit
 from app.config import Settings
 from app.deps import LiveDep, SessionDep, SettingsDep, csrf_protect
-from app.enums import VotingMode, Weighting
+from app.enums import TableFormat, VotingMode, Weighting
 from app.models import Event, Table
 from app.reports import cards, content_disposition
 from app.routing import UnitOfWorkRoute
@@ -270,6 +270,7 @@ def edit_table(
     dots: Annotated[int, Form()] = 5,
     max_per_proposal: Annotated[int, Form()] = 3,
     weighting: Annotated[str | None, Form()] = None,
+    format: Annotated[str | None, Form()] = None,
 ) -> Response:
     _event, table = access.table_for_moderator(
         session, token, code, client=ratelimit.address(request)
@@ -277,7 +278,13 @@ def edit_table(
     rules = tables.VotingRules.checked(mode, dots, max_per_proposal) if mode else None
     live.publish(
         tables.update_table(
-            session, table, title=title, question=question, voting=rules, weighting=weighting
+            session,
+            table,
+            title=title,
+            question=question,
+            voting=rules,
+            weighting=weighting,
+            format=format,
         )
     )
     return RedirectResponse(f"/m/{token}?saved={table.code}", status_code=303)
@@ -329,10 +336,17 @@ def create_table(
     dots: Annotated[int, Form()] = 5,
     max_per_proposal: Annotated[int, Form()] = 3,
     weighting: Annotated[str, Form()] = Weighting.PERSON,
+    format: Annotated[str, Form()] = TableFormat.TAVOLO,
 ) -> Response:
     event = events.event_for_moderator(session, token)
     rules = tables.VotingRules.checked(mode, dots, max_per_proposal)
     tables.create_table(
-        session, event=event, title=title, question=question, voting=rules, weighting=weighting
+        session,
+        event=event,
+        title=title,
+        question=question,
+        voting=rules,
+        weighting=weighting,
+        format=format,
     )
     return RedirectResponse(f"/m/{token}", status_code=303)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlmodel import Session
 
 from app import ratelimit
+from app.actions import AnsweredIn, Changed
 from app.api_errors import ERROR_RESPONSES
 from app.deps import (
     ApiModeratorDep,
@@ -20,7 +21,15 @@ from app.deps import (
     SettingsDep,
     TokenDep,
 )
-from app.enums import Kind, KindField, VotingMode, Weighting, WeightingField
+from app.enums import (
+    Kind,
+    KindField,
+    TableFormat,
+    TableFormatField,
+    VotingMode,
+    Weighting,
+    WeightingField,
+)
 from app.live.fragments import API, MODERATOR, table_json, voting_json
 from app.models import Table
 from app.reports import cards, content_disposition
@@ -33,6 +42,7 @@ from app.services import (
     participants,
     privacy,
     proposals,
+    questions,
     state,
     tables,
     voting,
@@ -105,9 +115,17 @@ def voting_of(table: Table) -> ApprovalVoting | DotsVoting:
     return _VOTING.validate_python(voting_json(table))
 
 
+FORMAT_HELP = (
+    '"tavolo" (default): collect, discuss, vote. "qa" ("Domande e risposte"): questions '
+    "posted and supported at once (one support per question: approval, no other method), "
+    "sorted by support."
+)
+
+
 class TableIn(StrictIn):
     title: str
     question: str = ""
+    format: TableFormatField = Field(default=TableFormat.TAVOLO, description=FORMAT_HELP)
     voting: Voting = ApprovalVoting(mode=VotingMode.APPROVAL)
 
 
@@ -116,6 +134,7 @@ class TableOut(BaseModel):
     code: str
     join_url: str
     event_id: int
+    format: TableFormatField
     voting: Voting
 
 
@@ -206,12 +225,14 @@ def create_table(
         question=body.question,
         voting=rules_of(body.voting),
         weighting=body.voting.weighting or Weighting.PERSON,
+        format=body.format,
     )
     return TableOut(
         id=table.id or 0,
         code=table.code,
         join_url=f"{public_base(request, settings.tavoli_public_url)}/t/{table.code}",
         event_id=table.event_id,
+        format=TableFormat(table.format),
         voting=voting_of(table),
     )
 
@@ -605,6 +626,11 @@ def edit_event(
 class TableEditIn(StrictIn):
     title: str | None = None
     question: str | None = None
+    format: TableFormatField | None = Field(
+        default=None,
+        description="Only while the table is in preparation and was never opened (409 after). "
+        + FORMAT_HELP,
+    )
     voting: Voting | None = Field(
         default=None, description="Only until voting has opened (409 after)."
     )
@@ -615,6 +641,7 @@ class TableDetailsOut(BaseModel):
     event_id: int
     title: str
     question: str
+    format: TableFormatField
     voting: Voting
     seq: int
 
@@ -640,6 +667,7 @@ def edit_table(
         question=body.question,
         voting=rules_of(body.voting) if body.voting is not None else None,
         weighting=body.voting.weighting if body.voting is not None else None,
+        format=body.format,
     )
     live.publish(change)
     fresh = tables.table_by_code(session, table.code)
@@ -648,9 +676,37 @@ def edit_table(
         event_id=fresh.event_id,
         title=fresh.title,
         question=fresh.question,
+        format=TableFormat(fresh.format),
         voting=voting_of(fresh),
         seq=fresh.seq,
     )
+
+
+class StrictAnsweredIn(AnsweredIn):
+    model_config = ConfigDict(extra="forbid")
+
+
+@router.put("/proposals/{proposal_id}/answered", response_model=Changed)
+def answered(
+    request: Request,
+    proposal_id: int,
+    body: StrictAnsweredIn,
+    session: SessionDep,
+    token: TokenDep,
+    live: LiveDep,
+) -> Changed:
+    """Questions and answers: mark a question answered with a short note for the minutes
+    (its support is frozen: further supports are refused), or open again (moderator or
+    facilitator; the same as `PUT /api/tables/{code}/proposals/{id}/answered`)."""
+    table = access.table_of_proposal_for_runner(
+        session, token, proposal_id, client=ratelimit.address(request)
+    )
+    change = questions.set_answered(
+        session, table, proposal_id, answered=body.answered, note=body.note
+    )
+    live.publish(change)
+    seq = change.seq if change.seq is not None else state.current_seq(session, table.id or 0)
+    return Changed(seq=seq)
 
 
 @router.delete("/tables/{code}", status_code=204)

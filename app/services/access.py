@@ -2,10 +2,11 @@
 
 from sqlmodel import Session
 
-from app.models import Event, Table
+from app.models import Event, Proposal, Table
 from app.security import hash_token, new_token
 from app.services.errors import Forbidden, NotFound, Unauthorized
 from app.services.events import event_for_moderator
+from app.services.rows import by_id
 from app.services.tables import resolve_for
 
 
@@ -30,6 +31,17 @@ def table_for_runner(
         raise Forbidden("This link does not run this table")
 
     return resolve_for(session, code, client=client, admit=admit)[0]
+
+
+def table_of_proposal_for_runner(
+    session: Session, token: str | None, proposal_id: int, *, client: str | None
+) -> Table:
+    """The table of a proposal, for whoever runs it (a door named by the proposal alone, as
+    `PUT /api/proposals/{id}/answered`). An unknown proposal is the 403 of a table the token
+    does not run: ids are not told apart from the answer."""
+    proposal = by_id(session, Proposal, proposal_id)
+    table = session.get(Table, proposal.table_id) if proposal is not None else None
+    return table_for_runner(session, token, table.code if table else "", client=client)
 
 
 def table_for_moderator(

@@ -118,6 +118,10 @@ class Approval(VotingMethod):
     def over_cap(self, cap: int) -> DomainError:
         return Invalid("Approval voting takes 0 or 1", field="dots")
 
+    def left(self) -> str:
+        """What a phone shows where dots left would be."""
+        return i18n.gettext("One vote per proposal")
+
 
 class Dots(VotingMethod):
     key = VotingMode.DOTS
@@ -171,8 +175,31 @@ class Dots(VotingMethod):
         }
 
 
+class Support(Approval):
+    """A question's support in a Q&A table (`services/formats.py`): an approval vote, one
+    per question, no budget, stored as approval (its key); only its words differ."""
+
+    label = N_("Support")
+    summary = N_("one support per question")
+
+    def unit(self, count: int) -> str:
+        return i18n.ngettext("support", "supports", count)
+
+    def heading(self) -> str:
+        return i18n.gettext("Supports")
+
+    def over_cap(self, cap: int) -> DomainError:
+        return Invalid("A question takes one support: 0 or 1", field="dots")
+
+    def left(self) -> str:
+        return i18n.gettext("One per question")
+
+
 # The shipped methods, in the order they are offered; `register` adds one (the tests do).
 METHODS: dict[str, VotingMethod] = {m.key: m for m in (Approval(), Dots())}
+SUPPORT = Support()
+# A format that fixes its method (services/formats.py fills it in): format key -> method.
+FORMAT_METHODS: dict[str, VotingMethod] = {}
 
 
 def register(method: VotingMethod) -> VotingMethod:
@@ -181,7 +208,11 @@ def register(method: VotingMethod) -> VotingMethod:
 
 
 def method_of(table: Table) -> VotingMethod:
-    """The table's method (a stored key that is not registered any more reads as approval)."""
+    """The table's method: the one its format fixes, else its stored key's (a key that is
+    not registered any more reads as approval)."""
+    fixed = FORMAT_METHODS.get(table.format)
+    if fixed is not None:
+        return fixed
     return METHODS.get(table.voting_mode) or METHODS[VotingMode.APPROVAL]
 
 

@@ -179,6 +179,8 @@ def merge(
         merged = [proposal_on(session, current, pid) for pid in others]
         if any(p.status != Status.VISIBLE for p in (survivor, *merged)):
             raise Conflict("Only proposals on the wall can be merged")
+        if any(p.answered_at is not None for p in (survivor, *merged)):  # support frozen
+            raise Conflict("An answered question cannot be merged: mark it not answered first")
         involved = [survivor_id, *others]
         votes = list(session.exec(select(Vote).where(col(Vote.proposal_id).in_(involved))))
         record = Merge(

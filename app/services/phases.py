@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 from app.enums import Phase
 from app.models import PHASES, PhaseChange, Table, utcnow
 from app.services.errors import Conflict, Invalid
+from app.services.formats import format_of
 from app.services.tables import Change, table_write
 
 MAX_TIMER_SECONDS = 4 * 3600
@@ -23,13 +24,12 @@ class TimerChange:
 
 
 def can_post(table: Table) -> bool:
-    return table.phase == Phase.COLLECT or (
-        table.phase == Phase.DISCUSSION and table.post_in_discussion
-    )
+    """What the phase allows is the table's format's (a Q&A table posts and votes at once)."""
+    return format_of(table).can_post(table)
 
 
 def can_vote(table: Table) -> bool:
-    return table.phase == Phase.VOTING
+    return format_of(table).can_vote(table)
 
 
 def require_posting(table: Table) -> None:
@@ -52,6 +52,8 @@ def set_phase(session: Session, table: Table, phase: str) -> Change:
     if phase not in PHASES:
         raise Invalid("Unknown phase", field="phase")
     with table_write(session, table.id or 0, layout=True) as write:
+        if phase not in format_of(write.table).phases:
+            raise Invalid("This table has no such phase", field="phase")
         _move(session, write.table, phase)
     return write.change
 
@@ -59,8 +61,12 @@ def set_phase(session: Session, table: Table, phase: str) -> Change:
 def step_phase(session: Session, table: Table, step: int) -> Change:
     """One phase forward (step > 0) or back, from the phase the table is in when locked."""
     with table_write(session, table.id or 0, layout=True) as write:
-        current = write.table.phase
-        _move(session, write.table, next_phase(current) if step > 0 else previous_phase(current))
+        current, steps = write.table.phase, format_of(write.table)
+        _move(
+            session,
+            write.table,
+            steps.next_phase(current) if step > 0 else steps.previous_phase(current),
+        )
     return write.change
 
 
@@ -147,7 +153,7 @@ def finish_timer(session: Session, table_id: int, *, now: dt.datetime | None = N
             write.nothing()
         else:
             if current.timer_advances and current.phase != Phase.CLOSED:
-                _move(session, current, next_phase(current.phase))
+                _move(session, current, format_of(current).next_phase(current.phase))
             current.timer_ends_at = None
             current.timer_advances = False
             session.add(current)

@@ -6,8 +6,10 @@ from app.enums import Phase, ScreenMode, Status
 from app.models import SCREEN_MODES, Proposal, RankingChange, Table
 from app.services.consensus import RANKINGS
 from app.services.errors import Conflict, Invalid
+from app.services.formats import format_of
 from app.services.moderation import proposal_on
 from app.services.tables import Change, table_write
+from app.services.voting import tallies
 
 
 def set_mode(
@@ -33,7 +35,9 @@ def _show(session: Session, table: Table, mode: str, spotlight_id: int | None) -
 
 
 def step_spotlight(session: Session, table: Table, step: int) -> Change:
-    """Spotlight the next (or previous) proposal of the wall, in posting order."""
+    """Spotlight the next (or previous) proposal of the wall, in posting order; in a format
+    sorted by support, the next open question in the wall's order (the most supported
+    first: the one to answer next)."""
     with table_write(session, table.id or 0, layout=True) as write:
         current = write.table
         visible_ids = [
@@ -41,9 +45,13 @@ def step_spotlight(session: Session, table: Table, step: int) -> Change:
             for pid in session.exec(
                 select(Proposal.id)
                 .where(Proposal.table_id == current.id, Proposal.status == Status.VISIBLE)
+                .where(col(Proposal.answered_at).is_(None))
                 .order_by(col(Proposal.created_seq))
             )
         ]
+        if format_of(current).by_support:  # as the wall: most supported first, ties by time
+            supports = tallies(session, visible_ids)
+            visible_ids.sort(key=lambda pid: -supports.get(pid, (0, 0))[0])
         if not visible_ids:
             raise Conflict("There is nothing on the wall yet")
         if current.spotlight_id in visible_ids:

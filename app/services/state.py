@@ -18,10 +18,12 @@ from app.services.consensus import Line as ConsensusLine
 from app.services.dissent import ProposalDissent, can_dissent, dissent_by_proposal
 from app.services.duplicates import dismissed_of
 from app.services.errors import NotFound
+from app.services.formats import format_of
 from app.services.links import LINKING_PHASES, Links, links_of
 from app.services.moderation import merges_of, paper_participants, paper_votes, tags_of
 from app.services.phases import can_post, can_vote, seconds_left
 from app.services.tables import event_of
+from app.services.visibility import tallies_shown
 from app.services.voting import consensus_voters, tallies
 
 
@@ -47,6 +49,16 @@ class ProposalView:
     merged_into_id: int | None = None
     coauthor_ids: tuple[int, ...] = ()  # authors of the duplicates folded in
     number: int = 0  # "n. 12": its place in the table's posting order, the same on wall and minutes
+    # A Q&A question marked answered, with the moderator's note (services/questions.py).
+    answered_at: dt.datetime | None = None
+    answer_note: str = ""
+    # Its author's name, only in a format that signs posts and when they gave one and
+    # consented to be named (Participant.named_in_minutes): "" is anonymous.
+    author_name: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return self.answered_at is not None
 
     @property
     def visible(self) -> bool:
@@ -66,6 +78,9 @@ class ProposalView:
             "proxy": bool(self.proxy_name),
             "merged_from": [pid for pid, _title in self.merged_from],
             "created_at": self.created_at.isoformat(),
+            "answered": self.answered,
+            "answer_note": self.answer_note,
+            "asked_by": self.author_name or None,  # a consenting author, in a signed format
         }
 
 
@@ -206,10 +221,33 @@ class TableState:
     def timer_left(self) -> int | None:
         return seconds_left(self.table)
 
-    def groups(self, *, flat: bool = False) -> list[tuple[str, str, list[ProposalView]]]:
+    def ordered(self, audience: str) -> list[ProposalView]:
+        """A format sorted by support: the open questions, most supported first, ties by
+        time (the earlier first); by time alone where the audience may not see tallies (the
+        order would tell them)."""
+        open_ = [p for p in self.visible if not p.answered]
+        if tallies_shown(self.table, audience):
+            return sorted(open_, key=lambda p: (-p.tally, p.created_seq))
+        return open_
+
+    @property
+    def answered(self) -> list[ProposalView]:
+        """The answered questions, the latest answer first."""
+        done = [p for p in self.visible if p.answered_at is not None]
+        return sorted(done, key=lambda p: (p.answered_at, p.created_seq), reverse=True)
+
+    def order(self, audience: str) -> list[int]:
+        """The ids of `ordered`: what the stream carries for a phone to re-sort."""
+        return [p.id for p in self.ordered(audience)]
+
+    def groups(
+        self, *, flat: bool = False, audience: str = "participant"
+    ) -> list[tuple[str, str, list[ProposalView]]]:
         """The wall in groups: (key, label, proposals) by kind, by tag with the untagged
-        last, by need, or one flat group. Empty groups are kept: a push may add the first
-        card."""
+        last, by need, or one flat group; in a format sorted by support, the open questions
+        then the answered. Empty groups are kept: a push may add the first card."""
+        if format_of(self.table).by_support:
+            return [("open", "", self.ordered(audience)), ("answered", "", self.answered)]
         visible = self.visible
         if self.table.group_by_need:
             return self._by_need(visible)
@@ -248,9 +286,18 @@ class TableState:
 
     def group_key(self, proposal: ProposalView) -> str:
         """Where a new (so untagged, unlinked) card goes."""
+        if format_of(self.table).by_support:
+            return "open"
         if self.table.group_by_need:
             return "unlinked"
         return "untagged" if self.table.group_by_tag else proposal.kind
+
+    @property
+    def insert_at(self) -> str:
+        """Where a new card enters its group: first (the newest on top), or last where the
+        wall is sorted by support (a new question has none: the end is its place, and the
+        cards above it do not move under a reader's thumb)."""
+        return "beforeend" if format_of(self.table).by_support else "afterbegin"
 
     def by_author(self, participant_id: int) -> list[ProposalView]:
         return [
@@ -305,6 +352,13 @@ MERGED_INTO = select(
 PROXY_NAMES = select(Participant.id, Participant.name).where(
     col(Participant.id).in_(_IDS), col(Participant.proxy).is_(True)
 )
+SIGNED_NAMES = select(Participant.id, Participant.name).where(
+    col(Participant.id).in_(_IDS),
+    col(Participant.named_in_minutes).is_(True),
+    col(Participant.removed).is_(False),
+    col(Participant.erased).is_(False),
+    Participant.name != "",
+)
 CHANGED_SINCE = (
     select(Proposal)
     .where(
@@ -348,8 +402,13 @@ def _numbers(session: Session, ids: list[int]) -> dict[int, int]:
 
 
 def _views(
-    session: Session, proposals: list[Proposal], numbers: dict[int, int] | None = None
+    session: Session,
+    proposals: list[Proposal],
+    numbers: dict[int, int] | None = None,
+    *,
+    signed: bool = False,
 ) -> list[ProposalView]:
+    """`signed`: the table's format names the authors who consented (`author_name`)."""
     ids = [p.id for p in proposals if p.id is not None]
     if numbers is None:
         numbers = _numbers(session, ids) if ids else {}
@@ -358,6 +417,7 @@ def _views(
     merged: dict[int, list[tuple[int, str]]] = defaultdict(list)
     coauthors: dict[int, list[int]] = defaultdict(list)
     proxies: dict[int, str] = {}
+    names: dict[int, str] = {}
     if ids:
         for proposal_id, tag_id, name in session.exec(TAGS_OF, params={"ids": ids}):
             tags[proposal_id].append((tag_id or 0, name))
@@ -367,6 +427,9 @@ def _views(
         authors = sorted({p.participant_id for p in proposals})
         for pid, name in session.exec(PROXY_NAMES, params={"ids": authors}):
             proxies[pid or 0] = name
+        if signed:
+            for pid, name in session.exec(SIGNED_NAMES, params={"ids": authors}):
+                names[pid or 0] = name
     return [
         ProposalView(
             id=p.id or 0,
@@ -389,6 +452,9 @@ def _views(
             merged_into_id=p.merged_into_id,
             coauthor_ids=tuple(coauthors[p.id or 0]),
             number=numbers.get(p.id or 0, 0),
+            answered_at=p.answered_at,
+            answer_note=p.answer_note,
+            author_name=names.get(p.participant_id, ""),
         )
         for p in proposals
     ]
@@ -398,7 +464,8 @@ def proposal_view(session: Session, proposal_id: int) -> ProposalView:
     proposal = session.get(Proposal, proposal_id)
     if proposal is None:
         raise NotFound("No proposal with this id on your table")
-    return _views(session, [proposal])[0]
+    table = session.get(Table, proposal.table_id)
+    return _views(session, [proposal], signed=table is not None and format_of(table).signed)[0]
 
 
 def table_state(session: Session, table: Table) -> TableState:
@@ -417,7 +484,10 @@ def table_state(session: Session, table: Table) -> TableState:
         participants=_joined(session, table.id or 0),
         # Every earlier post is here, in posting order: the numbers need no query.
         proposals=_views(
-            session, list(proposals), {p.id or 0: n for n, p in enumerate(proposals, 1)}
+            session,
+            list(proposals),
+            {p.id or 0: n for n, p in enumerate(proposals, 1)},
+            signed=format_of(table).signed,
         ),
         tags=tags_of(session, table),
         merges=merges_of(session, table),
@@ -464,7 +534,7 @@ def table_delta(
     seq = max([table.seq, prev_seq, *(p.updated_seq for p in changed)])
     if seq > table.seq:  # changes committed after the table was read: its layout too
         session.refresh(table)
-    views = _views(session, list(changed))
+    views = _views(session, list(changed), signed=format_of(table).signed)
     return TableDelta(
         table_id=table_id,
         prev_seq=prev_seq,
@@ -513,7 +583,12 @@ def push_state(session: Session, table: Table, delta: TableDelta) -> PushState:
     redraws (a layout change, a new card, the projector's spotlight or results, which rank
     every card) gets the whole `table_state`. `table` is the one the delta was read with
     (`table_delta` reads it again when the proposals show later changes)."""
-    if delta.layout or delta.new or table.screen_mode in ("spotlight", "results"):
+    if (
+        delta.layout
+        or delta.new
+        or table.screen_mode in ("spotlight", "results")
+        or format_of(table).by_support  # a support may re-sort the wall: the order is read whole
+    ):
         return table_state(session, table)
     seq = table.seq
     params = {"table_id": table.id, "seq": seq}

@@ -12,10 +12,11 @@ from sqlmodel import Session, col, select
 
 from app import ratelimit
 from app.db import writers_queue
-from app.enums import Phase, Weighting
+from app.enums import Phase, TableFormat, Weighting
 from app.models import Event, Participant, PhaseChange, Proposal, Table, Vote
 from app.services.consensus import RULES
 from app.services.errors import Conflict, DomainError, Invalid, NotFound
+from app.services.formats import of_key
 from app.services.methods import VotingRules as VotingRules  # its settings, checked by the method
 from app.services.text import clean_line
 
@@ -34,6 +35,23 @@ def normalise_code(raw: str) -> str:
     return "".join(raw.split()).upper().replace("-", "")
 
 
+def checked_format(key: str, voting: VotingRules | None) -> tuple[str, VotingRules | None]:
+    """The format as stored, with the voting rules it leaves: a format that fixes its method
+    (Q&A: one support per question) takes approval, and refuses another method sent with it."""
+    chosen = of_key(key)
+    if chosen is None:
+        raise Invalid("Unknown table format", field="format")
+    fixed = chosen.method()
+    if fixed is None:
+        return chosen.key, voting
+    if voting is not None and voting.mode != fixed.key:
+        raise Invalid(
+            "A questions and answers table takes one support per question: no other voting method",
+            field="voting",
+        )
+    return chosen.key, VotingRules(fixed.key, 1, 1)
+
+
 def create_table(
     session: Session,
     *,
@@ -42,10 +60,13 @@ def create_table(
     question: str = "",
     voting: VotingRules,
     weighting: str = Weighting.PERSON,
+    format: str = TableFormat.TAVOLO,
 ) -> Table:
     rule = checked_weighting(weighting)
     clean_title = clean_line(title, field="title", limit=200, required=True)
     clean_question = clean_line(question, field="question", limit=500)
+    key, rules = checked_format(format, voting)
+    voting = rules or voting
     for _attempt in range(10):
         table = Table(
             event_id=event.id or 0,
@@ -56,6 +77,7 @@ def create_table(
             dots=voting.dots,
             max_per_proposal=voting.max_per_proposal,
             weighting=rule,
+            format=key,
         )
         session.add(table)
         try:
@@ -280,6 +302,16 @@ def tables_write(session: Session, table_ids: Iterable[int]) -> Iterator[Writes]
             session.rollback()
 
 
+def _opened(session: Session, table: Table) -> bool:
+    """The timeline has left preparation once (even if the table stepped back)."""
+    moved = session.exec(
+        select(PhaseChange.id).where(
+            PhaseChange.table_id == table.id, PhaseChange.phase != Phase.PREPARATION
+        )
+    ).first()
+    return moved is not None
+
+
 def voting_opened(session: Session, table: Table) -> bool:
     """Voting has opened once (the timeline has reached it), even if the table stepped back."""
     if table.phase == Phase.VOTING:
@@ -300,19 +332,26 @@ def update_table(
     question: str | None = None,
     voting: VotingRules | None = None,
     weighting: str | None = None,
+    format: str | None = None,
 ) -> Change:
-    """Edit a table's theme, question, voting method and fair counting rule. The method, its
-    numbers and the rule change only until voting has opened once (409 after): a count
-    must not change its rule under the votes. The projector and the phones show the
-    theme: the change redraws their layout."""
+    """Edit a table's theme, question, format, voting method and fair counting rule. The
+    method, its numbers and the rule change only until voting has opened once (409 after):
+    a count must not change its rule under the votes; the format only until the table opens
+    (it is in preparation and never left it: 409 after), and a format that fixes its method
+    sets it. The projector and the phones show the theme: the change redraws their layout."""
     clean: dict[str, object] = {}
     rule = checked_weighting(weighting) if weighting is not None else None
+    if format is not None:
+        checked_format(format, voting)  # an unknown format is refused before the lock
     if title is not None:
         clean["title"] = clean_line(title, field="title", limit=200, required=True)
     if question is not None:
         clean["question"] = clean_line(question, field="question", limit=500)
     with table_write(session, table.id or 0, layout=True) as write:
         current = write.table
+        key, fixed = checked_format(format or current.format, voting)
+        if fixed is not None and (voting is not None or key != current.format):
+            voting = fixed  # the format's own method, whatever the table had
         if voting is not None and (
             voting.mode,
             voting.dots,
@@ -331,6 +370,10 @@ def update_table(
                     "The counting rule cannot change once voting has opened", field="weighting"
                 )
             clean["weighting"] = rule
+        if key != current.format:
+            if current.phase != Phase.PREPARATION or _opened(session, current):
+                raise Conflict("The format cannot change once the table has opened", field="format")
+            clean["format"] = key
         changed = {k: v for k, v in clean.items() if getattr(current, k) != v}
         if not changed:
             write.nothing()

@@ -171,6 +171,7 @@ _PROPOSAL: BindParameter[int] = bindparam("proposal")
 VOTE_CONTEXT = sa.select(
     col(Proposal.table_id),
     col(Proposal.status),
+    col(Proposal.answered_at),
     select(sa.or_(col(Participant.removed), col(Participant.erased)))
     .where(Participant.id == _VOTER)
     .scalar_subquery(),
@@ -227,15 +228,17 @@ def _apply_vote(
         if 1 <= proposal_id <= MAX_ID
         else None
     )
-    if row is None or row[2] is None or row[2]:
+    if row is None or row[3] is None or row[3]:
         active_participant(session, participant_id)  # a removed or erased voter first
     if row is None or row[0] != table.id:
         raise NotFound("No proposal with this id on your table")
-    _table_id, status, _removed, mine, used, total = row
+    _table_id, status, answered_at, _removed, mine, used, total = row
     current, used, total = int(mine or 0), int(used), int(total)
     require_voting(table)
     if status != Status.VISIBLE:
         raise Conflict("This proposal is not on the wall")
+    if answered_at is not None:  # its support is frozen (services/questions.py)
+        raise Conflict("This question has been answered: its support is closed")
     method = method_of(table)
     cap = method.cap(table)
     if dots > cap:

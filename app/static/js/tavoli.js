@@ -127,7 +127,7 @@
     for (var i = 0; i < hosts.length; i++) if (!hosts[i].textContent.trim()) hosts[i].textContent = location.host;
   }
 
-  function refresh() { markMine(); markDissent(); applyMyVotes(); fillJoinHost(); tick(); fitSoon(); sayNewPosts(); }
+  function refresh() { markMine(); markDissent(); applyMyVotes(); fillJoinHost(); tick(); fitSoon(); sayNewPosts(); applyOrder(false); }
 
   // --- "The screen on my phone": a post that comes onto the wall is said, politely ---------
   // Whatever push brought it (posted, accepted from the moderator's queue, restored, or
@@ -162,6 +162,115 @@
     fitPending = true;
     window.requestAnimationFrame(function () { fitPending = false; fitScreen(); });
   }
+
+  // --- Questions and answers: the list re-sorts, never under the thumb ----------------------
+  // Every push carries the open questions' order (#wall-order). It is applied when the person
+  // has not touched or scrolled the page for a moment, with the card they were reading kept
+  // where it was; meanwhile "New questions" (#new-order) offers it at a tap. A push that
+  // redraws the wall while they touch it keeps the order they see (holdOrder).
+  var ORDER_IDLE_MS = 1500;
+  var touching = false;
+  var lastTouch = 0;
+  var ownScroll = false;
+  function busy() { return touching || Date.now() - lastTouch < ORDER_IDLE_MS; }
+  function openList() { return document.getElementById("cards-open"); }
+  function wantedOrder() {
+    var el = document.getElementById("wall-order");
+    return el && el.dataset.order ? el.dataset.order.split(",") : null;
+  }
+  function shownOrder(list) {
+    var ids = [];
+    for (var i = 0; i < list.children.length; i++) {
+      var id = list.children[i].id;
+      if (id && id.indexOf("p-") === 0) ids.push(id.slice(2));
+    }
+    return ids;
+  }
+  function sameOrder(shown, wanted) {
+    var at = {};
+    for (var i = 0; i < wanted.length; i++) at[wanted[i]] = i;
+    var last = -1;
+    for (var j = 0; j < shown.length; j++) {
+      var place = at[shown[j]];
+      if (place === undefined) continue;
+      if (place < last) return false;
+      last = place;
+    }
+    return true;
+  }
+  function showNewOrder(show) {
+    var button = document.getElementById("new-order");
+    if (button && button.hidden === show) button.hidden = !show;
+  }
+  function firstInView(list) {
+    for (var i = 0; i < list.children.length; i++) {
+      var box = list.children[i].getBoundingClientRect();
+      if (box.bottom > 0) return list.children[i];
+    }
+    return null;
+  }
+  function reorder(list, ids) {
+    for (var i = 0; i < ids.length; i++) {
+      var card = document.getElementById("p-" + ids[i]);
+      if (card && card.parentNode === list) list.appendChild(card);
+    }
+  }
+  function applyOrder(force) {
+    var list = openList();
+    var wanted = wantedOrder();
+    if (!list || !wanted) return;
+    if (sameOrder(shownOrder(list), wanted)) { showNewOrder(false); return; }
+    if (!force && busy()) { showNewOrder(true); return; }
+    var anchor = force ? null : firstInView(list);
+    var before = anchor ? anchor.getBoundingClientRect().top : 0;
+    reorder(list, wanted);
+    showNewOrder(false);
+    var moved = anchor ? anchor.getBoundingClientRect().top - before : 0;
+    if (moved) { ownScroll = true; window.scrollBy(0, moved); }
+    if (force) {
+      var section = list.closest(".group") || list;
+      ownScroll = true;
+      section.scrollIntoView({ block: "start" });
+      var first = list.querySelector(".card");
+      if (first) {
+        first.setAttribute("tabindex", "-1");
+        first.focus({ preventScroll: true });
+      }
+    }
+  }
+  var held = null;  // the order shown when a redraw of the wall began under a thumb
+  function holdOrder(event) {
+    var target = event.detail && event.detail.target;
+    if (!target || target.id !== "wall" || !openList() || !busy()) { held = null; return; }
+    held = shownOrder(openList());
+  }
+  function keepHeld(event) {
+    var target = event.detail && event.detail.target;
+    if (!held || !target || target.id !== "wall") return;
+    var list = openList();
+    if (list) reorder(list, held.concat(shownOrder(list).filter(function (id) { return held.indexOf(id) < 0; })));
+    held = null;
+    applyOrder(false);
+  }
+  document.addEventListener("htmx:oobBeforeSwap", holdOrder);
+  document.addEventListener("htmx:oobAfterSwap", keepHeld);
+  document.addEventListener("touchstart", function () { touching = true; lastTouch = Date.now(); }, { passive: true });
+  document.addEventListener("touchmove", function () { lastTouch = Date.now(); }, { passive: true });
+  function untouch() { touching = false; lastTouch = Date.now(); }
+  document.addEventListener("touchend", untouch, { passive: true });
+  document.addEventListener("touchcancel", untouch, { passive: true });
+  document.addEventListener("pointerdown", function (event) { if (event.pointerType !== "touch") lastTouch = Date.now(); });
+  window.addEventListener("scroll", function () {
+    if (ownScroll) { ownScroll = false; return; }
+    lastTouch = Date.now();
+  }, { passive: true });
+  document.addEventListener("click", function (event) {
+    if (event.target && event.target.closest && event.target.closest("#new-order")) applyOrder(true);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!document.getElementById("wall-order")) return;
+    window.setInterval(function () { if (!busy()) applyOrder(false); }, 500);
+  });
 
   // --- The projector: what is shown fits the screen ------------------------------------------
   // Titles and texts take the room they need. What would overflow is scaled down in steps
@@ -356,8 +465,37 @@
     big.classList.toggle("just-over", !running && timeUpAt > 0 && Date.now() - timeUpAt < TIME_UP_SECONDS * 1000);
   }
 
+  // The projector's questions: as many as fit whole, most supported first; the rest counted.
+  function fitQuestions(board) {
+    var items = board.querySelectorAll(".qa-item");
+    var list = board.querySelector(".qa-top");
+    var more = board.querySelector(".qa-more");
+    if (!list) return;
+    for (var i = 0; i < items.length; i++) items[i].hidden = false;
+    if (more) more.hidden = true;
+    var bottom = list.getBoundingClientRect().bottom;
+    var hidden = 0;
+    for (var j = 0; j < items.length; j++) {
+      if (hidden || items[j].getBoundingClientRect().bottom > bottom + 1) { items[j].hidden = true; hidden++; }
+    }
+    if (hidden && more) {
+      more.hidden = false;
+      more.textContent = (more.dataset.pattern || "{n}").replace("{n}", String(hidden));
+      // The line now takes room from the list: one more question may have to go.
+      bottom = list.getBoundingClientRect().bottom;
+      for (var k = items.length - 1; k >= 0; k--) {
+        if (!items[k].hidden && items[k].getBoundingClientRect().bottom > bottom + 1) {
+          items[k].hidden = true;
+          more.textContent = (more.dataset.pattern || "{n}").replace("{n}", String(++hidden));
+        }
+      }
+    }
+  }
+
   function fitScreen() {
     if (!document.body.classList.contains("screen")) return;
+    var board = document.querySelector(".qa-board");
+    if (board) fitQuestions(board);
     var wall = document.querySelector(".screen-wall");
     if (wall) pageWall(wall);
     var spot = document.querySelector(".spotlight");
