@@ -374,7 +374,7 @@ def set_dissent(
         reason=(body or DissentIn()).reason,
     )
     live.publish(change)
-    return ChangedOut(seq=change.seq or state.current_seq(session, change.table_id))
+    return _changed_out(session, change)
 
 
 @router.delete("/proposals/{proposal_id}/dissent", response_model=ChangedOut)
@@ -384,7 +384,7 @@ def withdraw_dissent(
     """Withdraw one's dissent and its reason (while the table discusses or votes)."""
     change = dissent.withdraw_dissent(session, participant=participant, proposal_id=proposal_id)
     live.publish(change)
-    return ChangedOut(seq=change.seq or state.current_seq(session, change.table_id))
+    return _changed_out(session, change)
 
 
 # --- needs → actions → resources (services/links.py) ------------------------------------

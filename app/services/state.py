@@ -507,12 +507,13 @@ def _consensus(session: Session, table: Table, proposals: Sequence[Proposal]) ->
     numbers = {p.id or 0: n for n, p in enumerate(proposals, 1)}
     on_wall = [p.id or 0 for p in proposals if p.status == Status.VISIBLE]
     counted = tallies(session, on_wall)
+    event = event_of(session, table)  # one read for the voters and the categories' order
     return compute(
-        consensus_voters(session, table, event_of(session, table)),
+        consensus_voters(session, table, event),
         [Entry(pid, numbers[pid], counted.get(pid, (0, 0))[0]) for pid in on_wall],
         min_group=screen_min_group(),
         weighting=table.weighting,
-        order=event_of(session, table).categories,
+        order=event.categories,
     )
 
 
