@@ -280,8 +280,13 @@ def test_the_projector_lists_the_open_questions_by_support(client: TestClient) -
         screen_ws.receive_text()
         support(client, a, first)
         support(client, a, second)
-        text = receive_until(screen_ws, lambda t: 'class="qa-board"' in t and "2</strong>" in t)
-        assert text.index(f'id="screen-q-{second}"') < text.index(f'id="screen-q-{first}"')
+        # A support is a patch, not a redraw: the new numbers and the order, which the
+        # projector applies to its list (tests/browser/test_qa.py watches it move).
+        text = receive_until(
+            screen_ws, lambda t: f'id="screen-support-{second}"' in t and "2</strong>" in t
+        )
+        assert 'class="qa-board"' not in text
+        assert f'data-order="{second},{first}"' in text
 
 
 # --- answered --------------------------------------------------------------------------------

@@ -159,15 +159,10 @@ class Fragments:
         changed = [p for p in delta.changed if p.visible]
         # A new post waiting in the queue changes only the moderators' view, but all of it.
         full_for_moderators = delta.layout or len(new) < len(delta.new)
-        # The projector is redrawn whole: it has one connection or two, and its layout
-        # (density, ranking) depends on every card.
-        # A wall sorted by support is re-ranked by any support: the projector's too.
-        screen_full = bool(
-            delta.layout
-            or new
-            or table.screen_mode in ("spotlight", "results")
-            or format_of(table).by_support
-        )
+        # The projector is redrawn whole when its layout (density, ranking) changes; a wall
+        # sorted by support is patched as the phones are (tallies and `#wall-order`), and
+        # tavoli.js re-sorts and fits its questions.
+        screen_full = bool(delta.layout or new or table.screen_mode in ("spotlight", "results"))
         context = {
             "table": table,
             "event": current.event,
@@ -218,11 +213,7 @@ class Fragments:
             )
         hidden = not tallies_shown(current.table, API)
         # A wall sorted by support: the open questions' order as it now stands.
-        order = (
-            {"order": current.order(API)}
-            if isinstance(current, TableState) and format_of(current.table).by_support
-            else {}
-        )
+        order = {"order": current.order(API)} if format_of(current.table).by_support else {}
         return api_event(
             "delta",
             delta.seq,

@@ -27,6 +27,22 @@ from app.services.visibility import tallies_shown
 from app.services.voting import consensus_voters, tallies
 
 
+def support_key(question: "ProposalView | OpenQuestion") -> tuple[int, int]:
+    """The one order of a wall sorted by support: most supported first, ties by time (the
+    earlier first). Where the audience may not see tallies, by time alone (the order would
+    tell them): callers then keep posting order."""
+    return (-question.tally, question.created_seq)
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    """An open question as a support push orders it: no text, no tags (`OPEN_QUESTIONS`)."""
+
+    id: int
+    created_seq: int
+    tally: int
+
+
 @dataclass(frozen=True)
 class ProposalView:
     id: int
@@ -222,12 +238,10 @@ class TableState:
         return seconds_left(self.table)
 
     def ordered(self, audience: str) -> list[ProposalView]:
-        """A format sorted by support: the open questions, most supported first, ties by
-        time (the earlier first); by time alone where the audience may not see tallies (the
-        order would tell them)."""
+        """A format sorted by support: the open questions in `by_support` order."""
         open_ = [p for p in self.visible if not p.answered]
         if tallies_shown(self.table, audience):
-            return sorted(open_, key=lambda p: (-p.tally, p.created_seq))
+            return sorted(open_, key=support_key)
         return open_
 
     @property
@@ -383,6 +397,21 @@ VOTES_ON_WALL = (
         Proposal.status == Status.VISIBLE,
         col(Proposal.created_seq) <= bindparam("seq"),
     )
+)
+# A wall sorted by support, for a push of supports (`push_state`): each open question's id,
+# time and tally in one read, instead of every card with its tags, merges and authors.
+OPEN_QUESTIONS = (
+    select(Proposal.id, Proposal.created_seq, func.coalesce(func.sum(Vote.dots), 0))
+    .select_from(Proposal)
+    .outerjoin(Vote, col(Vote.proposal_id) == Proposal.id)
+    .where(
+        Proposal.table_id == bindparam("table_id"),
+        Proposal.status == Status.VISIBLE,
+        col(Proposal.answered_at).is_(None),
+        col(Proposal.created_seq) <= bindparam("seq"),
+    )
+    .group_by(col(Proposal.id), col(Proposal.created_seq))
+    .order_by(col(Proposal.created_seq))
 )
 JOINED = (
     select(func.count())
@@ -558,6 +587,15 @@ class TablePatch:
     participants: int  # joined from a phone and not removed, as in TableState
     changed: list[ProposalView]  # the proposals whose tallies moved, oldest first
     counts: "TableStats"  # the wall's cards, the votes on it and the queue, as of `seq`
+    # A wall sorted by support: its open questions in posting order (else empty).
+    open_questions: tuple[OpenQuestion, ...] = ()
+
+    def order(self, audience: str) -> list[int]:
+        """As `TableState.order`: the open questions' ids in the order the audience sees."""
+        questions = list(self.open_questions)
+        if tallies_shown(self.table, audience):
+            questions.sort(key=support_key)
+        return [q.id for q in questions]
 
     @property
     def total_votes(self) -> int:
@@ -580,21 +618,26 @@ PushState = TableState | TablePatch
 def push_state(session: Session, table: Table, delta: TableDelta) -> PushState:
     """The state a push is rendered from. A push of new tallies (the bulk of a vote: many a
     second) patches cards and counters, so it reads three counts instead of every proposal
-    with its tags, merges and tallies: its cost no longer grows with the table. A push that
-    redraws (a layout change, a new card, the projector's spotlight or results, which rank
-    every card) gets the whole `table_state`. `table` is the one the delta was read with
+    with its tags, merges and tallies: its cost no longer grows with the table. A wall
+    sorted by support (Q&A) adds its order, read in one query: the screens re-sort the
+    cards they have. A push that redraws (a layout change, a new card, the projector's
+    spotlight or results, which rank every card) gets the whole `table_state`. `table` is the one the delta was read with
     (`table_delta` reads it again when the proposals show later changes)."""
-    if (
-        delta.layout
-        or delta.new
-        or table.screen_mode in ("spotlight", "results")
-        or format_of(table).by_support  # a support may re-sort the wall: the order is read whole
-    ):
+    if delta.layout or delta.new or table.screen_mode in ("spotlight", "results"):
         return table_state(session, table)
     seq = table.seq
     params = {"table_id": table.id, "seq": seq}
     by_status = dict(session.exec(BY_STATUS, params=params).all())
     votes = session.exec(VOTES_ON_WALL, params=params).one()
+    # A support may re-sort a wall sorted by support: its order, read in one query.
+    questions = (
+        tuple(
+            OpenQuestion(int(pid or 0), int(created), int(tally))
+            for pid, created, tally in session.exec(OPEN_QUESTIONS, params=params)
+        )
+        if format_of(table).by_support
+        else ()
+    )
     return TablePatch(
         table=table,
         event=event_of(session, table),
@@ -608,6 +651,7 @@ def push_state(session: Session, table: Table, delta: TableDelta) -> PushState:
             joined=0,
             queue=int(by_status.get(Status.PENDING, 0)),
         ),
+        open_questions=questions,
     )
 
 

@@ -156,7 +156,7 @@ def test_the_projector_shows_the_top_questions_large_and_whole(
     browser: Browser, live_server: str, screenshots: Path
 ) -> None:
     code, token = qa_table(live_server)
-    ids, _crowd = fill(live_server, code)
+    ids, crowd = fill(live_server, code)
     for size, name in ((PROJECTOR, "1920x1080"), ({"width": 1280, "height": 720}, "1280x720")):
         screen = browser.new_context(viewport=size).new_page()
         screen.goto(f"{live_server}/t/{code}/screen")
@@ -182,6 +182,22 @@ def test_the_projector_shows_the_top_questions_large_and_whole(
         first = screen.locator(".qa-item").first.get_attribute("id")
         expected = httpx.get(f"{live_server}/api/tables/{code}").json()["order"][0]
         assert first == f"screen-q-{expected}"
+        if size is PROJECTOR:
+            # A support is a patch, not a redraw: the least supported question, supported by
+            # twenty more, climbs to the top of the board with its number, and the board is
+            # fitted again (the last question shown still whole, the rest counted).
+            last = httpx.get(f"{live_server}/api/tables/{code}").json()["order"][-1]
+            assert screen.locator(f"#screen-q-{last}").is_hidden()
+            for voter in crowd[:20]:
+                support(live_server, voter, last)
+            expect(screen.locator(".qa-item").first).to_have_attribute("id", f"screen-q-{last}")
+            expect(screen.locator(f"#screen-support-{last} strong")).to_have_text("20")
+            expect(screen.locator(f"#screen-q-{last}")).to_be_visible()
+            bottom = screen.eval_on_selector_all(
+                ".qa-item:not([hidden])", "items => items.at(-1).getBoundingClientRect().bottom"
+            )
+            assert bottom <= box["y"] + box["height"] + 1
+            expect(screen.locator(".qa-more")).to_contain_text("altre")
         screen.screenshot(path=str(screenshots / f"qa-projector-{name}.png"))
         if size is PROJECTOR:
             assert_accessible(screen, "Q&A projector")

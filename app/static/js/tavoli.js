@@ -173,16 +173,20 @@
   var lastTouch = 0;
   var ownScroll = false;
   function busy() { return touching || Date.now() - lastTouch < ORDER_IDLE_MS; }
-  function openList() { return document.getElementById("cards-open"); }
+  // The phone's and console's open questions (cards "p-N"), or the projector's board
+  // ("screen-q-N", data-order-prefix), which is fitted again after it re-sorts.
+  function openList() { return document.getElementById("cards-open") || document.querySelector(".qa-top"); }
+  function orderPrefix(list) { return list.getAttribute("data-order-prefix") || "p-"; }
   function wantedOrder() {
     var el = document.getElementById("wall-order");
     return el && el.dataset.order ? el.dataset.order.split(",") : null;
   }
   function shownOrder(list) {
     var ids = [];
+    var prefix = orderPrefix(list);
     for (var i = 0; i < list.children.length; i++) {
       var id = list.children[i].id;
-      if (id && id.indexOf("p-") === 0) ids.push(id.slice(2));
+      if (id && id.indexOf(prefix) === 0) ids.push(id.slice(prefix.length));
     }
     return ids;
   }
@@ -210,10 +214,12 @@
     return null;
   }
   function reorder(list, ids) {
+    var prefix = orderPrefix(list);
     for (var i = 0; i < ids.length; i++) {
-      var card = document.getElementById("p-" + ids[i]);
+      var card = document.getElementById(prefix + ids[i]);
       if (card && card.parentNode === list) list.appendChild(card);
     }
+    fitSoon();
   }
   function applyOrder(force) {
     var list = openList();
