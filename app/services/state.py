@@ -621,8 +621,9 @@ def push_state(session: Session, table: Table, delta: TableDelta) -> PushState:
     with its tags, merges and tallies: its cost no longer grows with the table. A wall
     sorted by support (Q&A) adds its order, read in one query: the screens re-sort the
     cards they have. A push that redraws (a layout change, a new card, the projector's
-    spotlight or results, which rank every card) gets the whole `table_state`. `table` is the one the delta was read with
-    (`table_delta` reads it again when the proposals show later changes)."""
+    spotlight or results, which rank every card) gets the whole `table_state`. `table` is
+    the one the delta was read with (`table_delta` reads it again when the proposals show
+    later changes)."""
     if delta.layout or delta.new or table.screen_mode in ("spotlight", "results"):
         return table_state(session, table)
     seq = table.seq
