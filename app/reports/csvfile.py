@@ -9,6 +9,7 @@ import io
 from dataclasses import dataclass
 from typing import Literal
 
+from app.enums import Ranking
 from app.reports import labels
 from app.reports.data import EventReport, Line, TableReport
 from app.reports.labels import raw_cell
@@ -109,8 +110,8 @@ def values(
         " | ".join(line.merged_from),
         labels.rule_name(report.weighting),
         round(line.weighted, 1),
-        _position(report, "weighted", line),
-        _position(report, "bridging", line),
+        _position(report, Ranking.WEIGHTED, line),
+        _position(report, Ranking.BRIDGING, line),
         round(line.bridging, 4) if line.bridging is not None else "",
         " · ".join(
             f"{labels.group_name(g)}: {labels.support_cell(g, s, report.min_group)}"

@@ -269,6 +269,9 @@ class RankingKind:
 
     key: ClassVar[str]
     label: ClassVar[str]  # msgid: "per voti", "per consenso trasversale"
+    # The results view shows each post's weighted figure (and names the counting rule)
+    # instead of its votes.
+    weighted: ClassVar[bool] = False
 
     def order(self, consensus: Consensus) -> tuple[int, ...] | None:
         """The proposal ids, first first; None when this ranking cannot be made."""
@@ -298,6 +301,7 @@ class ByBridging(RankingKind):
 class ByWeighted(RankingKind):
     key = Ranking.WEIGHTED
     label = N_("by weighted votes")
+    weighted = True
 
     def order(self, consensus: Consensus) -> tuple[int, ...] | None:
         lines = sorted(
