@@ -433,28 +433,35 @@ def _numbers(session: Session, ids: list[int]) -> dict[int, int]:
     return {pid or 0: int(n) for pid, n in rows}
 
 
+def _view(p: Proposal, counts: dict[int, tuple[int, int]], **more: Any) -> ProposalView:
+    """A card's view from its row and tallies; `more`: what only a whole state reads."""
+    tally, voters = counts.get(p.id or 0, (0, 0))
+    return ProposalView(
+        id=p.id or 0,
+        kind=p.kind,
+        title=p.title,
+        body=p.body,
+        status=p.status,
+        tally=tally,
+        voters=voters,
+        author_id=p.participant_id,
+        created_seq=p.created_seq,
+        created_at=p.created_at,
+        edited=p.original_title is not None,
+        original_title=p.original_title,
+        moderator_note=p.moderator_note,
+        merged_into_id=p.merged_into_id,
+        answered_at=p.answered_at,
+        answer_note=p.answer_note,
+        **more,
+    )
+
+
 def _tally_views(session: Session, proposals: list[Proposal]) -> list[ProposalView]:
     """Re-tallied cards as a push patches them (`TableDelta.changed`): one read for their
     tallies, none for what only a redraw shows. A vote's push read five statements more."""
     counts = tallies(session, [p.id or 0 for p in proposals])
-    return [
-        ProposalView(
-            id=p.id or 0,
-            kind=p.kind,
-            title=p.title,
-            body=p.body,
-            status=p.status,
-            tally=counts.get(p.id or 0, (0, 0))[0],
-            voters=counts.get(p.id or 0, (0, 0))[1],
-            author_id=p.participant_id,
-            created_seq=p.created_seq,
-            created_at=p.created_at,
-            merged_into_id=p.merged_into_id,
-            answered_at=p.answered_at,
-            answer_note=p.answer_note,
-        )
-        for p in proposals
-    ]
+    return [_view(p, counts) for p in proposals]
 
 
 def _views(
@@ -487,29 +494,15 @@ def _views(
             for pid, name in session.exec(SIGNED_NAMES, params={"ids": authors}):
                 names[pid or 0] = name
     return [
-        ProposalView(
-            id=p.id or 0,
-            kind=p.kind,
-            title=p.title,
-            body=p.body,
-            status=p.status,
-            tally=counts.get(p.id or 0, (0, 0))[0],
-            voters=counts.get(p.id or 0, (0, 0))[1],
-            author_id=p.participant_id,
-            created_seq=p.created_seq,
-            created_at=p.created_at,
+        _view(
+            p,
+            counts,
             tags=tuple(name for _id, name in tags[p.id or 0]),
             tag_ids=tuple(tag_id for tag_id, _name in tags[p.id or 0]),
-            edited=p.original_title is not None,
-            original_title=p.original_title,
-            moderator_note=p.moderator_note,
             proxy_name=proxies.get(p.participant_id, ""),
             merged_from=tuple(merged[p.id or 0]),
-            merged_into_id=p.merged_into_id,
             coauthor_ids=tuple(coauthors[p.id or 0]),
             number=numbers.get(p.id or 0, 0),
-            answered_at=p.answered_at,
-            answer_note=p.answer_note,
             author_name=names.get(p.participant_id, ""),
         )
         for p in proposals
