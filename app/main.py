@@ -17,6 +17,7 @@ from app import i18n, logs, ratelimit
 from app.api_errors import error_code, validation_error
 from app.config import Settings, get_settings
 from app.db import make_engine
+from app.gc_pace import Pace
 from app.hygiene import BodyGuard
 from app.live import retention
 from app.live.broadcaster import Broadcaster
@@ -87,9 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.tavoli_warm_pdf:  # a PDF worker starts; the server answers meanwhile
             pdf.warm_up()
         sweeper = retention.start(engine, live, settings.tavoli_purge_interval)
+        collector = Pace(live.quiet_for)  # full collections at quiet moments only
+        collector.start()
+        _app.state.gc_pace = collector
         try:
             yield
         finally:
+            await collector.stop()
             await retention.stop(sweeper)
             await live.stop()
             send_watch.close()

@@ -126,6 +126,7 @@ class Broadcaster:
         self._farewell = farewell
         self._render_own = render_own
         self._interval = interval  # the longest a push waits for the previous one's handover
+        self._changed_at = 0.0  # loop time of the last change seen here (`quiet_for`)
         self._feeds: dict[int, _Feed] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -212,7 +213,14 @@ class Broadcaster:
         self._hub.announce(Notice(SEQ, table_id, seq, owner=owner))
         self._seen(table_id, seq, owner)
 
+    def quiet_for(self) -> float:
+        """Seconds since this worker last saw a change to any table (its own or announced by
+        another worker): a moment when a pause harms no vote (app/gc_pace.py)."""
+        return self._loop.time() - self._changed_at if self._loop is not None else 0.0
+
     def _seen(self, table_id: int, seq: int | None, owner: int | None = None) -> None:
+        if self._loop is not None:
+            self._changed_at = self._loop.time()
         if self._hub.subscriber_count(table_channel(table_id)):
             self._mark(table_id, seq, owner=owner)
             return
