@@ -1,6 +1,7 @@
 """Participant and projector pages, with htmx fragments as answers to a phone's own actions."""
 
 import io
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import segno
@@ -12,6 +13,7 @@ from app import ratelimit
 from app.deps import LiveDep, SessionDep, SettingsDep, SignerDep, csrf_protect
 from app.enums import Kind
 from app.i18n import LOCALES
+from app.live.broadcaster import Broadcaster, Committed
 from app.models import Participant, Table
 from app.routing import UnitOfWorkRoute
 from app.security import Signer
@@ -172,131 +174,122 @@ def post_proposal(
     )
 
 
+@dataclass
+class Phone:
+    """One request from a phone about its own posts: the table and its participant are
+    read in the route's own thread (`mine`), the answer is this phone's own list."""
+
+    request: Request
+    code: str
+    session: Session
+    signer: Signer
+    live: Broadcaster
+
+    def mine(self) -> tuple[Table, Participant]:
+        return _mine(self.request, self.session, self.signer, self.code)
+
+    def answer(self, table: Table, me: Participant, change: Committed, done: str = "") -> Response:
+        """Publish what the service committed, then answer with this phone's own posts (and
+        what it did, when `done` says: a msgid)."""
+        self.live.publish(change)
+        return _my_answer(self.request, self.session, table, me, done=done)
+
+
+async def get_phone(
+    request: Request, code: str, session: SessionDep, signer: SignerDep, live: LiveDep
+) -> Phone:
+    return Phone(request, code, session, signer, live)
+
+
+PhoneDep = Annotated[Phone, Depends(get_phone)]
+
+
 @router.post("/t/{code}/proposals/{proposal_id}/edit")
 def edit_own(
-    request: Request,
-    code: str,
+    phone: PhoneDep,
     proposal_id: int,
-    session: SessionDep,
-    signer: SignerDep,
-    live: LiveDep,
     title: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
 ) -> Response:
-    table, me = _mine(request, session, signer, code)
-    live.publish(
-        proposals.edit_own(session, participant=me, proposal_id=proposal_id, title=title, body=body)
+    table, me = phone.mine()
+    return phone.answer(
+        table,
+        me,
+        proposals.edit_own(
+            phone.session, participant=me, proposal_id=proposal_id, title=title, body=body
+        ),
     )
-    return _my_answer(request, session, table, me)
 
 
 @router.post("/t/{code}/proposals/{proposal_id}/withdraw")
-def withdraw_own(
-    request: Request,
-    code: str,
-    proposal_id: int,
-    session: SessionDep,
-    signer: SignerDep,
-    live: LiveDep,
-) -> Response:
-    table, me = _mine(request, session, signer, code)
-    live.publish(proposals.withdraw_own(session, participant=me, proposal_id=proposal_id))
-    return _my_answer(request, session, table, me)
+def withdraw_own(phone: PhoneDep, proposal_id: int) -> Response:
+    table, me = phone.mine()
+    change = proposals.withdraw_own(phone.session, participant=me, proposal_id=proposal_id)
+    return phone.answer(table, me, change)
 
 
 @router.post("/t/{code}/proposals/{proposal_id}/dissent")
-def set_dissent(
-    request: Request,
-    code: str,
-    proposal_id: int,
-    session: SessionDep,
-    signer: SignerDep,
-    live: LiveDep,
-    reason: Annotated[str, Form()] = "",
-) -> Response:
+def set_dissent(phone: PhoneDep, proposal_id: int, reason: Annotated[str, Form()] = "") -> Response:
     """ "Non sono d'accordo", with an optional reason: the phone's own list answers."""
-    table, me = _mine(request, session, signer, code)
-    live.publish(
-        dissent.set_dissent(session, participant=me, proposal_id=proposal_id, reason=reason)
+    table, me = phone.mine()
+    change = dissent.set_dissent(
+        phone.session, participant=me, proposal_id=proposal_id, reason=reason
     )
-    return _my_answer(request, session, table, me)
+    return phone.answer(table, me, change)
 
 
 @router.post("/t/{code}/proposals/{proposal_id}/dissent/withdraw")
-def withdraw_dissent(
-    request: Request,
-    code: str,
-    proposal_id: int,
-    session: SessionDep,
-    signer: SignerDep,
-    live: LiveDep,
-) -> Response:
-    table, me = _mine(request, session, signer, code)
-    live.publish(dissent.withdraw_dissent(session, participant=me, proposal_id=proposal_id))
-    return _my_answer(request, session, table, me)
+def withdraw_dissent(phone: PhoneDep, proposal_id: int) -> Response:
+    table, me = phone.mine()
+    change = dissent.withdraw_dissent(phone.session, participant=me, proposal_id=proposal_id)
+    return phone.answer(table, me, change)
 
 
 @router.post("/t/{code}/proposals/{proposal_id}/answers")
 def answer_needs(
-    request: Request,
-    code: str,
+    phone: PhoneDep,
     proposal_id: int,
-    session: SessionDep,
-    signer: SignerDep,
-    live: LiveDep,
     needs: Annotated[list[int], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
 ) -> Response:
     """The needs this phone's own proposal answers (the ticked ones; none unlinks)."""
-    table, me = _mine(request, session, signer, code)
-    live.publish(
-        links.set_answers(session, table, proposal_id=proposal_id, need_ids=needs, by=me.id)
+    table, me = phone.mine()
+    change = links.set_answers(
+        phone.session, table, proposal_id=proposal_id, need_ids=needs, by=me.id
     )
-    return _my_answer(request, session, table, me, done=N_("Links to needs saved."))
+    return phone.answer(table, me, change, N_("Links to needs saved."))
 
 
 @router.post("/t/{code}/pledges")
 def pledge(
-    request: Request,
-    code: str,
-    session: SessionDep,
-    signer: SignerDep,
-    live: LiveDep,
+    phone: PhoneDep,
     resource: Annotated[int, Form()],
     proposal: Annotated[int, Form()],
     offer: Annotated[str, Form()] = "",
     organisation: Annotated[str, Form()] = "",
 ) -> Response:
     """This phone's own resource, pledged to a proposal with its organisation's offer."""
-    table, me = _mine(request, session, signer, code)
-    live.publish(
-        links.pledge(
-            session,
-            table,
-            proposal_id=proposal,
-            resource_id=resource,
-            offer=offer,
-            organisation=organisation,
-            by=me.id,
-        )
+    table, me = phone.mine()
+    change = links.pledge(
+        phone.session,
+        table,
+        proposal_id=proposal,
+        resource_id=resource,
+        offer=offer,
+        organisation=organisation,
+        by=me.id,
     )
-    return _my_answer(request, session, table, me, done=N_("Pledge saved."))
+    return phone.answer(table, me, change, N_("Pledge saved."))
 
 
 @router.post("/t/{code}/pledges/delete")
 def unpledge(
-    request: Request,
-    code: str,
-    session: SessionDep,
-    signer: SignerDep,
-    live: LiveDep,
-    resource: Annotated[int, Form()],
-    proposal: Annotated[int, Form()],
+    phone: PhoneDep, resource: Annotated[int, Form()], proposal: Annotated[int, Form()]
 ) -> Response:
-    table, me = _mine(request, session, signer, code)
-    live.publish(
-        links.unpledge(session, table, proposal_id=proposal, resource_id=resource, by=me.id)
+    table, me = phone.mine()
+    change = links.unpledge(
+        phone.session, table, proposal_id=proposal, resource_id=resource, by=me.id
     )
-    return _my_answer(request, session, table, me, done=N_("Pledge withdrawn."))
+    return phone.answer(table, me, change, N_("Pledge withdrawn."))
 
 
 def _my_answer(
