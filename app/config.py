@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     tavoli_warm_pdf: bool = Field(
         default=True, description="Start a PDF worker at start (the first PDF is then fast)."
     )
+    tavoli_gc_pace: bool = Field(
+        default=True,
+        description=(
+            "Full garbage collections at quiet moments only (app/gc_pace.py): with"
+            " thousands of sockets one stops the worker for half a second."
+        ),
+    )
     tavoli_threads: int = Field(
         default=40,
         ge=4,

@@ -88,13 +88,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.tavoli_warm_pdf:  # a PDF worker starts; the server answers meanwhile
             pdf.warm_up()
         sweeper = retention.start(engine, live, settings.tavoli_purge_interval)
-        collector = Pace(live.quiet_for)  # full collections at quiet moments only
-        collector.start()
+        collector = Pace(live.quiet_for) if settings.tavoli_gc_pace else None
+        if collector is not None:  # full collections at quiet moments only
+            collector.start()
         _app.state.gc_pace = collector
         try:
             yield
         finally:
-            await collector.stop()
+            if collector is not None:
+                await collector.stop()
             await retention.stop(sweeper)
             await live.stop()
             send_watch.close()

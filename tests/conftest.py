@@ -211,6 +211,9 @@ def settings(database_url: str) -> Settings:
         tavoli_report_wait=60,  # a first PDF starts a worker: files, not progress pages
         tavoli_rate_limits=False,  # tests make many posts and votes quickly: see test_limits
         tavoli_purge_interval=0,  # the factories' events are years past their retention
+        # Many apps live in one test process: its collector keeps its own pace (the real
+        # servers the tests start keep the default; tests/test_gc_pace.py turns it on).
+        tavoli_gc_pace=False,
     )
 
 

@@ -6,11 +6,13 @@ import asyncio
 import gc
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from app import gc_pace
+from app.config import Settings
 from app.gc_pace import Pace, due
+from app.main import create_app
 
 
 def test_a_full_collection_waits_for_a_quiet_moment_but_not_forever() -> None:
@@ -55,8 +57,12 @@ def test_the_collector_runs_a_full_collection_only_when_the_tables_are_quiet(
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0  # given back
 
 
-def test_the_server_serves_with_the_pace_and_gives_the_settings_back(app: FastAPI) -> None:
+def test_the_server_serves_with_the_pace_and_gives_the_settings_back(
+    settings: Settings, engine: Engine
+) -> None:
+    assert Settings.model_fields["tavoli_gc_pace"].default is True  # what a server runs with
     before = gc.get_threshold()
+    app = create_app(settings.model_copy(update={"tavoli_gc_pace": True}))
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
         assert gc.get_threshold() == (gc_pace.YOUNG, 10, gc_pace.NEVER)

@@ -398,13 +398,15 @@ class Broadcaster:
                 log.exception("push for table %s failed", feed.table_id)
             if push is not None:  # paced by the load: the next as soon as this one is taken
                 await self._hub.handed(push, self._interval)
-                # ...and a table's pushes take at most half of the worker: a burst of votes
-                # keeps the other half. So when the idle time before this push was shorter
-                # than the push (build and hand-over: the build's thread holds the GIL
-                # that the votes' threads need), rest for the difference. A room voting at
-                # a steady pace has time between its pushes: no rest, no wait.
+                # ...and in a burst a table's pushes take at most half of the worker: the
+                # votes keep the other half. A push that carries several changes shows
+                # changes arriving faster than pushes leave; when, too, the idle time before
+                # it was shorter than the push (build and hand-over: the build's thread
+                # holds the GIL that the votes' threads need), rest for the difference. A
+                # room voting at a steady pace sends one change a push: no rest, no wait
+                # (resting there tripled the p99 at 2,000 screens, docs/performance.md).
                 busy = loop.time() - started
-                if busy > idle:
+                if busy > idle and push.seq - push.prev_seq > 1:
                     await asyncio.sleep(min(busy - idle, self._interval))
                 feed.done_at = loop.time()
 
