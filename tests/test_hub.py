@@ -19,7 +19,8 @@ from sqlmodel import Session, col, func, select
 from starlette.websockets import WebSocketDisconnect
 
 from app.live.broadcaster import Broadcaster
-from app.live.hub import SEQ, Hub, Notice, hub_from_url
+from app.live.hub import SEQ, Hub, Notice, hub_from_url, table_channel
+from app.live.push import Push
 from app.live.redis_hub import RedisHub
 from app.models import PhaseChange, Table
 from app.services import phases
@@ -211,3 +212,34 @@ async def test_redis_notices_reach_the_other_worker_and_a_dropped_listener_resyn
     finally:
         await a.disconnect()
         await b.disconnect()
+
+
+def test_the_event_dashboard_does_not_pace_the_tables_pushes() -> None:
+    """A table's next push waits for its own screens to take the last one (at most the push
+    interval); the event dashboard follows every table, and a dashboard that reads slowly
+    held every table's pushes by that much (the whole event's p99: docs/performance.md)."""
+
+    async def scenario() -> tuple[float, float]:
+        hub = Hub()
+        channel = table_channel(3)
+        async with (
+            hub.subscribe(channel, key="screen:it") as screen,
+            hub.subscribe(channel, key="dashboard:it", paces=False) as dashboard,
+        ):
+            screen.seq = 1
+            push = Push(channel=channel, seq=2, prev_seq=1, payloads={"screen:it": "x"})
+            await hub.publish(push)
+            assert await screen.next() is push  # the table's screen took it
+            started = time.monotonic()
+            await hub.handed(push, 5.0)  # the dashboard has not: the table goes on at once
+            passed = time.monotonic() - started
+            assert await dashboard.next() is push  # and it still gets every push, in order
+            paced = Push(channel=channel, seq=3, prev_seq=2, payloads={"screen:it": "y"})
+            await hub.publish(paced)
+            started = time.monotonic()
+            await hub.handed(paced, 0.3)  # the screen has not taken this one: it waits
+            return passed, time.monotonic() - started
+
+    passed, waited = asyncio.run(scenario())
+    assert passed < 0.2
+    assert waited >= 0.25

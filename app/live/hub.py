@@ -152,11 +152,13 @@ class Hub:
         key: str | None = None,
         owner: int | None = None,
         holder: str | None = None,
+        paces: bool = True,
     ) -> AsyncIterator[Subscription]:
         """A bounded queue of the channel's pushes; `key` names the payload whose bytes count,
         `owner` the participant whose connection it is (who also gets their own pushes),
-        `holder` who holds the connection (see `check_access`)."""
-        subscription = Subscription(maxsize, max_bytes, key, owner, holder)
+        `holder` who holds the connection (see `check_access`), `paces` whether the table's
+        next push waits for it to take this one (see `Subscription`)."""
+        subscription = Subscription(maxsize, max_bytes, key, owner, holder, paces)
         subscribers = self._subscribers.setdefault(channel, set())
         subscribers.add(subscription)
         keys = self._keys.setdefault(channel, Counter())

@@ -40,8 +40,13 @@ class Subscription:
         key: str | None = None,
         owner: int | None = None,
         holder: str | None = None,
+        paces: bool = True,
     ) -> None:
         self._items: deque[Push] = deque()
+        # The table's flusher waits for this queue to take each push (`Handover`): a
+        # table's own screens pace its pushes; a page that follows every table of the event
+        # (the dashboard) does not, or one slow reader would pace them all.
+        self.paces = paces
         self.owner = owner  # the participant whose connection this is (their own pushes)
         self._ready = asyncio.Event()
         self._maxsize = maxsize
@@ -81,7 +86,8 @@ class Subscription:
             self.drop()
             return
         self._items.append(push)
-        push.handover.add()
+        if self.paces:
+            push.handover.add()
         self._pending += size
         self._ready.set()
 
@@ -132,7 +138,9 @@ class Subscription:
     def _release(self) -> None:
         """Nobody will take what is queued: the flusher must not wait for it."""
         while self._items:
-            self._items.popleft().handover.taken()
+            push = self._items.popleft()
+            if self.paces:
+                push.handover.taken()
 
     async def next(self) -> Push | None:
         """The next push; None once this subscriber was dropped for falling behind; `CHECK`
@@ -151,6 +159,7 @@ class Subscription:
         if self.checking:
             return CHECK
         push = self._items.popleft()
-        push.handover.taken()
+        if self.paces:
+            push.handover.taken()
         self._sending = push.size(self.key)
         return push

@@ -665,6 +665,7 @@ async def _event_stream(websocket: WebSocket, token: str, view: EventView) -> No
                     max_bytes=app_state.settings.tavoli_send_buffer_bytes,
                     key=key,
                     holder=RUNNERS,
+                    paces=False,  # one page of every table: it must not pace them all
                 )
             )
             for tid in watched
