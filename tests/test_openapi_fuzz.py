@@ -2,9 +2,9 @@
 type, headers, body) as the document says. A real server process on a seeded SQLite file;
 the hooks in tests/openapi_fuzz_hooks.py give each operation a valid token.
 
-Bounded: one worker, a fixed seed and `--max-examples` per operation, so that every run sends
-the same cases to every operation (about 25 s here, coverage phase included). No `--max-time`: under it the fuzzing
-phase keeps drawing cases until the time is spent, whatever `--max-examples` says.
+Bounded: one worker, a fixed seed and `--max-examples` per operation, so that every run
+sends the same cases to every operation (about 25 s here with the coverage phase). No
+`--max-time`: under it the fuzzing phase keeps drawing cases until the time is spent.
 """
 
 import json
