@@ -295,7 +295,9 @@ def make_participant(session: Session, table: Table, **fields: str) -> tuple[Par
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that need PostgreSQL are marked `postgresql`, those that take seconds `slow`
     (`make test-fast` leaves both out).
-    Browser tests last: Playwright's sync API keeps an event loop running on the main thread."""
+    Browser tests last: Playwright's sync API keeps an event loop running on the main thread.
+    Among them the longest first (`BROWSER_FIRST`): xdist hands tests out in this order, so
+    the run ends on short tests on both workers, not on one worker's 30-s test."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -305,7 +307,37 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         module = item.module.__name__.rpartition(".")[2] if item.module else ""
         if module in SLOW_MODULES or SERVER_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: "browser" in item.keywords)
+    items.sort(key=_run_order)
+
+
+def _run_order(item: pytest.Item) -> tuple[bool, int]:
+    if "browser" not in item.keywords:
+        return False, 0  # in file order: the modules' server fixtures start once
+    starts = (rank for rank, prefix in enumerate(BROWSER_FIRST) if item.nodeid.startswith(prefix))
+    return True, next(starts, len(BROWSER_FIRST))
+
+
+# The browser tests of 10 s or more in a full run with `-n 2` (pytest --durations), longest
+# first; a module with a module-scoped fixture is moved whole, so that it starts once. A name
+# no longer collected only loses its place.
+BROWSER_FIRST = (
+    "tests/browser/test_wall_pages.py::test_every_post_is_on_a_page_at_every_size",
+    "tests/browser/test_wall_pages.py::test_the_pages_turn_at_the_moderators_pace",
+    "tests/browser/test_tour.py",
+    "tests/browser/test_links.py::test_needs_actions_and_resources_from_console_phone_and",
+    "tests/browser/test_phone_waits.py",
+    "tests/browser/test_console.py::test_a_facilitator_runs_a_whole_table",
+    "tests/browser/test_projector.py::test_results_of_12_40_and_80_posts_fit_both_projectors",
+    "tests/browser/test_mirror.py::test_the_mirror_says_what_the_screen_shows_in_order",
+    "tests/browser/test_qa.py",
+    "tests/browser/test_organiser.py",
+    "tests/browser/test_reports_downloads.py::test_a_pdf_being_prepared_shows_its_progress",
+    "tests/browser/test_duplicates.py",
+    "tests/browser/test_dissent.py",
+    "tests/browser/test_projector.py::test_after_the_timer_the_screen_shows_the_phase",
+    "tests/browser/test_console_more.py::test_a_busy_console_on_a_laptop",
+    "tests/browser/test_joining.py",
+)
 
 
 # A test asking for one of these needs PostgreSQL whatever its parameters.

@@ -202,9 +202,31 @@ def cut(page: Page, selector: str) -> list[str]:
     return result
 
 
+# tavoli.js refits the projector 150 ms after the last resize event. This listener, added
+# after the page's own, sets its timer after the page's on each event: it fires once the refit
+# has run, and resolves after the frame that follows it.
+ARM_REFIT = """() => {
+  window.tavoliRefitted = new Promise(resolve => {
+    let pending = 0;
+    addEventListener('resize', () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => requestAnimationFrame(() => setTimeout(resolve)), 150);
+    });
+  });
+}"""
+REFITTED = """() => Promise.race([window.tavoliRefitted, new Promise((_, fail) =>
+  setTimeout(() => fail(new Error('no refit 5 s after the resize')), 5000))])"""
+
+
 def resize(page: Page, width: int, height: int) -> None:
+    """The viewport at this size, once the projector has refitted to it."""
+    if page.viewport_size == {"width": width, "height": height}:
+        # No resize event to wait for: the time the pushes still on their way need.
+        page.wait_for_timeout(600)
+        return
+    page.evaluate(ARM_REFIT)
     page.set_viewport_size({"width": width, "height": height})
-    page.wait_for_timeout(600)  # the projector refits after a resize (150 ms debounce)
+    page.evaluate(REFITTED)
 
 
 def check_results(page: Page, count: int, shots: Path, name: str) -> None:

@@ -4,6 +4,7 @@ under 28 px at 1080 lines (18.7 px at 720) in font size or in drawn height, and 
 cut. The pages turn by themselves at the moderator's pace, or by hand from the console."""
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +117,18 @@ class WallTable:
                 )
                 assert response.status_code == 200, response.text
 
+    def shown_on(self, page: Page) -> None:
+        """Wait until the screen shows the table as it is now (every push drawn and fitted):
+        the votes' pushes change the cards' heights, so the pages, after the posts' count."""
+        seq = self.api.get(f"/api/tables/{self.code}").json()["seq"]
+        expect(page.locator("#seq")).to_have_attribute("data-seq", str(seq))
+        page.evaluate(NEXT_FRAME)  # tavoli.js fits the screen in the frame after a push
+
     def close(self) -> None:
         self.api.close()
+
+
+NEXT_FRAME = "() => new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve)))"
 
 
 def read_page(page: Page) -> dict[str, Any]:
@@ -176,9 +187,11 @@ def check_every_size(
     page: Page, table: WallTable, count: int, shots: Path, grouping: str
 ) -> dict[int, int]:
     expect(page.locator(".wall-screen .card")).to_have_count(count)
+    table.shown_on(page)
     pages: dict[int, int] = {}
     for width, height in SIZES:
-        resize(page, width, height)
+        if page.viewport_size != {"width": width, "height": height}:
+            resize(page, width, height)
         name = f"{grouping}-{count}-{width}"
         seen = walk(page, table, count, shots, name, height)
         assert sorted(seen) == sorted(f"p-{pid}" for pid in table.ids), name
@@ -242,15 +255,19 @@ def test_the_pages_turn_at_the_moderators_pace(
     # Paused: the page stays, and says so; the moderator turns it back by hand.
     table.moderate("PUT", "/wall/pace", {"seconds": 0})
     expect(page.locator(".wall-paused")).to_have_text("in pausa")
-    shown = pager.inner_text()
-    page.wait_for_timeout(6_000)
+    shown, paused_at = pager.inner_text(), time.monotonic()
+    # Meanwhile the console opens, with the wall's pages among its controls (paused).
+    desk = console(browser, live_server, table.code)
+    expect(desk.get_by_label("Pagine", exact=True)).to_be_visible()
+    assert_accessible(desk, "the console with the wall's pages")
+    # Longer than a page at the last pace (5 s), and the page stays.
+    page.wait_for_timeout(max(0.0, 6.0 - (time.monotonic() - paused_at)) * 1000)
     expect(pager).to_have_text(shown)
     table.moderate("POST", "/wall/turn", {"step": -1})
     expect(pager).to_have_text(f"{int(shown.split('/')[0]) - 1}/{total}")
     page.screenshot(path=str(screenshots / "wall-paused-1280.png"))
     # From the console: the page turned with the key a presenter's clicker sends, and the
     # pace chosen from its list.
-    desk = console(browser, live_server, table.code)
     before = pager.inner_text()
     desk.keyboard.press("PageDown")
     expect(pager).to_have_text(f"{int(before.split('/')[0]) % total + 1}/{total}")
@@ -261,7 +278,6 @@ def test_the_pages_turn_at_the_moderators_pace(
     expect(page.locator(".wall-paused")).to_have_count(0)
     expect(page.locator(".screen-wall")).to_have_attribute("data-page-seconds", "8")
     desk.screenshot(path=str(screenshots / "wall-console-1366.png"))
-    assert_accessible(desk, "the console with the wall's pages")
     # The API refuses a pace out of range and a turn when the wall is not on the screen.
     response = table.api.put(
         f"/api/tables/{table.code}/wall/pace",
