@@ -148,7 +148,10 @@ async def test_two_workers_watching_one_timer_act_once(engine: Engine, session: 
         for live in workers:
             live.watch_timer(table.id or 0, table.timer_ends_at)
         clock.advance(1.5)  # both reach zero: each tries, and the one that acted pushes
-        await _eventually(lambda: built and not any(w._timers.tasks for w in workers))
+        # Within 20 s: at the end of a full run (browsers on both cores) the threads that
+        # finish the timer and build the push waited past 5 s once; what is asserted is
+        # that one acts, not how fast.
+        await _eventually(lambda: built and not any(w._timers.tasks for w in workers), within=20.0)
         for live in workers:
             await live.stop()
     changes = session.exec(select(func.count()).where(col(PhaseChange.table_id) == table.id)).one()
