@@ -76,7 +76,8 @@ def test_after_the_timer_the_screen_shows_the_phase_not_dashes(client: TestClien
     )
     assert response.status_code == 200, response.text
     html = client.get(f"/t/{code}/screen").text
-    assert 'class="timer timer-huge"' in html and ">05:00<" in html
+    # 05:00, or 04:59 when a second passed between the two requests (a loaded machine)
+    assert 'class="timer timer-huge"' in html and re.search(r">0(5:00|4:5\d)<", html)
     assert "big-timer-phase-name" not in html
 
 
