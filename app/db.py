@@ -23,16 +23,46 @@ EXTRA_CONNECTIONS = 33
 # voters at once wasted most of a burst asleep. This process's writers queue here instead,
 # and each goes the moment the one before commits. (The database's lock still decides;
 # other processes, and PostgreSQL's row locks, are untouched.)
-_WRITERS: "WeakKeyDictionary[Engine, threading.RLock]" = WeakKeyDictionary()
+class Writers:
+    """The queue of one SQLite engine's writers in this process (a re-entrant lock that
+    knows whether this thread is in it: a write inside a write must not wait for another
+    thread's, see `services/group_commit.py`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._mine = threading.local()
+
+    def __enter__(self) -> "Writers":
+        self._lock.acquire()
+        self._mine.depth = getattr(self._mine, "depth", 0) + 1
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._mine.depth -= 1
+        self._lock.release()
+
+    def held_here(self) -> bool:
+        return bool(getattr(self._mine, "depth", 0))
+
+
+_WRITERS: "WeakKeyDictionary[Engine, Writers]" = WeakKeyDictionary()
+
+
+def engine_of(on: Session | Engine) -> Engine:
+    bind = on.get_bind() if isinstance(on, Session) else on
+    return bind if isinstance(bind, Engine) else bind.engine
 
 
 def writers_queue(on: Session | Engine) -> AbstractContextManager[object]:
     """Hold this for a write transaction on a session (or anything that blocks writers on an
     engine, such as a checkpoint): a queue on SQLite, nothing elsewhere."""
-    bind = on.get_bind() if isinstance(on, Session) else on
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    lock = _WRITERS.get(engine)
+    lock = _WRITERS.get(engine_of(on))
     return lock if lock is not None else nullcontext()
+
+
+def single_writer(engine: Engine) -> Writers | None:
+    """The writers' queue of an engine whose database takes one writer at a time (SQLite)."""
+    return _WRITERS.get(engine)
 
 
 def make_engine(url: str, *, threads: int = 40) -> Engine:
@@ -43,7 +73,7 @@ def make_engine(url: str, *, threads: int = 40) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         private_files(Path(parsed.database))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
-    _WRITERS[engine] = threading.RLock()
+    _WRITERS[engine] = Writers()
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

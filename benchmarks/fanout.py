@@ -548,6 +548,8 @@ class VoteLog:
     outcomes: Counter[str] = field(default_factory=Counter)
     waits: list[float] = field(default_factory=list)
     round_trips: list[float] = field(default_factory=list)
+    timeline: list[tuple[float, float]] = field(default_factory=list)  # (due, round trip ms)
+    started: float = 0.0
     expected: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     sent: int = 0
     elapsed: float = 0.0
@@ -589,6 +591,7 @@ async def _cast(
     log.sent_at[table][seq] = sent
     log.waits.append((sent - due) * 1000)
     log.round_trips.append((done - sent) * 1000)
+    log.timeline.append((due, (done - sent) * 1000))
     log.outcomes["ok"] += 1
 
 
@@ -884,6 +887,15 @@ def screen_plan(sc: Scenario, servers: Servers, layout: Layout) -> list[tuple[st
     return plan
 
 
+def windows_p99(timeline: list[tuple[float, float]], start: float, width: float) -> list[float]:
+    """The p99 of each `width` seconds of the plan (by when each vote was due): a backlog
+    building up shows as rising windows, a stall as one."""
+    windows: dict[int, list[float]] = defaultdict(list)
+    for due, value in timeline:
+        windows[int((due - start) // width)].append(value)
+    return [percentiles(windows[k])["p99"] or 0.0 for k in sorted(windows)]
+
+
 def percentiles(values: "list[float] | array[float]") -> dict[str, float | None]:
     ordered = sorted(values)
     if not ordered:
@@ -954,7 +966,7 @@ async def vote(sc: Scenario, servers: Servers, layout: Layout) -> tuple[VoteLog,
             dots = dots_on[code, who, proposal] = 1 - dots_on[code, who, proposal]
             plan.append((i / sc.rate, code, who, proposal, dots))
     tasks: set[asyncio.Task[None]] = set()
-    start = time.monotonic()
+    start = log.started = time.monotonic()
     for n_action, (offset, code, who, proposal, dots) in enumerate(plan):
         due = start + offset
         delay = due - time.monotonic()
@@ -1120,6 +1132,7 @@ def combine(
         ),
         "vote_wait_ms": percentiles(log.waits),
         "vote_round_trip_ms": percentiles(log.round_trips),
+        "vote_round_trip_p99_by_10s": windows_p99(log.timeline, log.started, 10.0),
         "vote_to_screen_ms": percentiles(pairs),
         "vote_to_all_screens_ms": percentiles(all_screens),
         "vote_to_screen_reading_ms": percentiles(healthy),
@@ -1285,6 +1298,7 @@ ROWS = [
     ("stalled_close_codes", "stalled screens: close codes"),
     ("vote_wait_ms", "vote waited for its phone's connection ms"),
     ("vote_round_trip_ms", "vote round trip ms p50/p95/p99/max"),
+    ("vote_round_trip_p99_by_10s", "vote round trip p99 ms, each 10 s of voting"),
     ("vote_to_screen_ms", "vote-to-screen ms (every screen)"),
     ("vote_to_all_screens_ms", "vote-to-all-screens ms (reading screens)"),
     ("vote_to_screen_reading_ms", "vote-to-screen ms (reading screens)"),

@@ -21,7 +21,7 @@ from app.live import broadcaster
 from app.live.broadcaster import STOP_SECONDS, Broadcaster
 from app.live.hub import Hub, Push
 from app.models import Table
-from app.services import phases
+from app.services import participants, phases, voting
 from app.services.state import TableDelta, TableState, TableStats
 from tests.clock import FakeClock
 from tests.conftest import make_table, screens
@@ -322,6 +322,28 @@ def test_a_table_with_no_socket_here_costs_no_push_and_a_later_screen_follows(
         assert event["type"] == "delta" and event["prev_seq"] == snapshot["seq"]
         assert event["seq"] == vote.json()["seq"] and event["tallies"] == {str(pid): 2}
     assert built == [event["seq"]]
+
+
+def test_a_commit_announced_late_by_another_worker_leaves_no_gap_on_the_screens(
+    app: FastAPI, client: TestClient
+) -> None:
+    """Two workers share the table: the other worker's vote is committed, but its notice
+    arrives after this worker's own later vote. The screen opened here before both gets one
+    push continuing its snapshot, with both votes, not a gap and a full reload."""
+    _, code = create_table(client)
+    me, other = join(client, code), join(client, code)
+    pid = post(client, code, me, "Sportello unico per l'abitare")
+    set_phase(client, code, "voting")
+    with client.websocket_connect(f"/api/tables/{code}/stream") as ws:
+        snapshot = json.loads(ws.receive_text())
+        with Session(app.state.engine) as session:  # the other worker: no notice here
+            voter = participants.participant_by_token(session, other)
+            elsewhere = voting.set_vote(session, participant=voter, proposal_id=pid, dots=1)
+        vote = client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(me))
+        assert vote.json()["seq"] == elsewhere.seq + 1 == snapshot["seq"] + 2
+        event = json.loads(ws.receive_text())
+        assert event["type"] == "delta" and event["prev_seq"] == snapshot["seq"]
+        assert event["seq"] == vote.json()["seq"] and event["tallies"] == {str(pid): 2}
 
 
 @pytest.mark.anyio

@@ -1,17 +1,19 @@
 """Votes: approval (one per proposal) or dots (a budget, with a cap per proposal)."""
 
-from collections.abc import Collection
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy import BindParameter, bindparam, func
+from sqlalchemy import BindParameter, bindparam, func, update
 from sqlmodel import Session, col, select
 
 from app import ratelimit
+from app.db import writers_queue
 from app.enums import Status
 from app.models import Event, Participant, Proposal, Table, Vote, utcnow
-from app.services import consensus
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services import consensus, group_commit
+from app.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from app.services.methods import method_of
 from app.services.organisations import canonical
 from app.services.phases import require_voting
@@ -143,23 +145,107 @@ def set_vote(
         raise Invalid("Dots cannot be negative", field="expected")
     if not participant.proxy:
         ratelimit.hit("vote", str(participant.id))
-    participant_id = participant.id or 0
     # A paper participant's votes are listed under their name on the consoles: redrawn whole.
-    with table_write(session, participant.table_id, layout=participant.proxy) as write:
-        applied = _apply_vote(
-            session, write.table, participant_id, proposal_id, dots, write.seq, expected
-        )
-        if not applied.changed:
-            write.nothing()  # no new sequence number, no push
-    table = write.table
-    return VoteResult(
-        table_id=table.id or 0,
+    request = VoteRequest(
+        participant_id=participant.id or 0,
+        table_id=participant.table_id,
         proposal_id=proposal_id,
-        my_dots=dots,
+        dots=dots,
+        expected=expected,
+        layout=participant.proxy,
+    )
+    return group_commit.run(session, commit_votes, request, name="tavoli-votes")
+
+
+@dataclass(frozen=True)
+class VoteRequest:
+    """One vote as asked, before the table's lock (nothing in it is trusted yet)."""
+
+    participant_id: int
+    table_id: int
+    proposal_id: int
+    dots: int
+    expected: int | None = None
+    layout: bool = False  # redraws the consoles whole (a paper participant's vote)
+
+
+def commit_votes(session: Session, requests: Sequence[VoteRequest]) -> list[VoteResult | Exception]:
+    """Votes in one unit of work: lock their tables FIRST (in id order), then read, check
+    and write each vote in turn, exactly as if each came after the one before; one commit.
+    A refused vote has written nothing (`_apply_vote` refuses before its first write), so
+    it leaves the others whole. One request from a vote's own thread, or the batch of the
+    group commit (services/group_commit.py: the votes waiting for SQLite's one writer).
+
+    Each vote that changes something spends the next seq of its table; one that changes
+    nothing (a double tap) or is refused spends none. The seqs are taken in the locking
+    statement (one per vote) and given back before the commit when fewer were spent."""
+    asked = Counter(request.table_id for request in requests)
+    outcomes: list[VoteResult | Exception] = []
+    with writers_queue(session):
+        try:
+            session.expire_all()  # nothing read before the lock is trusted after it
+            locked: dict[int, Table] = {}
+            for table_id in sorted(asked):
+                table = session.scalars(
+                    update(Table)
+                    .where(col(Table.id) == table_id)
+                    .values(seq=col(Table.seq) + asked[table_id])
+                    .returning(Table),  # the lock and the table in one statement
+                    execution_options={"populate_existing": True},
+                ).one_or_none()
+                if table is not None:
+                    locked[table_id] = table
+            spent = {table_id: table.seq - asked[table_id] for table_id, table in locked.items()}
+            first = dict(spent)
+            for request in requests:
+                outcomes.append(_one_vote(session, locked, spent, request))
+            for table_id, table in locked.items():
+                if spent[table_id] != table.seq:  # refused or unchanged votes: seqs given back
+                    table.seq = spent[table_id]
+                    session.add(table)
+        except BaseException:
+            session.rollback()
+            raise
+        if spent != first:
+            session.commit()
+        else:
+            session.rollback()
+    return outcomes
+
+
+def _one_vote(
+    session: Session, locked: dict[int, Table], spent: dict[int, int], request: VoteRequest
+) -> VoteResult | Exception:
+    """One vote of `commit_votes`, its table locked: its outcome, or its refusal."""
+    table = locked.get(request.table_id)
+    if table is None:
+        return NotFound("No table has this code")
+    try:
+        applied = _apply_vote(
+            session,
+            table,
+            request.participant_id,
+            request.proposal_id,
+            request.dots,
+            spent[request.table_id] + 1,
+            request.expected,
+        )
+    except DomainError as refused:
+        return refused
+    seq = None
+    if applied.changed:
+        seq = spent[request.table_id] = spent[request.table_id] + 1
+        if request.layout:
+            table.layout_seq = seq
+            session.add(table)
+    return VoteResult(
+        table_id=request.table_id,
+        proposal_id=request.proposal_id,
+        my_dots=request.dots,
         dots_left=applied.dots_left,
         tally=applied.tally if tallies_shown(table, "participant") else None,
-        seq=write.change.seq,
-        owner=participant_id,
+        seq=seq,
+        owner=request.participant_id,
     )
 
 
@@ -219,7 +305,8 @@ def _apply_vote(
 ) -> Applied:
     """One vote inside a unit of work that has locked the table: every check, then the write,
     in Core statements (one read, one write to the vote, one to the proposal). `StaleVote`
-    when the stored count is neither `expected` (what the client showed) nor `dots`."""
+    when the stored count is neither `expected` (what the client showed) nor `dots`. Every
+    refusal comes before the first write (`commit_votes` relies on it)."""
     if dots < 0:
         raise Invalid("Dots cannot be negative", field="dots")
     params = {"voter": participant_id, "proposal": proposal_id, "participant_id": participant_id}
