@@ -419,10 +419,10 @@ class Broadcaster:
         keys = self._hub.keys(channel)
         owners, feed.owners = feed.owners, set()
         own_keys = {owner: self._hub.owner_keys(channel, owner) for owner in owners}
-        # A feed's first push here follows what its sockets' snapshots showed: starting at
+        # A feed's first push here follows what most of its sockets have shown: starting at
         # the first notice instead left a gap (and a full resync on every screen) when a
         # commit of another worker was announced after a later one of this worker's.
-        last_seq = feed.last_seq if feed.last_seq is not None else self._hub.oldest_seq(channel)
+        last_seq = feed.last_seq if feed.last_seq is not None else self._hub.common_seq(channel)
         try:
             push, own = await asyncio.to_thread(
                 self._build, feed.table_id, last_seq, min_pending, data, people, keys, own_keys

@@ -202,6 +202,15 @@ class Hub:
             default=None,
         )
 
+    def common_seq(self, channel: str) -> int | None:
+        """The seq that most connections of `channel` here have shown (the oldest of a tie;
+        None: none has one yet): where a feed's first push here best starts."""
+        seqs = Counter(sub.seq for sub in self._subscribers.get(channel, ()) if sub.seq is not None)
+        if not seqs:
+            return None
+        most = max(seqs.values())
+        return min(seq for seq, count in seqs.items() if count == most)
+
     def watched_tables(self) -> set[int]:
         """Tables with at least one subscriber in this worker."""
         return {
