@@ -196,6 +196,10 @@ class Fragments:
                         full=full_for_moderators,
                         **context,
                     )
+                if wanted(DASHBOARD, locale):
+                    payloads[payload_key(DASHBOARD, locale)] = self.render(
+                        "partials/_dashboard_row.html", oob=True, **context
+                    )
         return payloads
 
     def _api(self, delta: TableDelta, stats: TableStats, current: PushState) -> str:

@@ -576,14 +576,14 @@ async def plenary_stream(websocket: WebSocket, token: str) -> None:
 class EventView:
     """A page of the whole event over the one event-wide stream (every table's channel):
     `draw` renders its live region from the database (in a thread: the first message, and
-    after a reconnect); then any push of any table makes it draw again, at most once per
-    `pause` seconds (a burst of votes costs one redraw), except a push that carries a
-    payload under `key`, which it forwards as it is (the dashboard's row of a deleted
-    table, `farewell.py`: the table is no longer there to draw)."""
+    after a reconnect); then either it forwards each push's payload under `key` (the
+    dashboard's rows, rendered once per push by the table's flusher), or, with `key` None,
+    any push of any table makes it draw again, at most once per `pause` seconds (the
+    plenary, which reads every table at once: a burst of votes costs one redraw)."""
 
     key: str | None
     draw: Callable[[], str]
-    pause: float
+    pause: float = 0.0
 
 
 async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
@@ -608,14 +608,10 @@ async def _dashboard_stream(websocket: WebSocket, token: str) -> None:
                     for t in tables.tables_of(session, event)
                 )
 
-    view = EventView(payload_key(DASHBOARD, locale), rows, DASHBOARD_PAUSE)
-    await _event_stream(websocket, token, view)
+    await _event_stream(websocket, token, EventView(payload_key(DASHBOARD, locale), rows))
 
 
 PLENARY_PAUSE = 0.5  # the plenary redraws at most this often while votes arrive
-# The dashboard's rows likewise: rendered in every push of every table, they cost a whole
-# event (10 tables, 100 votes/s) a tenth of its worker (docs/performance.md).
-DASHBOARD_PAUSE = 0.5
 
 
 async def _plenary_stream(websocket: WebSocket, token: str) -> None:
@@ -728,9 +724,9 @@ async def _event_stream(websocket: WebSocket, token: str, view: EventView) -> No
                     elif push is None:
                         await _close_try_again(websocket)
                         return
-                    elif key is None or key not in push.payloads:
+                    elif key is None:
                         dirty.set()
-                    elif not await _send(websocket, push.payloads[key]):
+                    elif key in push.payloads and not await _send(websocket, push.payloads[key]):
                         await _close_try_again(websocket)
                         return
                     getters[asyncio.create_task(sub.next())] = sub
