@@ -13,7 +13,13 @@ from app.i18n import LOCALES, using_locale
 from app.models import Table
 from app.services.formats import format_of
 from app.services.methods import method_of
-from app.services.state import PushState, TableDelta, TableState, TableStats
+from app.services.state import (
+    PushState,
+    TableDelta,
+    TableState,
+    TableStats,
+    screen_ranks_every_card,
+)
 from app.services.visibility import tallies_shown
 from app.views import own_contexts
 
@@ -162,7 +168,7 @@ class Fragments:
         # The projector is redrawn whole when its layout (density, ranking) changes; a wall
         # sorted by support is patched as the phones are (tallies and `#wall-order`), and
         # tavoli.js re-sorts and fits its questions.
-        screen_full = bool(delta.layout or new or table.screen_mode in ("spotlight", "results"))
+        screen_full = bool(delta.layout or new or screen_ranks_every_card(table))
         context = {
             "table": table,
             "event": current.event,

@@ -11,7 +11,7 @@ from sqlalchemy import BindParameter, bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from app.enums import Kind, Phase, Ranking, Status
+from app.enums import Kind, Phase, Ranking, ScreenMode, Status
 from app.models import KINDS, Event, Merge, Participant, Proposal, ProposalTag, Table, Tag, Vote
 from app.services.consensus import Consensus, Entry, compute, screen_min_group
 from app.services.consensus import Line as ConsensusLine
@@ -638,6 +638,16 @@ class TablePatch:
 PushState = TableState | TablePatch
 
 
+RANKING_SCREENS = frozenset({ScreenMode.SPOTLIGHT, ScreenMode.RESULTS})
+
+
+def screen_ranks_every_card(table: Table) -> bool:
+    """The projector shows a ranking (the spotlight beside the rest, the results): a change
+    to any card may move every card, so a push redraws it whole (`push_state` reads the
+    whole state for it, `Fragments.push` renders it whole)."""
+    return table.screen_mode in RANKING_SCREENS
+
+
 def push_state(session: Session, table: Table, delta: TableDelta) -> PushState:
     """The state a push is rendered from. A push of new tallies (the bulk of a vote: many a
     second) patches cards and counters, so it reads three counts instead of every proposal
@@ -647,7 +657,7 @@ def push_state(session: Session, table: Table, delta: TableDelta) -> PushState:
     spotlight or results, which rank every card) gets the whole `table_state`. `table` is
     the one the delta was read with (`table_delta` reads it again when the proposals show
     later changes)."""
-    if delta.layout or delta.new or table.screen_mode in ("spotlight", "results"):
+    if delta.layout or delta.new or screen_ranks_every_card(table):
         return table_state(session, table)
     seq = table.seq
     params = {"table_id": table.id, "seq": seq}
