@@ -3,8 +3,10 @@ answered only after the commit that holds it, exactly as if they had come one at
 a refused vote leaves the others of its batch whole; a batch that cannot commit records
 none of its votes and tells each voter so."""
 
+import gc
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -229,3 +231,20 @@ def test_a_vote_for_a_deleted_table_is_refused_alone(impatient: Engine) -> None:
     )
     assert len(outcome) == 1 and isinstance(outcome[0], NotFound)
     assert isinstance(outcome[0], DomainError)
+
+
+def test_a_closed_engine_is_not_kept_alive_by_its_queue(tmp_path: Path) -> None:
+    """The queue of an engine lives as long as the engine, not longer (a server's test
+    process makes hundreds of engines)."""
+    engine = make_engine(f"sqlite:///{tmp_path}/closed.db")
+
+    def doubled(session: Session, requests: Sequence[int]) -> list[int | Exception]:
+        return [2 * n for n in requests]
+
+    with Session(engine) as session:
+        assert group_commit.run(session, doubled, 21, name="tavoli-test") == 42
+    closed = weakref.ref(engine)
+    engine.dispose()
+    del engine, session
+    gc.collect()
+    assert closed() is None

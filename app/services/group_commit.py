@@ -13,6 +13,7 @@ same unit of work runs in the caller's thread, for one request.
 """
 
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -50,7 +51,8 @@ class GroupCommit(Generic[R, Out]):
     """One engine's queue of requests for one unit of work, and the thread that commits them."""
 
     def __init__(self, engine: Engine, commit: Commit[R, Out], name: str) -> None:
-        self._engine = engine
+        # Weakly: the queues are kept per engine for as long as the engine lives (`_QUEUES`).
+        self._engine = weakref.ref(engine)
         self._commit = commit
         self._name = name
         self._lock = threading.Lock()
@@ -86,8 +88,7 @@ class GroupCommit(Generic[R, Out]):
                 batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             outcomes: Sequence[Out | Exception]
             try:
-                with open_session(self._engine) as session:
-                    outcomes = self._commit(session, [ticket.request for ticket in batch])
+                outcomes = self._commit_batch([ticket.request for ticket in batch])
             except BaseException as failed:  # nothing was committed: each one is told
                 for ticket in batch:
                     error = NotCommitted(f"{self._name}: the batch was not committed")
@@ -102,6 +103,14 @@ class GroupCommit(Generic[R, Out]):
             for ticket, outcome in zip(batch, outcomes, strict=True):
                 ticket.outcome = outcome
                 ticket.done.set()
+            del batch, outcomes  # nothing of a batch is kept while the thread waits
+
+    def _commit_batch(self, requests: list[R]) -> Sequence[Out | Exception]:
+        engine = self._engine()
+        if engine is None:
+            raise RuntimeError("the engine was closed")
+        with open_session(engine) as session:
+            return self._commit(session, requests)
 
 
 # Each engine's queues, one per unit of work.
