@@ -7,12 +7,13 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel
@@ -221,6 +222,22 @@ def settings(database_url: str) -> Settings:
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings.database_url)
     SQLModel.metadata.create_all(engine, checkfirst=False)  # the database is always new
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def impatient(tmp_path: Path) -> Iterator[Engine]:
+    """A SQLite engine whose connections never wait for the database's lock: a writer that
+    skipped this process's writers' queue (or the group commit) fails at once instead of
+    sleeping unseen in SQLite's busy handler."""
+    engine = make_engine(f"sqlite:///{tmp_path}/impatient.db")
+    SQLModel.metadata.create_all(engine)
+
+    @event.listens_for(engine, "checkout")
+    def _no_waiting(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
+
     yield engine
     engine.dispose()
 

@@ -8,13 +8,13 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
-from sqlmodel import Session, SQLModel, select
+from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from app.db import make_engine, writers_queue
 from app.enums import Status
@@ -24,21 +24,6 @@ from app.services.errors import Conflict, DomainError, Forbidden, NotFound
 from tests.conftest import in_phase, make_participant, make_table
 
 VOTERS = 40
-
-
-@pytest.fixture
-def impatient(tmp_path: Path) -> Iterator[Engine]:
-    """A SQLite engine whose connections never wait for the database's lock: a writer that
-    skipped the queue would fail at once instead of sleeping unseen."""
-    engine = make_engine(f"sqlite:///{tmp_path}/votes.db", threads=VOTERS + 4)
-    SQLModel.metadata.create_all(engine)
-
-    @event.listens_for(engine, "checkout")
-    def _no_waiting(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        dbapi_connection.execute("PRAGMA busy_timeout=0")
-
-    yield engine
-    engine.dispose()
 
 
 def _together(
@@ -225,10 +210,9 @@ def test_a_vote_for_a_deleted_table_is_refused_alone(impatient: Engine) -> None:
     with Session(impatient, expire_on_commit=False) as session:
         table = make_table(session, phase="voting")
         voter, _ = make_participant(session, table)
-    outcome = voting.commit_votes(
-        Session(impatient),
-        [voting.VoteRequest(participant_id=voter.id or 0, table_id=10**6, proposal_id=1, dots=1)],
-    )
+    gone = voting.VoteRequest(participant_id=voter.id or 0, table_id=10**6, proposal_id=1, dots=1)
+    with Session(impatient) as session:
+        outcome = voting.commit_votes(session, [gone])
     assert len(outcome) == 1 and isinstance(outcome[0], NotFound)
     assert isinstance(outcome[0], DomainError)
 

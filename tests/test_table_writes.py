@@ -6,34 +6,16 @@ meets the others in SQLite's own lock, where it sleeps in the busy handler (1, 2
 is 0, so any writer that skips the queue fails at once instead of sleeping unseen."""
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
-import pytest
-from sqlalchemy import Engine, event
-from sqlmodel import Session, SQLModel
+from sqlalchemy import Engine
+from sqlmodel import Session
 
-from app.db import make_engine
 from app.models import Event, Table
 from app.services import events, privacy, synthesis, tables
 from tests.conftest import make_event, make_table
 
 ROUNDS = 15
-
-
-@pytest.fixture
-def impatient(tmp_path: Path) -> Iterator[Engine]:
-    """A SQLite engine whose connections never wait for the database's lock."""
-    engine = make_engine(f"sqlite:///{tmp_path}/writes.db", threads=8)
-    SQLModel.metadata.create_all(engine)
-
-    @event.listens_for(engine, "checkout")
-    def _no_waiting(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        dbapi_connection.execute("PRAGMA busy_timeout=0")
-
-    yield engine
-    engine.dispose()
 
 
 def _run_together(engine: Engine, jobs: list[Callable[[Session], None]]) -> list[BaseException]:

@@ -308,8 +308,8 @@ class Broadcaster:
         """Push the commits whose notice never came: its worker was killed between the
         commit and the notice, or Redis was away. The database has every table's seq; a
         table whose feed here is behind it gets the delta (one read per tick, for the
-        tables with sockets here; a feed that has not pushed yet starts from the oldest seq its
-        sockets' snapshots showed, never redrawing what they already have)."""
+        tables with sockets here; a feed that has not pushed yet is behind when its oldest
+        socket's snapshot is, and its push starts where most of them are, see `_flush`)."""
         if not table_ids:
             return
         try:

@@ -184,17 +184,12 @@ def bump_seq(session: Session, table_id: int) -> int:
 
     `UPDATE tables SET seq = seq + 1 ... RETURNING seq` locks the table's row on PostgreSQL
     and the database on SQLite until the transaction ends, so writes to one table are
-    serialised and commit in sequence order.
+    serialised and commit in sequence order (`lock_table`).
     """
-    seq = session.execute(
-        update(Table)
-        .where(col(Table.id) == table_id)
-        .values(seq=col(Table.seq) + 1)
-        .returning(col(Table.seq))
-    ).scalar_one_or_none()
-    if seq is None:
+    table = lock_table(session, table_id)
+    if table is None:
         raise NotFound("No table has this code")
-    return int(seq)
+    return table.seq
 
 
 @dataclass(frozen=True)
@@ -224,6 +219,19 @@ class Write:
         return Change(self.table.id or 0, self.seq if self.changed else None)
 
 
+def lock_table(session: Session, table_id: int, *, seqs: int = 1) -> Table | None:
+    """Lock a table (its row on PostgreSQL, the database on SQLite) and take its next `seqs`
+    sequence numbers: the lock and the table as it now stands in one statement (None: no
+    such table). Every write takes its table's lock here."""
+    return session.scalars(
+        update(Table)
+        .where(col(Table.id) == table_id)
+        .values(seq=col(Table.seq) + seqs)
+        .returning(Table),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+
+
 @contextmanager
 def table_write(session: Session, table_id: int, *, layout: bool = False) -> Iterator[Write]:
     """The one write path: lock the table FIRST, then read and check, write, commit.
@@ -239,13 +247,7 @@ def table_write(session: Session, table_id: int, *, layout: bool = False) -> Ite
     with writers_queue(session):
         try:  # a table not found rolls back too: its UPDATE took SQLite's lock
             session.expire_all()  # nothing read before the lock is trusted after it
-            table = session.scalars(
-                update(Table)
-                .where(col(Table.id) == table_id)
-                .values(seq=col(Table.seq) + 1)
-                .returning(Table),  # the lock and the table in one statement
-                execution_options={"populate_existing": True},
-            ).one_or_none()
+            table = lock_table(session, table_id)
             if table is None:
                 raise NotFound("No table has this code")
             seq = table.seq

@@ -5,7 +5,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy import BindParameter, bindparam, func, update
+from sqlalchemy import BindParameter, bindparam, func
 from sqlmodel import Session, col, select
 
 from app import ratelimit
@@ -18,7 +18,7 @@ from app.services.methods import method_of
 from app.services.organisations import canonical
 from app.services.phases import require_voting
 from app.services.rows import MAX_ID
-from app.services.tables import Change, table_write
+from app.services.tables import Change, lock_table, table_write
 from app.services.visibility import tallies_shown
 
 
@@ -186,13 +186,7 @@ def commit_votes(session: Session, requests: Sequence[VoteRequest]) -> list[Vote
             session.expire_all()  # nothing read before the lock is trusted after it
             locked: dict[int, Table] = {}
             for table_id in sorted(asked):
-                table = session.scalars(
-                    update(Table)
-                    .where(col(Table.id) == table_id)
-                    .values(seq=col(Table.seq) + asked[table_id])
-                    .returning(Table),  # the lock and the table in one statement
-                    execution_options={"populate_existing": True},
-                ).one_or_none()
+                table = lock_table(session, table_id, seqs=asked[table_id])
                 if table is not None:
                     locked[table_id] = table
             spent = {table_id: table.seq - asked[table_id] for table_id, table in locked.items()}
