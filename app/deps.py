@@ -1,17 +1,15 @@
 """FastAPI dependencies: short aliases for what routes need, resolved from app.state."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from app import ratelimit
 from app.config import Settings
-from app.db import open_session
 from app.live.broadcaster import Broadcaster
 from app.live.fragments import Fragments
 from app.live.hub import Hub
@@ -44,19 +42,6 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
     finally:
         session.close()
-
-
-async def in_thread(request: Request, work: Callable[[Session], T]) -> T:
-    """`work` with a session of its own, in one worker thread from start to end: the hot
-    paths (a vote) pay one hop between the loop and the threads instead of one per
-    dependency, the route and its answer's validation."""
-    engine = request.app.state.engine
-
-    def run() -> T:
-        with open_session(engine) as session:
-            return work(session)
-
-    return await run_in_threadpool(run)
 
 
 def release(session: Session) -> None:

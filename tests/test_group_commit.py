@@ -3,6 +3,7 @@ answered only after the commit that holds it, exactly as if they had come one at
 a refused vote leaves the others of its batch whole; a batch that cannot commit records
 none of its votes and tells each voter so."""
 
+import asyncio
 import gc
 import threading
 import time
@@ -232,3 +233,66 @@ def test_a_closed_engine_is_not_kept_alive_by_its_queue(tmp_path: Path) -> None:
     del engine, session
     gc.collect()
     assert closed() is None
+
+
+def test_votes_awaited_from_event_loops_join_the_batch_and_their_tokens_are_checked_in_it(
+    impatient: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's vote (`voting.cast`) awaits the group commit from the event loop and its
+    token is read in the batch: phones of two loops and a thread's vote commit together;
+    an unknown token, a removed participant's and a vote over the budget are refused alone,
+    as the API refused them when the token was read first."""
+    with Session(impatient, expire_on_commit=False) as session:
+        table = make_table(session, mode="dots", dots=2, cap=2)
+        author, _ = make_participant(session, table)
+        post = proposals.post_proposal(
+            session, participant=author, kind="proposal", title="Più corse del bus per Sava"
+        )
+        post_id = post.proposal.id or 0
+        table = in_phase(session, table, "voting")
+        joined = [make_participant(session, table) for _ in range(8)]
+        ids = [person.id or 0 for person, _token in joined]
+        removed_token = joined[-1][1]
+        moderation.remove_participant(session, table=table, participant_id=ids[-1])
+        seq_before = (session.get(Table, table.id) or Table()).seq
+    tokens = [token for _person, token in joined[:6]]
+
+    def cast(token: str | None, dots: int = 1) -> Any:
+        return voting.cast(impatient, token=token, proposal_id=post_id, dots=dots, expected=None)
+
+    async def one_loop(*asked: Any) -> list[object]:
+        return await asyncio.gather(*asked, return_exceptions=True)
+
+    def thread_vote(session: Session) -> object:
+        person = session.get(Participant, ids[6])
+        assert person is not None
+        return voting.set_vote(session, participant=person, proposal_id=post_id, dots=2)
+
+    batches: list[int] = []
+    commit = voting.commit_votes
+
+    def counted_commit(session: Session, requests: Sequence[voting.VoteRequest]) -> Any:
+        batches.append(len(requests))
+        return commit(session, requests)
+
+    monkeypatch.setattr(voting, "commit_votes", counted_commit)
+    jobs: list[Callable[[Session], object]] = [
+        lambda _s: asyncio.run(one_loop(*(cast(t) for t in tokens[:3]), cast("nessuno"))),
+        lambda _s: asyncio.run(
+            one_loop(*(cast(t) for t in tokens[3:]), cast(removed_token), cast(tokens[0], 3))
+        ),
+        thread_vote,
+    ]
+    first, second, third = _together(impatient, jobs)
+    assert sum(batches) == 10 and len(batches) <= 3, batches  # together, not one by one
+    assert isinstance(first, list) and isinstance(second, list)
+    counted = first[:3] + second[:3] + [third]
+    assert all(isinstance(o, voting.VoteResult) and o.seq for o in counted), counted
+    assert isinstance(first[3], Forbidden) and "not valid" in str(first[3])
+    assert isinstance(second[3], Forbidden) and "removed" in str(second[3])
+    assert isinstance(second[4], DomainError)  # 3 dots over a cap of 2
+    seqs = sorted(o.seq or 0 for o in counted if isinstance(o, voting.VoteResult))
+    assert seqs == list(range(seq_before + 1, seq_before + 8))
+    with Session(impatient) as session:
+        assert sum(v.dots for v in session.exec(select(Vote))) == 6 + 2
+        assert (session.get(Table, table.id) or Table()).seq == seq_before + 7

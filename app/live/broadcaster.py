@@ -58,6 +58,7 @@ from app.services.state import (
     push_state,
     table_delta,
 )
+from app.services.tables import table_and_event
 
 log = logging.getLogger(__name__)
 
@@ -455,9 +456,10 @@ class Broadcaster:
         """The table's push, and each owner's own push (read after the table's seq, so
         that no fragment says a seq later than what it shows)."""
         with open_session(self._engine) as session:
-            table = session.get(Table, table_id)
-            if table is None:  # deleted (a socket of it closing late)
+            found = table_and_event(session, table_id)
+            if found is None:  # deleted (a socket of it closing late)
                 return None, {}
+            table, _event = found  # held: `push_state` finds the event in the session
             if last_seq is None:  # first push of this table in this process
                 last_seq = min_pending - 1 if min_pending else table.seq
             if data:

@@ -20,8 +20,6 @@ from app.deps import (
     SessionDep,
     SettingsDep,
     TokenDep,
-    in_thread,
-    release,
 )
 from app.enums import (
     Kind,
@@ -287,37 +285,31 @@ async def vote(
     """Set this participant's dots on a proposal (absolute, so a repeated request changes
     nothing); with `expected`, only if the count is still the one the client saw.
 
-    The hot path of the reveal moment: the token, the vote and the answer in one worker
-    thread (`in_thread`), the push announced from the loop."""
-
-    def cast(session: Session) -> tuple[voting.VoteResult, VoteOut]:
-        participant = participants.participant_by_token(session, token)
-        release(session)  # the vote's write takes the table's lock on a fresh transaction
-        try:
-            result = voting.set_vote(
-                session,
-                participant=participant,
-                proposal_id=proposal_id,
-                dots=body.dots,
-                expected=body.expected,
-            )
-        except voting.StaleVote as stale:  # 409 as every refusal, with the vote as it stands
-            stale.extra["current"] = _vote_out(session, stale.current).model_dump()
-            raise
-        return result, _vote_out(session, result)
-
-    result, answer = await in_thread(request, cast)
+    The hot path of the reveal moment: awaited from the loop, the token read in the vote's
+    own unit of work (`voting.cast`), the push announced from the loop."""
+    try:
+        result = await voting.cast(
+            request.app.state.engine,
+            token=token,
+            proposal_id=proposal_id,
+            dots=body.dots,
+            expected=body.expected,
+        )
+    except voting.StaleVote as stale:  # 409 as every refusal, with the vote as it stands
+        stale.extra["current"] = _vote_out(stale.current).model_dump()
+        raise
     live.publish(result)
-    return answer
+    return _vote_out(result)
 
 
-def _vote_out(session: Session, result: voting.VoteResult) -> VoteOut:
+def _vote_out(result: voting.VoteResult) -> VoteOut:
+    assert result.table_seq is not None, "a vote's outcome says its table's seq"
     return VoteOut(
         proposal_id=result.proposal_id,
         dots=result.my_dots,
         dots_left=result.dots_left,
         tally=result.tally,
-        seq=result.seq if result.seq is not None else state.current_seq(session, result.table_id),
+        seq=result.table_seq,
     )
 
 

@@ -12,6 +12,8 @@ Not on PostgreSQL, whose row locks let writes to different tables run at once: t
 same unit of work runs in the caller's thread, for one request.
 """
 
+import asyncio
+import contextlib
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -21,6 +23,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.db import engine_of, open_session, single_writer
 
@@ -45,6 +48,8 @@ class _Ticket(Generic[R, Out]):
     request: R
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Out | Exception | None = None
+    # Awaited from an event loop (`submit_async`): settled there, not by `done`.
+    future: "asyncio.Future[Out] | None" = None
 
 
 class GroupCommit(Generic[R, Out]):
@@ -63,6 +68,22 @@ class GroupCommit(Generic[R, Out]):
     def submit(self, request: R) -> Out:
         """Wait until the request is committed (its outcome) or refused (raised)."""
         ticket: _Ticket[R, Out] = _Ticket(request)
+        self._enqueue(ticket)
+        ticket.done.wait()
+        outcome = ticket.outcome
+        if isinstance(outcome, Exception):
+            raise outcome
+        assert outcome is not None
+        return outcome
+
+    async def submit_async(self, request: R) -> Out:
+        """`submit` from an event loop, which goes on serving meanwhile. A request whose
+        caller is cancelled is still committed (as a thread's would be), unanswered."""
+        future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Ticket(request, future=future))
+        return await future
+
+    def _enqueue(self, ticket: "_Ticket[R, Out]") -> None:
         with self._lock:
             self._waiting.append(ticket)
             if self._thread is None:
@@ -70,12 +91,6 @@ class GroupCommit(Generic[R, Out]):
                 self._thread.start()
             else:
                 self._arrived.notify()
-        ticket.done.wait()
-        outcome = ticket.outcome
-        if isinstance(outcome, Exception):
-            raise outcome
-        assert outcome is not None
-        return outcome
 
     def _run(self) -> None:
         while True:
@@ -94,7 +109,7 @@ class GroupCommit(Generic[R, Out]):
                     error = NotCommitted(f"{self._name}: the batch was not committed")
                     error.__cause__ = failed
                     ticket.outcome = error
-                    ticket.done.set()
+                _answer(batch)
                 if not isinstance(failed, Exception):
                     with self._lock:
                         self._thread = None
@@ -102,7 +117,7 @@ class GroupCommit(Generic[R, Out]):
                 continue
             for ticket, outcome in zip(batch, outcomes, strict=True):
                 ticket.outcome = outcome
-                ticket.done.set()
+            _answer(batch)
             del batch, outcomes  # nothing of a batch is kept while the thread waits
 
     def _commit_batch(self, requests: list[R]) -> Sequence[Out | Exception]:
@@ -111,6 +126,31 @@ class GroupCommit(Generic[R, Out]):
             raise RuntimeError("the engine was closed")
         with open_session(engine) as session:
             return self._commit(session, requests)
+
+
+def _answer(batch: "list[_Ticket[R, Out]]") -> None:
+    """Wake each caller: a thread by its event, the callers on an event loop with one call
+    into that loop for the whole batch."""
+    loops: dict[asyncio.AbstractEventLoop, list[_Ticket[R, Out]]] = {}
+    for ticket in batch:
+        if ticket.future is None:
+            ticket.done.set()
+        else:
+            loops.setdefault(ticket.future.get_loop(), []).append(ticket)
+    for loop, tickets in loops.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody awaits them
+            loop.call_soon_threadsafe(_settle, tickets)
+
+
+def _settle(tickets: "list[_Ticket[R, Out]]") -> None:
+    for ticket in tickets:
+        future = ticket.future
+        if future is None or future.done():
+            continue
+        if isinstance(ticket.outcome, Exception):
+            future.set_exception(ticket.outcome)
+        else:
+            future.set_result(ticket.outcome)  # type: ignore[arg-type]
 
 
 # Each engine's queues, one per unit of work.
@@ -131,15 +171,36 @@ def run(session: Session, commit: Commit[R, Out], request: R, *, name: str) -> O
         outcome = commit(session, [request])[0]
     else:
         session.rollback()  # no connection held while waiting; later reads see the commit
-        with _QUEUES_LOCK:
-            queues = _QUEUES.setdefault(engine, {})
-            queue = queues.get(commit)
-            if queue is None:
-                queue = queues[commit] = GroupCommit(engine, commit, name)  # type: ignore[arg-type]
-        outcome = queue.submit(request)  # type: ignore[assignment]
+        outcome = _queue(engine, commit, name).submit(request)
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
+
+
+async def run_async(engine: Engine, commit: Commit[R, Out], request: R, *, name: str) -> Out:
+    """`run` awaited from an event loop, with no session of the caller's: the group commit on
+    SQLite; elsewhere the unit of work in a worker thread, on a session of its own."""
+    if single_writer(engine) is None:
+
+        def alone() -> Out | Exception:
+            with open_session(engine) as session:
+                return commit(session, [request])[0]
+
+        outcome = await run_in_threadpool(alone)
+    else:
+        outcome = await _queue(engine, commit, name).submit_async(request)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def _queue(engine: Engine, commit: Commit[R, Out], name: str) -> "GroupCommit[R, Out]":
+    with _QUEUES_LOCK:
+        queues = _QUEUES.setdefault(engine, {})
+        queue = queues.get(commit)
+        if queue is None:
+            queue = queues[commit] = GroupCommit(engine, commit, name)  # type: ignore[arg-type]
+    return queue  # type: ignore[return-value]
 
 
 def _writes_pending(session: Session) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import BindParameter, bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
@@ -384,23 +385,7 @@ CHANGED_SINCE = (
     )
     .order_by(col(Proposal.created_seq))
 )
-BY_STATUS = (
-    select(Proposal.status, func.count())
-    .where(
-        Proposal.table_id == bindparam("table_id"),
-        col(Proposal.created_seq) <= bindparam("seq"),
-    )
-    .group_by(col(Proposal.status))
-)
-VOTES_ON_WALL = (
-    select(func.coalesce(func.sum(Vote.dots), 0))
-    .join(Proposal, col(Proposal.id) == Vote.proposal_id)
-    .where(
-        Proposal.table_id == bindparam("table_id"),
-        Proposal.status == Status.VISIBLE,
-        col(Proposal.created_seq) <= bindparam("seq"),
-    )
-)
+
 # A wall sorted by support, for a push of supports (`push_state`): each open question's id,
 # time and tally in one read, instead of every card with its tags, merges and authors.
 OPEN_QUESTIONS = (
@@ -424,6 +409,36 @@ JOINED = (
         col(Participant.proxy).is_(False),
         col(Participant.removed).is_(False),
     )
+)
+
+
+def _posts_with(status: Status) -> Any:
+    return (
+        select(func.count())
+        .select_from(Proposal)
+        .where(
+            Proposal.table_id == bindparam("table_id"),
+            Proposal.status == status,
+            col(Proposal.created_seq) <= bindparam("seq"),
+        )
+        .scalar_subquery()
+    )
+
+
+# A push of tallies reads its counters in one statement (`push_state`): the wall's cards,
+# the queue, the votes on the wall and the people who joined, as of the push's seq.
+PATCH_COUNTS = sa.select(
+    _posts_with(Status.VISIBLE),
+    _posts_with(Status.PENDING),
+    select(func.coalesce(func.sum(Vote.dots), 0))
+    .join(Proposal, col(Proposal.id) == Vote.proposal_id)
+    .where(
+        Proposal.table_id == bindparam("table_id"),
+        Proposal.status == Status.VISIBLE,
+        col(Proposal.created_seq) <= bindparam("seq"),
+    )
+    .scalar_subquery(),
+    JOINED.scalar_subquery(),
 )
 
 
@@ -661,13 +676,14 @@ def push_state(session: Session, table: Table, delta: TableDelta) -> PushState:
         return table_state(session, table)
     seq = table.seq
     params = {"table_id": table.id, "seq": seq}
-    by_status = dict(session.exec(BY_STATUS, params=params).all())
-    votes = session.exec(VOTES_ON_WALL, params=params).one()
+    # Core statements on the connection: the ORM's execution cost more than these reads.
+    connection = session.connection()
+    visible, pending, votes, joined = connection.execute(PATCH_COUNTS, params).one()
     # A support may re-sort a wall sorted by support: its order, read in one query.
     questions = (
         tuple(
             OpenQuestion(int(pid or 0), int(created), int(tally))
-            for pid, created, tally in session.exec(OPEN_QUESTIONS, params=params)
+            for pid, created, tally in connection.execute(OPEN_QUESTIONS, params)
         )
         if format_of(table).by_support
         else ()
@@ -676,14 +692,10 @@ def push_state(session: Session, table: Table, delta: TableDelta) -> PushState:
         table=table,
         event=event_of(session, table),
         seq=seq,
-        participants=_joined(session, table.id or 0),
+        participants=int(joined),
         changed=list(delta.changed),
         counts=TableStats(
-            proposals=int(by_status.get(Status.VISIBLE, 0)),
-            votes=int(votes),
-            people=0,
-            joined=0,
-            queue=int(by_status.get(Status.PENDING, 0)),
+            proposals=int(visible), votes=int(votes), people=0, joined=0, queue=int(pending)
         ),
         open_questions=questions,
     )

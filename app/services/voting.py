@@ -2,17 +2,17 @@
 
 from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
-from sqlalchemy import BindParameter, bindparam, func
+from sqlalchemy import BindParameter, Engine, bindparam, func
 from sqlmodel import Session, col, select
 
 from app import ratelimit
 from app.db import writers_queue
 from app.enums import Status
 from app.models import Event, Participant, Proposal, Table, Vote, utcnow
-from app.services import consensus, group_commit
+from app.services import consensus, group_commit, participants
 from app.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from app.services.methods import method_of
 from app.services.organisations import canonical
@@ -32,6 +32,8 @@ class VoteResult:
     seq: int | None  # None when the vote changed nothing (a double tap): nothing to push
     # Whose own state (votes, dots left) changed: their other tabs are told, nobody else.
     owner: int | None = None
+    # The table's seq with this vote counted: its own, or the one it found (a double tap).
+    table_seq: int | None = None
 
 
 class StaleVote(Conflict):
@@ -139,12 +141,7 @@ def set_vote(
     to 3"): when the stored count is neither that nor `dots` already, another tab or device
     changed it meanwhile and nothing changes (`StaleVote`, 409, with the state as it
     stands), so a stale page never moves a count it did not show."""
-    if dots < 0:
-        raise Invalid("Dots cannot be negative", field="dots")
-    if expected is not None and expected < 0:
-        raise Invalid("Dots cannot be negative", field="expected")
-    if not participant.proxy:
-        ratelimit.hit("vote", str(participant.id))
+    _check_counts(dots, expected)
     # A paper participant's votes are listed under their name on the consoles: redrawn whole.
     request = VoteRequest(
         participant_id=participant.id or 0,
@@ -154,19 +151,80 @@ def set_vote(
         expected=expected,
         layout=participant.proxy,
     )
-    return group_commit.run(session, commit_votes, request, name="tavoli-votes")
+    return group_commit.run(session, commit_votes, request, name=GROUP)
+
+
+async def cast(
+    engine: Engine, *, token: str | None, proposal_id: int, dots: int, expected: int | None
+) -> VoteResult:
+    """`set_vote` for the holder of a bearer token (the JSON API, the reveal moment's hot
+    path), awaited from the event loop: the token is read in the unit of work that writes
+    the vote (the group commit on SQLite), so a vote costs no worker thread of its own and
+    no session before it. The answer comes after the commit, as `set_vote`'s."""
+    digest = participants.token_digest(token)
+    _check_counts(dots, expected)
+    request = VoteRequest(
+        participant_id=0,
+        table_id=0,
+        proposal_id=proposal_id,
+        dots=dots,
+        expected=expected,
+        token_digest=digest,
+    )
+    return await group_commit.run_async(engine, commit_votes, request, name=GROUP)
+
+
+GROUP = "tavoli-votes"  # the group commit's thread
+
+
+def _check_counts(dots: int, expected: int | None) -> None:
+    if dots < 0:
+        raise Invalid("Dots cannot be negative", field="dots")
+    if expected is not None and expected < 0:
+        raise Invalid("Dots cannot be negative", field="expected")
 
 
 @dataclass(frozen=True)
 class VoteRequest:
     """One vote as asked, before the table's lock (nothing in it is trusted yet)."""
 
-    participant_id: int
+    participant_id: int  # 0 when `token_digest` names the voter (read in the unit of work)
     table_id: int
     proposal_id: int
     dots: int
     expected: int | None = None
     layout: bool = False  # redraws the consoles whole (a paper participant's vote)
+    token_digest: str | None = None
+
+
+def _voters(session: Session, requests: Sequence[VoteRequest]) -> list[VoteRequest | Exception]:
+    """Each request with its voter known, counted against the voter's rate limit (a paper
+    participant's, typed in by the moderator, is not), or its refusal. Tokens are read in
+    one statement; the transaction ends before the table's lock is taken (what a token
+    names does not change; a removal is checked again under the lock)."""
+    digests = [r.token_digest for r in requests if r.token_digest is not None]
+    voters = participants.voters_by_digest(session, digests) if digests else {}
+    if digests:
+        session.rollback()
+    out: list[VoteRequest | Exception] = []
+    for request in requests:
+        try:
+            if request.token_digest is not None:
+                voter = participants.admitted(voters.get(request.token_digest))
+                request = replace(
+                    request,
+                    participant_id=voter.id,
+                    table_id=voter.table_id,
+                    layout=voter.proxy,
+                    token_digest=None,
+                )
+            if not request.layout:
+                ratelimit.hit("vote", str(request.participant_id))
+        except DomainError as refused:
+            out.append(refused)
+            continue
+        out.append(request)
+    return out
 
 
 def commit_votes(session: Session, requests: Sequence[VoteRequest]) -> list[VoteResult | Exception]:
@@ -179,7 +237,8 @@ def commit_votes(session: Session, requests: Sequence[VoteRequest]) -> list[Vote
     Each vote that changes something spends the next seq of its table; one that changes
     nothing (a double tap) or is refused spends none. The seqs are taken in the locking
     statement (one per vote) and given back before the commit when fewer were spent."""
-    asked = Counter(request.table_id for request in requests)
+    admitted = _voters(session, requests)
+    asked = Counter(r.table_id for r in admitted if isinstance(r, VoteRequest))
     outcomes: list[VoteResult | Exception] = []
     with writers_queue(session):
         try:
@@ -191,8 +250,12 @@ def commit_votes(session: Session, requests: Sequence[VoteRequest]) -> list[Vote
                     locked[table_id] = table
             spent = {table_id: table.seq - asked[table_id] for table_id, table in locked.items()}
             first = dict(spent)
-            for request in requests:
-                outcomes.append(_one_vote(session, locked, spent, request))
+            for request in admitted:
+                outcomes.append(
+                    request
+                    if isinstance(request, Exception)
+                    else _one_vote(session, locked, spent, request)
+                )
             for table_id, table in locked.items():
                 if spent[table_id] != table.seq:  # refused or unchanged votes: seqs given back
                     table.seq = spent[table_id]
@@ -240,6 +303,7 @@ def _one_vote(
         tally=applied.tally if tallies_shown(table, "participant") else None,
         seq=seq,
         owner=request.participant_id,
+        table_seq=spent[request.table_id],
     )
 
 
@@ -335,6 +399,7 @@ def _apply_vote(
                 dots_left=None if budget is None else budget - used,
                 tally=total if tallies_shown(table, "participant") else None,
                 seq=seq - 1,  # the last one committed: this write rolls back
+                table_seq=seq - 1,
             ),
         )
     if budget is not None:
@@ -399,7 +464,7 @@ def tallies(session: Session, proposal_ids: list[int]) -> dict[int, tuple[int, i
     """Dots and number of voters per proposal, for the given proposals."""
     if not proposal_ids:
         return {}
-    rows = session.exec(TALLIES, params={"ids": proposal_ids}).all()
+    rows = session.connection().execute(TALLIES, {"ids": proposal_ids})  # Core: no ORM cost
     return {pid: (int(total), int(voters)) for pid, total, voters in rows}
 
 
