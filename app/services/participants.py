@@ -123,9 +123,9 @@ def voters_by_digest(session: Session, digests: Collection[str]) -> dict[str, Vo
     missing. `admitted` refuses them as `participant_by_token` does."""
     if not digests:
         return {}
-    rows = session.execute(_VOTERS, {"hashes": list(set(digests))})
+    rows = session.connection().execute(_VOTERS, {"hashes": list(set(digests))})  # Core
     return {
-        digest: Voter(int(pid), int(table_id), bool(proxy), bool(removed))
+        digest: Voter(int(pid or 0), int(table_id), bool(proxy), bool(removed))
         for digest, pid, table_id, proxy, removed in rows
     }
 

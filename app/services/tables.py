@@ -235,16 +235,25 @@ class Write:
         return Change(self.table.id or 0, self.seq if self.changed else None)
 
 
+# Built once: building it, and the ORM matching its result to the session's objects,
+# cost more than the statement (a vote's batch runs it once per table).
+LOCK_TABLE = (
+    update(Table)
+    .where(col(Table.id) == bindparam("table_id"))
+    .values(seq=col(Table.seq) + bindparam("seqs"))
+    .returning(Table)
+)
+
+
 def lock_table(session: Session, table_id: int, *, seqs: int = 1) -> Table | None:
     """Lock a table (its row on PostgreSQL, the database on SQLite) and take its next `seqs`
     sequence numbers: the lock and the table as it now stands in one statement (None: no
     such table). Every write takes its table's lock here."""
     return session.scalars(
-        update(Table)
-        .where(col(Table.id) == table_id)
-        .values(seq=col(Table.seq) + seqs)
-        .returning(Table),
-        execution_options={"populate_existing": True},
+        LOCK_TABLE,
+        {"table_id": table_id, "seqs": seqs},
+        # The returned row refreshes the table's object; nothing else needs matching.
+        execution_options={"populate_existing": True, "synchronize_session": False},
     ).one_or_none()
 
 
