@@ -39,6 +39,7 @@ BOTH_DATABASES = {
     "test_duplicates",
     "test_facilitation",
     "test_facilitation_api",
+    "test_group_commit",
     "test_integrity",
     "test_invariants",
     "test_links",

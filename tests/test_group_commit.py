@@ -296,3 +296,39 @@ def test_votes_awaited_from_event_loops_join_the_batch_and_their_tokens_are_chec
     with Session(impatient) as session:
         assert sum(v.dots for v in session.exec(select(Vote))) == 6 + 2
         assert (session.get(Table, table.id) or Table()).seq == seq_before + 7
+
+
+def test_a_hall_of_api_votes_is_committed_together_on_either_database(engine: Engine) -> None:
+    """Thirty phones vote through the API at once on one loop (SQLite or PostgreSQL): every
+    vote is answered after its commit, with a seq of its own in a row, and counted once."""
+    with Session(engine, expire_on_commit=False) as session:
+        table = make_table(session, phase="collect")
+        author, _ = make_participant(session, table)
+        posts = [
+            proposals.post_proposal(session, participant=author, kind="proposal", title=title)
+            for title in ("Un centro per le famiglie a Nardò", "Doposcuola nelle frazioni")
+        ]
+        ids = [post.proposal.id or 0 for post in posts]
+        table = in_phase(session, table, "voting")
+        tokens = [make_participant(session, table)[1] for _ in range(30)]
+        seq_before = (session.get(Table, table.id) or Table()).seq
+
+    async def hall() -> list[object]:
+        asked = [
+            voting.cast(engine, token=token, proposal_id=ids[i % 2], dots=1, expected=None)
+            for i, token in enumerate(tokens)
+        ]
+        asked.append(voting.cast(engine, token="x" * 43, proposal_id=ids[0], dots=1, expected=0))
+        return await asyncio.gather(*asked, return_exceptions=True)
+
+    outcomes = asyncio.run(hall())
+    counted = [o for o in outcomes[:-1] if isinstance(o, voting.VoteResult)]
+    assert len(counted) == 30, outcomes
+    assert isinstance(outcomes[-1], Forbidden)
+    assert sorted(o.seq or 0 for o in counted) == list(range(seq_before + 1, seq_before + 31))
+    assert all(o.table_seq == o.seq for o in counted)
+    with Session(engine) as session:
+        tallies = Counter[int]()
+        for v in session.exec(select(Vote)):
+            tallies[v.proposal_id] += v.dots
+        assert tallies == {ids[0]: 15, ids[1]: 15}

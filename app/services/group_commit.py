@@ -8,8 +8,13 @@ thread per engine takes every request waiting and commits them in one unit of wo
 more wait, the less each costs. The caller's thread waits holding no connection and no
 lock, and is answered only after the commit that holds its write (or with its refusal).
 
-Not on PostgreSQL, whose row locks let writes to different tables run at once: there the
-same unit of work runs in the caller's thread, for one request.
+A request awaited from an event loop (`run_async`: the API's vote, the hot path) is
+committed this way on every database: it holds no session, so nothing it holds can be what
+the batch waits for. On PostgreSQL the batch saves each vote its own transaction, its
+round trips and its commit's flush (a whole event on two workers: docs/performance.md).
+A thread's request (`run`) on PostgreSQL, whose row locks let writes to different tables
+run at once, runs the same unit of work in the caller's thread and session, for one
+request: its session may already hold a table's lock.
 """
 
 import asyncio
@@ -23,7 +28,6 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.db import engine_of, open_session, single_writer
 
@@ -178,17 +182,10 @@ def run(session: Session, commit: Commit[R, Out], request: R, *, name: str) -> O
 
 
 async def run_async(engine: Engine, commit: Commit[R, Out], request: R, *, name: str) -> Out:
-    """`run` awaited from an event loop, with no session of the caller's: the group commit on
-    SQLite; elsewhere the unit of work in a worker thread, on a session of its own."""
-    if single_writer(engine) is None:
-
-        def alone() -> Out | Exception:
-            with open_session(engine) as session:
-                return commit(session, [request])[0]
-
-        outcome = await run_in_threadpool(alone)
-    else:
-        outcome = await _queue(engine, commit, name).submit_async(request)
+    """`run` awaited from an event loop, with no session of the caller's: committed with the
+    other requests waiting, on every database (the caller holds no lock a batch could wait
+    for)."""
+    outcome = await _queue(engine, commit, name).submit_async(request)
     if isinstance(outcome, Exception):
         raise outcome
     return outcome

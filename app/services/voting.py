@@ -159,8 +159,8 @@ async def cast(
 ) -> VoteResult:
     """`set_vote` for the holder of a bearer token (the JSON API, the reveal moment's hot
     path), awaited from the event loop: the token is read in the unit of work that writes
-    the vote (the group commit on SQLite), so a vote costs no worker thread of its own and
-    no session before it. The answer comes after the commit, as `set_vote`'s."""
+    the vote (the group commit, on every database), so a vote costs no worker thread of its
+    own and no session before it. The answer comes after the commit, as `set_vote`'s."""
     digest = participants.token_digest(token)
     _check_counts(dots, expected)
     request = VoteRequest(
