@@ -19,7 +19,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 from websockets.asyncio.client import connect
@@ -639,3 +639,38 @@ def test_a_client_that_stops_answering_pings_is_closed_quietly(tmp_path: Path) -
     assert closed_after < 20, "the stalled client was never closed"
     text = log.read_text()
     assert "Traceback" not in text and "Exception in ASGI application" not in text, text[-3000:]
+
+
+def test_votes_past_the_limit_are_429_and_not_counted_and_paper_ballots_are_not_limited(
+    settings: Settings, engine: Any
+) -> None:
+    """The vote's limit is counted in its unit of work (the group commit), where the API's
+    token is first read: a phone past it gets 429 with Retry-After and its vote is not
+    counted; the moderator typing in a paper participant's votes is not limited."""
+    from app.models import Table
+    from app.services import moderation, voting
+    from tests.test_api import bearer, join, post, set_phase
+
+    app = create_app(
+        settings.model_copy(update={"tavoli_rate_limits": True, "tavoli_limits": "vote=3/minute"})
+    )
+    with TestClient(app) as client:
+        _, code = create_table(client)
+        me = join(client, code)
+        ids = [post(client, code, me, title) for title in ("Casa", "Lavoro", "Scuola", "Salute")]
+        set_phase(client, code, "voting")
+        answers = [
+            client.put(f"/api/proposals/{pid}/vote", json={"dots": 1}, headers=bearer(me))
+            for pid in ids
+        ]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert 1 <= int(answers[3].headers["retry-after"]) <= 60
+        table = client.get(f"/api/tables/{code}").json()
+        assert [p["tally"] for p in table["proposals"]] == [1, 1, 1, 0]
+        with Session(engine) as session:
+            found = session.exec(select(Table).where(Table.code == code)).one()
+            paper = moderation.add_paper_participant(session, found, name="Anna").participant
+            for pid in ids:  # four votes, one a limit of three would refuse
+                voting.set_vote(session, participant=paper, proposal_id=pid, dots=1)
+        table = client.get(f"/api/tables/{code}").json()
+        assert [p["tally"] for p in table["proposals"]] == [2, 2, 2, 1]
