@@ -82,10 +82,15 @@ def test_a_thousand_phones_behind_one_address_join_and_all_see_the_vote(server: 
             async with gate:  # from the QR code scanned to the wall on the phone
                 scanned = time.monotonic()
                 cookie = await _phone(transport, server, code)
+                # As a browser's: it sends no pings of its own and takes every message as it
+                # comes (the test reads them only after the vote; the library's default
+                # queue of 16 would stop reading the socket, pongs and all).
                 socket = await connect(
                     f"{ws_base}/t/{code}/ws",
                     additional_headers={"Cookie": cookie},
                     max_size=None,
+                    max_queue=None,
+                    ping_interval=None,
                     open_timeout=60,
                 )
                 await _last_seq(socket, 1, 60)  # its snapshot
