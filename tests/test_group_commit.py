@@ -55,6 +55,19 @@ def _together(
     return outcomes
 
 
+def _batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of each batch `voting.commit_votes` is called with, from now on."""
+    batches: list[int] = []
+    commit = voting.commit_votes
+
+    def counted_commit(session: Session, requests: Sequence[voting.VoteRequest]) -> Any:
+        batches.append(len(requests))
+        return commit(session, requests)
+
+    monkeypatch.setattr(voting, "commit_votes", counted_commit)
+    return batches
+
+
 def test_a_hall_voting_at_once_is_counted_as_if_one_by_one(
     impatient: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -104,14 +117,7 @@ def test_a_hall_voting_at_once_is_counted_as_if_one_by_one(
         vote(VOTERS - 1, ids[0], 1),  # removed from the table
         vote(VOTERS - 2, ids[2], 2),  # a double tap: the same 2 dots again, nothing changes
     ]
-    batches: list[int] = []
-    commit = voting.commit_votes
-
-    def counted_commit(session: Session, requests: Sequence[voting.VoteRequest]) -> Any:
-        batches.append(len(requests))
-        return commit(session, requests)
-
-    monkeypatch.setattr(voting, "commit_votes", counted_commit)
+    batches = _batch_sizes(monkeypatch)
     outcomes = _together(impatient, jobs)
     assert sum(batches) == len(jobs) and max(batches) > VOTERS // 2, batches  # together
 
@@ -268,14 +274,7 @@ def test_votes_awaited_from_event_loops_join_the_batch_and_their_tokens_are_chec
         assert person is not None
         return voting.set_vote(session, participant=person, proposal_id=post_id, dots=2)
 
-    batches: list[int] = []
-    commit = voting.commit_votes
-
-    def counted_commit(session: Session, requests: Sequence[voting.VoteRequest]) -> Any:
-        batches.append(len(requests))
-        return commit(session, requests)
-
-    monkeypatch.setattr(voting, "commit_votes", counted_commit)
+    batches = _batch_sizes(monkeypatch)
     jobs: list[Callable[[Session], object]] = [
         lambda _s: asyncio.run(one_loop(*(cast(t) for t in tokens[:3]), cast("nessuno"))),
         lambda _s: asyncio.run(

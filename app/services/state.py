@@ -413,6 +413,7 @@ JOINED = (
 
 
 def _posts_with(status: Status) -> Any:
+    """The count of a table's posts in `status` as of a seq, as a column of `PATCH_COUNTS`."""
     return (
         select(func.count())
         .select_from(Proposal)

@@ -21,6 +21,8 @@ from app.services.rows import MAX_ID
 from app.services.tables import Change, lock_table, table_write
 from app.services.visibility import tallies_shown
 
+GROUP = "tavoli-votes"  # the group commit's thread (services/group_commit.py)
+
 
 @dataclass(frozen=True)
 class VoteResult:
@@ -174,9 +176,6 @@ async def cast(
     return await group_commit.run_async(engine, commit_votes, request, name=GROUP)
 
 
-GROUP = "tavoli-votes"  # the group commit's thread
-
-
 def _check_counts(dots: int, expected: int | None) -> None:
     if dots < 0:
         raise Invalid("Dots cannot be negative", field="dots")
@@ -203,8 +202,9 @@ def _voters(session: Session, requests: Sequence[VoteRequest]) -> list[VoteReque
     one statement; the transaction ends before the table's lock is taken (what a token
     names does not change; a removal is checked again under the lock)."""
     digests = [r.token_digest for r in requests if r.token_digest is not None]
-    voters = participants.voters_by_digest(session, digests) if digests else {}
+    voters: dict[str, participants.Voter] = {}
     if digests:
+        voters = participants.voters_by_digest(session, digests)
         session.rollback()
     out: list[VoteRequest | Exception] = []
     for request in requests:
