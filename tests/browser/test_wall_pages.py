@@ -255,6 +255,9 @@ def test_the_pages_turn_at_the_moderators_pace(
     # Paused: the page stays, and says so; the moderator turns it back by hand.
     table.moderate("PUT", "/wall/pace", {"seconds": 0})
     expect(page.locator(".wall-paused")).to_have_text("in pausa")
+    # The push draws the pager as the server knows it ("1/1", hidden); the screen's script
+    # then counts the pages again: read the page once it has.
+    expect(pager).to_have_text(re.compile(rf"^\d+/{total}$"))
     shown, paused_at = pager.inner_text(), time.monotonic()
     # Meanwhile the console opens, with the wall's pages among its controls (paused).
     desk = console(browser, live_server, table.code)
