@@ -246,6 +246,7 @@ def test_the_pages_turn_at_the_moderators_pace(
     page = browser.new_context(viewport={"width": 1280, "height": 720}, locale="it-IT").new_page()
     page.goto(f"{live_server}/t/{table.code}/screen")
     pager = page.locator(".wall-page-of")
+    expect(page.locator(".wall-pager")).to_be_visible()  # shown once the script has paged
     expect(pager).to_have_text(re.compile(r"^1/\d+$"))
     total = pages_of(page)
     # The table's default pace: a page every 12 s; 5 s when the moderator says so.
