@@ -83,7 +83,7 @@ class BodyGuard:
         if malformed(headers.get("content-type", ""), bytes(body)):
             await self._answer(scope, receive, send, _not_allowed())
             return
-        await self.app(scope, _replay(bytes(body), receive), send)
+        await self.app(scope, replay(bytes(body), receive), send)
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, error: DomainError) -> None:
         response = await self.refuse(Request(scope, receive), error)
@@ -109,18 +109,18 @@ def _bad_target(scope: Scope) -> bool:
     return not (_is_text(path) and _is_text(query))
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
     """The body read by the guard, as one message; then the server's own (disconnect)."""
     pending = True
 
-    async def replay() -> Message:
+    async def replayed() -> Message:
         nonlocal pending
         if pending:
             pending = False
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    return replay
+    return replayed
 
 
 def malformed(content_type: str, body: bytes) -> bool:

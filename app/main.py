@@ -46,6 +46,7 @@ from app.security import Signer
 from app.services import consensus
 from app.services.errors import DomainError, Invalid, TooMany
 from app.templating import templates
+from app.vote_lane import VoteLane
 from app.web import WebMiddleware, csrf_token
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_middleware(VoteLane, refuse=_domain_error)  # inside the two below
     app.add_middleware(BodyGuard, limit=settings.tavoli_max_body_bytes, refuse=_domain_error)
     app.add_middleware(WebMiddleware, signer=signer, secure_cookies=settings.tavoli_secure_cookies)
     return app

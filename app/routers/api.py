@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlmodel import Session
+from starlette.datastructures import State
 
 from app import ratelimit
 from app.actions import AnsweredIn, Changed
@@ -279,17 +280,21 @@ def post_proposal(
 
 
 @router.put("/proposals/{proposal_id}/vote", response_model=VoteOut)
-async def vote(
-    request: Request, proposal_id: int, body: VoteIn, token: TokenDep, live: LiveDep
-) -> VoteOut:
+async def vote(request: Request, proposal_id: int, body: VoteIn, token: TokenDep) -> VoteOut:
     """Set this participant's dots on a proposal (absolute, so a repeated request changes
     nothing); with `expected`, only if the count is still the one the client saw.
 
-    The hot path of the reveal moment: awaited from the loop, the token read in the vote's
-    own unit of work (`voting.cast`), the push announced from the loop."""
+    The hot path of the reveal moment: a well-formed request is answered before it gets
+    here, by the same `cast_vote` (app/vote_lane.py); this route answers the rest."""
+    return await cast_vote(request.app.state, token, proposal_id, body)
+
+
+async def cast_vote(state: State, token: str | None, proposal_id: int, body: VoteIn) -> VoteOut:
+    """The API's vote: awaited from the loop, the token read in the vote's own unit of work
+    (`voting.cast`), the push announced from the loop. A refusal is raised (DomainError)."""
     try:
         result = await voting.cast(
-            request.app.state.engine,
+            state.engine,
             token=token,
             proposal_id=proposal_id,
             dots=body.dots,
@@ -298,7 +303,7 @@ async def vote(
     except voting.StaleVote as stale:  # 409 as every refusal, with the vote as it stands
         stale.extra["current"] = _vote_out(stale.current).model_dump()
         raise
-    live.publish(result)
+    state.live.publish(result)
     return _vote_out(result)
 
 
