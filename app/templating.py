@@ -132,6 +132,9 @@ def build_templates() -> Jinja2Templates:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the code: a push renders several, and checking each file's
+        # time on every render was a system call per template per push.
+        auto_reload=False,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
