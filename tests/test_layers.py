@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "app.deps",
             "app.web",
             "app.hygiene",
+            "app.vote_lane",
             "app.api_errors",
             "app.routing",
             "app.main",
