@@ -11,10 +11,11 @@ and none of that machinery.
 It takes only what it can answer exactly as the route would: a PUT on the exact path, a
 JSON body (`application/json`) that `VoteIn` accepts. Anything else (a malformed body, an
 unknown field, another content type, a path the route would read otherwise, every path
-behind a `--root-path`) goes on to the route, body and all, which answers as it always has; so the API's schema, its validation
-errors and its documentation stay the route's. The lane sits inside `WebMiddleware` and
-`BodyGuard`: its answers carry the security headers, and its body is already bounded and
-well formed. A refusal is answered by the app's own error responder (`refuse`).
+behind a `--root-path`) goes on to the route, body and all, which answers as it always
+has; so the API's schema, its validation errors and its documentation stay the route's.
+The lane sits inside `WebMiddleware` and `BodyGuard`: its answers carry the security
+headers, and its body is already bounded and well formed. A refusal is answered by the
+app's own error responder (`refuse`).
 """
 
 import re
