@@ -118,8 +118,12 @@ def postgres_admin() -> Iterator[Engine]:
     yield admin
     with admin.connect() as connection:
         # Every schema leaves dead rows in the system catalogs; where autovacuum is off (as on
-        # the local and CI cluster), each run would make the next one's DDL slower.
-        connection.execute(text(f"VACUUM {', '.join(CATALOGS)}"))
+        # the local and CI cluster), each run would make the next one's DDL slower. Only
+        # housekeeping: the other test process may still be making schemas (it holds the
+        # catalogs' locks meanwhile), so it waits a while, and a run never fails on it.
+        connection.execute(text("SET lock_timeout = '60s'"))
+        with contextlib.suppress(DBAPIError):
+            connection.execute(text(f"VACUUM {', '.join(CATALOGS)}"))
     admin.dispose()
 
 
@@ -191,6 +195,8 @@ def _drop_schema(admin: Engine, schema: str) -> None:
                 {"name": schema},
             )
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        finally:  # the pool keeps the connection, and a SET lasts as long as it does
+            connection.execute(text("RESET lock_timeout"))
 
 
 @pytest.fixture
