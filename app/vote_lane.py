@@ -24,6 +24,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import ValidationError
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.responses import Response
 
 from app.hygiene import Refuse, replay
 from app.routers.api import VoteIn, cast_vote
@@ -33,7 +34,6 @@ from app.web import ASGIApp, Receive, Scope, Send
 # The route's path with an id FastAPI reads as the same int (plain digits; a sign, spaces or
 # anything else go to the route).
 VOTE_PATH = re.compile(r"/api/proposals/([0-9]{1,18})/vote")
-JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class VoteLane:
@@ -71,13 +71,11 @@ class VoteLane:
             return
         scheme, credentials = get_authorization_scheme_param(headers.get("authorization"))
         token = credentials if scheme.lower() == "bearer" and credentials else None
+        response: Response
         try:
             answer = await cast_vote(scope["app"].state, token, int(match[1]), vote)
         except DomainError as refused:
             response = await self.refuse(Request(scope), refused)
-            await response(scope, receive, send)
-            return
-        content = answer.model_dump_json().encode()
-        length = [(b"content-length", str(len(content)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": JSON_HEADERS + length})
-        await send({"type": "http.response.body", "body": content})
+        else:
+            response = Response(answer.model_dump_json(), media_type="application/json")
+        await response(scope, receive, send)

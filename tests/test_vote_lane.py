@@ -66,17 +66,8 @@ PASSED_ON = {
 }
 
 
-def build(tmp_path: Path, name: str, lane: bool) -> FastAPI:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/{name}.db",
-        hub_url="memory://",
-        tavoli_admin_token=ADMIN_TOKEN,
-        tavoli_secret_key="test-secret-key",
-        tavoli_warm_pdf=False,
-        tavoli_rate_limits=False,
-        tavoli_purge_interval=0,
-        tavoli_gc_pace=False,
-    )
+def build(settings: Settings, tmp_path: Path, name: str, lane: bool) -> FastAPI:
+    settings = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path}/{name}.db"})
     engine = make_engine(settings.database_url)
     SQLModel.metadata.create_all(engine)
     engine.dispose()
@@ -157,10 +148,12 @@ def route_votes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     yield served
 
 
-def test_the_lane_answers_as_the_route_would(tmp_path: Path, route_votes: list[int]) -> None:
+def test_the_lane_answers_as_the_route_would(
+    settings: Settings, tmp_path: Path, route_votes: list[int]
+) -> None:
     with (
-        TestClient(build(tmp_path, "lane", lane=True)) as lane,
-        TestClient(build(tmp_path, "route", lane=False)) as route,
+        TestClient(build(settings, tmp_path, "lane", lane=True)) as lane,
+        TestClient(build(settings, tmp_path, "route", lane=False)) as route,
     ):
         lane_world, route_world = world(lane), world(route)
         for case in CASES:
