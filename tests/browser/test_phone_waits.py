@@ -114,14 +114,18 @@ def test_a_vote_refused_for_going_too_fast_is_sent_again_after_the_wait(
     page.goto(f"{limited_server}/t/{code}")
     page.locator("button[type=submit]").click()
     expect(page.locator("#status .status-phase")).to_be_visible()
-    for pid in ids:  # four taps in a row: the third and the fourth are over the limit
+    for pid in ids:  # four taps in a row: two a window, so those after the second wait
         page.locator(f"#vote-{pid}-toggle").click()
     expect(page.locator("#wait")).to_be_visible()
     assert 1 <= _seconds(page) <= JOIN_WAIT
-    refused = [page.locator(f"#vote-{pid}-toggle") for pid in ids[2:]]
-    for button in refused:
-        expect(button).to_have_attribute("aria-pressed", "false")  # not counted yet
-    for button in refused:  # both sent again after the wait
+    # Which taps wait depends on the clicks' pace: on a slow machine the first tap may
+    # leave the moving window before the third, which then counts. Never the first two.
+    buttons = [page.locator(f"#vote-{pid}-toggle") for pid in ids]
+    refused = [b for b in buttons[2:] if b.get_attribute("aria-pressed") == "false"]
+    assert refused, "no tap waited"  # not counted yet
+    for button in buttons[:2]:
+        expect(button).to_have_attribute("aria-pressed", "true")
+    for button in refused:  # each sent again after the wait
         expect(button).to_have_attribute("aria-pressed", "true", timeout=(JOIN_WAIT + 5) * 1000)
     expect(page.locator("#wait")).to_be_hidden()
     with httpx.Client(base_url=limited_server) as api:
