@@ -196,7 +196,7 @@ def test_a_reconnecting_client_receives_the_full_current_state(
     seq = client.get(f"/api/tables/{code}").json()["seq"]
     with client.websocket_connect(f"/t/{code}/ws", headers=participant_cookie(app, me)) as phone:
         snapshot = phone.receive_text()
-    wall = 'id="wall" class="wall wall-participant density-l" hx-ext="morph" hx-swap-oob="morph"'
+    wall = 'id="wall" class="wall wall-participant" hx-ext="morph" hx-swap-oob="morph"'
     assert wall in snapshot
     assert "Sportello di ascolto nelle scuole" in snapshot
     assert '<strong class="tally-count">1</strong>' in snapshot

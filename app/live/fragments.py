@@ -165,7 +165,7 @@ class Fragments:
         changed = [p for p in delta.changed if p.visible]
         # A new post waiting in the queue changes only the moderators' view, but all of it.
         full_for_moderators = delta.layout or len(new) < len(delta.new)
-        # The projector is redrawn whole when its layout (density, ranking) changes; a wall
+        # The projector is redrawn whole when its layout (a post added, the ranking) changes; a wall
         # sorted by support is patched as the phones are (tallies and `#wall-order`), and
         # tavoli.js re-sorts and fits its questions.
         screen_full = bool(delta.layout or new or screen_ranks_every_card(table))

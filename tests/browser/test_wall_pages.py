@@ -31,7 +31,8 @@ assert len(WALL_POSTS) == 150 and max(len(t) for _, t, _ in WALL_POSTS) <= 140
 
 # One page as the screen shows it, read at one instant: the pager, each card shown (its
 # number, its title's computed size and drawn height, whether it is inside the wall and
-# its column and whether its text is clipped) and the group titles shown.
+# its column, whether its text is clipped, whether its tally is drawn over its words) and
+# the group titles shown.
 PAGE = """() => {
   const wall = document.querySelector('.wall-screen');
   const box = wall.getBoundingClientRect();
@@ -40,11 +41,17 @@ PAGE = """() => {
   const gap = parseFloat(style.columnGap);
   const column = (wall.clientWidth - gap * (columns - 1)) / columns;
   const pager = document.querySelector('.wall-pager');
+  const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1
+    && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  const words = node => { const r = document.createRange(); r.selectNodeContents(node);
+    return [...r.getClientRects()]; };
   const cards = [...wall.querySelectorAll('.card')].filter(c => !c.hidden).map(c => {
     const r = c.getBoundingClientRect();
     const title = c.querySelector('.card-title');
     const t = title.getBoundingClientRect();
     const kind = c.querySelector('.card-kind');
+    const tally = c.querySelector('.tally');
+    const drawn = tally ? tally.getBoundingClientRect() : null;
     return {
       id: c.id,
       kind: kind.innerText.trim(),
@@ -56,6 +63,7 @@ PAGE = """() => {
       inColumn: r.width <= column + 1,
       cut: c.scrollHeight > c.clientHeight + 1 || c.scrollWidth > c.clientWidth + 1
         || title.scrollWidth > title.clientWidth + 1,
+      clash: drawn !== null && [...words(title), ...words(kind)].some(w => hit(w, drawn)),
     };
   });
   const titles = [...wall.querySelectorAll('.group-title')].filter(t => !t.hidden
@@ -161,6 +169,7 @@ def walk(
             assert card["height"] >= minimum - 0.05, (name, card)
             assert card["inside"] and card["inColumn"] and not card["cut"], (name, card)
             assert not card["kindCut"], (name, card)
+            assert not card["clash"], (name, "the tally is drawn over the words", card)
             words = card["kind"].lower()
             assert words.startswith(("bisogno", "proposta", "risorsa")), card
             assert re.search(r"n\. \d+$", words), card
