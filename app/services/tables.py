@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy import bindparam, func, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from app import ratelimit
@@ -255,6 +256,44 @@ def lock_table(session: Session, table_id: int, *, seqs: int = 1) -> Table | Non
         # The returned row refreshes the table's object; nothing else needs matching.
         execution_options={"populate_existing": True, "synchronize_session": False},
     ).one_or_none()
+
+
+_TABLES = Table.metadata.tables["tables"]
+LOCK_TABLE_ROW = (
+    _TABLES.update()
+    .where(_TABLES.c.id == bindparam("table_id"))
+    .values(seq=_TABLES.c.seq + bindparam("seqs"))
+    .returning(*_TABLES.c)
+)
+
+
+def lock_table_row(session: Session, table_id: int, *, seqs: int = 1) -> Table | None:
+    """`lock_table` for a unit of work that writes through Core alone (a batch of votes):
+    the same lock and seqs in the same statement, the table as a plain value that no
+    session tracks (loading it through the ORM cost a vote's batch more than the
+    statement). Nothing set on it is saved: `set_seqs` writes what the unit changes."""
+    row = (
+        session.connection()
+        .execute(LOCK_TABLE_ROW, {"table_id": table_id, "seqs": seqs})
+        .one_or_none()
+    )
+    return None if row is None else Table.model_construct(**row._mapping)
+
+
+def keep_held_current(session: Session, table: Table, **seqs: int) -> None:
+    """The session's own object of a table locked by `lock_table_row`, if it holds one (a
+    door's session that voted in its own unit of work), takes the values the unit
+    committed, with no statement: as `lock_table` keeps it current."""
+    held = session.identity_map.get(Session.identity_key(Table, table.id))
+    if held is None:
+        return
+    for column in _TABLES.c:
+        set_committed_value(held, column.key, seqs.get(column.key, getattr(table, column.key)))
+
+
+def set_seqs(session: Session, table_id: int, **seqs: int) -> None:
+    """Write a locked table's `seq` and/or `layout_seq` (after `lock_table_row`)."""
+    session.connection().execute(_TABLES.update().where(_TABLES.c.id == table_id).values(**seqs))
 
 
 @contextmanager

@@ -18,7 +18,13 @@ from app.services.methods import method_of
 from app.services.organisations import canonical
 from app.services.phases import require_voting
 from app.services.rows import MAX_ID
-from app.services.tables import Change, lock_table, table_write
+from app.services.tables import (
+    Change,
+    keep_held_current,
+    lock_table_row,
+    set_seqs,
+    table_write,
+)
 from app.services.visibility import tallies_shown
 
 GROUP = "tavoli-votes"  # the group commit's thread (services/group_commit.py)
@@ -245,21 +251,24 @@ def commit_votes(session: Session, requests: Sequence[VoteRequest]) -> list[Vote
             session.expire_all()  # nothing read before the lock is trusted after it
             locked: dict[int, Table] = {}
             for table_id in sorted(asked):
-                table = lock_table(session, table_id, seqs=asked[table_id])
+                table = lock_table_row(session, table_id, seqs=asked[table_id])
                 if table is not None:
                     locked[table_id] = table
             spent = {table_id: table.seq - asked[table_id] for table_id, table in locked.items()}
             first = dict(spent)
+            layouts: dict[int, int] = {}
             for request in admitted:
                 outcomes.append(
                     request
                     if isinstance(request, Exception)
-                    else _one_vote(session, locked, spent, request)
+                    else _one_vote(session, locked, spent, layouts, request)
                 )
             for table_id, table in locked.items():
+                seqs = {"layout_seq": layouts[table_id]} if table_id in layouts else {}
                 if spent[table_id] != table.seq:  # refused or unchanged votes: seqs given back
-                    table.seq = spent[table_id]
-                    session.add(table)
+                    seqs["seq"] = spent[table_id]
+                if seqs:
+                    set_seqs(session, table_id, **seqs)
         except BaseException:
             session.rollback()
             raise
@@ -267,13 +276,21 @@ def commit_votes(session: Session, requests: Sequence[VoteRequest]) -> list[Vote
             session.commit()
         else:
             session.rollback()
+    for table_id, table in locked.items():  # a door's own object of the table: as committed
+        seqs = {"seq": spent[table_id], "layout_seq": layouts.get(table_id, table.layout_seq)}
+        keep_held_current(session, table, **seqs)
     return outcomes
 
 
 def _one_vote(
-    session: Session, locked: dict[int, Table], spent: dict[int, int], request: VoteRequest
+    session: Session,
+    locked: dict[int, Table],
+    spent: dict[int, int],
+    layouts: dict[int, int],
+    request: VoteRequest,
 ) -> VoteResult | Exception:
-    """One vote of `commit_votes`, its table locked: its outcome, or its refusal."""
+    """One vote of `commit_votes`, its table locked: its outcome, or its refusal. `spent`
+    and `layouts` take the seqs it spends (the table itself is a plain value)."""
     table = locked.get(request.table_id)
     if table is None:
         return NotFound("No table has this code")
@@ -293,8 +310,7 @@ def _one_vote(
     if applied.changed:
         seq = spent[request.table_id] = spent[request.table_id] + 1
         if request.layout:
-            table.layout_seq = seq
-            session.add(table)
+            layouts[request.table_id] = seq
     return VoteResult(
         table_id=request.table_id,
         proposal_id=request.proposal_id,
