@@ -41,6 +41,7 @@ BOTH_DATABASES = {
     "test_facilitation_api",
     "test_group_commit",
     "test_integrity",
+    "test_known_voters",
     "test_invariants",
     "test_links",
     "test_live",

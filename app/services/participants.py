@@ -1,9 +1,12 @@
 """Participants: a phone at one table, anonymous unless they say more."""
 
-from collections.abc import Callable, Collection
+import threading
+import weakref
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app import ratelimit
@@ -128,6 +131,52 @@ def voters_by_digest(session: Session, digests: Collection[str]) -> dict[str, Vo
         digest: Voter(int(pid or 0), int(table_id), bool(proxy), bool(removed))
         for digest, pid, table_id, proxy, removed in rows
     }
+
+
+class KnownVoters:
+    """Who the tokens seen lately name, per database, so that a vote's batch reads only the
+    tokens it has not seen (the reveal moment: each phone votes many times). Only what a
+    token names and never changes is kept: its participant, their table, whether they vote
+    on paper. It is a hint, never the check: each vote verifies under its table's lock that
+    the token still names that participant (`voting.VOTE_CONTEXT`), and a vote whose hint
+    went stale (the token replaced by an erasure, its table deleted) forgets it and is
+    read again. No removed voter is kept: a removal refuses before the rate limit counts."""
+
+    LIMIT = 20_000  # about 3 MB at most; the oldest goes first
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._voters: dict[str, Voter] = {}
+
+    @classmethod
+    def of(cls, engine: Engine) -> "KnownVoters":
+        with _KNOWN_LOCK:
+            known = _KNOWN.get(engine)
+            if known is None:
+                known = _KNOWN[engine] = cls()
+            return known
+
+    def get(self, digests: Collection[str]) -> dict[str, Voter]:
+        with self._lock:
+            return {d: self._voters[d] for d in digests if d in self._voters}
+
+    def keep(self, voters: Mapping[str, Voter]) -> None:
+        with self._lock:
+            for digest, voter in voters.items():
+                if voter.removed:
+                    continue
+                if len(self._voters) >= self.LIMIT:
+                    del self._voters[next(iter(self._voters))]
+                self._voters[digest] = voter
+
+    def forget(self, digest: str) -> None:
+        with self._lock:
+            self._voters.pop(digest, None)
+
+
+# Per engine, weakly: an engine disposed of (a test's database) takes its voters with it.
+_KNOWN: "weakref.WeakKeyDictionary[Engine, KnownVoters]" = weakref.WeakKeyDictionary()
+_KNOWN_LOCK = threading.Lock()
 
 
 def admitted(voter: Voter | None) -> Voter:

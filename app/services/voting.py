@@ -3,13 +3,14 @@
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import BindParameter, Engine, bindparam, func
 from sqlmodel import Session, col, select
 
 from app import ratelimit
-from app.db import writers_queue
+from app.db import engine_of, writers_queue
 from app.enums import Status
 from app.models import Event, Participant, Proposal, Table, Vote, utcnow
 from app.services import consensus, group_commit, participants
@@ -179,7 +180,14 @@ async def cast(
         expected=expected,
         token_digest=digest,
     )
-    return await group_commit.run_async(engine, commit_votes, request, name=GROUP)
+    try:
+        return await group_commit.run_async(engine, commit_votes, request, name=GROUP)
+    except StaleVoter:  # forgotten by now: read again
+        pass
+    try:
+        return await group_commit.run_async(engine, commit_votes, request, name=GROUP)
+    except StaleVoter:  # changed twice within two batches: as a token nobody holds
+        raise Forbidden("The participant token is not valid") from None
 
 
 def _check_counts(dots: int, expected: int | None) -> None:
@@ -200,6 +208,13 @@ class VoteRequest:
     expected: int | None = None
     layout: bool = False  # redraws the consoles whole (a paper participant's vote)
     token_digest: str | None = None
+    # The token's hash once its voter is known: checked again under the table's lock.
+    voter_digest: str | None = None
+
+
+class StaleVoter(Exception):
+    """What a token was known to name is not so any more (`participants.KnownVoters`): the
+    vote changed nothing, and its token is read again."""
 
 
 def _voters(session: Session, requests: Sequence[VoteRequest]) -> list[VoteRequest | Exception]:
@@ -208,10 +223,14 @@ def _voters(session: Session, requests: Sequence[VoteRequest]) -> list[VoteReque
     one statement; the transaction ends before the table's lock is taken (what a token
     names does not change; a removal is checked again under the lock)."""
     digests = [r.token_digest for r in requests if r.token_digest is not None]
-    voters: dict[str, participants.Voter] = {}
-    if digests:
-        voters = participants.voters_by_digest(session, digests)
+    known = participants.KnownVoters.of(engine_of(session))
+    voters = known.get(digests)
+    unknown = [digest for digest in digests if digest not in voters]
+    if unknown:
+        read = participants.voters_by_digest(session, unknown)
         session.rollback()
+        known.keep(read)
+        voters.update(read)
     out: list[VoteRequest | Exception] = []
     for request in requests:
         try:
@@ -223,6 +242,7 @@ def _voters(session: Session, requests: Sequence[VoteRequest]) -> list[VoteReque
                     table_id=voter.table_id,
                     layout=voter.proxy,
                     token_digest=None,
+                    voter_digest=request.token_digest,
                 )
             if not request.layout:
                 ratelimit.hit("vote", str(request.participant_id))
@@ -263,6 +283,11 @@ def commit_votes(session: Session, requests: Sequence[VoteRequest]) -> list[Vote
                     if isinstance(request, Exception)
                     else _one_vote(session, locked, spent, layouts, request)
                 )
+            known = participants.KnownVoters.of(engine_of(session))
+            for request, outcome in zip(admitted, outcomes, strict=True):
+                stale = isinstance(outcome, StaleVoter | Forbidden)
+                if stale and isinstance(request, VoteRequest) and request.voter_digest:
+                    known.forget(request.voter_digest)  # read again: a removal refuses first
             for table_id, table in locked.items():
                 seqs = {"layout_seq": layouts[table_id]} if table_id in layouts else {}
                 if spent[table_id] != table.seq:  # refused or unchanged votes: seqs given back
@@ -292,8 +317,8 @@ def _one_vote(
     """One vote of `commit_votes`, its table locked: its outcome, or its refusal. `spent`
     and `layouts` take the seqs it spends (the table itself is a plain value)."""
     table = locked.get(request.table_id)
-    if table is None:
-        return NotFound("No table has this code")
+    if table is None:  # deleted with its participants, if a token named one there
+        return StaleVoter() if request.voter_digest else NotFound("No table has this code")
     try:
         applied = _apply_vote(
             session,
@@ -303,8 +328,9 @@ def _one_vote(
             request.dots,
             spent[request.table_id] + 1,
             request.expected,
+            digest=request.voter_digest,
         )
-    except DomainError as refused:
+    except (DomainError, StaleVoter) as refused:
         return refused
     seq = None
     if applied.changed:
@@ -324,10 +350,12 @@ def _one_vote(
 
 
 # What a vote checks, in one read after the table's lock: the proposal's table and status,
-# whether the voter is still at the table, their dots on it, their dots on the wall, and
-# its tally (a vote is the hot path of the reveal moment: docs/performance.md).
+# whether the voter is still at the table, their dots on it, their dots on the wall, its
+# tally, and whether the token the vote came with still names the voter (a vote by a door
+# with no token: NULL). A vote is the hot path of the reveal moment: docs/performance.md.
 _VOTER: BindParameter[int] = bindparam("voter")
 _PROPOSAL: BindParameter[int] = bindparam("proposal")
+_DIGEST = sa.cast(bindparam("digest"), sa.String)
 VOTE_CONTEXT = sa.select(
     col(Proposal.table_id),
     col(Proposal.status),
@@ -342,6 +370,12 @@ VOTE_CONTEXT = sa.select(
     select(func.coalesce(func.sum(Vote.dots), 0))
     .where(Vote.proposal_id == _PROPOSAL)
     .scalar_subquery(),
+    sa.case(
+        (_DIGEST.is_(None), None),
+        else_=select(sa.func.count())
+        .where(Participant.id == _VOTER, col(Participant.token_hash) == _DIGEST)
+        .scalar_subquery(),
+    ),
 ).where(col(Proposal.id) == _PROPOSAL)
 _VOTES = Vote.metadata.tables["votes"]
 _PROPOSALS = Proposal.metadata.tables["proposals"]
@@ -376,6 +410,8 @@ def _apply_vote(
     dots: int,
     seq: int,
     expected: int | None = None,
+    *,
+    digest: str | None = None,
 ) -> Applied:
     """One vote inside a unit of work that has locked the table: every check, then the write,
     in Core statements (one read, one write to the vote, one to the proposal). `StaleVote`
@@ -383,17 +419,24 @@ def _apply_vote(
     refusal comes before the first write (`commit_votes` relies on it)."""
     if dots < 0:
         raise Invalid("Dots cannot be negative", field="dots")
-    params = {"voter": participant_id, "proposal": proposal_id, "participant_id": participant_id}
+    params = {
+        "voter": participant_id,
+        "proposal": proposal_id,
+        "participant_id": participant_id,
+        "digest": digest,
+    }
     row = (
         session.connection().execute(VOTE_CONTEXT, params).one_or_none()
         if 1 <= proposal_id <= MAX_ID
         else None
     )
+    if digest is not None and not _still_theirs(session, row, participant_id, digest):
+        raise StaleVoter()
     if row is None or row[3] is None or row[3]:
         active_participant(session, participant_id)  # a removed or erased voter first
     if row is None or row[0] != table.id:
         raise NotFound("No proposal with this id on your table")
-    _table_id, status, answered_at, _removed, mine, used, total = row
+    _table_id, status, answered_at, _removed, mine, used, total, _theirs = row
     current, used, total = int(mine or 0), int(used), int(total)
     require_voting(table)
     if status != Status.VISIBLE:
@@ -436,6 +479,17 @@ def _apply_vote(
         connection.execute(VOTE_INSERT, {**row_in, "updated_at": now})
     connection.execute(PROPOSAL_TOUCH, {"proposal": proposal_id, "seq": seq})
     return Applied(True, after_left, total + dots - current)
+
+
+def _still_theirs(
+    session: Session, row: Sequence[Any] | None, participant_id: int, digest: str
+) -> bool:
+    """The token a vote came with still names its voter, read under the table's lock (an
+    erasure replaces a token; a table's deletion takes its participants)."""
+    if row is not None:
+        return bool(row[7])
+    voter = participants.voters_by_digest(session, [digest]).get(digest)  # no such proposal
+    return voter is not None and voter.id == participant_id
 
 
 def set_votes(session: Session, *, participant: Participant, votes: dict[int, int]) -> Change:
