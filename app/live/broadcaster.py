@@ -32,7 +32,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.clock import REAL_TIME, Clock
-from app.db import open_session
+from app.db import open_session, reads_engine
 from app.live.farewell import Farewell, api_farewell, send_farewell
 from app.live.hub import (
     DELETED,
@@ -122,7 +122,7 @@ class Broadcaster:
         clock: Clock = REAL_TIME,
     ) -> None:
         self._hub = hub
-        self._engine = engine
+        self._engine = reads_engine(engine)  # it only reads: builds and seqs
         self._render = render
         self._farewell = farewell
         self._render_own = render_own
