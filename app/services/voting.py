@@ -167,9 +167,11 @@ async def cast(
     engine: Engine, *, token: str | None, proposal_id: int, dots: int, expected: int | None
 ) -> VoteResult:
     """`set_vote` for the holder of a bearer token (the JSON API, the reveal moment's hot
-    path), awaited from the event loop: the token is read in the unit of work that writes
-    the vote (the group commit, on every database), so a vote costs no worker thread of its
-    own and no session before it. The answer comes after the commit, as `set_vote`'s."""
+    path), awaited from the event loop: the token is read (or known already:
+    `participants.KnownVoters`) in the unit of work that writes the vote (the group commit,
+    on every database), so a vote costs no worker thread of its own and no session before
+    it. The answer comes after the commit, as `set_vote`'s; a vote whose token's known
+    voter went stale changed nothing and is sent once more, its token read again."""
     digest = participants.token_digest(token)
     _check_counts(dots, expected)
     request = VoteRequest(
