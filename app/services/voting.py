@@ -221,9 +221,10 @@ class StaleVoter(Exception):
 
 def _voters(session: Session, requests: Sequence[VoteRequest]) -> list[VoteRequest | Exception]:
     """Each request with its voter known, counted against the voter's rate limit (a paper
-    participant's, typed in by the moderator, is not), or its refusal. Tokens are read in
-    one statement; the transaction ends before the table's lock is taken (what a token
-    names does not change; a removal is checked again under the lock)."""
+    participant's, typed in by the moderator, is not), or its refusal. The tokens not known
+    already (`participants.KnownVoters`) are read in one statement, whose transaction ends
+    before the table's lock is taken; under the lock each vote checks again that its token
+    names its voter, and that the voter was not removed (`VOTE_CONTEXT`)."""
     digests = [r.token_digest for r in requests if r.token_digest is not None]
     known = participants.KnownVoters.of(engine_of(session))
     voters = known.get(digests)
