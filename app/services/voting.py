@@ -1,5 +1,6 @@
 """Votes: approval (one per proposal) or dots (a budget, with a cap per proposal)."""
 
+import contextlib
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
@@ -182,14 +183,10 @@ async def cast(
         expected=expected,
         token_digest=digest,
     )
-    try:
-        return await group_commit.run_async(engine, commit_votes, request, name=GROUP)
-    except StaleVoter:  # forgotten by now: read again
-        pass
-    try:
-        return await group_commit.run_async(engine, commit_votes, request, name=GROUP)
-    except StaleVoter:  # changed twice within two batches: as a token nobody holds
-        raise Forbidden("The participant token is not valid") from None
+    for _attempt in range(2):  # a stale known voter is forgotten by then: read again
+        with contextlib.suppress(StaleVoter):
+            return await group_commit.run_async(engine, commit_votes, request, name=GROUP)
+    raise Forbidden("The participant token is not valid")  # changed twice in two batches
 
 
 def _check_counts(dots: int, expected: int | None) -> None:
@@ -219,14 +216,15 @@ class StaleVoter(Exception):
     vote changed nothing, and its token is read again."""
 
 
-def _voters(session: Session, requests: Sequence[VoteRequest]) -> list[VoteRequest | Exception]:
+def _voters(
+    session: Session, known: participants.KnownVoters, requests: Sequence[VoteRequest]
+) -> list[VoteRequest | Exception]:
     """Each request with its voter known, counted against the voter's rate limit (a paper
     participant's, typed in by the moderator, is not), or its refusal. The tokens not known
     already (`participants.KnownVoters`) are read in one statement, whose transaction ends
     before the table's lock is taken; under the lock each vote checks again that its token
     names its voter, and that the voter was not removed (`VOTE_CONTEXT`)."""
     digests = [r.token_digest for r in requests if r.token_digest is not None]
-    known = participants.KnownVoters.of(engine_of(session))
     voters = known.get(digests)
     unknown = [digest for digest in digests if digest not in voters]
     if unknown:
@@ -266,7 +264,8 @@ def commit_votes(session: Session, requests: Sequence[VoteRequest]) -> list[Vote
     Each vote that changes something spends the next seq of its table; one that changes
     nothing (a double tap) or is refused spends none. The seqs are taken in the locking
     statement (one per vote) and given back before the commit when fewer were spent."""
-    admitted = _voters(session, requests)
+    known = participants.KnownVoters.of(engine_of(session))
+    admitted = _voters(session, known, requests)
     asked = Counter(r.table_id for r in admitted if isinstance(r, VoteRequest))
     outcomes: list[VoteResult | Exception] = []
     with writers_queue(session):
@@ -286,11 +285,6 @@ def commit_votes(session: Session, requests: Sequence[VoteRequest]) -> list[Vote
                     if isinstance(request, Exception)
                     else _one_vote(session, locked, spent, layouts, request)
                 )
-            known = participants.KnownVoters.of(engine_of(session))
-            for request, outcome in zip(admitted, outcomes, strict=True):
-                stale = isinstance(outcome, StaleVoter | Forbidden)
-                if stale and isinstance(request, VoteRequest) and request.voter_digest:
-                    known.forget(request.voter_digest)  # read again: a removal refuses first
             for table_id, table in locked.items():
                 seqs = {"layout_seq": layouts[table_id]} if table_id in layouts else {}
                 if spent[table_id] != table.seq:  # refused or unchanged votes: seqs given back
@@ -304,6 +298,10 @@ def commit_votes(session: Session, requests: Sequence[VoteRequest]) -> list[Vote
             session.commit()
         else:
             session.rollback()
+    for request, outcome in zip(admitted, outcomes, strict=True):
+        stale = isinstance(outcome, StaleVoter | Forbidden)
+        if stale and isinstance(request, VoteRequest) and request.voter_digest:
+            known.forget(request.voter_digest)  # read again: a removal refuses first
     for table_id, table in locked.items():  # a door's own object of the table: as committed
         seqs = {"seq": spent[table_id], "layout_seq": layouts.get(table_id, table.layout_seq)}
         keep_held_current(session, table, **seqs)
@@ -354,11 +352,11 @@ def _one_vote(
 
 # What a vote checks, in one read after the table's lock: the proposal's table and status,
 # whether the voter is still at the table, their dots on it, their dots on the wall, its
-# tally, and whether the token the vote came with still names the voter (a vote by a door
-# with no token: NULL). A vote is the hot path of the reveal moment: docs/performance.md.
+# tally, and whether the token the vote came with still names the voter (1; read only for a
+# vote that came with one). A vote is the hot path of the reveal moment: docs/performance.md.
 _VOTER: BindParameter[int] = bindparam("voter")
 _PROPOSAL: BindParameter[int] = bindparam("proposal")
-_DIGEST = sa.cast(bindparam("digest"), sa.String)
+_DIGEST: BindParameter[str] = bindparam("digest", type_=sa.String)
 VOTE_CONTEXT = sa.select(
     col(Proposal.table_id),
     col(Proposal.status),
@@ -373,12 +371,9 @@ VOTE_CONTEXT = sa.select(
     select(func.coalesce(func.sum(Vote.dots), 0))
     .where(Vote.proposal_id == _PROPOSAL)
     .scalar_subquery(),
-    sa.case(
-        (_DIGEST.is_(None), None),
-        else_=select(sa.func.count())
-        .where(Participant.id == _VOTER, col(Participant.token_hash) == _DIGEST)
-        .scalar_subquery(),
-    ),
+    select(func.count())
+    .where(Participant.id == _VOTER, col(Participant.token_hash) == _DIGEST)
+    .scalar_subquery(),
 ).where(col(Proposal.id) == _PROPOSAL)
 _VOTES = Vote.metadata.tables["votes"]
 _PROPOSALS = Proposal.metadata.tables["proposals"]
