@@ -7,6 +7,7 @@ most `interval` later), so a burst of votes shares a push and a quiet room waits
 nothing. A push is the table's delta since the previous push (see `table_delta`), so
 coalescing never loses a change, and it is rendered only for the payload keys that this
 worker's connections send (a commit to a table with no connection here builds nothing).
+The builds of every table run on one thread, in turn (`_in_builder`).
 
 With a shared hub (Redis) the commit is also announced to the other workers, which mark
 their own feed of the table; presence is counted across workers (cached here, refreshed on
@@ -20,11 +21,14 @@ counts `presence.py`'s and a deleted table's last push `farewell.py`'s.
 """
 
 import asyncio
+import contextvars
 import datetime as dt
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -91,6 +95,8 @@ class Render(Protocol):
 RenderOwn = Callable[
     [Session, Table, Mapping[int, AbstractSet[str]]], Mapping[int, Mapping[str, str]]
 ]
+# A build's outcome: the table's push (None: nothing new), each owner's own push.
+_Built = tuple[Push | None, dict[int, Push]]
 IDLE_SECONDS = 30.0
 STOP_SECONDS = 5.0  # a push being built gets this long to finish at shutdown
 
@@ -131,6 +137,7 @@ class Broadcaster:
         self._feeds: dict[int, _Feed] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._builder: ThreadPoolExecutor | None = None
         self._timers = Timers(engine=engine, clock=clock, committed=self._committed)
         self._presence = Presence(
             hub, here=self._here, changed=self._presence_shown, tick=self._catch_up
@@ -159,6 +166,9 @@ class Broadcaster:
         await self._presence.stop()
         self._feeds.clear()
         self._loop = None
+        if self._builder is not None:
+            self._builder.shutdown(wait=False)
+            self._builder = None
 
     def notify(self, table_id: int, seq: int, owner: int | None = None) -> None:
         """A change with this seq was committed (and changed `owner`'s own state: their
@@ -425,8 +435,10 @@ class Broadcaster:
         # commit of another worker was announced after a later one of this worker's.
         last_seq = feed.last_seq if feed.last_seq is not None else self._hub.common_seq(channel)
         try:
-            push, own = await asyncio.to_thread(
-                self._build, feed.table_id, last_seq, min_pending, data, people, keys, own_keys
+            push, own = await self._in_builder(
+                functools.partial(
+                    self._build, feed.table_id, last_seq, min_pending, data, people, keys, own_keys
+                )
             )
         except NotFound:  # the table was deleted meanwhile: nothing to push
             return None
@@ -443,6 +455,17 @@ class Broadcaster:
             self._hub.deliver_own(owner, own_push)
         return push
 
+    async def _in_builder(self, build: Callable[[], _Built]) -> _Built:
+        """Run a build on this worker's one build thread. The tables' builds take turns:
+        run at once on asyncio's default threads, they held the GIL against each other and
+        against the votes' thread, at each of their statements (docs/performance.md)."""
+        if self._builder is None:
+            self._builder = ThreadPoolExecutor(1, thread_name_prefix="tavoli-build")
+        context = contextvars.copy_context()  # as `asyncio.to_thread` does
+        return await asyncio.get_running_loop().run_in_executor(
+            self._builder, functools.partial(context.run, build)
+        )
+
     def _build(
         self,
         table_id: int,
@@ -452,7 +475,7 @@ class Broadcaster:
         people: int,
         keys: frozenset[str],
         own_keys: Mapping[int, frozenset[str]],
-    ) -> tuple[Push | None, dict[int, Push]]:
+    ) -> _Built:
         """The table's push, and each owner's own push (read after the table's seq, so
         that no fragment says a seq later than what it shows)."""
         with open_session(self._engine) as session:
