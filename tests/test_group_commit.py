@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -331,3 +332,44 @@ def test_a_hall_of_api_votes_is_committed_together_on_either_database(engine: En
         for v in session.exec(select(Vote)):
             tallies[v.proposal_id] += v.dots
         assert tallies == {ids[0]: 15, ids[1]: 15}
+
+
+def test_a_batch_whose_write_fails_at_its_commit_records_none_and_the_next_one_counts(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails in a batch (a broken disk, a lost connection) refuses the whole
+    batch: nothing of it is written, each voter is told, and the next votes are counted
+    (either database)."""
+    with Session(engine, expire_on_commit=False) as session:
+        table = make_table(session, phase="collect")
+        author, _ = make_participant(session, table)
+        post = proposals.post_proposal(
+            session, participant=author, kind="proposal", title="Orti sociali a Galàtone"
+        )
+        proposal_id = post.proposal.id or 0
+        table = in_phase(session, table, "voting")
+        tokens = [make_participant(session, table)[1] for _ in range(8)]
+        seq_before = (session.get(Table, table.id) or Table()).seq
+
+    async def hall(voters: Sequence[str]) -> list[object]:
+        asked = [
+            voting.cast(engine, token=token, proposal_id=proposal_id, dots=1, expected=None)
+            for token in voters
+        ]
+        return await asyncio.gather(*asked, return_exceptions=True)
+
+    broken = sa.text("UPDATE no_such_table SET seq = :seq WHERE id = :proposal")
+    monkeypatch.setattr(voting, "PROPOSAL_TOUCH", broken)
+    refused = asyncio.run(hall(tokens[:4]))
+    assert all(isinstance(o, group_commit.NotCommitted) for o in refused), refused
+    with Session(engine) as session:
+        assert list(session.exec(select(Vote))) == []
+        assert (session.get(Table, table.id) or Table()).seq == seq_before
+
+    monkeypatch.undo()
+    for _ in range(3):  # the same votes again change nothing: their seqs are given back
+        counted = asyncio.run(hall(tokens))
+        assert all(isinstance(o, voting.VoteResult) for o in counted), counted
+        with Session(engine) as session:
+            assert sum(v.dots for v in session.exec(select(Vote))) == 8
+            assert (session.get(Table, table.id) or Table()).seq == seq_before + 8
