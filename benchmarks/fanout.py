@@ -169,6 +169,30 @@ class ScreenRec:
     decodes: bool = True  # decodes every push (lean screens but a few checkers do not)
 
 
+SAMPLES = 200  # pushes kept per kind and client process, drawn over the whole run
+
+
+@dataclass
+class Samples:
+    """The deltas the decoding screens received: a uniform draw over the whole run, and the
+    count and bytes of them all, per kind. The baseline sends a push of their mean size, so
+    that both servers send the same bytes: the first pushes of a Q&A are shorter than the
+    later ones (the order grows, a new question carries its text)."""
+
+    texts: dict[str, list[str]] = field(default_factory=dict)
+    seen: Counter[str] = field(default_factory=Counter)
+    size: Counter[str] = field(default_factory=Counter)
+
+    def add(self, kind: str, raw: str | bytes) -> None:
+        self.seen[kind] += 1
+        self.size[kind] += len(raw if isinstance(raw, bytes) else raw.encode())
+        kept = self.texts.setdefault(kind, [])
+        slot = len(kept) if len(kept) < SAMPLES else random.randrange(self.seen[kind])
+        if slot < SAMPLES:
+            text = raw if isinstance(raw, str) else raw.decode()
+            kept[slot : slot + 1] = [text]
+
+
 def _parse(kind: str, raw: str | bytes) -> tuple[str, int, int | None, Any]:
     """(type, seq, prev_seq or None, decoded JSON or None)."""
     if kind == "dash":  # the event dashboard: counted, not timed (its pushes span tables)
@@ -236,7 +260,7 @@ def _received(
     now: float,
     raw: str | bytes,
     parsed: tuple[str, int, int | None, Any],
-    samples: dict[str, list[str]],
+    samples: Samples,
 ) -> None:
     """Account one push: gaps (JSON prev_seq), duplicates, resyncs, tallies, its time."""
     kind, seq, prev, msg = parsed
@@ -257,12 +281,11 @@ def _received(
     if seq > rec.last or kind == "snapshot":
         rec.pushes.append((now, prev, seq))
     rec.last = max(rec.last, seq)
-    sample = samples.setdefault(rec.kind, [])
-    if len(sample) < 200 and kind in ("delta", "html"):
-        sample.append(raw if isinstance(raw, str) else raw.decode())
+    if kind in ("delta", "html"):
+        samples.add(rec.kind, raw)
 
 
-async def _follow(ws: Any, rec: ScreenRec, samples: dict[str, list[str]]) -> None:
+async def _follow(ws: Any, rec: ScreenRec, samples: Samples) -> None:
     from websockets.exceptions import ConnectionClosed
 
     try:
@@ -298,7 +321,7 @@ class _Lean:
 
 
 async def _lean_screen(
-    url: str, rec: ScreenRec, local: str, gate: asyncio.Semaphore, samples: dict[str, list[str]]
+    url: str, rec: ScreenRec, local: str, gate: asyncio.Semaphore, samples: Samples
 ) -> Any:
     import lean_socket  # benchmarks/ is the script's directory, first on sys.path
 
@@ -380,7 +403,7 @@ async def _client(conn: Connection, spec: dict[str, Any]) -> None:
     recs = [ScreenRec(**s) for s in spec["screens"]]
     urls = spec["urls"]
     gate = asyncio.Semaphore(CONNECT_AT_ONCE)
-    samples: dict[str, list[str]] = {}
+    samples = Samples()
     lean = spec["lean"] and not spec["deflate"]
     if lean:
         checkers: Counter[str] = Counter()
@@ -455,7 +478,7 @@ def _summarise(
     targets: dict[str, int],
     db_tallies: dict[str, dict[str, int]],
     lags: list[float],
-    samples: dict[str, list[str]],
+    samples: Samples,
 ) -> dict[str, Any]:
     """Latencies of every (screen, vote) pair, the slowest screen per vote, and counts."""
     pairs = array("f")
@@ -1186,22 +1209,20 @@ def combine(
             1,
         ),
         "harness_cpu_s": round(sum(r["cpu"] for r in results), 2),
-        "samples": {k: _median_sample(v) for k, v in _merge_samples(results).items()},
+        "samples": _typical_pushes([r["samples"] for r in results]),
     }
     return summary
 
 
-def _merge_samples(results: list[dict[str, Any]]) -> dict[str, list[str]]:
-    merged: dict[str, list[str]] = defaultdict(list)
-    for r in results:
-        for kind, texts in r["samples"].items():
-            merged[kind].extend(texts)
-    return merged
-
-
-def _median_sample(texts: list[str]) -> str:
-    ordered = sorted(texts, key=len)
-    return ordered[len(ordered) // 2] if ordered else ""
+def _typical_pushes(drawn: list[Samples]) -> dict[str, str]:
+    """Per kind, the push drawn whose size is closest to the mean of all those received."""
+    typical: dict[str, str] = {}
+    for kind in {k for d in drawn for k in d.texts}:
+        seen = sum(d.seen[kind] for d in drawn)
+        mean = sum(d.size[kind] for d in drawn) / max(seen, 1)
+        texts = [t for d in drawn for t in d.texts.get(kind, [])]
+        typical[kind] = min(texts, key=lambda t: abs(len(t.encode()) - mean), default="")
+    return typical
 
 
 def as_template(kind: str, text: str) -> str:
@@ -1405,7 +1426,8 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             lines += [sc["note"] + ".", ""]
         if "payload_bytes" in res:
             lines += [
-                f"Baseline payload bytes (median Tavoli push): {_fmt(res['payload_bytes'])}.",
+                "Baseline payload bytes (a Tavoli push of the mean size): "
+                f"{_fmt(res['payload_bytes'])}.",
                 "",
             ]
         bound = res.get("client_bound") or []
