@@ -179,18 +179,20 @@ class Samples:
     that both servers send the same bytes: the first pushes of a Q&A are shorter than the
     later ones (the order grows, a new question carries its text)."""
 
-    texts: dict[str, list[str]] = field(default_factory=dict)
+    # As received: bytes from the lean screens, text from the others (one or the other for
+    # a kind in a run). Sizes are counted in the same unit, and nothing is encoded or
+    # decoded per push: the full clients call this for every push on every screen.
+    texts: dict[str, list[str | bytes]] = field(default_factory=dict)
     seen: Counter[str] = field(default_factory=Counter)
     size: Counter[str] = field(default_factory=Counter)
 
     def add(self, kind: str, raw: str | bytes) -> None:
         self.seen[kind] += 1
-        self.size[kind] += len(raw if isinstance(raw, bytes) else raw.encode())
+        self.size[kind] += len(raw)
         kept = self.texts.setdefault(kind, [])
         slot = len(kept) if len(kept) < SAMPLES else random.randrange(self.seen[kind])
         if slot < SAMPLES:
-            text = raw if isinstance(raw, str) else raw.decode()
-            kept[slot : slot + 1] = [text]
+            kept[slot : slot + 1] = [raw]
 
 
 def _parse(kind: str, raw: str | bytes) -> tuple[str, int, int | None, Any]:
@@ -1220,8 +1222,9 @@ def _typical_pushes(drawn: list[Samples]) -> dict[str, str]:
     for kind in {k for d in drawn for k in d.texts}:
         seen = sum(d.seen[kind] for d in drawn)
         mean = sum(d.size[kind] for d in drawn) / max(seen, 1)
-        texts = [t for d in drawn for t in d.texts.get(kind, [])]
-        typical[kind] = min(texts, key=lambda t: abs(len(t.encode()) - mean), default="")
+        raws = [t for d in drawn for t in d.texts.get(kind, [])]
+        chosen = min(raws, key=lambda t: abs(len(t) - mean), default="")
+        typical[kind] = chosen if isinstance(chosen, str) else chosen.decode()
     return typical
 
 

@@ -334,7 +334,7 @@ def test_a_hall_of_api_votes_is_committed_together_on_either_database(engine: En
         assert tallies == {ids[0]: 15, ids[1]: 15}
 
 
-def test_a_batch_whose_write_fails_at_its_commit_records_none_and_the_next_one_counts(
+def test_a_batch_whose_write_fails_records_none_and_the_next_ones_count(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A write that fails in a batch (a broken disk, a lost connection) refuses the whole
