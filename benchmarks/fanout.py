@@ -182,14 +182,14 @@ class Samples:
     # As received: bytes from the lean screens, text from the others (one or the other for
     # a kind in a run). Sizes are counted in the same unit, and nothing is encoded or
     # decoded per push: the full clients call this for every push on every screen.
-    texts: dict[str, list[str | bytes]] = field(default_factory=dict)
+    kept: dict[str, list[str | bytes]] = field(default_factory=dict)
     seen: Counter[str] = field(default_factory=Counter)
     size: Counter[str] = field(default_factory=Counter)
 
     def add(self, kind: str, raw: str | bytes) -> None:
         self.seen[kind] += 1
         self.size[kind] += len(raw)
-        kept = self.texts.setdefault(kind, [])
+        kept = self.kept.setdefault(kind, [])
         slot = len(kept) if len(kept) < SAMPLES else random.randrange(self.seen[kind])
         if slot < SAMPLES:
             kept[slot : slot + 1] = [raw]
@@ -1219,10 +1219,10 @@ def combine(
 def _typical_pushes(drawn: list[Samples]) -> dict[str, str]:
     """Per kind, the push drawn whose size is closest to the mean of all those received."""
     typical: dict[str, str] = {}
-    for kind in {k for d in drawn for k in d.texts}:
+    for kind in {k for d in drawn for k in d.kept}:
         seen = sum(d.seen[kind] for d in drawn)
         mean = sum(d.size[kind] for d in drawn) / max(seen, 1)
-        raws = [t for d in drawn for t in d.texts.get(kind, [])]
+        raws = [t for d in drawn for t in d.kept.get(kind, [])]
         chosen = min(raws, key=lambda t: abs(len(t) - mean), default="")
         typical[kind] = chosen if isinstance(chosen, str) else chosen.decode()
     return typical

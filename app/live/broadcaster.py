@@ -7,7 +7,7 @@ most `interval` later), so a burst of votes shares a push and a quiet room waits
 nothing. A push is the table's delta since the previous push (see `table_delta`), so
 coalescing never loses a change, and it is rendered only for the payload keys that this
 worker's connections send (a commit to a table with no connection here builds nothing).
-The builds of every table run on one thread, in turn (`_in_builder`).
+The builds of every table run on one thread, in turn (`_build_in_turn`).
 
 With a shared hub (Redis) the commit is also announced to the other workers, which mark
 their own feed of the table; presence is counted across workers (cached here, refreshed on
@@ -23,14 +23,13 @@ counts `presence.py`'s and a deleted table's last push `farewell.py`'s.
 import asyncio
 import contextvars
 import datetime as dt
-import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -435,10 +434,8 @@ class Broadcaster:
         # commit of another worker was announced after a later one of this worker's.
         last_seq = feed.last_seq if feed.last_seq is not None else self._hub.common_seq(channel)
         try:
-            push, own = await self._in_builder(
-                functools.partial(
-                    self._build, feed.table_id, last_seq, min_pending, data, people, keys, own_keys
-                )
+            push, own = await self._build_in_turn(
+                feed.table_id, last_seq, min_pending, data, people, keys, own_keys
             )
         except NotFound:  # the table was deleted meanwhile: nothing to push
             return None
@@ -455,15 +452,15 @@ class Broadcaster:
             self._hub.deliver_own(owner, own_push)
         return push
 
-    async def _in_builder(self, build: Callable[[], _Built]) -> _Built:
-        """Run a build on this worker's one build thread. The tables' builds take turns:
-        run at once on asyncio's default threads, they held the GIL against each other and
+    async def _build_in_turn(self, *args: Any) -> _Built:
+        """`_build` on this worker's one build thread. The tables' builds take turns: run
+        at once on asyncio's default threads, they held the GIL against each other and
         against the votes' thread, at each of their statements (docs/performance.md)."""
         if self._builder is None:
             self._builder = ThreadPoolExecutor(1, thread_name_prefix="tavoli-build")
         context = contextvars.copy_context()  # as `asyncio.to_thread` does
         return await asyncio.get_running_loop().run_in_executor(
-            self._builder, functools.partial(context.run, build)
+            self._builder, context.run, self._build, *args
         )
 
     def _build(
